@@ -1,0 +1,41 @@
+# FastFaktura developer commands. Every target works on a fresh clone: `install` builds .venv.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install run test lint fmt bench docs clean
+
+help: ## Show this help
+	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z0-9_-]+:.*##/{printf "  %-10s %s\n",$$1,$$2}' $(MAKEFILE_LIST)
+
+install: $(STAMP) ## Create .venv and install the project with its dev tools (idempotent)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install ## Embedded PostgreSQL (unless DATABASE_URL), migrate, demo account, serve on :8000
+	$(BIN)/fastfaktura serve --demo
+
+lint: install ## ruff check, ruff format --check, mypy --strict on src/
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy --strict src
+
+test: lint ## Lint, then the whole suite against a real PostgreSQL the suite starts itself
+	$(BIN)/pytest
+
+fmt: install ## Format and autofix
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+bench: install ## Throughput and latency figures, each as a ratio to a baseline measured in the same run
+	$(BIN)/python -m tests.bench
+
+clean: ## Remove caches (keeps .venv and .fastfaktura data)
+	rm -rf .mypy_cache .ruff_cache .pytest_cache

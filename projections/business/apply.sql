@@ -1,0 +1,19 @@
+-- Projection writes for rm_business (psycopg, %(name)s parameters). {table} is rm_business,
+-- or its fresh copy during a rebuild. The version guard makes replays harmless.
+
+-- name: upsert_rm_business
+INSERT INTO {table} (business_id, name, mode, legal_name, email, phone, address, country,
+    vat_number, company_id, iban, bic, currency, locale, payment_terms_days, invoice_prefix,
+    version, created_at, updated_at)
+VALUES (%(business_id)s, %(name)s, %(mode)s, %(legal_name)s, %(email)s, %(phone)s, %(address)s,
+    %(country)s, %(vat_number)s, %(company_id)s, %(iban)s, %(bic)s, %(currency)s, %(locale)s,
+    %(payment_terms_days)s, %(invoice_prefix)s, %(version)s, %(created_at)s, %(updated_at)s)
+ON CONFLICT (business_id) DO UPDATE SET
+    name = EXCLUDED.name, mode = EXCLUDED.mode, legal_name = EXCLUDED.legal_name,
+    email = EXCLUDED.email, phone = EXCLUDED.phone, address = EXCLUDED.address,
+    country = EXCLUDED.country, vat_number = EXCLUDED.vat_number,
+    company_id = EXCLUDED.company_id, iban = EXCLUDED.iban, bic = EXCLUDED.bic,
+    currency = EXCLUDED.currency, locale = EXCLUDED.locale,
+    payment_terms_days = EXCLUDED.payment_terms_days, invoice_prefix = EXCLUDED.invoice_prefix,
+    version = EXCLUDED.version, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at
+WHERE {table}.version < EXCLUDED.version;

@@ -1,0 +1,3 @@
+"""FastFaktura: an event-sourced invoicing service."""
+
+__version__ = "0.1.0"

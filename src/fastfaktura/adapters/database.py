@@ -1,0 +1,127 @@
+"""PostgreSQL: the embedded server, connection URLs, and the migration runner.
+
+PostgreSQL is the only database. When no DATABASE_URL is given, an embedded server (the `pgserver`
+wheel) is started under $FASTFAKTURA_HOME/pg; several processes on one home share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import psycopg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+APPLICATION_NAME = "Invoicing"
+EVENTS_TABLE = "invoicing_events"
+
+
+def sql_root() -> Path:
+    """Where migrations/ and projections/ live: in the wheel, or at the repository root."""
+    packaged = Path(__file__).resolve().parent.parent / "_sql"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3]
+
+
+def start_embedded(home: Path, *, keep_running: bool = False) -> str:
+    """Start (or join) the embedded PostgreSQL under `home`/pg and return its URL.
+
+    The server stops when the last process that joined it exits, unless `keep_running`.
+    """
+    import pgserver
+
+    pgdata = (home / "pg").resolve()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
+    return str(server.get_uri())
+
+
+@dataclass(frozen=True)
+class ConnectionParams:
+    """A PostgreSQL URL split into the parts eventsourcing's POSTGRES_* settings need."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    @classmethod
+    def from_url(cls, url: str) -> ConnectionParams:
+        parsed = urlparse(url)
+        query = parse_qs(parsed.query)
+        host = parsed.hostname or query.get("host", ["localhost"])[0]
+        return cls(
+            host=unquote(host),
+            port=parsed.port or int(query.get("port", ["5432"])[0]),
+            user=unquote(parsed.username or "postgres"),
+            password=unquote(parsed.password or ""),
+            dbname=(parsed.path or "/postgres").lstrip("/") or "postgres",
+        )
+
+    def eventsourcing_env(self, *, pool_size: int, max_overflow: int) -> dict[str, str]:
+        """The environment for an eventsourcing Application or tracking recorder."""
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(max_overflow),
+            # Migrations own every table (see migrations/).
+            "CREATE_TABLE": "n",
+            # Never the db-function insert path: it drops the table lock that keeps
+            # notification order equal to commit order (live subscribers would miss events).
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        }
+
+
+def migration_files() -> list[Path]:
+    return sorted((sql_root() / "migrations").glob("[0-9]*.sql"))
+
+
+def migrate(url: str) -> list[str]:
+    """Apply every migration not yet applied, each in its own transaction. Returns their names.
+
+    An advisory lock makes concurrent `migrate` calls (server and CLI starting together) safe.
+    """
+    applied_now: list[str] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext('fastfaktura.migrate'))")
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " name text PRIMARY KEY, checksum text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
+            for path in migration_files():
+                if path.name in done:
+                    continue
+                sql = path.read_text()
+                checksum = hashlib.sha256(sql.encode()).hexdigest()
+                with conn.transaction():
+                    conn.execute(sql.encode())
+                    conn.execute(
+                        "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)",
+                        (path.name, checksum),
+                    )
+                applied_now.append(path.name)
+                log.info("migration applied", migration=path.name)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext('fastfaktura.migrate'))")
+    return applied_now
+
+
+def resolve_database_url(database_url: str | None, home: Path, *, keep_running: bool = False) -> str:
+    """DATABASE_URL when set, else the embedded server's URL (starting it if needed)."""
+    if database_url:
+        return database_url
+    return start_embedded(home, keep_running=keep_running)

@@ -1,0 +1,1 @@
+"""The HTTP API (Litestar): controllers, msgspec schemas, auth, and problem+json errors."""

@@ -1,0 +1,85 @@
+"""create_app: the composition root of the HTTP service. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+import asyncpg
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from fastfaktura import __version__
+from fastfaktura.adapters.database import ConnectionParams
+from fastfaktura.api.auth import provide_tenant
+from fastfaktura.api.business import BusinessController
+from fastfaktura.api.clients import ClientController
+from fastfaktura.api.errors import EXCEPTION_HANDLERS
+from fastfaktura.api.health import health
+from fastfaktura.api.openapi import components
+from fastfaktura.api.schemas import BusinessUpdateRequest, ClientCreateRequest, ClientUpdateRequest
+from fastfaktura.api.services import Services
+from fastfaktura.application import Invoicing
+from fastfaktura.config import Settings
+from fastfaktura.readmodels.engine import ProjectionSupervisor, loader
+from fastfaktura.readmodels.models import READ_MODELS
+
+# Command threads (anyio's default limiter is 40) each need a pooled connection.
+WRITE_POOL_SIZE = 10
+WRITE_POOL_OVERFLOW = 30
+
+
+def create_app(settings: Settings, database_url: str, *, run_projections: bool = True) -> Litestar:
+    """The API for one process. `run_projections` off: another process runs them."""
+    params = ConnectionParams.from_url(database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        env = params.eventsourcing_env(pool_size=WRITE_POOL_SIZE, max_overflow=WRITE_POOL_OVERFLOW)
+        invoicing = await anyio.to_thread.run_sync(lambda: Invoicing(env))
+        pool = await asyncpg.create_pool(database_url, min_size=2, max_size=20)
+        supervisor = None
+        if run_projections:
+            runner_env = params.eventsourcing_env(pool_size=2, max_overflow=2)
+            supervisor = ProjectionSupervisor(database_url, runner_env, loader(invoicing), READ_MODELS)
+            supervisor.start()
+        app.state.services = Services(settings=settings, app=invoicing, pool=pool)
+        app.state.supervisor = supervisor
+        try:
+            yield
+        finally:
+            if supervisor is not None:
+                await anyio.to_thread.run_sync(supervisor.stop)
+            await pool.close()
+            await anyio.to_thread.run_sync(invoicing.close)
+
+    return Litestar(
+        route_handlers=[BusinessController, ClientController, health],
+        dependencies={"tenant": Provide(provide_tenant)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="FastFaktura API",
+            version=__version__,
+            description=(
+                "Integrate FastFaktura invoicing into your tools: clients, invoices, sending and "
+                "PDFs through a simple REST API. Authenticate with `X-Api-Key: ffk_...` or "
+                "`Authorization: Bearer ffk_...`. Errors are RFC 9457 problem+json."
+            ),
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                schemas=components(ClientCreateRequest, ClientUpdateRequest, BusinessUpdateRequest),
+                security_schemes={
+                    "ApiKey": SecurityScheme(type="apiKey", name="X-Api-Key", security_scheme_in="header"),
+                    "Bearer": SecurityScheme(type="http", scheme="bearer"),
+                },
+            ),
+            security=[{"ApiKey": []}, {"Bearer": []}],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,51 @@
+"""API-key authentication: `X-Api-Key: ffk_...` or `Authorization: Bearer ffk_...`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from litestar import Request
+
+from fastfaktura.api.errors import Unauthorized
+from fastfaktura.api.services import services
+from fastfaktura.domain.api_key import hash_key
+from fastfaktura.readmodels import queries
+
+_KEY_SHAPE = re.compile(r"^ffk_(test|live)_[A-Za-z0-9_-]{20,100}$")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """The caller: the business its key belongs to. Every query is scoped by it."""
+
+    business_id: UUID
+    mode: str
+
+
+def presented_key(request: Request[Any, Any, Any]) -> str:
+    header_key = request.headers.get("x-api-key")
+    authorization = request.headers.get("authorization")
+    if header_key is not None:
+        key = header_key.strip()
+    elif authorization is not None:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Authorization must be 'Bearer <API key>'.")
+        key = token.strip()
+    else:
+        raise Unauthorized("Send your API key in the X-Api-Key header or as a Bearer token.")
+    if not _KEY_SHAPE.match(key):
+        raise Unauthorized("The API key is malformed: keys start with ffk_test_ or ffk_live_.")
+    return key
+
+
+async def provide_tenant(request: Request[Any, Any, Any]) -> Tenant:
+    key = presented_key(request)
+    row = await queries.authenticate(services(request.app.state).pool, hash_key(key))
+    if row is None:
+        raise Unauthorized("The API key is unknown or revoked.")
+    # asyncpg returns its own UUID subclass; events must carry the standard type.
+    return Tenant(business_id=UUID(bytes=row["business_id"].bytes), mode=row["mode"])

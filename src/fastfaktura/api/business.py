@@ -1,0 +1,42 @@
+"""GET|PUT /api/v1/business: the caller's business profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, put
+
+from fastfaktura.api.auth import Tenant
+from fastfaktura.api.fields import BUSINESS_FIELDS, BUSINESS_READ_ONLY
+from fastfaktura.api.input import check, json_object
+from fastfaktura.api.openapi import json_body
+from fastfaktura.api.schemas import BusinessResponse, BusinessUpdateRequest
+from fastfaktura.api.services import services
+from fastfaktura.domain.errors import NotFoundError
+from fastfaktura.readmodels import queries
+from fastfaktura.readmodels.models import BusinessReadModel
+
+_ROWS = BusinessReadModel()
+
+
+class BusinessController(Controller):
+    path = "/api/v1/business"
+    tags = ["Business"]
+
+    @get(operation_id="GetBusiness", summary="The business profile")
+    async def get_business(self, request: Request[Any, Any, Any], tenant: Tenant) -> BusinessResponse:
+        row = await queries.get_business(services(request.app.state).pool, tenant.business_id)
+        if row is None:
+            raise NotFoundError("business")
+        return BusinessResponse.from_row(row)
+
+    @put(
+        operation_id="UpdateBusiness",
+        summary="Update the profile (merge: omitted fields are kept, null clears)",
+        operation_class=json_body(BusinessUpdateRequest, "Fields to change"),
+    )
+    async def update_business(self, request: Request[Any, Any, Any], tenant: Tenant) -> BusinessResponse:
+        changes = check(json_object(await request.body()), BUSINESS_FIELDS, read_only=BUSINESS_READ_ONLY)
+        svc = services(request.app.state)
+        written = await svc.execute(lambda: svc.app.change_business_profile(tenant.business_id, changes))
+        return BusinessResponse.from_row(_ROWS.rows(written.value)["rm_business"][0])

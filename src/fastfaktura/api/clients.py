@@ -1,0 +1,96 @@
+"""/api/v1/clients: a business's customers. DELETE archives; nothing is ever erased."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import Parameter
+
+from fastfaktura.api.auth import Tenant
+from fastfaktura.api.fields import CLIENT_FIELDS, CLIENT_READ_ONLY
+from fastfaktura.api.input import check, json_object
+from fastfaktura.api.openapi import json_body
+from fastfaktura.api.schemas import ClientCreateRequest, ClientPage, ClientResponse, ClientUpdateRequest
+from fastfaktura.api.services import parse_id, services
+from fastfaktura.domain.errors import NotFoundError
+from fastfaktura.readmodels import queries
+from fastfaktura.readmodels.models import ClientsReadModel
+
+_ROWS = ClientsReadModel()
+Page = Annotated[int, Parameter(ge=1, description="Page number, from 1")]
+PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page, 1 to 100")]
+
+
+def _response(client: Any) -> ClientResponse:
+    return ClientResponse.from_row(_ROWS.rows(client)["rm_clients"][0])
+
+
+class ClientController(Controller):
+    path = "/api/v1/clients"
+    tags = ["Clients"]
+
+    @get(operation_id="ListClients", summary="List clients, sorted by name")
+    async def list_clients(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: Tenant,
+        page: Page = 1,
+        per_page: PerPage = 50,
+        q: Annotated[str | None, Parameter(description="Substring of name, email or phone", max_length=200)] = None,
+        archived: Annotated[bool, Parameter(description="Include archived clients")] = False,
+    ) -> ClientPage:
+        search = q.strip() if q and q.strip() else None
+        rows, total = await queries.list_clients(
+            services(request.app.state).pool, tenant.business_id, q=search, archived=archived, page=page, per_page=per_page
+        )
+        return ClientPage(data=[ClientResponse.from_row(r) for r in rows], page=page, per_page=per_page, total=total)
+
+    @post(
+        operation_id="CreateClient",
+        summary="Create a client",
+        status_code=201,
+        operation_class=json_body(ClientCreateRequest, "The new client"),
+    )
+    async def create_client(self, request: Request[Any, Any, Any], tenant: Tenant) -> Response[ClientResponse]:
+        details = check(
+            json_object(await request.body()), CLIENT_FIELDS, read_only=CLIENT_READ_ONLY
+        )
+        svc = services(request.app.state)
+        written = await svc.execute(lambda: svc.app.register_client(tenant.business_id, details))
+        body = _response(written.value)
+        return Response(body, status_code=201, headers={"Location": f"/api/v1/clients/{body.id}"})
+
+    @get("/{client_id:str}", operation_id="GetClient", summary="One client (archived ones too)")
+    async def get_client(self, request: Request[Any, Any, Any], tenant: Tenant, client_id: str) -> ClientResponse:
+        row = await queries.get_client(
+            services(request.app.state).pool, tenant.business_id, parse_id(client_id, "client")
+        )
+        if row is None:
+            raise NotFoundError("client")
+        return ClientResponse.from_row(row)
+
+    @put(
+        "/{client_id:str}",
+        operation_id="UpdateClient",
+        summary="Update a client (merge: omitted fields are kept, null clears)",
+        operation_class=json_body(ClientUpdateRequest, "Fields to change"),
+    )
+    async def update_client(self, request: Request[Any, Any, Any], tenant: Tenant, client_id: str) -> ClientResponse:
+        target = parse_id(client_id, "client")
+        changes = check(json_object(await request.body()), CLIENT_FIELDS, read_only=CLIENT_READ_ONLY)
+        svc = services(request.app.state)
+        written = await svc.execute(lambda: svc.app.change_client(tenant.business_id, target, changes))
+        return _response(written.value)
+
+    @delete(
+        "/{client_id:str}",
+        operation_id="ArchiveClient",
+        summary="Archive a client (never erased; stays readable, takes no new invoices)",
+        status_code=200,
+    )
+    async def archive_client(self, request: Request[Any, Any, Any], tenant: Tenant, client_id: str) -> ClientResponse:
+        target = parse_id(client_id, "client")
+        svc = services(request.app.state)
+        written = await svc.execute(lambda: svc.app.archive_client(tenant.business_id, target))
+        return _response(written.value)

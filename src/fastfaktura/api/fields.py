@@ -1,0 +1,87 @@
+"""The checked fields of the business and client bodies (API.md: Business, Clients)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from fastfaktura.api.input import Field
+from fastfaktura.domain.rules import CURRENCIES, LOCALES, is_country, is_e164, is_email, is_invoice_prefix
+
+
+def _email(value: Any) -> str | None:
+    return None if is_email(value) else "must be a valid email address"
+
+
+def _phone(value: Any) -> str | None:
+    return None if is_e164(value) else "must be an E.164 number: + then 2 to 15 digits, e.g. +4791234567"
+
+
+def _country(value: Any) -> str | None:
+    return None if is_country(value) else "must be an ISO 3166-1 alpha-2 country code, e.g. FR"
+
+
+def _prefix(value: Any) -> str | None:
+    return None if is_invoice_prefix(value) else "must be at most 10 letters, digits, '-' or '_'"
+
+
+def _iban(value: Any) -> str | None:
+    compact = value.replace(" ", "").upper()
+    if not (15 <= len(compact) <= 34 and compact[:2].isalpha() and compact[2:4].isdigit() and compact.isalnum()):
+        return "must be a valid IBAN"
+    digits = "".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])
+    return None if int(digits) % 97 == 1 else "must be a valid IBAN (check digits do not match)"
+
+
+def _bic(value: Any) -> str | None:
+    ok = len(value) in (8, 11) and value[:6].isalpha() and value[6:].isalnum()
+    return None if ok else "must be a valid BIC (8 or 11 characters)"
+
+
+def _upper(value: str) -> str:
+    return value.upper()
+
+
+def _compact_upper(value: str) -> str:
+    return value.replace(" ", "").upper()
+
+
+NAME = Field("name", "text", nullable=False, max_length=200)
+EMAIL = Field("email", "text", max_length=254, rule=_email)
+PHONE = Field("phone", "text", max_length=16, rule=_phone)
+ADDRESS = Field("address", "text", max_length=1000)
+COUNTRY = Field("country", "text", max_length=2, normalize=_upper, rule=_country)
+LOCALE = Field("locale", "enum", nullable=False, choices=LOCALES)
+VAT_NUMBER = Field("vat_number", "text", max_length=30, normalize=_compact_upper)
+COMPANY_ID = Field("company_id", "text", max_length=50)
+
+CLIENT_FIELDS: Final = (
+    NAME,
+    EMAIL,
+    PHONE,
+    ADDRESS,
+    COUNTRY,
+    LOCALE,
+    Field("external_id", "text", max_length=255),
+    Field("tags", "tags", nullable=False),
+    VAT_NUMBER,
+    COMPANY_ID,
+)
+CLIENT_READ_ONLY: Final = ("id", "archived_at", "created_at", "updated_at")
+
+BUSINESS_FIELDS: Final = (
+    NAME,
+    Field("legal_name", "text", max_length=200),
+    EMAIL,
+    PHONE,
+    ADDRESS,
+    COUNTRY,
+    VAT_NUMBER,
+    COMPANY_ID,
+    Field("iban", "text", max_length=42, normalize=_compact_upper, rule=_iban),
+    Field("bic", "text", max_length=11, normalize=_compact_upper, rule=_bic),
+    Field("currency", "enum", nullable=False, choices=CURRENCIES),
+    LOCALE,
+    Field("payment_terms_days", "int", nullable=False, minimum=0, maximum=365),
+    Field("invoice_prefix", "text", nullable=False, max_length=10, rule=_prefix),
+)
+BUSINESS_READ_ONLY: Final = ("id", "mode", "created_at", "updated_at")

@@ -1,0 +1,52 @@
+"""GET /health: 200 once every read model has a running projection, 503 before or when one fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+
+from fastfaktura.api.services import services
+from fastfaktura.readmodels import queries
+from fastfaktura.readmodels.models import READ_MODELS
+
+
+class ProjectionHealth(msgspec.Struct, kw_only=True):
+    name: str
+    position: int
+    head: int
+    lag: int
+    state: str
+    error: str | None = None
+
+
+class Health(msgspec.Struct, kw_only=True):
+    status: str
+    projections: list[ProjectionHealth]
+
+
+@get("/health", operation_id="Health", summary="Readiness and projection lag", tags=["Operations"])
+async def health(request: Request[Any, Any, Any]) -> Response[Health]:
+    state = request.app.state
+    supervisor = getattr(state, "supervisor", None)
+    if supervisor is None or getattr(state, "services", None) is None:
+        return Response(Health(status="starting", projections=[]), status_code=503)
+    runners = supervisor.states
+    rows = await queries.status(services(state).pool, READ_MODELS)
+    projections = [
+        ProjectionHealth(
+            name=row.name,
+            position=row.position,
+            head=row.head,
+            lag=row.lag,
+            state=runners[row.name].status if row.name in runners else "absent",
+            error=runners[row.name].error if row.name in runners else None,
+        )
+        for row in rows
+    ]
+    states = {p.state for p in projections}
+    if states <= {"running", "standby"}:
+        return Response(Health(status="ok", projections=projections), status_code=200)
+    status = "degraded" if "failed" in states else "starting"
+    return Response(Health(status=status, projections=projections), status_code=503)

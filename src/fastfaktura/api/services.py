@@ -1,0 +1,53 @@
+"""What handlers need, built once by create_app and kept on app.state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+import anyio.to_thread
+import asyncpg
+import structlog
+
+from fastfaktura.application import Invoicing, Written
+from fastfaktura.config import Settings
+from fastfaktura.domain.errors import NotFoundError
+from fastfaktura.readmodels import queries
+from fastfaktura.readmodels.models import READ_MODELS
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    app: Invoicing
+    pool: asyncpg.Pool
+
+    async def execute(self, command: Callable[[], Written[T]]) -> Written[T]:
+        """Run a command on the (synchronous) write side in a worker thread, then wait until
+        the read models it affects show it, so the caller's next read sees its write."""
+        written = await anyio.to_thread.run_sync(command)
+        caught_up = await queries.wait_for(
+            self.pool, READ_MODELS, written.recorded, self.settings.read_your_writes_timeout
+        )
+        if not caught_up:
+            log.warning("read models lag behind a write", position=written.position)
+        return written
+
+
+def parse_id(raw: str, resource: str) -> UUID:
+    """Ids in paths are taken as text: anything that is not a UUID simply does not exist."""
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise NotFoundError(resource) from None
+
+
+def services(state: Any) -> Services:
+    value = state.services
+    assert isinstance(value, Services)
+    return value

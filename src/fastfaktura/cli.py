@@ -1,0 +1,403 @@
+"""The `fastfaktura` command: serve, accounts, keys, db, projections, audit (API.md, Operations)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import structlog
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fastfaktura import logs
+from fastfaktura.adapters.database import ConnectionParams, migrate, resolve_database_url
+from fastfaktura.application import Invoicing, IssuedKey
+from fastfaktura.config import Settings
+from fastfaktura.domain.business import Business
+from fastfaktura.domain.errors import ApiKeyNotFoundError, DomainError
+from fastfaktura.readmodels import audit, queries
+from fastfaktura.readmodels.engine import ProjectionSupervisor, catch_up, loader, rebuild
+from fastfaktura.readmodels.model import ReadModel
+from fastfaktura.readmodels.models import READ_MODELS, read_model
+
+log = structlog.get_logger("fastfaktura.cli")
+out = Console()
+err = Console(stderr=True)
+
+
+class Context:
+    """Settings, the database (embedded unless DATABASE_URL), migrated, and the application."""
+
+    def __init__(self, settings: Settings, *, keep_db_running: bool = False) -> None:
+        self.settings = settings
+        self.database_url = resolve_database_url(settings.database_url, settings.home, keep_running=keep_db_running)
+        migrate(self.database_url)
+        self._app: Invoicing | None = None
+
+    @property
+    def app(self) -> Invoicing:
+        if self._app is None:
+            env = ConnectionParams.from_url(self.database_url).eventsourcing_env(pool_size=2, max_overflow=4)
+            self._app = Invoicing(env)
+        return self._app
+
+    def catch_up(self, models: Sequence[ReadModel] = READ_MODELS) -> None:
+        """Bring read models up to date now, so a CLI write is visible without a server."""
+        for model in models:
+            catch_up(self.app, self.database_url, model)
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+# -- serve --------------------------------------------------------------------------------------
+
+
+def _demo_account(ctx: Context) -> IssuedKey:
+    """The sandbox demo account: created on first run, its key kept in $FASTFAKTURA_HOME."""
+    path = ctx.settings.home / "demo-account.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        try:
+            ctx.app.get(Business, UUID(saved["business_id"]))
+            return IssuedKey(UUID(saved["business_id"]), saved["api_key"], saved["key_prefix"])
+        except DomainError:
+            pass  # the database was reset: make a new one
+    issued = ctx.app.register_business(
+        "Demo Company", "sandbox", legal_name="Demo Company SAS", country="FR", currency="EUR", locale="en"
+    ).value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"business_id": str(issued.business_id), "api_key": issued.secret, "key_prefix": issued.prefix})
+    )
+    path.chmod(0o600)
+    return issued
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from fastfaktura.api.app import create_app
+
+    settings = Settings(
+        **{**{f: getattr(settings, f) for f in settings.__struct_fields__}, "host": args.host, "port": args.port}
+    )
+    ctx = Context(settings)
+    if args.demo:
+        demo = _demo_account(ctx)
+        ctx.catch_up()
+        base = settings.base_url()
+        print(f"\nFastFaktura sandbox demo account {demo.business_id}")
+        print(f"  API key : {demo.secret}")
+        print(f"  API base: {base}/api/v1")
+        print(f"  Docs    : {base}/schema  (OpenAPI: {base}/schema/openapi.json)")
+        print(f'  Try     : curl -H "X-Api-Key: {demo.secret}" {base}/api/v1/business\n', flush=True)
+    ctx.close()
+    app = create_app(settings, ctx.database_url, run_projections=not args.no_projections)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
+# -- accounts and keys --------------------------------------------------------------------------
+
+
+def _print_key(issued: IssuedKey, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"business_id": str(issued.business_id), "api_key": issued.secret, "key_prefix": issued.prefix}))
+    else:
+        out.print(f"business_id: {issued.business_id}")
+        out.print(f"api_key:     {issued.secret}   (shown once: store it now)")
+        out.print(f"key_prefix:  {issued.prefix}")
+
+
+def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = Context(settings)
+    try:
+        issued = ctx.app.register_business(args.name, "live" if args.live else "sandbox").value
+        ctx.catch_up()
+        _print_key(issued, args.json)
+    finally:
+        ctx.close()
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = Context(settings)
+    try:
+        issued = ctx.app.issue_api_key(UUID(args.business)).value
+        ctx.catch_up()
+        _print_key(issued, args.json)
+    except (DomainError, ValueError):
+        err.print(f"No business {args.business}.")
+        return 1
+    finally:
+        ctx.close()
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = Context(settings)
+    ctx.catch_up([read_model("api_keys")])
+    ctx.close()
+
+    async def fetch() -> list[Any]:
+        conn = await asyncpg.connect(ctx.database_url)
+        try:
+            return list(
+                await conn.fetch(
+                    "SELECT key_prefix, mode, issued_at, revoked_at FROM rm_api_keys"
+                    " WHERE business_id = $1 ORDER BY issued_at",
+                    UUID(args.business),
+                )
+            )
+        finally:
+            await conn.close()
+
+    rows = asyncio.run(fetch())
+    table = Table("key_prefix", "mode", "issued_at", "revoked_at")
+    for row in rows:
+        table.add_row(row["key_prefix"], row["mode"], str(row["issued_at"]), str(row["revoked_at"] or ""))
+    out.print(table)
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = Context(settings)
+    try:
+        ctx.app.revoke_api_key(args.key_prefix)
+        ctx.catch_up([read_model("api_keys")])
+        out.print(f"Revoked {args.key_prefix}.")
+        return 0
+    except ApiKeyNotFoundError:
+        err.print(f"No API key with prefix {args.key_prefix!r}.")
+        return 1
+    finally:
+        ctx.close()
+
+
+# -- db -------------------------------------------------------------------------------------
+
+
+def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    url = resolve_database_url(settings.database_url, settings.home)
+    applied = migrate(url)
+    out.print(f"{len(applied)} migration(s) applied" + (": " + ", ".join(applied) if applied else ""))
+    return 0
+
+
+def cmd_db_url(args: argparse.Namespace, settings: Settings) -> int:
+    # Keep an embedded server running after this process exits, so `psql "$(...)"` works.
+    print(resolve_database_url(settings.database_url, settings.home, keep_running=True))
+    return 0
+
+
+# -- projections and audit ----------------------------------------------------------------------
+
+
+def _selected(names: Sequence[str], all_: bool) -> list[ReadModel]:
+    if all_ or not names:
+        return list(READ_MODELS)
+    try:
+        return [read_model(name) for name in names]
+    except KeyError as exc:
+        known = ", ".join(m.name for m in READ_MODELS)
+        raise SystemExit(f"Unknown read model {exc.args[0]!r}; known: {known}") from None
+
+
+def _status_rows(url: str) -> list[queries.ProjectionStatus]:
+    async def fetch() -> list[queries.ProjectionStatus]:
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
+        try:
+            return await queries.status(pool, READ_MODELS)
+        finally:
+            await pool.close()
+
+    return asyncio.run(fetch())
+
+
+def cmd_projections_status(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = Context(settings)
+    ctx.close()
+    rows = _status_rows(ctx.database_url)
+    if args.json:
+        print(json.dumps([r.__dict__ for r in rows]))
+        return 0
+    table = Table("name", "position", "head", "lag")
+    for row in rows:
+        table.add_row(row.name, str(row.position), str(row.head), str(row.lag))
+    out.print(table)
+    return 0
+
+
+def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = Context(settings)
+    env = ConnectionParams.from_url(ctx.database_url).eventsourcing_env(pool_size=2, max_overflow=2)
+    supervisor = ProjectionSupervisor(ctx.database_url, env, loader(ctx.app), _selected(args.names, args.all))
+    supervisor.start()
+    out.print("Projections running; Ctrl-C to stop.")
+    try:
+        while True:
+            asyncio.run(asyncio.sleep(3600))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        supervisor.stop()
+        ctx.close()
+    return 0
+
+
+def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = Context(settings)
+    try:
+        with _progress() as progress:
+            for model in _selected(args.names, args.all):
+                task = progress.add_task(f"rebuild {model.name}", total=None)
+
+                def advance(position: int, head: int, task: Any = task) -> None:
+                    progress.update(task, completed=position, total=head)
+
+                result = rebuild(ctx.app, ctx.database_url, model, progress=advance)
+                progress.update(task, completed=1, total=1)
+                out.print(f"{result.name}: {result.events} events replayed, swapped in at position {result.position}")
+    finally:
+        ctx.close()
+    return 0
+
+
+def cmd_audit_replay(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = Context(settings)
+    business = UUID(args.business) if args.business else None
+    try:
+        if args.as_of:
+            return _print_as_of(ctx, args, business)
+        differences: list[audit.Difference] = []
+        with _progress() as progress:
+            for model in READ_MODELS:
+                task = progress.add_task(f"replay {model.name}", total=None)
+
+                def advance(_: str, count: int, task: Any = task) -> None:
+                    progress.advance(task, count)
+
+                differences += audit.compare(ctx.app, ctx.database_url, model, business_id=business, progress=advance)
+    finally:
+        ctx.close()
+    if args.json:
+        print(json.dumps({"ok": not differences, "differences": [d.__dict__ | {"text": str(d)} for d in differences]}))
+    elif differences:
+        for difference in differences:
+            out.print(f"[red]DIFF[/red] {difference}")
+        out.print(f"{len(differences)} difference(s) between the events and the read models.")
+    else:
+        out.print("Read models agree with the events.")
+    return 1 if differences else 0
+
+
+def _print_as_of(ctx: Context, args: argparse.Namespace, business: UUID | None) -> int:
+    as_of = datetime.fromisoformat(args.as_of.replace("Z", "+00:00"))
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    states: list[dict[str, Any]] = []
+    for model in READ_MODELS:
+        for state in audit.replay_states(ctx.app, model, as_of=as_of).values():
+            for table, rows in model.rows(state).items():
+                for row in rows:
+                    if business is None or row.get("business_id") == business:
+                        states.append({"table": table, **{k: _plain(v) for k, v in row.items()}})
+    print(json.dumps({"as_of": as_of.isoformat(), "states": states}, indent=None if args.json else 2))
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID | datetime):
+        return str(value)
+    return value
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    )
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="fastfaktura", description="FastFaktura invoicing service")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate, run projections, serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="create/print the sandbox demo account")
+    serve.add_argument("--no-projections", action="store_true", help="another process runs them")
+    serve.set_defaults(run=cmd_serve)
+
+    accounts = commands.add_parser("accounts").add_subparsers(dest="sub", required=True)
+    create = accounts.add_parser("create", help="a business and its first API key")
+    create.add_argument("--name", required=True)
+    create.add_argument("--live", action="store_true")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(run=cmd_accounts_create)
+
+    keys = commands.add_parser("keys").add_subparsers(dest="sub", required=True)
+    key_create = keys.add_parser("create")
+    key_create.add_argument("--business", required=True)
+    key_create.add_argument("--json", action="store_true")
+    key_create.set_defaults(run=cmd_keys_create)
+    key_list = keys.add_parser("list")
+    key_list.add_argument("--business", required=True)
+    key_list.set_defaults(run=cmd_keys_list)
+    key_revoke = keys.add_parser("revoke")
+    key_revoke.add_argument("key_prefix")
+    key_revoke.set_defaults(run=cmd_keys_revoke)
+
+    db = commands.add_parser("db").add_subparsers(dest="sub", required=True)
+    db.add_parser("migrate").set_defaults(run=cmd_db_migrate)
+    db.add_parser("url").set_defaults(run=cmd_db_url)
+
+    projections = commands.add_parser("projections").add_subparsers(dest="sub", required=True)
+    status = projections.add_parser("status")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=cmd_projections_status)
+    for name, run in (("run", cmd_projections_run), ("rebuild", cmd_projections_rebuild)):
+        sub = projections.add_parser(name)
+        sub.add_argument("names", nargs="*")
+        sub.add_argument("--all", action="store_true")
+        sub.set_defaults(run=run)
+
+    audit_cmd = commands.add_parser("audit").add_subparsers(dest="sub", required=True)
+    replay = audit_cmd.add_parser("replay", help="rebuild aggregates from events, compare with read models")
+    replay.add_argument("--business")
+    replay.add_argument("--as-of", dest="as_of", help="print the state as it stood then (RFC 3339)")
+    replay.add_argument("--json", action="store_true")
+    replay.set_defaults(run=cmd_audit_replay)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    logs.configure(json=settings.log_json)
+    # pgserver keeps its inter-process lock in the runtime dir; give it a private one.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(settings.home).resolve() / "run"))
+    runtime = Path(os.environ["XDG_RUNTIME_DIR"])
+    runtime.mkdir(parents=True, exist_ok=True)
+    runtime.chmod(0o700)
+    result: int = args.run(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

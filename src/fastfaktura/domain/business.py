@@ -1,0 +1,69 @@
+"""The Business aggregate: a tenant's profile. Every other aggregate carries its id."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from fastfaktura.domain.errors import ConflictError
+
+# Profile fields a business can edit, with their defaults at registration.
+PROFILE_DEFAULTS: Final[dict[str, Any]] = {
+    "legal_name": None,
+    "email": None,
+    "phone": None,
+    "address": None,
+    "country": None,
+    "vat_number": None,
+    "company_id": None,
+    "iban": None,
+    "bic": None,
+    "currency": "EUR",
+    "locale": "en",
+    "payment_terms_days": 30,
+    "invoice_prefix": "F",
+}
+EDITABLE_FIELDS: Final = frozenset({"name", *PROFILE_DEFAULTS})
+
+
+class Business(Aggregate):
+    TOPIC = "fastfaktura:Business"
+
+    @event("Created", topic="fastfaktura:Business.Created")
+    def __init__(self, name: str, mode: str, profile: dict[str, Any]) -> None:
+        self.name = name
+        self.mode = mode
+        self.profile: dict[str, Any] = dict(profile)
+
+    @classmethod
+    def register(cls, name: str, mode: str, **overrides: Any) -> Business:
+        unknown = set(overrides) - set(PROFILE_DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown profile fields: {sorted(unknown)}")
+        return cls(name=name, mode=mode, profile={**PROFILE_DEFAULTS, **overrides})
+
+    def change_profile(self, changes: dict[str, Any]) -> None:
+        """Record only what really changes; an edit that changes nothing records no event."""
+        unknown = set(changes) - EDITABLE_FIELDS
+        if unknown:
+            raise ConflictError(f"fields are not editable: {sorted(unknown)}")
+        effective = {k: v for k, v in changes.items() if self.field(k) != v}
+        if effective:
+            self._profile_changed(changes=effective)
+
+    @event("ProfileChanged", topic="fastfaktura:Business.ProfileChanged")
+    def _profile_changed(self, changes: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            if key == "name":
+                self.name = value
+            else:
+                self.profile[key] = value
+
+    def field(self, key: str) -> Any:
+        return self.name if key == "name" else self.profile.get(key)
+
+    @property
+    def business_id(self) -> UUID:
+        return self.id

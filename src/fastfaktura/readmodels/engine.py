@@ -1,0 +1,302 @@
+"""Running the read models: live (library runner), catch-up, rebuild with atomic swap, status.
+
+Every write to a read model happens in one transaction with its tracking row, and the tracking
+row is written first: a rebuild's swap locks that row, so a live writer waits, then sees the
+event was applied and skips it. That makes live runner, catch-up and rebuild safe together.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import structlog
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.postgres import PostgresFactory, PostgresTrackingRecorder
+from eventsourcing.projection import BaseProjectionRunner, Projection
+from eventsourcing.utils import Environment
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from fastfaktura.application import Invoicing
+from fastfaktura.readmodels.model import Folder, ReadModel, Row
+from fastfaktura.readmodels.sql import statement
+
+log = structlog.get_logger(__name__)
+
+PAGE_SIZE = 1000
+REBUILD_SUFFIX = "__rebuild"
+Loader = Callable[[UUID, int], Aggregate]
+Progress = Callable[[int, int], None]
+
+
+def tracking_sql(model: ReadModel, name: str) -> sql.Composed:
+    return sql.SQL(statement("_tracking", "apply.sql", name)).format(
+        tracking=sql.Identifier(model.tracking_table)
+    )
+
+
+def rows_of(model: ReadModel, aggregates: Iterable[Aggregate]) -> dict[str, list[Row]]:
+    merged: dict[str, list[Row]] = {table: [] for table in model.tables}
+    for aggregate in aggregates:
+        for table, rows in model.rows(aggregate).items():
+            merged[table].extend(rows)
+    return merged
+
+
+def write_rows(cursor: psycopg.Cursor[Any], model: ReadModel, rows: dict[str, list[Row]], suffix: str = "") -> None:
+    for table, table_rows in rows.items():
+        if table_rows:
+            cursor.executemany(model.upsert_sql(table, table + suffix), table_rows)
+
+
+def fold(app: Invoicing, folder: Folder, notifications: Sequence[Notification]) -> dict[UUID, Aggregate]:
+    """The latest state of every aggregate touched by these notifications."""
+    latest: dict[UUID, Aggregate] = {}
+    for notification in notifications:
+        event = app.mapper.to_domain_event(notification)
+        latest[event.originator_id] = folder.apply(event)
+    return latest
+
+
+def loader(app: Invoicing) -> Loader:
+    def load(aggregate_id: UUID, version: int) -> Aggregate:
+        aggregate: Aggregate = app.repository.get(aggregate_id, version=version)
+        return aggregate
+
+    return load
+
+
+# -- live path ---------------------------------------------------------------------------------
+
+
+class _AlreadyApplied(Exception):
+    pass
+
+
+class ReadModelView(PostgresTrackingRecorder):
+    """Applies one event to a read model, with its tracking row, in one transaction."""
+
+    def __init__(self, datastore: Any, *, model: ReadModel, folder: Folder) -> None:
+        super().__init__(datastore, tracking_table_name=model.tracking_table)
+        self.model = model
+        self.folder = folder
+        self._advance = tracking_sql(model, "advance")
+
+    def apply(self, domain_event: Any, tracking: Tracking) -> None:
+        rows = rows_of(self.model, [self.folder.apply(domain_event)])
+        try:
+            with self.datastore.transaction(commit=True) as cursor:
+                cursor.execute(self._advance, {"position": tracking.notification_id})
+                if cursor.fetchone() is None:
+                    raise _AlreadyApplied
+                write_rows(cursor, self.model, rows)
+        except _AlreadyApplied:
+            pass
+
+
+class ReadModelProjection(Projection[ReadModelView]):
+    name = "read_model"
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.apply(domain_event, tracking)
+
+
+class LiveRunner(BaseProjectionRunner[Invoicing]):
+    """The library's runner (LISTEN/NOTIFY subscription, commit-ordered reads) on one model."""
+
+    def __init__(self, model: ReadModel, env: dict[str, str], load: Loader) -> None:
+        self._factory = PostgresFactory(Environment(model.name, env))
+        self.view = ReadModelView(self._factory.datastore, model=model, folder=Folder(load, 20_000))
+        super().__init__(
+            projection=ReadModelProjection(view=self.view),
+            application_class=Invoicing,
+            tracking_recorder=self.view,
+            topics=model.topics,
+            env=env,
+        )
+
+    def close(self) -> None:
+        self._factory.close()
+
+
+@dataclass
+class RunnerState:
+    name: str
+    status: str = "starting"
+    error: str | None = None
+    restarts: int = 0
+
+
+@dataclass
+class ProjectionSupervisor:
+    """Keeps one live runner per read model going: restarts it with backoff when it fails.
+
+    A session advisory lock per read model makes exactly one process (of many) its active
+    runner; the others stand by and take over when it goes away.
+    """
+
+    database_url: str
+    env: dict[str, str]
+    load: Loader
+    models: Sequence[ReadModel]
+    states: dict[str, RunnerState] = field(default_factory=dict)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> None:
+        for model in self.models:
+            self.states[model.name] = RunnerState(model.name)
+            thread = threading.Thread(target=self._supervise, args=(model,), name=f"projection-{model.name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _supervise(self, model: ReadModel) -> None:
+        state = self.states[model.name]
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self.database_url, autocommit=True) as lock_conn:
+                    got = lock_conn.execute(
+                        "SELECT pg_try_advisory_lock(hashtext(%s))", (f"fastfaktura.projection.{model.name}",)
+                    ).fetchone()
+                    if not got or not got[0]:
+                        state.status = "standby"
+                        self._stopping.wait(2.0)
+                        continue
+                    self._run(model, state)
+                backoff = 0.5
+            except Exception as exc:
+                state.status = "failed"
+                state.error = f"{type(exc).__name__}: {exc}"
+                state.restarts += 1
+                log.error("projection failed; restarting", projection=model.name, error=state.error, backoff=backoff)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    def _run(self, model: ReadModel, state: RunnerState) -> None:
+        runner = LiveRunner(model, self.env, self.load)
+        try:
+            with runner:
+                state.status, state.error = "running", None
+                log.info("projection running", projection=model.name)
+                while not self._stopping.is_set():
+                    runner.run_forever(timeout=0.5)
+        finally:
+            runner.close()
+
+
+# -- batched paths: catch-up and rebuild ------------------------------------------------------
+
+
+def _pages(app: Invoicing, model: ReadModel, after: int, page_size: int) -> Iterable[Sequence[Notification]]:
+    while True:
+        page = app.recorder.select_notifications(
+            start=after, limit=page_size, topics=model.topics, inclusive_of_start=False
+        )
+        if not page:
+            return
+        yield page
+        after = page[-1].id
+
+
+def _lock_tracking(conn: psycopg.Connection[Any], model: ReadModel) -> int:
+    conn.execute(tracking_sql(model, "ensure"))
+    row = conn.execute(tracking_sql(model, "lock")).fetchone()
+    assert row is not None
+    return int(row["notification_id"] or 0)
+
+
+def catch_up(app: Invoicing, database_url: str, model: ReadModel, page_size: int = PAGE_SIZE) -> int:
+    """Apply every event the read model has not seen yet, a page per transaction.
+
+    Safe beside a live runner: it holds the tracking row while it writes a page.
+    """
+    applied = 0
+    folder = Folder(loader(app))
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        while True:
+            with conn.transaction():
+                position = _lock_tracking(conn, model)
+                page = app.recorder.select_notifications(
+                    start=position, limit=page_size, topics=model.topics, inclusive_of_start=False
+                )
+                if not page:
+                    return applied
+                with conn.cursor() as cursor:
+                    write_rows(cursor, model, rows_of(model, fold(app, folder, page).values()))
+                conn.execute(tracking_sql(model, "set"), {"position": page[-1].id})
+            applied += len(page)
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    name: str
+    events: int
+    position: int
+
+
+def rebuild(
+    app: Invoicing,
+    database_url: str,
+    model: ReadModel,
+    *,
+    page_size: int = PAGE_SIZE,
+    progress: Progress | None = None,
+) -> RebuildResult:
+    """Replay the whole store into fresh tables, then swap them in atomically.
+
+    Readers keep the old tables until the swap's commit; they never see a half-built model.
+    """
+    folder = Folder(loader(app), maxsize=200_000)
+    head = app.recorder.max_notification_id() or 0
+    events = 0
+    position = 0
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        with conn.transaction():
+            for table in model.tables:
+                fresh = sql.Identifier(table + REBUILD_SUFFIX)
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(fresh))
+                conn.execute(
+                    sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(fresh, sql.Identifier(table))
+                )
+
+        def backfill(page: Sequence[Notification]) -> None:
+            nonlocal events, position
+            with conn.cursor() as cursor:
+                write_rows(cursor, model, rows_of(model, fold(app, folder, page).values()), REBUILD_SUFFIX)
+            events += len(page)
+            position = page[-1].id
+            if progress is not None:
+                progress(position, max(head, position))
+
+        for page in _pages(app, model, 0, page_size):
+            with conn.transaction():
+                backfill(page)
+
+        with conn.transaction():
+            tracked = _lock_tracking(conn, model)
+            # Events recorded while we backfilled: applied under the lock, so none is missed.
+            for page in _pages(app, model, position, page_size):
+                backfill(page)
+            for table in model.tables:
+                conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                        sql.Identifier(table + REBUILD_SUFFIX), sql.Identifier(table)
+                    )
+                )
+            position = max(position, tracked)
+            conn.execute(tracking_sql(model, "set"), {"position": position})
+    log.info("read model rebuilt", projection=model.name, events=events, position=position)
+    return RebuildResult(model.name, events, position)
