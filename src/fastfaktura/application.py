@@ -62,10 +62,12 @@ class Invoicing(Application[UUID]):
 
     # -- queries on the write model (used by commands, replay and the CLI) -----------------
 
-    def get(self, aggregate_type: type[A], aggregate_id: UUID, business_id: UUID | None = None) -> A:
+    def get(
+        self, aggregate_type: type[A], aggregate_id: UUID, business_id: UUID | None = None
+    ) -> A:
         """Load an aggregate of that type, of that business; anything else is 'not found'."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(aggregate_type.__name__.lower()) from None
         if not isinstance(aggregate, aggregate_type):
@@ -108,14 +110,16 @@ class Invoicing(Application[UUID]):
 
     def revoke_api_key(self, prefix: str) -> Written[ApiKey]:
         try:
-            api_key = self.repository.get(id_for_prefix(prefix))
+            api_key: Aggregate = self.repository.get(id_for_prefix(prefix))
         except AggregateNotFoundError:
             raise ApiKeyNotFoundError(prefix) from None
         assert isinstance(api_key, ApiKey)
         api_key.revoke(self.clock())
         return self._saved(api_key, api_key)
 
-    def change_business_profile(self, business_id: UUID, changes: dict[str, Any]) -> Written[Business]:
+    def change_business_profile(
+        self, business_id: UUID, changes: dict[str, Any]
+    ) -> Written[Business]:
         def attempt() -> Written[Business]:
             business = self.get(Business, business_id)
             business.change_profile(changes)
@@ -166,19 +170,23 @@ class Invoicing(Application[UUID]):
 
         return _retrying(attempt)
 
-    def _claim(self, business_id: UUID, external_id: str | None, client_id: UUID) -> ExternalIdClaim | None:
+    def _claim(
+        self, business_id: UUID, external_id: str | None, client_id: UUID
+    ) -> ExternalIdClaim | None:
         if external_id is None:
             return None
         try:
-            claim = self.repository.get(claim_id(business_id, external_id))
+            claim: Aggregate = self.repository.get(claim_id(business_id, external_id))
         except AggregateNotFoundError:
-            return ExternalIdClaim(business_id=business_id, external_id=external_id, client_id=client_id)
+            return ExternalIdClaim(
+                business_id=business_id, external_id=external_id, client_id=client_id
+            )
         assert isinstance(claim, ExternalIdClaim)
         claim.claim(client_id)
         return claim
 
     def _release(self, business_id: UUID, external_id: str, client_id: UUID) -> ExternalIdClaim:
-        claim = self.repository.get(claim_id(business_id, external_id))
+        claim: Aggregate = self.repository.get(claim_id(business_id, external_id))
         assert isinstance(claim, ExternalIdClaim)
         claim.release(client_id)
         return claim

@@ -40,14 +40,18 @@ class Context:
 
     def __init__(self, settings: Settings, *, keep_db_running: bool = False) -> None:
         self.settings = settings
-        self.database_url = resolve_database_url(settings.database_url, settings.home, keep_running=keep_db_running)
+        self.database_url = resolve_database_url(
+            settings.database_url, settings.home, keep_running=keep_db_running
+        )
         migrate(self.database_url)
         self._app: Invoicing | None = None
 
     @property
     def app(self) -> Invoicing:
         if self._app is None:
-            env = ConnectionParams.from_url(self.database_url).eventsourcing_env(pool_size=2, max_overflow=4)
+            env = ConnectionParams.from_url(self.database_url).eventsourcing_env(
+                pool_size=2, max_overflow=4
+            )
             self._app = Invoicing(env)
         return self._app
 
@@ -75,11 +79,22 @@ def _demo_account(ctx: Context) -> IssuedKey:
         except DomainError:
             pass  # the database was reset: make a new one
     issued = ctx.app.register_business(
-        "Demo Company", "sandbox", legal_name="Demo Company SAS", country="FR", currency="EUR", locale="en"
+        "Demo Company",
+        "sandbox",
+        legal_name="Demo Company SAS",
+        country="FR",
+        currency="EUR",
+        locale="en",
     ).value
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        json.dumps({"business_id": str(issued.business_id), "api_key": issued.secret, "key_prefix": issued.prefix})
+        json.dumps(
+            {
+                "business_id": str(issued.business_id),
+                "api_key": issued.secret,
+                "key_prefix": issued.prefix,
+            }
+        )
     )
     path.chmod(0o600)
     return issued
@@ -91,7 +106,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from fastfaktura.api.app import create_app
 
     settings = Settings(
-        **{**{f: getattr(settings, f) for f in settings.__struct_fields__}, "host": args.host, "port": args.port}
+        **{
+            **{f: getattr(settings, f) for f in settings.__struct_fields__},
+            "host": args.host,
+            "port": args.port,
+        }
     )
     ctx = Context(settings)
     if args.demo:
@@ -102,7 +121,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  API key : {demo.secret}")
         print(f"  API base: {base}/api/v1")
         print(f"  Docs    : {base}/schema  (OpenAPI: {base}/schema/openapi.json)")
-        print(f'  Try     : curl -H "X-Api-Key: {demo.secret}" {base}/api/v1/business\n', flush=True)
+        print(
+            f'  Try     : curl -H "X-Api-Key: {demo.secret}" {base}/api/v1/business\n', flush=True
+        )
     ctx.close()
     app = create_app(settings, ctx.database_url, run_projections=not args.no_projections)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
@@ -114,7 +135,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_key(issued: IssuedKey, as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"business_id": str(issued.business_id), "api_key": issued.secret, "key_prefix": issued.prefix}))
+        print(
+            json.dumps(
+                {
+                    "business_id": str(issued.business_id),
+                    "api_key": issued.secret,
+                    "key_prefix": issued.prefix,
+                }
+            )
+        )
     else:
         out.print(f"business_id: {issued.business_id}")
         out.print(f"api_key:     {issued.secret}   (shown once: store it now)")
@@ -167,7 +196,9 @@ def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
     rows = asyncio.run(fetch())
     table = Table("key_prefix", "mode", "issued_at", "revoked_at")
     for row in rows:
-        table.add_row(row["key_prefix"], row["mode"], str(row["issued_at"]), str(row["revoked_at"] or ""))
+        table.add_row(
+            row["key_prefix"], row["mode"], str(row["issued_at"]), str(row["revoked_at"] or "")
+        )
     out.print(table)
     return 0
 
@@ -192,7 +223,9 @@ def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
     url = resolve_database_url(settings.database_url, settings.home)
     applied = migrate(url)
-    out.print(f"{len(applied)} migration(s) applied" + (": " + ", ".join(applied) if applied else ""))
+    out.print(
+        f"{len(applied)} migration(s) applied" + (": " + ", ".join(applied) if applied else "")
+    )
     return 0
 
 
@@ -243,7 +276,9 @@ def cmd_projections_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
     ctx = Context(settings)
     env = ConnectionParams.from_url(ctx.database_url).eventsourcing_env(pool_size=2, max_overflow=2)
-    supervisor = ProjectionSupervisor(ctx.database_url, env, loader(ctx.app), _selected(args.names, args.all))
+    supervisor = ProjectionSupervisor(
+        ctx.database_url, env, loader(ctx.app), _selected(args.names, args.all)
+    )
     supervisor.start()
     out.print("Projections running; Ctrl-C to stop.")
     try:
@@ -269,7 +304,7 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
 
                 result = rebuild(ctx.app, ctx.database_url, model, progress=advance)
                 progress.update(task, completed=1, total=1)
-                out.print(f"{result.name}: {result.events} events replayed, swapped in at position {result.position}")
+                out.print(f"{result.name}: {result.events} events, swapped in at {result.position}")
     finally:
         ctx.close()
     return 0
@@ -289,11 +324,20 @@ def cmd_audit_replay(args: argparse.Namespace, settings: Settings) -> int:
                 def advance(_: str, count: int, task: Any = task) -> None:
                     progress.advance(task, count)
 
-                differences += audit.compare(ctx.app, ctx.database_url, model, business_id=business, progress=advance)
+                differences += audit.compare(
+                    ctx.app, ctx.database_url, model, business_id=business, progress=advance
+                )
     finally:
         ctx.close()
     if args.json:
-        print(json.dumps({"ok": not differences, "differences": [d.__dict__ | {"text": str(d)} for d in differences]}))
+        print(
+            json.dumps(
+                {
+                    "ok": not differences,
+                    "differences": [d.__dict__ | {"text": str(d)} for d in differences],
+                }
+            )
+        )
     elif differences:
         for difference in differences:
             out.print(f"[red]DIFF[/red] {difference}")
@@ -314,7 +358,9 @@ def _print_as_of(ctx: Context, args: argparse.Namespace, business: UUID | None) 
                 for row in rows:
                     if business is None or row.get("business_id") == business:
                         states.append({"table": table, **{k: _plain(v) for k, v in row.items()}})
-    print(json.dumps({"as_of": as_of.isoformat(), "states": states}, indent=None if args.json else 2))
+    print(
+        json.dumps({"as_of": as_of.isoformat(), "states": states}, indent=None if args.json else 2)
+    )
     return 0
 
 
@@ -326,7 +372,11 @@ def _plain(value: Any) -> Any:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
     )
 
 
@@ -378,7 +428,9 @@ def parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
 
     audit_cmd = commands.add_parser("audit").add_subparsers(dest="sub", required=True)
-    replay = audit_cmd.add_parser("replay", help="rebuild aggregates from events, compare with read models")
+    replay = audit_cmd.add_parser(
+        "replay", help="rebuild aggregates from events, compare with read models"
+    )
     replay.add_argument("--business")
     replay.add_argument("--as-of", dest="as_of", help="print the state as it stood then (RFC 3339)")
     replay.add_argument("--json", action="store_true")

@@ -1,4 +1,4 @@
-"""Structured logs (structlog): key=value for people, JSON lines with FASTFAKTURA_LOG_FORMAT=json."""
+"""Structured logs (structlog): key=value lines, or JSON with FASTFAKTURA_LOG_FORMAT=json."""
 
 from __future__ import annotations
 

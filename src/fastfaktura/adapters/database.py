@@ -33,11 +33,11 @@ def start_embedded(home: Path, *, keep_running: bool = False) -> str:
 
     The server stops when the last process that joined it exits, unless `keep_running`.
     """
-    import pgserver
+    from pgserver.postgres_server import get_server
 
     pgdata = (home / "pg").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
+    server = get_server(pgdata, cleanup_mode=None if keep_running else "stop")
     return str(server.get_uri())
 
 
@@ -120,7 +120,9 @@ def migrate(url: str) -> list[str]:
     return applied_now
 
 
-def resolve_database_url(database_url: str | None, home: Path, *, keep_running: bool = False) -> str:
+def resolve_database_url(
+    database_url: str | None, home: Path, *, keep_running: bool = False
+) -> str:
     """DATABASE_URL when set, else the embedded server's URL (starting it if needed)."""
     if database_url:
         return database_url

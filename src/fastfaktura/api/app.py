@@ -45,7 +45,9 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
         supervisor = None
         if run_projections:
             runner_env = params.eventsourcing_env(pool_size=2, max_overflow=2)
-            supervisor = ProjectionSupervisor(database_url, runner_env, loader(invoicing), READ_MODELS)
+            supervisor = ProjectionSupervisor(
+                database_url, runner_env, loader(invoicing), READ_MODELS
+            )
             supervisor.start()
         app.state.services = Services(settings=settings, app=invoicing, pool=pool)
         app.state.supervisor = supervisor
@@ -75,7 +77,9 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
             components=Components(
                 schemas=components(ClientCreateRequest, ClientUpdateRequest, BusinessUpdateRequest),
                 security_schemes={
-                    "ApiKey": SecurityScheme(type="apiKey", name="X-Api-Key", security_scheme_in="header"),
+                    "ApiKey": SecurityScheme(
+                        type="apiKey", name="X-Api-Key", security_scheme_in="header"
+                    ),
                     "Bearer": SecurityScheme(type="http", scheme="bearer"),
                 },
             ),

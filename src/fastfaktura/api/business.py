@@ -24,7 +24,9 @@ class BusinessController(Controller):
     tags = ["Business"]
 
     @get(operation_id="GetBusiness", summary="The business profile")
-    async def get_business(self, request: Request[Any, Any, Any], tenant: Tenant) -> BusinessResponse:
+    async def get_business(
+        self, request: Request[Any, Any, Any], tenant: Tenant
+    ) -> BusinessResponse:
         row = await queries.get_business(services(request.app.state).pool, tenant.business_id)
         if row is None:
             raise NotFoundError("business")
@@ -35,8 +37,14 @@ class BusinessController(Controller):
         summary="Update the profile (merge: omitted fields are kept, null clears)",
         operation_class=json_body(BusinessUpdateRequest, "Fields to change"),
     )
-    async def update_business(self, request: Request[Any, Any, Any], tenant: Tenant) -> BusinessResponse:
-        changes = check(json_object(await request.body()), BUSINESS_FIELDS, read_only=BUSINESS_READ_ONLY)
+    async def update_business(
+        self, request: Request[Any, Any, Any], tenant: Tenant
+    ) -> BusinessResponse:
+        changes = check(
+            json_object(await request.body()), BUSINESS_FIELDS, read_only=BUSINESS_READ_ONLY
+        )
         svc = services(request.app.state)
-        written = await svc.execute(lambda: svc.app.change_business_profile(tenant.business_id, changes))
+        written = await svc.execute(
+            lambda: svc.app.change_business_profile(tenant.business_id, changes)
+        )
         return BusinessResponse.from_row(_ROWS.rows(written.value)["rm_business"][0])

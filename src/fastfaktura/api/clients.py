@@ -11,7 +11,12 @@ from fastfaktura.api.auth import Tenant
 from fastfaktura.api.fields import CLIENT_FIELDS, CLIENT_READ_ONLY
 from fastfaktura.api.input import check, json_object
 from fastfaktura.api.openapi import json_body
-from fastfaktura.api.schemas import ClientCreateRequest, ClientPage, ClientResponse, ClientUpdateRequest
+from fastfaktura.api.schemas import (
+    ClientCreateRequest,
+    ClientPage,
+    ClientResponse,
+    ClientUpdateRequest,
+)
 from fastfaktura.api.services import parse_id, services
 from fastfaktura.domain.errors import NotFoundError
 from fastfaktura.readmodels import queries
@@ -37,14 +42,26 @@ class ClientController(Controller):
         tenant: Tenant,
         page: Page = 1,
         per_page: PerPage = 50,
-        q: Annotated[str | None, Parameter(description="Substring of name, email or phone", max_length=200)] = None,
+        q: Annotated[
+            str | None, Parameter(description="Substring of name, email or phone", max_length=200)
+        ] = None,
         archived: Annotated[bool, Parameter(description="Include archived clients")] = False,
     ) -> ClientPage:
         search = q.strip() if q and q.strip() else None
         rows, total = await queries.list_clients(
-            services(request.app.state).pool, tenant.business_id, q=search, archived=archived, page=page, per_page=per_page
+            services(request.app.state).pool,
+            tenant.business_id,
+            q=search,
+            archived=archived,
+            page=page,
+            per_page=per_page,
         )
-        return ClientPage(data=[ClientResponse.from_row(r) for r in rows], page=page, per_page=per_page, total=total)
+        return ClientPage(
+            data=[ClientResponse.from_row(r) for r in rows],
+            page=page,
+            per_page=per_page,
+            total=total,
+        )
 
     @post(
         operation_id="CreateClient",
@@ -52,7 +69,9 @@ class ClientController(Controller):
         status_code=201,
         operation_class=json_body(ClientCreateRequest, "The new client"),
     )
-    async def create_client(self, request: Request[Any, Any, Any], tenant: Tenant) -> Response[ClientResponse]:
+    async def create_client(
+        self, request: Request[Any, Any, Any], tenant: Tenant
+    ) -> Response[ClientResponse]:
         details = check(
             json_object(await request.body()), CLIENT_FIELDS, read_only=CLIENT_READ_ONLY
         )
@@ -62,7 +81,9 @@ class ClientController(Controller):
         return Response(body, status_code=201, headers={"Location": f"/api/v1/clients/{body.id}"})
 
     @get("/{client_id:str}", operation_id="GetClient", summary="One client (archived ones too)")
-    async def get_client(self, request: Request[Any, Any, Any], tenant: Tenant, client_id: str) -> ClientResponse:
+    async def get_client(
+        self, request: Request[Any, Any, Any], tenant: Tenant, client_id: str
+    ) -> ClientResponse:
         row = await queries.get_client(
             services(request.app.state).pool, tenant.business_id, parse_id(client_id, "client")
         )
@@ -76,11 +97,17 @@ class ClientController(Controller):
         summary="Update a client (merge: omitted fields are kept, null clears)",
         operation_class=json_body(ClientUpdateRequest, "Fields to change"),
     )
-    async def update_client(self, request: Request[Any, Any, Any], tenant: Tenant, client_id: str) -> ClientResponse:
+    async def update_client(
+        self, request: Request[Any, Any, Any], tenant: Tenant, client_id: str
+    ) -> ClientResponse:
         target = parse_id(client_id, "client")
-        changes = check(json_object(await request.body()), CLIENT_FIELDS, read_only=CLIENT_READ_ONLY)
+        changes = check(
+            json_object(await request.body()), CLIENT_FIELDS, read_only=CLIENT_READ_ONLY
+        )
         svc = services(request.app.state)
-        written = await svc.execute(lambda: svc.app.change_client(tenant.business_id, target, changes))
+        written = await svc.execute(
+            lambda: svc.app.change_client(tenant.business_id, target, changes)
+        )
         return _response(written.value)
 
     @delete(
@@ -89,7 +116,9 @@ class ClientController(Controller):
         summary="Archive a client (never erased; stays readable, takes no new invoices)",
         status_code=200,
     )
-    async def archive_client(self, request: Request[Any, Any, Any], tenant: Tenant, client_id: str) -> ClientResponse:
+    async def archive_client(
+        self, request: Request[Any, Any, Any], tenant: Tenant, client_id: str
+    ) -> ClientResponse:
         target = parse_id(client_id, "client")
         svc = services(request.app.state)
         written = await svc.execute(lambda: svc.app.archive_client(tenant.business_id, target))

@@ -44,7 +44,11 @@ class BadJson(Exception):
 
 
 def problem(
-    status: int, slug: str, title: str, detail: str | None = None, errors: list[FieldError] | None = None
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
 ) -> Response[Problem]:
     body = Problem(
         type=TYPE_BASE + slug,
@@ -58,7 +62,9 @@ def problem(
 
 
 def _invalid(_: Request[Any, Any, Any], exc: InvalidInputError) -> Response[Problem]:
-    return problem(422, "validation-error", "Invalid request", "One or more fields are invalid.", exc.errors)
+    return problem(
+        422, "validation-error", "Invalid request", "One or more fields are invalid.", exc.errors
+    )
 
 
 def _not_found(_: Request[Any, Any, Any], exc: NotFoundError) -> Response[Problem]:
@@ -84,18 +90,27 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             errors.append(FieldError(str(item.get("key", "")), str(item.get("message", "invalid"))))
-    return problem(422, "validation-error", "Invalid request", "One or more parameters are invalid.", errors)
+    return problem(
+        422, "validation-error", "Invalid request", "One or more parameters are invalid.", errors
+    )
 
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     slug = "not-found" if isinstance(exc, NotFoundException) else "http-error"
-    title = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}.get(exc.status_code, "Error")
+    title = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}.get(
+        exc.status_code, "Error"
+    )
     return problem(exc.status_code, slug, title, exc.detail)
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled error", path=request.url.path, method=request.method)
-    return problem(500, "internal-error", "Internal server error", "An unexpected error occurred; it has been logged.")
+    return problem(
+        500,
+        "internal-error",
+        "Internal server error",
+        "An unexpected error occurred; it has been logged.",
+    )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any, Final
 
 from fastfaktura.api.input import Field
-from fastfaktura.domain.rules import CURRENCIES, LOCALES, is_country, is_e164, is_email, is_invoice_prefix
+from fastfaktura.domain.rules import (
+    CURRENCIES,
+    LOCALES,
+    is_country,
+    is_e164,
+    is_email,
+    is_invoice_prefix,
+)
 
 
 def _email(value: Any) -> str | None:
@@ -13,7 +20,11 @@ def _email(value: Any) -> str | None:
 
 
 def _phone(value: Any) -> str | None:
-    return None if is_e164(value) else "must be an E.164 number: + then 2 to 15 digits, e.g. +4791234567"
+    return (
+        None
+        if is_e164(value)
+        else "must be an E.164 number: + then 2 to 15 digits, e.g. +4791234567"
+    )
 
 
 def _country(value: Any) -> str | None:
@@ -26,7 +37,12 @@ def _prefix(value: Any) -> str | None:
 
 def _iban(value: Any) -> str | None:
     compact = value.replace(" ", "").upper()
-    if not (15 <= len(compact) <= 34 and compact[:2].isalpha() and compact[2:4].isdigit() and compact.isalnum()):
+    if not (
+        15 <= len(compact) <= 34
+        and compact[:2].isalpha()
+        and compact[2:4].isdigit()
+        and compact.isalnum()
+    ):
         return "must be a valid IBAN"
     digits = "".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])
     return None if int(digits) % 97 == 1 else "must be a valid IBAN (check digits do not match)"

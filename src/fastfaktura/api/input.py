@@ -49,7 +49,11 @@ class Field:
 
 
 def check(
-    data: dict[str, Any], fields: Iterable[Field], *, read_only: Iterable[str] = (), prefix: str = ""
+    data: dict[str, Any],
+    fields: Iterable[Field],
+    *,
+    read_only: Iterable[str] = (),
+    prefix: str = "",
 ) -> dict[str, Any]:
     """The checked, normalised fields present in `data`; raises with every error found."""
     spec = {f.name: f for f in fields}

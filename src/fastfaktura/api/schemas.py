@@ -36,7 +36,9 @@ class BusinessResponse(msgspec.Struct, kw_only=True):
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> BusinessResponse:
-        return msgspec.convert({**row, "id": row["business_id"]}, cls, from_attributes=False, strict=False)
+        return msgspec.convert(
+            {**row, "id": row["business_id"]}, cls, from_attributes=False, strict=False
+        )
 
 
 class ClientResponse(msgspec.Struct, kw_only=True):
@@ -71,7 +73,9 @@ class ClientPage(msgspec.Struct, kw_only=True):
 
 Email = Annotated[str, Meta(max_length=254, examples=["billing@example.com"])]
 Phone = Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{1,14}$", examples=["+33612345678"])]
-Country = Annotated[str, Meta(min_length=2, max_length=2, examples=["FR"], description="ISO 3166-1 alpha-2")]
+Country = Annotated[
+    str, Meta(min_length=2, max_length=2, examples=["FR"], description="ISO 3166-1 alpha-2")
+]
 Text = Annotated[str, Meta(min_length=1)]
 _UNSET: Any = msgspec.UNSET
 
@@ -83,7 +87,9 @@ class ClientCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     address: Text | None = _UNSET
     country: Country | None = _UNSET
     locale: Locale = _UNSET
-    external_id: Annotated[str, Meta(max_length=255, description="Unique among live clients")] | None = _UNSET
+    external_id: (
+        Annotated[str, Meta(max_length=255, description="Unique among live clients")] | None
+    ) = _UNSET
     tags: list[str] = _UNSET
     vat_number: Text | None = _UNSET
     company_id: Annotated[str, Meta(description="SIREN, org nr, ...")] | None = _UNSET

@@ -25,7 +25,9 @@ COUNTRY_CODES: Final = frozenset(
 )
 
 # A pragmatic address check: one @, a non-empty local part, a dotted domain, no spaces.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[^@\s]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _PREFIX = re.compile(r"^[A-Za-z0-9_-]{0,10}$")
 

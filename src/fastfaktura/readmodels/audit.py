@@ -45,7 +45,7 @@ def replay_states(
     for page in _pages(app, model, 0, PAGE_SIZE):
         for notification in page:
             event = app.mapper.to_domain_event(notification)
-            if as_of is not None and event.timestamp > as_of:
+            if as_of is not None and getattr(event, "timestamp") > as_of:  # noqa: B009
                 continue
             states[event.originator_id] = folder.apply(event)
         if progress is not None:
@@ -87,7 +87,9 @@ def compare(
             for key, row in expected.items():
                 found = actual.get(key)
                 if found is None:
-                    differences.append(Difference(model.name, table, name(key), "missing from the read model"))
+                    differences.append(
+                        Difference(model.name, table, name(key), "missing from the read model")
+                    )
                     continue
                 for column, value in row.items():
                     if found.get(column) != value:
@@ -96,9 +98,14 @@ def compare(
                                 model.name,
                                 table,
                                 name(key),
-                                f"{column} is {found.get(column)!r} in the read model, {value!r} from the events",
+                                f"{column} is {found.get(column)!r} in the read model, "
+                                f"{value!r} from the events",
                             )
                         )
             for key in actual.keys() - expected.keys():
-                differences.append(Difference(model.name, table, name(key), "in the read model but not in the events"))
+                differences.append(
+                    Difference(
+                        model.name, table, name(key), "in the read model but not in the events"
+                    )
+                )
     return differences

@@ -49,13 +49,17 @@ def rows_of(model: ReadModel, aggregates: Iterable[Aggregate]) -> dict[str, list
     return merged
 
 
-def write_rows(cursor: psycopg.Cursor[Any], model: ReadModel, rows: dict[str, list[Row]], suffix: str = "") -> None:
+def write_rows(
+    cursor: psycopg.Cursor[Any], model: ReadModel, rows: dict[str, list[Row]], suffix: str = ""
+) -> None:
     for table, table_rows in rows.items():
         if table_rows:
             cursor.executemany(model.upsert_sql(table, table + suffix), table_rows)
 
 
-def fold(app: Invoicing, folder: Folder, notifications: Sequence[Notification]) -> dict[UUID, Aggregate]:
+def fold(
+    app: Invoicing, folder: Folder, notifications: Sequence[Notification]
+) -> dict[UUID, Aggregate]:
     """The latest state of every aggregate touched by these notifications."""
     latest: dict[UUID, Aggregate] = {}
     for notification in notifications:
@@ -152,7 +156,9 @@ class ProjectionSupervisor:
     def start(self) -> None:
         for model in self.models:
             self.states[model.name] = RunnerState(model.name)
-            thread = threading.Thread(target=self._supervise, args=(model,), name=f"projection-{model.name}", daemon=True)
+            thread = threading.Thread(
+                target=self._supervise, args=(model,), name=f"projection-{model.name}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -168,7 +174,8 @@ class ProjectionSupervisor:
             try:
                 with psycopg.connect(self.database_url, autocommit=True) as lock_conn:
                     got = lock_conn.execute(
-                        "SELECT pg_try_advisory_lock(hashtext(%s))", (f"fastfaktura.projection.{model.name}",)
+                        "SELECT pg_try_advisory_lock(hashtext(%s))",
+                        (f"fastfaktura.projection.{model.name}",),
                     ).fetchone()
                     if not got or not got[0]:
                         state.status = "standby"
@@ -180,7 +187,12 @@ class ProjectionSupervisor:
                 state.status = "failed"
                 state.error = f"{type(exc).__name__}: {exc}"
                 state.restarts += 1
-                log.error("projection failed; restarting", projection=model.name, error=state.error, backoff=backoff)
+                log.error(
+                    "projection failed; restarting",
+                    projection=model.name,
+                    error=state.error,
+                    backoff=backoff,
+                )
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
 
@@ -199,7 +211,9 @@ class ProjectionSupervisor:
 # -- batched paths: catch-up and rebuild ------------------------------------------------------
 
 
-def _pages(app: Invoicing, model: ReadModel, after: int, page_size: int) -> Iterable[Sequence[Notification]]:
+def _pages(
+    app: Invoicing, model: ReadModel, after: int, page_size: int
+) -> Iterable[Sequence[Notification]]:
     while True:
         page = app.recorder.select_notifications(
             start=after, limit=page_size, topics=model.topics, inclusive_of_start=False
@@ -217,7 +231,9 @@ def _lock_tracking(conn: psycopg.Connection[Any], model: ReadModel) -> int:
     return int(row["notification_id"] or 0)
 
 
-def catch_up(app: Invoicing, database_url: str, model: ReadModel, page_size: int = PAGE_SIZE) -> int:
+def catch_up(
+    app: Invoicing, database_url: str, model: ReadModel, page_size: int = PAGE_SIZE
+) -> int:
     """Apply every event the read model has not seen yet, a page per transaction.
 
     Safe beside a live runner: it holds the tracking row while it writes a page.
@@ -268,13 +284,17 @@ def rebuild(
                 fresh = sql.Identifier(table + REBUILD_SUFFIX)
                 conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(fresh))
                 conn.execute(
-                    sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(fresh, sql.Identifier(table))
+                    sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
+                        fresh, sql.Identifier(table)
+                    )
                 )
 
         def backfill(page: Sequence[Notification]) -> None:
             nonlocal events, position
             with conn.cursor() as cursor:
-                write_rows(cursor, model, rows_of(model, fold(app, folder, page).values()), REBUILD_SUFFIX)
+                write_rows(
+                    cursor, model, rows_of(model, fold(app, folder, page).values()), REBUILD_SUFFIX
+                )
             events += len(page)
             position = page[-1].id
             if progress is not None:

@@ -18,9 +18,11 @@ def event_topics(aggregate_type: type[Aggregate]) -> tuple[str, ...]:
     """Every stored topic of an aggregate's events (they are all explicit, see domain/)."""
     return tuple(
         sorted(
-            value.TOPIC
+            str(getattr(value, "TOPIC"))  # noqa: B009
             for value in vars(aggregate_type).values()
-            if isinstance(value, type) and issubclass(value, CanMutateAggregate) and "TOPIC" in vars(value)
+            if isinstance(value, type)
+            and issubclass(value, CanMutateAggregate)
+            and "TOPIC" in vars(value)
         )
     )
 
@@ -73,6 +75,7 @@ class Folder:
             aggregate = event.mutate(None)
         else:
             aggregate = self._load(aggregate_id, version)
+        assert isinstance(aggregate, Aggregate)
         self._cache[aggregate_id] = aggregate
         if len(self._cache) > self._maxsize:
             self._cache.popitem(last=False)

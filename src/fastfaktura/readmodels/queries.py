@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import asyncpg
+from asyncpg import Pool
 
 from fastfaktura.readmodels.model import ReadModel
 from fastfaktura.readmodels.sql import statement
-
-Pool = asyncpg.Pool
 
 
 def _tracking(model: ReadModel, name: str) -> str:
@@ -33,7 +31,9 @@ async def authenticate(pool: Pool, key_hash: str) -> dict[str, Any] | None:
 
 
 async def get_client(pool: Pool, business_id: UUID, client_id: UUID) -> dict[str, Any] | None:
-    row = await pool.fetchrow(statement("clients", "queries.sql", "get_client"), business_id, client_id)
+    row = await pool.fetchrow(
+        statement("clients", "queries.sql", "get_client"), business_id, client_id
+    )
     return dict(row) if row else None
 
 
@@ -43,7 +43,10 @@ async def list_clients(
     args = (business_id, q, archived)
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            statement("clients", "queries.sql", "list_clients"), *args, per_page, (page - 1) * per_page
+            statement("clients", "queries.sql", "list_clients"),
+            *args,
+            per_page,
+            (page - 1) * per_page,
         )
         total = await conn.fetchval(statement("clients", "queries.sql", "count_clients"), *args)
     return [dict(r) for r in rows], int(total)
@@ -103,6 +106,8 @@ async def status(pool: Pool, models: Sequence[ReadModel]) -> list[ProjectionStat
         for model in models:
             row = await conn.fetchrow(_tracking(model, "status"), list(model.topics))
             result.append(
-                ProjectionStatus(model.name, int(row["position"] or 0), int(row["head"] or 0), int(row["lag"]))
+                ProjectionStatus(
+                    model.name, int(row["position"] or 0), int(row["head"] or 0), int(row["lag"])
+                )
             )
     return result

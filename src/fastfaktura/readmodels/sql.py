@@ -13,7 +13,9 @@ _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
 def parse_named(text: str) -> dict[str, str]:
     parts = _NAME.split(text)
     # parts: [preamble, name1, body1, name2, body2, ...]
-    return {name: body.strip().rstrip(";") for name, body in zip(parts[1::2], parts[2::2], strict=True)}
+    return {
+        name: body.strip().rstrip(";") for name, body in zip(parts[1::2], parts[2::2], strict=True)
+    }
 
 
 @cache
