@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, put
+from litestar.di import NamedDependency
 
 from fastfaktura.api.auth import Tenant
 from fastfaktura.api.fields import BUSINESS_FIELDS, BUSINESS_READ_ONLY
@@ -25,7 +26,7 @@ class BusinessController(Controller):
 
     @get(operation_id="GetBusiness", summary="The business profile")
     async def get_business(
-        self, request: Request[Any, Any, Any], tenant: Tenant
+        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
     ) -> BusinessResponse:
         row = await queries.get_business(services(request.app.state).pool, tenant.business_id)
         if row is None:
@@ -38,7 +39,7 @@ class BusinessController(Controller):
         operation_class=json_body(BusinessUpdateRequest, "Fields to change"),
     )
     async def update_business(
-        self, request: Request[Any, Any, Any], tenant: Tenant
+        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
     ) -> BusinessResponse:
         changes = check(
             json_object(await request.body()), BUSINESS_FIELDS, read_only=BUSINESS_READ_ONLY

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from fastfaktura.api.auth import Tenant
@@ -39,7 +40,7 @@ class ClientController(Controller):
     async def list_clients(
         self,
         request: Request[Any, Any, Any],
-        tenant: Tenant,
+        tenant: NamedDependency[Tenant],
         page: Page = 1,
         per_page: PerPage = 50,
         q: Annotated[
@@ -70,7 +71,7 @@ class ClientController(Controller):
         operation_class=json_body(ClientCreateRequest, "The new client"),
     )
     async def create_client(
-        self, request: Request[Any, Any, Any], tenant: Tenant
+        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
     ) -> Response[ClientResponse]:
         details = check(
             json_object(await request.body()), CLIENT_FIELDS, read_only=CLIENT_READ_ONLY
@@ -82,7 +83,7 @@ class ClientController(Controller):
 
     @get("/{client_id:str}", operation_id="GetClient", summary="One client (archived ones too)")
     async def get_client(
-        self, request: Request[Any, Any, Any], tenant: Tenant, client_id: str
+        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant], client_id: str
     ) -> ClientResponse:
         row = await queries.get_client(
             services(request.app.state).pool, tenant.business_id, parse_id(client_id, "client")
@@ -98,7 +99,7 @@ class ClientController(Controller):
         operation_class=json_body(ClientUpdateRequest, "Fields to change"),
     )
     async def update_client(
-        self, request: Request[Any, Any, Any], tenant: Tenant, client_id: str
+        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant], client_id: str
     ) -> ClientResponse:
         target = parse_id(client_id, "client")
         changes = check(
@@ -117,7 +118,7 @@ class ClientController(Controller):
         status_code=200,
     )
     async def archive_client(
-        self, request: Request[Any, Any, Any], tenant: Tenant, client_id: str
+        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant], client_id: str
     ) -> ClientResponse:
         target = parse_id(client_id, "client")
         svc = services(request.app.state)
