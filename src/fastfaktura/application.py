@@ -6,9 +6,11 @@ last event, so the API can wait until the read models show the write (read-your-
 
 from __future__ import annotations
 
+import secrets
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -19,14 +21,42 @@ from eventsourcing.persistence import IntegrityError, Recording
 from fastfaktura.domain.api_key import ApiKey, hash_key, id_for_prefix, key_prefix, new_key_secret
 from fastfaktura.domain.business import Business
 from fastfaktura.domain.client import Client, ExternalIdClaim, claim_id
-from fastfaktura.domain.errors import ApiKeyNotFoundError, ConflictError, NotFoundError
+from fastfaktura.domain.errors import (
+    ApiKeyNotFoundError,
+    ConflictError,
+    FieldError,
+    InvalidInputError,
+    NotFoundError,
+)
+from fastfaktura.domain.invoice import Invoice, InvoiceLine, InvoiceSeries, format_number, series_id
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 
 # Optimistic-concurrency conflicts are retried this many times before answering 409.
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 20
+SELLER_FIELDS = (
+    "legal_name",
+    "email",
+    "phone",
+    "address",
+    "country",
+    "vat_number",
+    "company_id",
+    "iban",
+    "bic",
+)
+BUYER_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "address",
+    "country",
+    "vat_number",
+    "company_id",
+    "locale",
+)
 
 
 def utc_now() -> datetime:
@@ -59,6 +89,10 @@ class Invoicing(Application[UUID]):
     def __init__(self, env: Mapping[str, str] | None = None, clock: Clock = utc_now) -> None:
         super().__init__(env)
         self.clock = clock
+        # Creations in one process queue per series instead of racing on its version; other
+        # processes still race, and the loser retries (see _retrying).
+        self._series_locks: dict[UUID, threading.Lock] = {}
+        self._series_locks_guard = threading.Lock()
 
     # -- queries on the write model (used by commands, replay and the CLI) -----------------
 
@@ -190,6 +224,66 @@ class Invoicing(Application[UUID]):
         assert isinstance(claim, ExternalIdClaim)
         claim.release(client_id)
         return claim
+
+    # -- invoices ---------------------------------------------------------------------------
+
+    def create_invoice(
+        self,
+        business_id: UUID,
+        *,
+        client_id: UUID,
+        currency: str,
+        lines: list[InvoiceLine],
+        due_date: date | None = None,
+        notes: str | None = None,
+    ) -> Written[Invoice]:
+        """Number and record a draft invoice, with the seller and buyer frozen as they are now."""
+        business = self.get(Business, business_id)
+        try:
+            client = self.get(Client, client_id, business_id)
+        except NotFoundError:
+            raise InvalidInputError([FieldError("client_id", "no such client")]) from None
+        if client.is_archived:
+            raise InvalidInputError([FieldError("client_id", "the client is archived")])
+        issue_date = self.clock().date()
+        if due_date is None:
+            due_date = issue_date + timedelta(days=int(business.profile["payment_terms_days"]))
+        seller = {"name": business.name, **{k: business.profile.get(k) for k in SELLER_FIELDS}}
+        buyer = {k: client.details.get(k) for k in BUYER_FIELDS}
+        token = secrets.token_urlsafe(24)  # 192 random bits; the public URL's only secret
+        year = issue_date.year
+        series_key = series_id(business_id, year)
+
+        def attempt() -> Written[Invoice]:
+            try:
+                series: Aggregate = self.repository.get(series_key)
+            except AggregateNotFoundError:
+                series = InvoiceSeries(business_id=business_id, year=year)
+            assert isinstance(series, InvoiceSeries)
+            invoice = Invoice.draft(
+                business_id=business_id,
+                client_id=client_id,
+                number=format_number(
+                    str(business.profile["invoice_prefix"]), year, series.next_sequence
+                ),
+                currency=currency,
+                issue_date=issue_date,
+                due_date=due_date,
+                notes=notes,
+                lines=lines,
+                public_token=token,
+                seller=seller,
+                buyer={**buyer, "id": str(client.id)},
+            )
+            series.allocate(invoice.id)
+            return self._saved(invoice, series, invoice)
+
+        with self._series_lock(series_key):
+            return _retrying(attempt)
+
+    def _series_lock(self, key: UUID) -> threading.Lock:
+        with self._series_locks_guard:
+            return self._series_locks.setdefault(key, threading.Lock())
 
     # -- saving -----------------------------------------------------------------------------
 

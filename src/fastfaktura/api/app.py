@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 import asyncpg
-from litestar import Litestar
+from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.response import Redirect
 
 from fastfaktura import __version__
 from fastfaktura.adapters.database import ConnectionParams
@@ -20,8 +21,14 @@ from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
 from fastfaktura.api.errors import EXCEPTION_HANDLERS
 from fastfaktura.api.health import health
+from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.openapi import components
-from fastfaktura.api.schemas import BusinessUpdateRequest, ClientCreateRequest, ClientUpdateRequest
+from fastfaktura.api.schemas import (
+    BusinessUpdateRequest,
+    ClientCreateRequest,
+    ClientUpdateRequest,
+    InvoiceCreateRequest,
+)
 from fastfaktura.api.services import Services
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
@@ -31,6 +38,12 @@ from fastfaktura.readmodels.models import READ_MODELS
 # Command threads (anyio's default limiter is 40) each need a pooled connection.
 WRITE_POOL_SIZE = 10
 WRITE_POOL_OVERFLOW = 30
+
+
+@get("/docs", include_in_schema=False)
+async def docs_redirect() -> Redirect:
+    """Human docs live at /schema; /docs is the address people try first."""
+    return Redirect("/schema")
 
 
 def create_app(settings: Settings, database_url: str, *, run_projections: bool = True) -> Litestar:
@@ -60,7 +73,13 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
             await anyio.to_thread.run_sync(invoicing.close)
 
     return Litestar(
-        route_handlers=[BusinessController, ClientController, health],
+        route_handlers=[
+            BusinessController,
+            ClientController,
+            InvoiceController,
+            health,
+            docs_redirect,
+        ],
         dependencies={"tenant": Provide(provide_tenant)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
@@ -75,7 +94,12 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
             path="/schema",
             render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
             components=Components(
-                schemas=components(ClientCreateRequest, ClientUpdateRequest, BusinessUpdateRequest),
+                schemas=components(
+                    ClientCreateRequest,
+                    ClientUpdateRequest,
+                    BusinessUpdateRequest,
+                    InvoiceCreateRequest,
+                ),
                 security_schemes={
                     "ApiKey": SecurityScheme(
                         type="apiKey", name="X-Api-Key", security_scheme_in="header"

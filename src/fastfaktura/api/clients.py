@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
 from fastfaktura.api.auth import Tenant
 from fastfaktura.api.fields import CLIENT_FIELDS, CLIENT_READ_ONLY
-from fastfaktura.api.input import check, json_object
+from fastfaktura.api.idempotency import idempotent
+from fastfaktura.api.input import CONTROL_MESSAGE, check, has_control_characters, json_object
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import (
     ClientCreateRequest,
@@ -18,8 +20,8 @@ from fastfaktura.api.schemas import (
     ClientResponse,
     ClientUpdateRequest,
 )
-from fastfaktura.api.services import parse_id, services
-from fastfaktura.domain.errors import NotFoundError
+from fastfaktura.api.services import json_response, parse_id, services
+from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
 from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.models import ClientsReadModel
 
@@ -49,6 +51,8 @@ class ClientController(Controller):
         archived: Annotated[bool, Parameter(description="Include archived clients")] = False,
     ) -> ClientPage:
         search = q.strip() if q and q.strip() else None
+        if search is not None and has_control_characters(search):
+            raise InvalidInputError([FieldError("q", CONTROL_MESSAGE)])
         rows, total = await queries.list_clients(
             services(request.app.state).pool,
             tenant.business_id,
@@ -69,17 +73,23 @@ class ClientController(Controller):
         summary="Create a client",
         status_code=201,
         operation_class=json_body(ClientCreateRequest, "The new client"),
+        responses={201: ResponseSpec(data_container=ClientResponse, description="Created")},
     )
     async def create_client(
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
-    ) -> Response[ClientResponse]:
-        details = check(
-            json_object(await request.body()), CLIENT_FIELDS, read_only=CLIENT_READ_ONLY
-        )
-        svc = services(request.app.state)
-        written = await svc.execute(lambda: svc.app.register_client(tenant.business_id, details))
-        body = _response(written.value)
-        return Response(body, status_code=201, headers={"Location": f"/api/v1/clients/{body.id}"})
+    ) -> Response[bytes]:
+        async def produce() -> Response[bytes]:
+            details = check(
+                json_object(await request.body()), CLIENT_FIELDS, read_only=CLIENT_READ_ONLY
+            )
+            svc = services(request.app.state)
+            written = await svc.execute(
+                lambda: svc.app.register_client(tenant.business_id, details)
+            )
+            body = _response(written.value)
+            return json_response(body, 201, {"Location": f"/api/v1/clients/{body.id}"})
+
+        return await idempotent(request, tenant, produce)
 
     @get("/{client_id:str}", operation_id="GetClient", summary="One client (archived ones too)")
     async def get_client(

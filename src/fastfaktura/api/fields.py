@@ -38,7 +38,8 @@ def _prefix(value: Any) -> str | None:
 def _iban(value: Any) -> str | None:
     compact = value.replace(" ", "").upper()
     if not (
-        15 <= len(compact) <= 34
+        compact.isascii()
+        and 15 <= len(compact) <= 34
         and compact[:2].isalpha()
         and compact[2:4].isdigit()
         and compact.isalnum()
@@ -49,8 +50,12 @@ def _iban(value: Any) -> str | None:
 
 
 def _bic(value: Any) -> str | None:
-    ok = len(value) in (8, 11) and value[:6].isalpha() and value[6:].isalnum()
+    ok = value.isascii() and len(value) in (8, 11) and value[:6].isalpha() and value[6:].isalnum()
     return None if ok else "must be a valid BIC (8 or 11 characters)"
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
 
 
 def _upper(value: str) -> str:
@@ -101,3 +106,30 @@ BUSINESS_FIELDS: Final = (
     Field("invoice_prefix", "text", nullable=False, max_length=10, rule=_prefix),
 )
 BUSINESS_READ_ONLY: Final = ("id", "mode", "created_at", "updated_at")
+
+
+# -- invoices -----------------------------------------------------------------------------------
+
+INVOICE_FIELDS: Final = (
+    Field("client_id", "uuid", required=True, nullable=False),
+    Field("currency", "enum", required=True, nullable=False, choices=CURRENCIES),
+    Field("due_date", "date"),
+    Field("notes", "text", max_length=5000),
+)
+LINE_FIELDS: Final = (
+    Field("description", "text", required=True, nullable=False, max_length=1000),
+    # Bounds keep every product far inside exact integer cents (and a bigint).
+    Field(
+        "quantity",
+        "decimal",
+        required=True,
+        nullable=False,
+        places=4,
+        maximum=1_000_000_000,
+        rule=_positive,
+    ),
+    Field(
+        "unit_price_cents", "int", required=True, nullable=False, minimum=-(10**12), maximum=10**12
+    ),
+    Field("tax_rate", "decimal", required=True, nullable=False, places=2, minimum=0, maximum=100),
+)

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
 from fastfaktura.api.errors import BadJson
 from fastfaktura.domain.errors import FieldError, InvalidInputError
 
-MAX_BODY_BYTES = 1_000_000
+MAX_BODY_BYTES = 2_000_000
+# JSON numbers with a fraction or exponent become Decimal, never float: money stays exact.
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+# C0 control characters but tab, newline and carriage return, and DEL. NUL in particular can
+# never be stored in a PostgreSQL text column: accepted, it would poison the read models.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_MESSAGE = "may not contain control characters"
+
+
+def has_control_characters(value: str) -> bool:
+    return _CONTROL.search(value) is not None
 
 
 def json_object(body: bytes) -> dict[str, Any]:
@@ -21,7 +35,7 @@ def json_object(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise BadJson("The request body is empty; send a JSON object.")
     try:
-        value = msgspec.json.decode(body)
+        value = _DECODER.decode(body)
     except msgspec.DecodeError as exc:
         raise BadJson(f"The request body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -37,13 +51,14 @@ class Field:
     """How one body field is checked. `rule` returns an error message or None."""
 
     name: str
-    kind: str  # "text" | "enum" | "int" | "bool" | "tags"
+    kind: str  # "text" | "enum" | "int" | "bool" | "tags" | "uuid" | "date" | "decimal"
     required: bool = False
     nullable: bool = True
     max_length: int = 500
     choices: tuple[str, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
+    places: int | None = None  # decimal: at most this many digits after the point
     rule: Rule | None = None
     normalize: Callable[[str], str] | None = None
 
@@ -96,6 +111,8 @@ def _check_value(field: Field, value: Any) -> tuple[str | None, Any]:
         if not isinstance(value, str):
             return "must be a string", value
         value = value.strip()
+        if has_control_characters(value):
+            return CONTROL_MESSAGE, value
         if field.normalize is not None:
             value = field.normalize(value)
         if field.kind == "enum":
@@ -113,6 +130,26 @@ def _check_value(field: Field, value: Any) -> tuple[str | None, Any]:
             return f"must be at least {field.minimum}", value
         if field.maximum is not None and value > field.maximum:
             return f"must be at most {field.maximum}", value
+    elif field.kind == "uuid":
+        try:
+            value = UUID(value) if isinstance(value, str) else None
+        except ValueError:
+            value = None
+        if value is None:
+            return "must be a UUID", value
+    elif field.kind == "date":
+        try:
+            value = (
+                date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+            )
+        except ValueError:
+            value = None
+        if value is None:
+            return "must be a date, YYYY-MM-DD", value
+    elif field.kind == "decimal":
+        message, value = _decimal(field, value)
+        if message:
+            return message, value
     elif field.kind == "bool":
         if not isinstance(value, bool):
             return "must be true or false", value
@@ -125,13 +162,34 @@ def _check_value(field: Field, value: Any) -> tuple[str | None, Any]:
         for index, tag in enumerate(value):
             if not isinstance(tag, str) or not tag.strip():
                 return f"[{index}] must be a non-blank string", value
+            if has_control_characters(tag):
+                return f"[{index}] {CONTROL_MESSAGE}", value
             if len(tag) > 100:
                 return f"[{index}] must be at most 100 characters", value
             if tag.strip() not in tags:
                 tags.append(tag.strip())
         value = tags
-    if field.rule is not None:
+    if field.rule is not None and value is not None:
         message = field.rule(value)
         if message:
             return message, value
     return None, value
+
+
+def _decimal(field: Field, value: Any) -> tuple[str | None, Any]:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+        return "must be a number", value
+    try:
+        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+    except InvalidOperation:
+        return "must be a number", value
+    if not number.is_finite():
+        return "must be a finite number", value
+    exponent = number.normalize().as_tuple().exponent
+    if field.places is not None and isinstance(exponent, int) and -exponent > field.places:
+        return f"may have at most {field.places} decimals", value
+    if field.minimum is not None and number < field.minimum:
+        return f"must be at least {field.minimum}", value
+    if field.maximum is not None and number > field.maximum:
+        return f"must be at most {field.maximum}", value
+    return None, number

@@ -9,7 +9,9 @@ from uuid import UUID
 
 import anyio.to_thread
 import asyncpg
+import msgspec
 import structlog
+from litestar import Response
 
 from fastfaktura.application import Invoicing, Written
 from fastfaktura.config import Settings
@@ -37,6 +39,21 @@ class Services:
         if not caught_up:
             log.warning("read models lag behind a write", position=written.position)
         return written
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def json_response(
+    body: msgspec.Struct, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response[bytes]:
+    """A JSON answer as bytes: what the Idempotency-Key store keeps and replays verbatim."""
+    return Response(
+        _ENCODER.encode(body),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 def parse_id(raw: str, resource: str) -> UUID:

@@ -33,12 +33,12 @@ _PREFIX = re.compile(r"^[A-Za-z0-9_-]{0,10}$")
 
 
 def is_email(value: str) -> bool:
-    return len(value) <= 254 and _EMAIL.match(value) is not None
+    return len(value) <= 254 and _EMAIL.fullmatch(value) is not None
 
 
 def is_e164(value: str) -> bool:
     """`+` then 2 to 15 digits, the first not 0 (ITU-T E.164)."""
-    return _E164.match(value) is not None
+    return _E164.fullmatch(value) is not None
 
 
 def is_country(value: str) -> bool:
@@ -46,4 +46,4 @@ def is_country(value: str) -> bool:
 
 
 def is_invoice_prefix(value: str) -> bool:
-    return _PREFIX.match(value) is not None
+    return _PREFIX.fullmatch(value) is not None

@@ -22,6 +22,7 @@ from eventsourcing.projection import BaseProjectionRunner, Projection
 from eventsourcing.utils import Environment
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from fastfaktura.application import Invoicing
 from fastfaktura.readmodels.model import Folder, ReadModel, Row
@@ -49,12 +50,21 @@ def rows_of(model: ReadModel, aggregates: Iterable[Aggregate]) -> dict[str, list
     return merged
 
 
+def _adapted(model: ReadModel, row: Row) -> Row:
+    if not model.json_columns:
+        return row
+    return {k: Jsonb(v) if k in model.json_columns else v for k, v in row.items()}
+
+
 def write_rows(
     cursor: psycopg.Cursor[Any], model: ReadModel, rows: dict[str, list[Row]], suffix: str = ""
 ) -> None:
     for table, table_rows in rows.items():
         if table_rows:
-            cursor.executemany(model.upsert_sql(table, table + suffix), table_rows)
+            cursor.executemany(
+                model.upsert_sql(table, table + suffix),
+                [_adapted(model, row) for row in table_rows],
+            )
 
 
 def fold(

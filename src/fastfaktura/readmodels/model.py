@@ -34,6 +34,8 @@ class ReadModel:
     aggregate_type: ClassVar[type[Aggregate]]
     # table -> its primary-key columns (business_id first wherever rows belong to a tenant)
     tables: ClassVar[dict[str, tuple[str, ...]]]
+    # Columns stored as jsonb: their values are JSON-ready (decimals as exact strings).
+    json_columns: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def topics(self) -> tuple[str, ...]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from fastfaktura.domain.api_key import ApiKey
 from fastfaktura.domain.business import PROFILE_DEFAULTS, Business
 from fastfaktura.domain.client import CLIENT_FIELDS, Client
+from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.model import ReadModel, Row
 
 
@@ -69,7 +73,60 @@ class ClientsReadModel(ReadModel):
         return {"rm_clients": [row]}
 
 
-READ_MODELS: tuple[ReadModel, ...] = (BusinessReadModel(), ApiKeysReadModel(), ClientsReadModel())
+def json_ready(value: Any) -> Any:
+    """Event values as JSON: Decimal to its exact string, UUID to text, recursively."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+class InvoicesReadModel(ReadModel):
+    name = "invoices"
+    aggregate_type = Invoice
+    tables = {"rm_invoices": ("business_id", "id")}
+    json_columns = frozenset({"lines", "tax_breakdown", "seller", "buyer"})
+
+    def rows(self, aggregate: Any) -> dict[str, list[Row]]:
+        assert isinstance(aggregate, Invoice)
+        row: Row = {
+            "business_id": aggregate.business_id,
+            "id": aggregate.id,
+            "number": aggregate.number,
+            "client_id": aggregate.client_id,
+            "currency": aggregate.currency,
+            "status": aggregate.status,
+            "issue_date": date.fromisoformat(aggregate.issue_date),
+            "due_date": date.fromisoformat(aggregate.due_date),
+            "notes": aggregate.notes,
+            "subtotal_cents": aggregate.subtotal_cents,
+            "tax_cents": aggregate.tax_cents,
+            "total_cents": aggregate.total_cents,
+            "amount_paid_cents": aggregate.amount_paid_cents,
+            "amount_due_cents": aggregate.amount_due_cents,
+            "lines": json_ready(aggregate.lines),
+            "tax_breakdown": json_ready(aggregate.tax_breakdown),
+            "seller": json_ready(aggregate.seller),
+            "buyer": json_ready(aggregate.buyer),
+            "public_token": aggregate.public_token,
+            "version": aggregate.version,
+            "created_at": aggregate.created_on,
+            "updated_at": aggregate.modified_on,
+        }
+        return {"rm_invoices": [row]}
+
+
+READ_MODELS: tuple[ReadModel, ...] = (
+    BusinessReadModel(),
+    ApiKeysReadModel(),
+    ClientsReadModel(),
+    InvoicesReadModel(),
+)
 
 
 def read_model(name: str) -> ReadModel:

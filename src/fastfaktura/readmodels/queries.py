@@ -111,3 +111,27 @@ async def status(pool: Pool, models: Sequence[ReadModel]) -> list[ProjectionStat
                 )
             )
     return result
+
+
+async def get_invoice(pool: Pool, business_id: UUID, invoice_id: UUID) -> dict[str, Any] | None:
+    row = await pool.fetchrow(
+        statement("invoices", "queries.sql", "get_invoice"), business_id, invoice_id
+    )
+    return dict(row) if row else None
+
+
+async def list_invoices(
+    pool: Pool, business_id: UUID, *, status: str | None, page: int, per_page: int
+) -> tuple[list[dict[str, Any]], int]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            statement("invoices", "queries.sql", "list_invoices"),
+            business_id,
+            status,
+            per_page,
+            (page - 1) * per_page,
+        )
+        total = await conn.fetchval(
+            statement("invoices", "queries.sql", "count_invoices"), business_id, status
+        )
+    return [dict(r) for r in rows], int(total)

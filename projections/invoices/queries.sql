@@ -1,0 +1,19 @@
+-- Queries on rm_invoices (asyncpg). Every query filters by business_id ($1).
+
+-- name: get_invoice
+SELECT * FROM rm_invoices WHERE business_id = $1 AND id = $2;
+
+-- name: list_invoices
+-- $2: status or NULL for all; $3/$4: limit/offset. Newest first.
+SELECT * FROM rm_invoices
+WHERE business_id = $1 AND ($2::text IS NULL OR status = $2)
+ORDER BY created_at DESC, id DESC
+LIMIT $3 OFFSET $4;
+
+-- name: count_invoices
+SELECT count(*) FROM rm_invoices WHERE business_id = $1 AND ($2::text IS NULL OR status = $2);
+
+-- name: invoice_stream
+-- The events endpoint reads the aggregate's stream from the event store, not a read model.
+SELECT originator_id, originator_version, topic, state, notification_id
+FROM invoicing_events WHERE originator_id = $1 ORDER BY originator_version;

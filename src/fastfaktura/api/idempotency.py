@@ -1,0 +1,88 @@
+"""Idempotency-Key on every POST (API.md): the first 2xx answer is replayed for 24 hours.
+
+Same key and same request: the stored status and body come back, nothing is done again, also
+when both arrive at once (the second waits for the first). Same key, other request: 409.
+A request that fails (4xx, 5xx) releases the key, so a corrected retry can use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request, Response
+
+from fastfaktura.api.auth import Tenant
+from fastfaktura.api.services import services
+from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError
+from fastfaktura.readmodels.sql import statement
+
+HEADER = "idempotency-key"
+IN_FLIGHT_WAIT_SECONDS = 30.0
+
+
+def _sql(name: str) -> str:
+    return statement("_idempotency", "queries.sql", name)
+
+
+async def idempotent(
+    request: Request[Any, Any, Any],
+    tenant: Tenant,
+    produce: Callable[[], Awaitable[Response[bytes]]],
+) -> Response[bytes]:
+    key = request.headers.get(HEADER)
+    if key is None:
+        return await produce()
+    if not 1 <= len(key) <= 255:
+        raise InvalidInputError([FieldError("Idempotency-Key", "must be 1 to 255 characters")])
+    body = await request.body()
+    fingerprint = hashlib.sha256(
+        f"{request.method} {request.url.path}\n".encode() + body
+    ).hexdigest()
+    pool = services(request.app.state).pool
+    args = (tenant.business_id, key)
+    while await pool.fetchval(_sql("claim"), *args, fingerprint) is None:
+        replayed = await _replay(pool, args, fingerprint)
+        if replayed is not None:
+            return replayed
+        # The first request failed and released the key: this one takes it over.
+    try:
+        response = await produce()
+    except BaseException:
+        await pool.execute(_sql("release"), *args)
+        raise
+    if 200 <= (response.status_code or 0) < 300:
+        headers = json.dumps({k: v for k, v in response.headers.items() if k.lower() == "location"})
+        await pool.execute(_sql("complete"), *args, response.status_code, headers, response.content)
+    else:
+        await pool.execute(_sql("release"), *args)
+    return response
+
+
+async def _replay(pool: Any, args: tuple[Any, ...], fingerprint: str) -> Response[bytes] | None:
+    """The stored answer (waiting while the first request runs); None once it was released."""
+    deadline = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
+    while True:
+        row = await pool.fetchrow(_sql("find"), *args)
+        if row is None:
+            return None
+        if row["fingerprint"] != fingerprint:
+            raise ConflictError(
+                "this Idempotency-Key was used with a different request", field="Idempotency-Key"
+            )
+        if row["response_status"] is not None:
+            headers = json.loads(row["response_headers"] or "{}")
+            headers["Idempotent-Replayed"] = "true"
+            return Response(
+                bytes(row["response_body"]),
+                status_code=row["response_status"],
+                media_type="application/json",
+                headers=headers,
+            )
+        if time.monotonic() > deadline:
+            raise ConflictError("a request with this Idempotency-Key is still in progress")
+        await asyncio.sleep(0.02)

@@ -1,0 +1,169 @@
+"""/api/v1/invoices: create (numbered at once), list, read, and the events timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
+
+from fastfaktura.api.auth import Tenant
+from fastfaktura.api.fields import INVOICE_FIELDS, LINE_FIELDS
+from fastfaktura.api.idempotency import idempotent
+from fastfaktura.api.input import check, json_object
+from fastfaktura.api.openapi import json_body
+from fastfaktura.api.schemas import (
+    INVOICE_STATUSES,
+    EventList,
+    EventResponse,
+    InvoiceCreateRequest,
+    InvoicePage,
+    InvoiceResponse,
+)
+from fastfaktura.api.services import Services, json_response, parse_id, services
+from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
+from fastfaktura.domain.invoice import MAX_LINES, InvoiceLine
+from fastfaktura.readmodels import queries, timeline
+from fastfaktura.readmodels.models import InvoicesReadModel
+
+_ROWS = InvoicesReadModel()
+Page = Annotated[int, Parameter(ge=1, description="Page number, from 1")]
+PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page, 1 to 100")]
+
+
+def parse_invoice(body: bytes) -> dict[str, Any]:
+    """Check the whole body, lines included, and report every invalid field at once."""
+    data = json_object(body)
+    errors: list[FieldError] = []
+    try:
+        clean = check({k: v for k, v in data.items() if k != "lines"}, INVOICE_FIELDS)
+    except InvalidInputError as exc:
+        errors += exc.errors
+        clean = {}
+    raw_lines = data.get("lines")
+    lines: list[InvoiceLine] = []
+    if "lines" not in data:
+        errors.append(FieldError("lines", "is required"))
+    elif not isinstance(raw_lines, list):
+        errors.append(FieldError("lines", "must be an array of lines"))
+    elif not 1 <= len(raw_lines) <= MAX_LINES:
+        errors.append(FieldError("lines", f"must hold 1 to {MAX_LINES} lines"))
+    else:
+        for index, raw in enumerate(raw_lines):
+            prefix = f"lines[{index}]."
+            if not isinstance(raw, dict):
+                errors.append(FieldError(f"lines[{index}]", "must be an object"))
+                continue
+            try:
+                line = check(raw, LINE_FIELDS, prefix=prefix)
+            except InvalidInputError as exc:
+                errors += exc.errors
+                continue
+            lines.append(InvoiceLine(**line))
+    if errors:
+        raise InvalidInputError(errors)
+    return {**clean, "lines": lines}
+
+
+async def _invoice_response(svc: Services, tenant: Tenant, invoice_id: Any) -> InvoiceResponse:
+    row = await queries.get_invoice(svc.pool, tenant.business_id, invoice_id)
+    if row is None:
+        raise NotFoundError("invoice")
+    return InvoiceResponse.from_row(row, svc.settings.base_url())
+
+
+async def _events(svc: Services, tenant: Tenant, invoice_id: Any) -> list[EventResponse]:
+    events = await timeline.stream(svc.pool, svc.app, invoice_id)
+    # Read from the store itself: the stream must be an invoice of the caller's business.
+    if (
+        not events
+        or events[0]["type"] != "created"
+        or events[0].pop("business_id") != tenant.business_id
+    ):
+        raise NotFoundError("invoice")
+    for event in events:
+        event.pop("business_id", None)
+    if not events[0]["data"].get("number"):
+        raise NotFoundError("invoice")
+    return [EventResponse(**event) for event in events]
+
+
+class InvoiceController(Controller):
+    path = "/api/v1/invoices"
+    tags = ["Invoices"]
+
+    @post(
+        operation_id="CreateInvoice",
+        summary="Create an invoice (with lines); numbered at once, gapless per business and year",
+        status_code=201,
+        operation_class=json_body(InvoiceCreateRequest, "The invoice and its lines"),
+        responses={201: ResponseSpec(data_container=InvoiceResponse, description="Created")},
+    )
+    async def create_invoice(
+        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
+    ) -> Response[bytes]:
+        async def produce() -> Response[bytes]:
+            command = parse_invoice(await request.body())
+            svc = services(request.app.state)
+            written = await svc.execute(
+                lambda: svc.app.create_invoice(tenant.business_id, **command)
+            )
+            row = _ROWS.rows(written.value)["rm_invoices"][0]
+            body = InvoiceResponse.from_row(row, svc.settings.base_url())
+            return json_response(body, 201, {"Location": f"/api/v1/invoices/{body.id}"})
+
+        return await idempotent(request, tenant, produce)
+
+    @get(operation_id="ListInvoices", summary="List invoices, newest first")
+    async def list_invoices(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        page: Page = 1,
+        per_page: PerPage = 50,
+        status: Annotated[
+            str | None, Parameter(description="One of: " + ", ".join(INVOICE_STATUSES))
+        ] = None,
+    ) -> InvoicePage:
+        if status is not None and status not in INVOICE_STATUSES:
+            raise InvalidInputError(
+                [FieldError("status", "must be one of: " + ", ".join(INVOICE_STATUSES))]
+            )
+        svc = services(request.app.state)
+        rows, total = await queries.list_invoices(
+            svc.pool, tenant.business_id, status=status, page=page, per_page=per_page
+        )
+        base = svc.settings.base_url()
+        return InvoicePage(
+            data=[InvoiceResponse.from_row(r, base) for r in rows],
+            page=page,
+            per_page=per_page,
+            total=total,
+        )
+
+    @get(
+        "/{invoice_id:str}",
+        operation_id="GetInvoice",
+        summary="An invoice with its lines and events",
+    )
+    async def get_invoice(
+        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant], invoice_id: str
+    ) -> InvoiceResponse:
+        svc = services(request.app.state)
+        target = parse_id(invoice_id, "invoice")
+        invoice = await _invoice_response(svc, tenant, target)
+        invoice.events = await _events(svc, tenant, target)
+        return invoice
+
+    @get(
+        "/{invoice_id:str}/events",
+        operation_id="ListInvoiceEvents",
+        summary="The invoice's event timeline, read from the event store",
+    )
+    async def list_events(
+        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant], invoice_id: str
+    ) -> EventList:
+        svc = services(request.app.state)
+        return EventList(data=await _events(svc, tenant, parse_id(invoice_id, "invoice")))

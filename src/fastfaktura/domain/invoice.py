@@ -1,0 +1,181 @@
+"""The Invoice aggregate and the gapless numbering series it is saved with.
+
+An invoice is numbered when it is created, from an InvoiceSeries (one per business and year)
+saved in the same transaction: a number is consumed only if the invoice is stored, and two
+concurrent creations collide on the series' version, so one of them retries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from fastfaktura.domain.errors import FieldError, InvalidInputError
+from fastfaktura.domain.money import LineInput, Totals, canonical, compute_totals
+
+MAX_LINES: Final = 500
+_SERIES_NAMESPACE: Final = uuid5(NAMESPACE_URL, "https://fastfaktura.io/ns/invoice-series")
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    description: str
+    quantity: Decimal
+    unit_price_cents: int
+    tax_rate: Decimal
+
+
+def format_number(prefix: str, year: int, sequence: int) -> str:
+    """`{invoice_prefix}{YYYY}-{NNNNN}`, e.g. F2026-00042 (more digits past 99,999)."""
+    return f"{prefix}{year}-{sequence:05d}"
+
+
+def price(lines: list[InvoiceLine]) -> Totals:
+    """Totals of the lines; a negative total is refused (credit notes are another document)."""
+    if not 1 <= len(lines) <= MAX_LINES:
+        raise InvalidInputError([FieldError("lines", f"must hold 1 to {MAX_LINES} lines")])
+    totals = compute_totals(
+        [LineInput(ln.quantity, ln.unit_price_cents, ln.tax_rate) for ln in lines]
+    )
+    if totals.total_cents < 0:
+        raise InvalidInputError([FieldError("lines", "the invoice total may not be negative")])
+    return totals
+
+
+class InvoiceSeries(Aggregate):
+    """The last number used by a business in a calendar year."""
+
+    TOPIC = "fastfaktura:InvoiceSeries"
+
+    @event("Created", topic="fastfaktura:InvoiceSeries.Created")
+    def __init__(self, business_id: UUID, year: int) -> None:
+        self.business_id = business_id
+        self.year = year
+        self.last = 0
+
+    @staticmethod
+    def create_id(business_id: UUID, year: int, **_: object) -> UUID:
+        return series_id(business_id, year)
+
+    @property
+    def next_sequence(self) -> int:
+        return self.last + 1
+
+    def allocate(self, invoice_id: UUID) -> int:
+        """Give the next number to `invoice_id` (saved with that invoice, or not at all)."""
+        self._allocated(sequence=self.last + 1, invoice_id=invoice_id)
+        return self.last
+
+    @event("NumberAllocated", topic="fastfaktura:InvoiceSeries.NumberAllocated")
+    def _allocated(self, sequence: int, invoice_id: UUID) -> None:
+        self.last = sequence
+
+
+def series_id(business_id: UUID, year: int) -> UUID:
+    return uuid5(_SERIES_NAMESPACE, f"{business_id}/{year}")
+
+
+class Invoice(Aggregate):
+    TOPIC = "fastfaktura:Invoice"
+
+    @event("Created", topic="fastfaktura:Invoice.Created")
+    def __init__(
+        self,
+        business_id: UUID,
+        client_id: UUID,
+        number: str,
+        currency: str,
+        issue_date: str,
+        due_date: str,
+        notes: str | None,
+        lines: list[dict[str, Any]],
+        subtotal_cents: int,
+        tax_cents: int,
+        total_cents: int,
+        tax_breakdown: list[dict[str, Any]],
+        public_token: str,
+        seller: dict[str, Any],
+        buyer: dict[str, Any],
+    ) -> None:
+        self.business_id = business_id
+        self.client_id = client_id
+        self.number = number
+        self.currency = currency
+        self.issue_date = issue_date
+        self.due_date = due_date
+        self.notes = notes
+        self.lines = lines
+        self.subtotal_cents = subtotal_cents
+        self.tax_cents = tax_cents
+        self.total_cents = total_cents
+        self.tax_breakdown = tax_breakdown
+        self.public_token = public_token
+        self.seller = seller
+        self.buyer = buyer
+        self.status = "draft"
+        self.amount_paid_cents = 0
+
+    @classmethod
+    def draft(
+        cls,
+        *,
+        business_id: UUID,
+        client_id: UUID,
+        number: str,
+        currency: str,
+        issue_date: date,
+        due_date: date,
+        notes: str | None,
+        lines: list[InvoiceLine],
+        public_token: str,
+        seller: dict[str, Any],
+        buyer: dict[str, Any],
+    ) -> Invoice:
+        """Decide: price the lines and check the dates, then record `created`, all frozen."""
+        errors = []
+        if due_date < issue_date:
+            errors.append(FieldError("due_date", "may not be before the issue date"))
+        try:
+            totals = price(lines)
+        except InvalidInputError as exc:
+            errors += exc.errors
+        if errors:
+            raise InvalidInputError(errors)
+        return cls(
+            business_id=business_id,
+            client_id=client_id,
+            number=number,
+            currency=currency,
+            issue_date=issue_date.isoformat(),
+            due_date=due_date.isoformat(),
+            notes=notes,
+            lines=[
+                {
+                    "description": line.description,
+                    "quantity": canonical(line.quantity),
+                    "unit_price_cents": line.unit_price_cents,
+                    "tax_rate": canonical(line.tax_rate),
+                    "net_cents": net,
+                }
+                for line, net in zip(lines, totals.net_cents, strict=True)
+            ],
+            subtotal_cents=totals.subtotal_cents,
+            tax_cents=totals.tax_cents,
+            total_cents=totals.total_cents,
+            tax_breakdown=[
+                {"rate": item.rate, "base_cents": item.base_cents, "tax_cents": item.tax_cents}
+                for item in totals.tax_breakdown
+            ],
+            public_token=public_token,
+            seller=seller,
+            buyer=buyer,
+        )
+
+    @property
+    def amount_due_cents(self) -> int:
+        return self.total_cents - self.amount_paid_cents
