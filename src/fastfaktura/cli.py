@@ -8,9 +8,9 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import asyncpg
@@ -25,6 +25,7 @@ from fastfaktura.application import Invoicing, IssuedKey
 from fastfaktura.config import Settings
 from fastfaktura.domain.business import Business
 from fastfaktura.domain.errors import ApiKeyNotFoundError, DomainError
+from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels import audit, queries
 from fastfaktura.readmodels.engine import ProjectionSupervisor, catch_up, loader, rebuild
 from fastfaktura.readmodels.model import ReadModel
@@ -314,7 +315,7 @@ def cmd_audit_replay(args: argparse.Namespace, settings: Settings) -> int:
     ctx = Context(settings)
     business = UUID(args.business) if args.business else None
     try:
-        if args.as_of:
+        if args.as_of or args.invoice:
             return _print_as_of(ctx, args, business)
         differences: list[audit.Difference] = []
         with _progress() as progress:
@@ -348,16 +349,33 @@ def cmd_audit_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_as_of(ctx: Context, args: argparse.Namespace, business: UUID | None) -> int:
-    as_of = datetime.fromisoformat(args.as_of.replace("Z", "+00:00"))
-    if as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
+    """Print states rebuilt from events up to --as-of (default: now); --invoice: that one."""
+    as_of = datetime.now(UTC)
+    if args.as_of:
+        as_of = datetime.fromisoformat(args.as_of.replace("Z", "+00:00"))
+        if as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=UTC)
     states: list[dict[str, Any]] = []
-    for model in READ_MODELS:
-        for state in audit.replay_states(ctx.app, model, as_of=as_of).values():
-            for table, rows in model.rows(state).items():
-                for row in rows:
-                    if business is None or row.get("business_id") == business:
-                        states.append({"table": table, **{k: _plain(v) for k, v in row.items()}})
+    if args.invoice:
+        invoice = ctx.app.get(Invoice, UUID(args.invoice), business)
+        events = [e for e in ctx.app.events.get(invoice.id) if getattr(e, "timestamp") <= as_of]  # noqa: B009
+        if not events:
+            err.print(f"Invoice {args.invoice} did not exist at {as_of.isoformat()}.")
+            return 1
+        state: Any = None
+        for domain_event in events:
+            state = cast(Any, domain_event).mutate(state)
+        for row in read_model("invoices").rows(state)["rm_invoices"]:
+            states.append({"table": "rm_invoices", **{k: _plain(v) for k, v in row.items()}})
+    else:
+        for model in READ_MODELS:
+            for replayed in audit.replay_states(ctx.app, model, as_of=as_of).values():
+                for table, rows in model.rows(replayed).items():
+                    for row in rows:
+                        if business is None or row.get("business_id") == business:
+                            states.append(
+                                {"table": table, **{k: _plain(v) for k, v in row.items()}}
+                            )
     print(
         json.dumps({"as_of": as_of.isoformat(), "states": states}, indent=None if args.json else 2)
     )
@@ -365,7 +383,7 @@ def _print_as_of(ctx: Context, args: argparse.Namespace, business: UUID | None) 
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, UUID | datetime):
+    if isinstance(value, UUID | datetime | date):
         return str(value)
     return value
 
@@ -432,6 +450,7 @@ def parser() -> argparse.ArgumentParser:
         "replay", help="rebuild aggregates from events, compare with read models"
     )
     replay.add_argument("--business")
+    replay.add_argument("--invoice", help="only this invoice (with --as-of: print it as it stood)")
     replay.add_argument("--as-of", dest="as_of", help="print the state as it stood then (RFC 3339)")
     replay.add_argument("--json", action="store_true")
     replay.set_defaults(run=cmd_audit_replay)
