@@ -8,12 +8,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
 import asyncpg
+import msgspec
 import structlog
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -383,9 +384,8 @@ def _print_as_of(ctx: Context, args: argparse.Namespace, business: UUID | None) 
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, UUID | datetime | date):
-        return str(value)
-    return value
+    """A value as JSON-ready data (msgspec knows UUID, datetime, date and Decimal)."""
+    return msgspec.json.decode(msgspec.json.encode(value))
 
 
 def _progress() -> Progress:

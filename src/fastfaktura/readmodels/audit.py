@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import psycopg
 from eventsourcing.domain import Aggregate
 from psycopg import sql
@@ -53,6 +54,14 @@ def replay_states(
     return states
 
 
+def _as_stored(model: ReadModel, row: Row) -> Row:
+    """JSON columns as the database gives them back (decimals and ids as strings)."""
+    return {
+        k: msgspec.json.decode(msgspec.json.encode(v)) if k in model.json_columns else v
+        for k, v in row.items()
+    }
+
+
 def _key(row: Row, columns: Sequence[str]) -> tuple[Any, ...]:
     return tuple(row[c] for c in columns)
 
@@ -73,7 +82,7 @@ def compare(
             for state in states.values():
                 for row in model.rows(state).get(table, []):
                     if business_id is None or row.get("business_id") == business_id:
-                        expected[_key(row, key_columns)] = row
+                        expected[_key(row, key_columns)] = _as_stored(model, row)
             query = sql.SQL("SELECT * FROM {}").format(sql.Identifier(table))
             params: tuple[Any, ...] = ()
             if business_id is not None:

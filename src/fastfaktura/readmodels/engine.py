@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import psycopg
 import structlog
 from eventsourcing.domain import Aggregate
@@ -31,6 +32,7 @@ from fastfaktura.readmodels.sql import statement
 log = structlog.get_logger(__name__)
 
 PAGE_SIZE = 1000
+_JSON = msgspec.json.Encoder()
 REBUILD_SUFFIX = "__rebuild"
 Loader = Callable[[UUID, int], Aggregate]
 Progress = Callable[[int, int], None]
@@ -50,10 +52,14 @@ def rows_of(model: ReadModel, aggregates: Iterable[Aggregate]) -> dict[str, list
     return merged
 
 
+def _json_text(value: Any) -> str:
+    return _JSON.encode(value).decode()
+
+
 def _adapted(model: ReadModel, row: Row) -> Row:
     if not model.json_columns:
         return row
-    return {k: Jsonb(v) if k in model.json_columns else v for k, v in row.items()}
+    return {k: Jsonb(v, dumps=_json_text) if k in model.json_columns else v for k, v in row.items()}
 
 
 def write_rows(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from fastfaktura.domain.api_key import ApiKey
 from fastfaktura.domain.business import PROFILE_DEFAULTS, Business
@@ -73,23 +71,11 @@ class ClientsReadModel(ReadModel):
         return {"rm_clients": [row]}
 
 
-def json_ready(value: Any) -> Any:
-    """Event values as JSON: Decimal to its exact string, UUID to text, recursively."""
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, UUID):
-        return str(value)
-    return value
-
-
 class InvoicesReadModel(ReadModel):
     name = "invoices"
     aggregate_type = Invoice
     tables = {"rm_invoices": ("business_id", "id")}
+    # Written as JSON by msgspec: Decimal becomes its exact string, UUID its text.
     json_columns = frozenset({"lines", "tax_breakdown", "seller", "buyer"})
 
     def rows(self, aggregate: Any) -> dict[str, list[Row]]:
@@ -109,10 +95,10 @@ class InvoicesReadModel(ReadModel):
             "total_cents": aggregate.total_cents,
             "amount_paid_cents": aggregate.amount_paid_cents,
             "amount_due_cents": aggregate.amount_due_cents,
-            "lines": json_ready(aggregate.lines),
-            "tax_breakdown": json_ready(aggregate.tax_breakdown),
-            "seller": json_ready(aggregate.seller),
-            "buyer": json_ready(aggregate.buyer),
+            "lines": aggregate.lines,
+            "tax_breakdown": aggregate.tax_breakdown,
+            "seller": aggregate.seller,
+            "buyer": aggregate.buyer,
             "public_token": aggregate.public_token,
             "version": aggregate.version,
             "created_at": aggregate.created_on,

@@ -11,7 +11,6 @@ from asyncpg import Pool
 from eventsourcing.persistence import StoredEvent
 
 from fastfaktura.application import Invoicing
-from fastfaktura.readmodels.models import json_ready
 from fastfaktura.readmodels.sql import statement
 
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
@@ -46,7 +45,7 @@ async def stream(pool: Pool, app: Invoicing, aggregate_id: UUID) -> list[dict[st
                 "type": event_type(row["topic"]),
                 "version": row["originator_version"],
                 "occurred_at": occurred_at,
-                "data": json_ready(data),
+                "data": data,  # msgspec writes Decimal as its exact string, UUID as text
                 "business_id": getattr(domain_event, "business_id", None),
             }
         )
