@@ -1,0 +1,104 @@
+"""`python -m tests.bench [--only NAME ...] [--duration S]`: run the bench, print, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from tests.bench.environment import private_runtime_dir
+
+private_runtime_dir()  # before anything imports pgserver
+
+from rich.console import Console  # noqa: E402
+
+import tests.bench.scenarios  # noqa: E402, F401  (registers the scenarios)
+from tests.bench.environment import Environment  # noqa: E402
+from tests.bench.figures import Report, machine_meta, server_stack  # noqa: E402
+from tests.bench.registry import SCENARIOS, Bench, Settings  # noqa: E402
+
+SCENARIO_TIMEOUT = 120  # seconds: no scenario may hang the run
+RESULTS = Path(__file__).resolve().parents[2] / ".fastfaktura-bench" / "results.json"
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    defaults = Settings()
+    names = [s.name for s in SCENARIOS]
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    parser.add_argument("--only", nargs="+", choices=names, help="run these scenarios only")
+    parser.add_argument("--connections", type=int, default=defaults.connections)
+    parser.add_argument("--warmup", type=float, default=defaults.warmup, help="seconds")
+    parser.add_argument("--duration", type=float, default=defaults.duration, help="seconds")
+    parser.add_argument("--samples", type=int, default=defaults.samples)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    return parser.parse_args(argv)
+
+
+async def run_all(bench: Bench, selected: list[str] | None, console: Console) -> Report:
+    report = Report(meta=machine_meta())
+    for s in SCENARIOS:
+        if selected and s.name not in selected:
+            continue
+        console.print(f"[bold]{s.name}[/]: {s.title} ...")
+        started = time.perf_counter()
+        async with asyncio.timeout(SCENARIO_TIMEOUT):
+            figures = await s.run(bench)
+        report.figures += figures
+        console.print(f"  done in {time.perf_counter() - started:.1f} s")
+    report.cpu = bench.cpu
+    report.notes = bench.notes
+    report.meta["load_generators"] = bench.clients
+    return report
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the cleanups
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    console = Console(width=max(Console().width, 140))
+    if args.list:
+        for s in SCENARIOS:
+            console.print(f"{s.name}: {s.title}")
+        return 0
+    signal.signal(signal.SIGTERM, _terminate)
+    settings = Settings(
+        connections=args.connections,
+        warmup=args.warmup,
+        duration=args.duration,
+        samples=args.samples,
+    )
+    started = time.perf_counter()
+    with Environment(lambda text: console.print(f"  {text}")) as env:
+        bench = Bench(env, settings)
+        report = asyncio.run(run_all(bench, args.only, console))
+    elapsed = time.perf_counter() - started
+    report.meta |= {
+        "settings": settings.__dict__,
+        "server_stack": server_stack(),
+        "scenarios": [s.name for s in SCENARIOS if not args.only or s.name in args.only],
+        "wall_seconds": round(elapsed, 1),
+    }
+    console.print()
+    report.print(console)
+    console.print(
+        "Load generators (the server is a separate `fastfaktura serve` process, PostgreSQL is"
+        " embedded (pgserver), all on this machine, over 127.0.0.1 and unix sockets):"
+    )
+    for what, description in report.meta["load_generators"].items():
+        console.print(f"  - {what}: {description}")
+    console.print(f"Server: {report.meta['server_stack']}, one process.")
+    report.meta["results"] = str(args.output)
+    report.write(args.output)
+    console.print(f"Results: {args.output}  (whole run: {elapsed:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
