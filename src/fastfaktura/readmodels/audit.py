@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,10 +15,12 @@ import psycopg
 from eventsourcing.domain import Aggregate
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 
 from fastfaktura.application import Invoicing
-from fastfaktura.readmodels.engine import PAGE_SIZE, _pages, loader
+from fastfaktura.readmodels.engine import PAGE_SIZE, PARALLEL_FROM_EVENTS, _pages, loader
 from fastfaktura.readmodels.model import Folder, ReadModel, Row
+from fastfaktura.readmodels.scan import Partition, aggregates, partitions
 
 Progress = Callable[[str, int], None]
 
@@ -66,6 +70,28 @@ def _key(row: Row, columns: Sequence[str]) -> tuple[Any, ...]:
     return tuple(row[c] for c in columns)
 
 
+def _name(key: tuple[Any, ...], columns: Sequence[str]) -> dict[str, str]:
+    return {c: str(v) for c, v in zip(columns, key, strict=True)}
+
+
+def _row_differences(
+    model: ReadModel, table: str, columns: Sequence[str], expected: Row, found: Row | None
+) -> list[Difference]:
+    key = _name(_key(expected, columns), columns)
+    if found is None:
+        return [Difference(model.name, table, key, "missing from the read model")]
+    return [
+        Difference(
+            model.name,
+            table,
+            key,
+            f"{column} is {found.get(column)!r} in the read model, {value!r} from the events",
+        )
+        for column, value in expected.items()
+        if found.get(column) != value
+    ]
+
+
 def compare(
     app: Invoicing,
     database_url: str,
@@ -73,7 +99,110 @@ def compare(
     *,
     business_id: UUID | None = None,
     progress: Progress | None = None,
+    workers: int = 2,
 ) -> list[Difference]:
+    """Every difference between the read model and the aggregates folded from the events."""
+    if model.order_column is None:
+        return _compare_in_memory(app, database_url, model, business_id, progress)
+    size = app.recorder.max_notification_id() or 0
+    if workers <= 1 or size < PARALLEL_FROM_EVENTS:
+        events, whole = compare_partition(
+            database_url, model.name, (UUID(int=0), None), business_id
+        )
+        if progress is not None:
+            progress(model.name, events)
+        return whole
+    differences: list[Difference] = []
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [
+            pool.submit(compare_partition, database_url, model.name, part, business_id)
+            for part in partitions(workers * 8)
+        ]
+        for future in as_completed(futures):
+            events, found = future.result()
+            differences += found
+            if progress is not None:
+                progress(model.name, events)
+    return differences
+
+
+def compare_partition(
+    database_url: str, model_name: str, partition: Partition, business_id: UUID | None
+) -> tuple[int, list[Difference]]:
+    """Merge-join one id range: aggregates folded in id order against rows read in id order.
+    Memory stays flat. Runs in a worker process (its own connections)."""
+    from fastfaktura.adapters.database import ConnectionParams
+    from fastfaktura.readmodels.models import read_model
+
+    model = read_model(model_name)
+    assert model.order_column is not None
+    ((table, columns),) = model.tables.items()
+    order = model.order_column
+    app = Invoicing(
+        ConnectionParams.from_url(database_url).eventsourcing_env(pool_size=1, max_overflow=1)
+    )
+    low, high = partition
+    query = sql.SQL("SELECT * FROM {} WHERE {} >= %s AND (%s::uuid IS NULL OR {} < %s)").format(
+        sql.Identifier(table), sql.Identifier(order), sql.Identifier(order)
+    )
+    params: list[Any] = [low, high, high]
+    if business_id is not None:
+        query += sql.SQL(" AND business_id = %s")
+        params.append(business_id)
+    query += sql.SQL(" ORDER BY {}").format(sql.Identifier(order))
+    differences: list[Difference] = []
+    events = 0
+    try:
+        with (
+            psycopg.connect(database_url) as scan_conn,
+            psycopg.connect(database_url, row_factory=dict_row) as rows_conn,
+            rows_conn.cursor(name="fastfaktura_audit_rows") as cursor,
+        ):
+            set_json_loads(msgspec.json.decode, rows_conn)  # jsonb columns: C parser
+            cursor.itersize = 2000
+            cursor.execute(query, params)
+            actual = iter(cursor)
+            pending: Row | None = next(actual, None)
+            for aggregate in aggregates(app, scan_conn, model, partition):
+                events += aggregate.version
+                for row in model.rows(aggregate)[table]:
+                    if business_id is not None and row.get("business_id") != business_id:
+                        continue
+                    expected = _as_stored(model, row)
+                    # Rows before this aggregate's id have no events: report them.
+                    while pending is not None and pending[order] < expected[order]:
+                        key = _name(_key(pending, columns), columns)
+                        differences.append(
+                            Difference(
+                                model.name, table, key, "in the read model but not in the events"
+                            )
+                        )
+                        pending = next(actual, None)
+                    if pending is not None and pending[order] == expected[order]:
+                        differences += _row_differences(model, table, columns, expected, pending)
+                        pending = next(actual, None)
+                    else:
+                        differences += _row_differences(model, table, columns, expected, None)
+            while pending is not None:
+                key = _name(_key(pending, columns), columns)
+                differences.append(
+                    Difference(model.name, table, key, "in the read model but not in the events")
+                )
+                pending = next(actual, None)
+    finally:
+        app.close()
+    return events, differences
+
+
+def _compare_in_memory(
+    app: Invoicing,
+    database_url: str,
+    model: ReadModel,
+    business_id: UUID | None,
+    progress: Progress | None,
+) -> list[Difference]:
+    """For small models keyed by something other than the aggregate id (API keys)."""
     states = replay_states(app, model, progress=progress)
     differences: list[Difference] = []
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
@@ -89,32 +218,15 @@ def compare(
                 query += sql.SQL(" WHERE business_id = %s")
                 params = (business_id,)
             actual = {_key(row, key_columns): row for row in conn.execute(query, params)}
-
-            def name(key: tuple[Any, ...], columns: Sequence[str] = key_columns) -> dict[str, str]:
-                return {c: str(v) for c, v in zip(columns, key, strict=True)}
-
             for key, row in expected.items():
-                found = actual.get(key)
-                if found is None:
-                    differences.append(
-                        Difference(model.name, table, name(key), "missing from the read model")
-                    )
-                    continue
-                for column, value in row.items():
-                    if found.get(column) != value:
-                        differences.append(
-                            Difference(
-                                model.name,
-                                table,
-                                name(key),
-                                f"{column} is {found.get(column)!r} in the read model, "
-                                f"{value!r} from the events",
-                            )
-                        )
+                differences += _row_differences(model, table, key_columns, row, actual.get(key))
             for key in actual.keys() - expected.keys():
                 differences.append(
                     Difference(
-                        model.name, table, name(key), "in the read model but not in the events"
+                        model.name,
+                        table,
+                        _name(key, key_columns),
+                        "in the read model but not in the events",
                     )
                 )
     return differences

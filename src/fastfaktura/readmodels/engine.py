@@ -7,8 +7,10 @@ event was applied and skips it. That makes live runner, catch-up and rebuild saf
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -27,6 +29,7 @@ from psycopg.types.json import Jsonb
 
 from fastfaktura.application import Invoicing
 from fastfaktura.readmodels.model import Folder, ReadModel, Row
+from fastfaktura.readmodels.scan import Partition, aggregates, partitions
 from fastfaktura.readmodels.sql import statement
 
 log = structlog.get_logger(__name__)
@@ -34,6 +37,7 @@ log = structlog.get_logger(__name__)
 PAGE_SIZE = 1000
 _JSON = msgspec.json.Encoder()
 REBUILD_SUFFIX = "__rebuild"
+PARALLEL_FROM_EVENTS = 50_000
 Loader = Callable[[UUID, int], Aggregate]
 Progress = Callable[[int, int], None]
 
@@ -278,53 +282,121 @@ class RebuildResult:
     position: int
 
 
+def _copy_rows(
+    conn: psycopg.Connection[Any], model: ReadModel, table: str, rows: list[Row]
+) -> None:
+    """COPY rows into a fresh table: each aggregate comes once in an ordered scan, so no upsert."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor().copy(statement) as copy:
+        for row in _adapted_rows(model, rows):
+            copy.write_row([row[c] for c in columns])
+
+
+def _adapted_rows(model: ReadModel, rows: list[Row]) -> list[Row]:
+    return [_adapted(model, row) for row in rows]
+
+
+def backfill_partition(
+    database_url: str, model_name: str, partition: Partition, upto: int, suffix: str
+) -> int:
+    """Fold one id range of the store (events <= `upto`) into the fresh tables. Runs in a
+    worker process: it opens its own connections. Returns the number of events folded."""
+    from fastfaktura.adapters.database import ConnectionParams
+    from fastfaktura.readmodels.models import read_model
+
+    model = read_model(model_name)
+    app = Invoicing(
+        ConnectionParams.from_url(database_url).eventsourcing_env(pool_size=1, max_overflow=1)
+    )
+    events = 0
+    buffered: dict[str, list[Row]] = {table: [] for table in model.tables}
+    try:
+        with (
+            psycopg.connect(database_url) as scan_conn,
+            psycopg.connect(database_url, autocommit=True) as out,
+        ):
+
+            def flush() -> None:
+                with out.transaction():
+                    for table, rows in buffered.items():
+                        _copy_rows(out, model, table + suffix, rows)
+                        rows.clear()
+
+            for count, aggregate in enumerate(
+                aggregates(app, scan_conn, model, partition, upto=upto), 1
+            ):
+                events += aggregate.version
+                for table, rows in model.rows(aggregate).items():
+                    buffered[table].extend(rows)
+                if count % 2000 == 0:
+                    flush()
+            flush()
+    finally:
+        app.close()
+    return events
+
+
+def _fresh_tables(conn: psycopg.Connection[Any], model: ReadModel) -> None:
+    with conn.transaction():
+        for table in model.tables:
+            fresh = sql.Identifier(table + REBUILD_SUFFIX)
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(fresh))
+            conn.execute(
+                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
+                    fresh, sql.Identifier(table)
+                )
+            )
+
+
 def rebuild(
     app: Invoicing,
     database_url: str,
     model: ReadModel,
     *,
-    page_size: int = PAGE_SIZE,
+    workers: int = 2,
     progress: Progress | None = None,
 ) -> RebuildResult:
     """Replay the whole store into fresh tables, then swap them in atomically.
 
-    Readers keep the old tables until the swap's commit; they never see a half-built model.
+    Backfill: every aggregate up to the current head, folded in id order by `workers`
+    processes over partitions of the id space and COPied in. Swap: under the tracking-row
+    lock (live writers wait), apply what was recorded since, rename, set the position.
+    Readers keep the old tables until that commit: they never see a half-built model.
     """
-    folder = Folder(loader(app), maxsize=200_000)
-    head = app.recorder.max_notification_id() or 0
+    upto = app.recorder.max_notification_id() or 0
     events = 0
-    position = 0
     with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
-        with conn.transaction():
-            for table in model.tables:
-                fresh = sql.Identifier(table + REBUILD_SUFFIX)
-                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(fresh))
-                conn.execute(
-                    sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
-                        fresh, sql.Identifier(table)
-                    )
-                )
-
-        def backfill(page: Sequence[Notification]) -> None:
-            nonlocal events, position
-            with conn.cursor() as cursor:
-                write_rows(
-                    cursor, model, rows_of(model, fold(app, folder, page).values()), REBUILD_SUFFIX
-                )
-            events += len(page)
-            position = page[-1].id
-            if progress is not None:
-                progress(position, max(head, position))
-
-        for page in _pages(app, model, 0, page_size):
-            with conn.transaction():
-                backfill(page)
+        _fresh_tables(conn, model)
+        # Worker processes cost about a second to start: only worth it on a large store.
+        if model.order_column is not None and workers > 1 and upto >= PARALLEL_FROM_EVENTS:
+            events = _parallel_backfill(database_url, model, upto, workers, progress)
+        else:
+            events = backfill_partition(
+                database_url, model.name, (UUID(int=0), None), upto, REBUILD_SUFFIX
+            )
+        if progress is not None:
+            progress(upto, upto)
 
         with conn.transaction():
             tracked = _lock_tracking(conn, model)
-            # Events recorded while we backfilled: applied under the lock, so none is missed.
-            for page in _pages(app, model, position, page_size):
-                backfill(page)
+            position = upto
+            # Events recorded during the backfill: applied under the lock, so none is missed.
+            folder = Folder(loader(app))
+            for page in _pages(app, model, upto, PAGE_SIZE):
+                with conn.cursor() as cursor:
+                    write_rows(
+                        cursor,
+                        model,
+                        rows_of(model, fold(app, folder, page).values()),
+                        REBUILD_SUFFIX,
+                    )
+                events += len(page)
+                position = page[-1].id
             for table in model.tables:
                 conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
                 conn.execute(
@@ -336,3 +408,22 @@ def rebuild(
             conn.execute(tracking_sql(model, "set"), {"position": position})
     log.info("read model rebuilt", projection=model.name, events=events, position=position)
     return RebuildResult(model.name, events, position)
+
+
+def _parallel_backfill(
+    database_url: str, model: ReadModel, upto: int, workers: int, progress: Progress | None
+) -> int:
+    # More partitions than workers: finer progress and better balance.
+    parts = partitions(workers * 8)
+    events = 0
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [
+            pool.submit(backfill_partition, database_url, model.name, part, upto, REBUILD_SUFFIX)
+            for part in parts
+        ]
+        for future in as_completed(futures):
+            events += future.result()
+            if progress is not None:
+                progress(min(events, upto), upto)
+    return events

@@ -34,8 +34,11 @@ class ReadModel:
     aggregate_type: ClassVar[type[Aggregate]]
     # table -> its primary-key columns (business_id first wherever rows belong to a tenant)
     tables: ClassVar[dict[str, tuple[str, ...]]]
-    # Columns stored as jsonb: their values are JSON-ready (decimals as exact strings).
+    # Columns stored as jsonb (written with msgspec: decimals and ids as exact strings).
     json_columns: ClassVar[frozenset[str]] = frozenset()
+    # The column holding the aggregate id when the model has one table with one row per
+    # aggregate: rebuild and audit then scan it in id order, in parallel partitions.
+    order_column: ClassVar[str | None] = None
 
     @property
     def topics(self) -> tuple[str, ...]:

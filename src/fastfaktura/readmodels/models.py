@@ -16,6 +16,7 @@ class BusinessReadModel(ReadModel):
     name = "business"
     aggregate_type = Business
     tables = {"rm_business": ("business_id",)}
+    order_column = "business_id"
 
     def rows(self, aggregate: Any) -> dict[str, list[Row]]:
         assert isinstance(aggregate, Business)
@@ -55,6 +56,7 @@ class ClientsReadModel(ReadModel):
     name = "clients"
     aggregate_type = Client
     tables = {"rm_clients": ("business_id", "id")}
+    order_column = "id"
 
     def rows(self, aggregate: Any) -> dict[str, list[Row]]:
         assert isinstance(aggregate, Client)
@@ -75,6 +77,7 @@ class InvoicesReadModel(ReadModel):
     name = "invoices"
     aggregate_type = Invoice
     tables = {"rm_invoices": ("business_id", "id")}
+    order_column = "id"
     # Written as JSON by msgspec: Decimal becomes its exact string, UUID its text.
     json_columns = frozenset({"lines", "tax_breakdown", "seller", "buyer"})
 

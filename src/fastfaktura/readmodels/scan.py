@@ -1,0 +1,63 @@
+"""Ordered scans: every aggregate of a read model folded from its events, one at a time.
+
+Events are read in the event store's primary-key order (originator_id, originator_version),
+so each aggregate's events arrive together and memory stays flat however large the store.
+The id space is cut into partitions that worker processes scan in parallel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import StoredEvent
+
+from fastfaktura.application import Invoicing
+from fastfaktura.readmodels.model import ReadModel
+
+_SPACE = 1 << 128
+Partition = tuple[UUID, UUID | None]  # [low, high): None is the end of the id space
+
+
+def partitions(count: int) -> list[Partition]:
+    bounds = [UUID(int=i * _SPACE // count) for i in range(count)]
+    return [(low, bounds[i + 1] if i + 1 < count else None) for i, low in enumerate(bounds)]
+
+
+_EVENTS = """
+SELECT originator_id, originator_version, topic, state FROM invoicing_events
+WHERE topic = ANY(%(topics)s) AND originator_id >= %(low)s
+  AND (%(high)s::uuid IS NULL OR originator_id < %(high)s)
+  AND (%(upto)s::bigint IS NULL OR notification_id <= %(upto)s)
+ORDER BY originator_id, originator_version
+"""
+
+
+def aggregates(
+    app: Invoicing,
+    conn: psycopg.Connection[Any],
+    model: ReadModel,
+    partition: Partition,
+    *,
+    upto: int | None = None,
+) -> Iterator[Aggregate]:
+    """Each aggregate of the partition at its latest event (or its last one <= `upto`)."""
+    low, high = partition
+    params = {"topics": list(model.topics), "low": low, "high": high, "upto": upto}
+    current: Any = None
+    with conn.cursor(name="fastfaktura_scan") as cursor:  # server-side: streamed, not loaded
+        cursor.itersize = 2000
+        cursor.execute(_EVENTS, params)
+        for originator_id, version, topic, state in cursor:
+            event: Any = app.mapper.to_domain_event(
+                StoredEvent(originator_id, version, topic, bytes(state))
+            )
+            if current is not None and current.id != originator_id:
+                yield current
+                current = None
+            current = event.mutate(current)
+    if current is not None:
+        yield current
