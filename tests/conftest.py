@@ -39,7 +39,7 @@ def _with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url() -> Iterator[str]:
     server = os.environ.get("DATABASE_URL")
     if server:
         name = f"fastfaktura_test_{secrets.token_hex(4)}"
@@ -47,7 +47,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             conn.execute(f'CREATE DATABASE "{name}"')
         url = _with_database(server, name)
     else:
-        url = start_embedded(tmp_path_factory.mktemp("ff"))  # stops when the suite exits
+        # Not under pytest's 0700 basetemp: the server runs as the unprivileged `pgserver`
+        # user when the suite runs as root, and must be able to reach its data directory.
+        home = Path(tempfile.mkdtemp(prefix="ff-test-"))
+        home.chmod(0o755)
+        url = start_embedded(home)  # stops when the suite exits
     migrate(url)
     yield url
 

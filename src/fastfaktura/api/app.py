@@ -8,6 +8,9 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 import asyncpg
 from litestar import Litestar, get
+
+# Private module: Litestar 2.25 has no public accessor for the built OpenAPI document.
+from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -44,6 +47,19 @@ WRITE_POOL_OVERFLOW = 30
 async def docs_redirect() -> Redirect:
     """Human docs live at /schema; /docs is the address people try first."""
     return Redirect("/schema")
+
+
+def _add_body_schemas(app: Litestar) -> None:
+    """Litestar generates components only from handler signatures and drops configured ones;
+    our request bodies are read raw, so their schemas are added to the built document."""
+    document = app.plugins.get(OpenAPIPlugin).provide_openapi()
+    schemas = document.components.schemas
+    schemas.update(
+        components(
+            ClientCreateRequest, ClientUpdateRequest, BusinessUpdateRequest, InvoiceCreateRequest
+        )
+    )
+    document.components.schemas = dict(sorted(schemas.items()))
 
 
 def create_app(settings: Settings, database_url: str, *, run_projections: bool = True) -> Litestar:
@@ -83,6 +99,7 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
         dependencies={"tenant": Provide(provide_tenant)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
+        on_startup=[_add_body_schemas],
         openapi_config=OpenAPIConfig(
             title="FastFaktura API",
             version=__version__,
@@ -94,12 +111,6 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
             path="/schema",
             render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
             components=Components(
-                schemas=components(
-                    ClientCreateRequest,
-                    ClientUpdateRequest,
-                    BusinessUpdateRequest,
-                    InvoiceCreateRequest,
-                ),
                 security_schemes={
                     "ApiKey": SecurityScheme(
                         type="apiKey", name="X-Api-Key", security_scheme_in="header"
