@@ -37,6 +37,7 @@ from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
 from fastfaktura.readmodels.engine import ProjectionSupervisor, loader
 from fastfaktura.readmodels.models import READ_MODELS
+from fastfaktura.readmodels.queries import PositionWatcher
 
 # Command threads (anyio's default limiter is 40) each need a pooled connection.
 WRITE_POOL_SIZE = 10
@@ -78,7 +79,9 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
                 database_url, runner_env, loader(invoicing), READ_MODELS
             )
             supervisor.start()
-        app.state.services = Services(settings=settings, app=invoicing, pool=pool)
+        app.state.services = Services(
+            settings=settings, app=invoicing, pool=pool, watcher=PositionWatcher(pool, READ_MODELS)
+        )
         app.state.supervisor = supervisor
         try:
             yield

@@ -17,7 +17,6 @@ from fastfaktura.application import Invoicing, Written
 from fastfaktura.config import Settings
 from fastfaktura.domain.errors import NotFoundError
 from fastfaktura.readmodels import queries
-from fastfaktura.readmodels.models import READ_MODELS
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -28,13 +27,14 @@ class Services:
     settings: Settings
     app: Invoicing
     pool: asyncpg.Pool
+    watcher: queries.PositionWatcher
 
     async def execute(self, command: Callable[[], Written[T]]) -> Written[T]:
         """Run a command on the (synchronous) write side in a worker thread, then wait until
         the read models it affects show it, so the caller's next read sees its write."""
         written = await anyio.to_thread.run_sync(command)
-        caught_up = await queries.wait_for(
-            self.pool, READ_MODELS, written.recorded, self.settings.read_your_writes_timeout
+        caught_up = await self.watcher.wait(
+            written.recorded, self.settings.read_your_writes_timeout
         )
         if not caught_up:
             log.warning("read models lag behind a write", position=written.position)
