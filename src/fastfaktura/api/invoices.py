@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from fastfaktura.api.auth import Tenant
 from fastfaktura.api.fields import INVOICE_FIELDS, LINE_FIELDS
@@ -24,7 +24,7 @@ from fastfaktura.api.schemas import (
 )
 from fastfaktura.api.services import Services, json_response, parse_id, services
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
-from fastfaktura.domain.invoice import MAX_LINES, InvoiceLine
+from fastfaktura.domain.invoice import MAX_LINES, InvoiceLine, price
 from fastfaktura.readmodels import queries, timeline
 from fastfaktura.readmodels.models import InvoicesReadModel
 
@@ -62,6 +62,12 @@ def parse_invoice(body: bytes) -> dict[str, Any]:
                 errors += exc.errors
                 continue
             lines.append(InvoiceLine(**line))
+        if len(lines) == len(raw_lines):
+            # A negative total is reported together with the other invalid fields.
+            try:
+                price(lines)
+            except InvalidInputError as exc:
+                errors += exc.errors
     if errors:
         raise InvalidInputError(errors)
     return {**clean, "lines": lines}
@@ -149,7 +155,10 @@ class InvoiceController(Controller):
         summary="An invoice with its lines and events",
     )
     async def get_invoice(
-        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant], invoice_id: str
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        invoice_id: FromPath[str],
     ) -> InvoiceResponse:
         svc = services(request.app.state)
         target = parse_id(invoice_id, "invoice")
@@ -163,7 +172,10 @@ class InvoiceController(Controller):
         summary="The invoice's event timeline, read from the event store",
     )
     async def list_events(
-        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant], invoice_id: str
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        invoice_id: FromPath[str],
     ) -> EventList:
         svc = services(request.app.state)
         return EventList(data=await _events(svc, tenant, parse_id(invoice_id, "invoice")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -27,7 +28,7 @@ def event_topics(aggregate_type: type[Aggregate]) -> tuple[str, ...]:
     )
 
 
-class ReadModel:
+class ReadModel(ABC):
     """A read model: tables whose rows are a pure function of one aggregate's state."""
 
     name: ClassVar[str]
@@ -48,8 +49,9 @@ class ReadModel:
     def tracking_table(self) -> str:
         return f"{self.name}_tracking"
 
+    @abstractmethod
     def rows(self, aggregate: Any) -> dict[str, list[Row]]:
-        raise NotImplementedError
+        """The rows of each table for this aggregate state (pure: replays call it)."""
 
     def upsert_sql(self, table: str, target: str | None = None) -> str:
         """The upsert for `table`, aimed at `target` (a rebuild's fresh table) if given."""
