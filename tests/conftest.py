@@ -39,7 +39,7 @@ def _with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+def database_url() -> str:
     server = os.environ.get("DATABASE_URL")
     if server:
         name = f"fastfaktura_test_{secrets.token_hex(4)}"
@@ -53,7 +53,7 @@ def database_url() -> Iterator[str]:
         home.chmod(0o755)
         url = start_embedded(home)  # stops when the suite exits
     migrate(url)
-    yield url
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -19,3 +19,6 @@ WHERE business_id = $1 AND key = $2;
 
 -- name: release
 DELETE FROM idempotency_keys WHERE business_id = $1 AND key = $2 AND response_status IS NULL;
+
+-- name: purge
+DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours';

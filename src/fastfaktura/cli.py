@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +33,7 @@ from fastfaktura.readmodels import audit, queries
 from fastfaktura.readmodels.engine import ProjectionSupervisor, catch_up, loader, rebuild
 from fastfaktura.readmodels.model import ReadModel
 from fastfaktura.readmodels.models import READ_MODELS, read_model
+from fastfaktura.readmodels.sql import statement
 
 log = structlog.get_logger("fastfaktura.cli")
 out = Console()
@@ -135,6 +138,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 # -- accounts and keys --------------------------------------------------------------------------
 
 
+def uuid_arg(value: str, option: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise SystemExit(f"{option} must be a UUID, not {value!r}.") from None
+
+
 def _print_key(issued: IssuedKey, as_json: bool) -> None:
     if as_json:
         print(
@@ -166,7 +176,7 @@ def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     ctx = Context(settings)
     try:
-        issued = ctx.app.issue_api_key(UUID(args.business)).value
+        issued = ctx.app.issue_api_key(uuid_arg(args.business, "--business")).value
         ctx.catch_up()
         _print_key(issued, args.json)
     except (DomainError, ValueError):
@@ -178,6 +188,7 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    business = uuid_arg(args.business, "--business")
     ctx = Context(settings)
     ctx.catch_up([read_model("api_keys")])
     ctx.close()
@@ -185,12 +196,13 @@ def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
     async def fetch() -> list[Any]:
         conn = await asyncpg.connect(ctx.database_url)
         try:
+            if (
+                await conn.fetchrow(statement("business", "queries.sql", "get_business"), business)
+                is None
+            ):
+                raise SystemExit(f"No business {business}.")
             return list(
-                await conn.fetch(
-                    "SELECT key_prefix, mode, issued_at, revoked_at FROM rm_api_keys"
-                    " WHERE business_id = $1 ORDER BY issued_at",
-                    UUID(args.business),
-                )
+                await conn.fetch(statement("api_keys", "queries.sql", "list_keys"), business)
             )
         finally:
             await conn.close()
@@ -281,11 +293,14 @@ def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
     supervisor = ProjectionSupervisor(
         ctx.database_url, env, loader(ctx.app), _selected(args.names, args.all)
     )
+    stop = threading.Event()
+    # SIGTERM (a process manager stopping us) ends the loop like Ctrl-C: runners stop cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     supervisor.start()
-    out.print("Projections running; Ctrl-C to stop.")
+    out.print("Projections running; Ctrl-C or SIGTERM to stop.")
     try:
-        while True:
-            asyncio.run(asyncio.sleep(3600))
+        while not stop.wait(1.0):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
@@ -314,7 +329,7 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
 
 def cmd_audit_replay(args: argparse.Namespace, settings: Settings) -> int:
     ctx = Context(settings)
-    business = UUID(args.business) if args.business else None
+    business = uuid_arg(args.business, "--business") if args.business else None
     try:
         if args.as_of or args.invoice:
             return _print_as_of(ctx, args, business)
@@ -358,7 +373,11 @@ def _print_as_of(ctx: Context, args: argparse.Namespace, business: UUID | None) 
             as_of = as_of.replace(tzinfo=UTC)
     states: list[dict[str, Any]] = []
     if args.invoice:
-        invoice = ctx.app.get(Invoice, UUID(args.invoice), business)
+        try:
+            invoice = ctx.app.get(Invoice, uuid_arg(args.invoice, "--invoice"), business)
+        except DomainError:
+            err.print(f"No invoice {args.invoice}.")
+            return 1
         events = [e for e in ctx.app.events.get(invoice.id) if getattr(e, "timestamp") <= as_of]  # noqa: B009
         if not events:
             err.print(f"Invoice {args.invoice} did not exist at {as_of.isoformat()}.")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
 import asyncpg
+import structlog
 from litestar import Litestar, get
 
 # Private module: Litestar 2.25 has no public accessor for the built OpenAPI document.
@@ -24,6 +26,7 @@ from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
 from fastfaktura.api.errors import EXCEPTION_HANDLERS
 from fastfaktura.api.health import health
+from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.openapi import components
 from fastfaktura.api.schemas import (
@@ -39,6 +42,8 @@ from fastfaktura.readmodels.engine import ProjectionSupervisor, loader
 from fastfaktura.readmodels.models import READ_MODELS
 from fastfaktura.readmodels.queries import PositionWatcher
 
+log = structlog.get_logger(__name__)
+
 # Command threads (anyio's default limiter is 40) each need a pooled connection.
 WRITE_POOL_SIZE = 10
 WRITE_POOL_OVERFLOW = 30
@@ -48,6 +53,17 @@ WRITE_POOL_OVERFLOW = 30
 async def docs_redirect() -> Redirect:
     """Human docs live at /schema; /docs is the address people try first."""
     return Redirect("/schema")
+
+
+async def _purge_idempotency_keys(pool: asyncpg.Pool, every_seconds: float = 3600) -> None:
+    while True:
+        try:
+            purged = await purge_expired(pool)
+            if purged:
+                log.info("expired idempotency keys purged", count=purged)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("idempotency key purge failed", error=str(exc))
+        await asyncio.sleep(every_seconds)
 
 
 def _add_body_schemas(app: Litestar) -> None:
@@ -83,9 +99,11 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
             settings=settings, app=invoicing, pool=pool, watcher=PositionWatcher(pool, READ_MODELS)
         )
         app.state.supervisor = supervisor
+        purging = asyncio.create_task(_purge_idempotency_keys(pool))
         try:
             yield
         finally:
+            purging.cancel()
             if supervisor is not None:
                 await anyio.to_thread.run_sync(supervisor.stop)
             await pool.close()

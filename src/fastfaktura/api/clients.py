@@ -10,7 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
 from fastfaktura.api.auth import Tenant
-from fastfaktura.api.fields import CLIENT_FIELDS, CLIENT_READ_ONLY
+from fastfaktura.api.fields import CLIENT_CREATE_FIELDS, CLIENT_FIELDS, CLIENT_READ_ONLY
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import CONTROL_MESSAGE, check, has_control_characters, json_object
 from fastfaktura.api.openapi import json_body
@@ -80,7 +80,9 @@ class ClientController(Controller):
     ) -> Response[bytes]:
         async def produce() -> Response[bytes]:
             details = check(
-                json_object(await request.body()), CLIENT_FIELDS, read_only=CLIENT_READ_ONLY
+                json_object(await request.body()),
+                CLIENT_CREATE_FIELDS,
+                read_only=CLIENT_READ_ONLY,
             )
             svc = services(request.app.state)
             written = await svc.execute(

@@ -8,6 +8,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi import ResponseSpec
 
 from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
 
@@ -111,6 +112,27 @@ def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Probl
         "Internal server error",
         "An unexpected error occurred; it has been logged.",
     )
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "Malformed JSON body (problem+json)",
+    401: "Missing, malformed, unknown or revoked API key (problem+json)",
+    404: "No such resource for this business (problem+json)",
+    409: "Conflicts with the resource's state, or Idempotency-Key reused (problem+json)",
+    422: "Invalid fields, each named in `errors` (problem+json)",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the RFC 9457 answers a route can give."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_PROBLEM_DESCRIPTIONS[status],
+            media_type=PROBLEM_JSON,
+        )
+        for status in statuses
+    }
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

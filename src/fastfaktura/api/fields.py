@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Final
 
 from fastfaktura.api.input import Field
@@ -88,6 +89,10 @@ CLIENT_FIELDS: Final = (
     COMPANY_ID,
 )
 CLIENT_READ_ONLY: Final = ("id", "archived_at", "created_at", "updated_at")
+# Creating a client needs a name; an update (a merge) may leave it out.
+CLIENT_CREATE_FIELDS: Final = tuple(
+    replace(field, required=True) if field.name == "name" else field for field in CLIENT_FIELDS
+)
 
 BUSINESS_FIELDS: Final = (
     NAME,

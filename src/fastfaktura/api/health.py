@@ -1,4 +1,5 @@
-"""GET /health: 200 once every read model has a running projection, 503 before or when one fails."""
+"""GET /health: 200 once every read model has a running projection (or, on an API-only worker,
+once the app is up), 503 before or when a projection has failed."""
 
 from __future__ import annotations
 
@@ -29,10 +30,13 @@ class Health(msgspec.Struct, kw_only=True):
 @get("/health", operation_id="Health", summary="Readiness and projection lag", tags=["Operations"])
 async def health(request: Request[Any, Any, Any]) -> Response[Health]:
     state = request.app.state
-    supervisor = getattr(state, "supervisor", None)
-    if supervisor is None or getattr(state, "services", None) is None:
+    if getattr(state, "services", None) is None:
         return Response(Health(status="starting", projections=[]), status_code=503)
-    runners = supervisor.states
+    supervisor = state.supervisor
+    # An API-only worker (serve --no-projections): other processes run the projections, so
+    # their runner states are not known here; positions and lag still are.
+    runners = supervisor.states if supervisor is not None else {}
+    external = supervisor is None
     rows = await queries.status(services(state).pool, READ_MODELS)
     projections = [
         ProjectionHealth(
@@ -40,13 +44,17 @@ async def health(request: Request[Any, Any, Any]) -> Response[Health]:
             position=row.position,
             head=row.head,
             lag=row.lag,
-            state=runners[row.name].status if row.name in runners else "absent",
+            state="external"
+            if external
+            else runners[row.name].status
+            if row.name in runners
+            else "absent",
             error=runners[row.name].error if row.name in runners else None,
         )
         for row in rows
     ]
     states = {p.state for p in projections}
-    if states <= {"running", "standby"}:
+    if states <= {"running", "standby", "external"}:
         return Response(Health(status="ok", projections=projections), status_code=200)
     status = "degraded" if "failed" in states else "starting"
     return Response(Health(status=status, projections=projections), status_code=503)

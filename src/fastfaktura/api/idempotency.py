@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 
 from fastfaktura.api.auth import Tenant
@@ -22,6 +23,7 @@ from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputErr
 from fastfaktura.readmodels.sql import statement
 
 HEADER = "idempotency-key"
+_CANONICAL = msgspec.json.Encoder(order="sorted")
 IN_FLIGHT_WAIT_SECONDS = 30.0
 
 
@@ -40,9 +42,7 @@ async def idempotent(
     if not 1 <= len(key) <= 255:
         raise InvalidInputError([FieldError("Idempotency-Key", "must be 1 to 255 characters")])
     body = await request.body()
-    fingerprint = hashlib.sha256(
-        f"{request.method} {request.url.path}\n".encode() + body
-    ).hexdigest()
+    fingerprint = _fingerprint(request.method, request.url.path, body)
     pool = services(request.app.state).pool
     args = (tenant.business_id, key)
     while await pool.fetchval(_sql("claim"), *args, fingerprint) is None:
@@ -61,6 +61,21 @@ async def idempotent(
     else:
         await pool.execute(_sql("release"), *args)
     return response
+
+
+def _fingerprint(method: str, path: str, body: bytes) -> str:
+    """Same request = same method, path and JSON value: spacing and key order do not count."""
+    try:
+        canonical = _CANONICAL.encode(msgspec.json.decode(body)) if body.strip() else b""
+    except msgspec.DecodeError:
+        canonical = body
+    return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
+
+
+async def purge_expired(pool: Any) -> int:
+    """Forget keys older than 24 hours (the serve process runs this periodically)."""
+    status: str = await pool.execute(_sql("purge"))
+    return int(status.rsplit(" ", 1)[-1])
 
 
 async def _replay(pool: Any, args: tuple[Any, ...], fingerprint: str) -> Response[bytes] | None:

@@ -10,6 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
 
 from fastfaktura.api.auth import Tenant
+from fastfaktura.api.errors import problem_responses
 from fastfaktura.api.fields import INVOICE_FIELDS, LINE_FIELDS
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import check, json_object
@@ -105,7 +106,10 @@ class InvoiceController(Controller):
         summary="Create an invoice (with lines); numbered at once, gapless per business and year",
         status_code=201,
         operation_class=json_body(InvoiceCreateRequest, "The invoice and its lines"),
-        responses={201: ResponseSpec(data_container=InvoiceResponse, description="Created")},
+        responses={
+            201: ResponseSpec(data_container=InvoiceResponse, description="Created"),
+            **problem_responses(400, 401, 409, 422),
+        },
     )
     async def create_invoice(
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
@@ -122,7 +126,11 @@ class InvoiceController(Controller):
 
         return await idempotent(request, tenant, produce)
 
-    @get(operation_id="ListInvoices", summary="List invoices, newest first")
+    @get(
+        operation_id="ListInvoices",
+        summary="List invoices, newest first",
+        responses=problem_responses(401, 422),
+    )
     async def list_invoices(
         self,
         request: Request[Any, Any, Any],
@@ -170,6 +178,7 @@ class InvoiceController(Controller):
         "/{invoice_id:str}/events",
         operation_id="ListInvoiceEvents",
         summary="The invoice's event timeline, read from the event store",
+        responses=problem_responses(401, 404),
     )
     async def list_events(
         self,

@@ -19,6 +19,9 @@ from fastfaktura.domain.errors import FieldError, InvalidInputError
 from fastfaktura.domain.money import LineInput, Totals, canonical, compute_totals
 
 MAX_LINES: Final = 500
+# Every amount (line net, VAT base and tax, subtotal, total) stays within +/- this many cents:
+# far inside a PostgreSQL bigint (the read models) and a JSON number's exact integers (2**53).
+MAX_AMOUNT_CENTS: Final = 10**15
 _SERIES_NAMESPACE: Final = uuid5(NAMESPACE_URL, "https://fastfaktura.io/ns/invoice-series")
 
 
@@ -42,8 +45,20 @@ def price(lines: list[InvoiceLine]) -> Totals:
     totals = compute_totals(
         [LineInput(ln.quantity, ln.unit_price_cents, ln.tax_rate) for ln in lines]
     )
+    too_large = f"amounts may not exceed {MAX_AMOUNT_CENTS} cents"
+    errors = [
+        FieldError(f"lines[{index}]", f"quantity * unit_price_cents: {too_large}")
+        for index, net in enumerate(totals.net_cents)
+        if abs(net) > MAX_AMOUNT_CENTS
+    ]
+    amounts = [totals.subtotal_cents, totals.tax_cents, totals.total_cents]
+    amounts += [a for item in totals.tax_breakdown for a in (item.base_cents, item.tax_cents)]
+    if not errors and any(abs(amount) > MAX_AMOUNT_CENTS for amount in amounts):
+        errors.append(FieldError("lines", f"the invoice's {too_large}"))
     if totals.total_cents < 0:
-        raise InvalidInputError([FieldError("lines", "the invoice total may not be negative")])
+        errors.append(FieldError("lines", "the invoice total may not be negative"))
+    if errors:
+        raise InvalidInputError(errors)
     return totals
 
 

@@ -41,7 +41,9 @@ class Totals:
 
 
 def canonical(value: Decimal) -> Decimal:
-    """The shortest plain form: 20.00 -> 20, 5.50 -> 5.5 (never 2E+1)."""
+    """The shortest plain form: 20.00 -> 20, 5.50 -> 5.5 (never 2E+1), -0.0 -> 0."""
+    if value.is_zero():
+        return Decimal(0)
     normalized = value.normalize()
     exponent = normalized.as_tuple().exponent
     if isinstance(exponent, int) and exponent > 0:

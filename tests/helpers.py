@@ -1,0 +1,112 @@
+"""Helpers shared by the API and operations tests (no fixtures: those live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from litestar.testing import AsyncTestClient
+from psycopg import sql
+
+from fastfaktura.readmodels.models import READ_MODELS
+from tests.conftest import StoreProbe
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def lagging_read_models(database_url: str) -> list[str]:
+    """The read models that have not applied every event of their topics yet."""
+    behind = []
+    with psycopg.connect(database_url) as conn:
+        for model in READ_MODELS:
+            row = conn.execute(
+                sql.SQL(
+                    "SELECT notification_id FROM {} WHERE application_name = 'Invoicing'"
+                ).format(sql.Identifier(model.tracking_table))
+            ).fetchone()
+            position = int(row[0] or 0) if row else 0
+            head_row = conn.execute(
+                "SELECT max(notification_id) FROM invoicing_events WHERE topic = ANY(%s)",
+                (list(model.topics),),
+            ).fetchone()
+            head = int(head_row[0] or 0) if head_row else 0
+            if position < head:
+                behind.append(model.name)
+    return behind
+
+
+def settle(database_url: str, timeout: float = 15.0) -> None:
+    """Wait until the live projections have applied every event recorded so far."""
+    deadline = time.monotonic() + timeout
+    while behind := lagging_read_models(database_url):
+        assert time.monotonic() < deadline, f"read models still lagging: {behind}"
+        time.sleep(0.01)
+
+
+def problem_fields(response: httpx.Response) -> list[str]:
+    return [error["field"] for error in response.json().get("errors", [])]
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """An RFC 9457 answer with that status: media type, and `status` repeated in the body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["type"].startswith("https://")
+    assert body["title"]
+    return body
+
+
+async def assert_rejected(
+    client: AsyncTestClient[Any],
+    store: StoreProbe,
+    method: str,
+    url: str,
+    *,
+    status: int,
+    fields: Iterable[str] | None = None,
+    **request: Any,
+) -> dict[str, Any]:
+    """Send a request that must be refused: the status, exactly the `fields` named (when given),
+    and nothing left behind (no event, no read-model row)."""
+    settle(store.database_url)
+    before = store.snapshot()
+    response = await client.request(method, url, **request)
+    body = assert_problem(response, status)
+    if fields is not None:
+        assert sorted(problem_fields(response)) == sorted(fields), body
+        assert all(error["message"] for error in body.get("errors", []))
+    assert store.snapshot() == before
+    return body
+
+
+FASTFAKTURA = str(Path(sys.executable).with_name("fastfaktura"))
+
+
+def run_cli(
+    database_url: str, *args: str, timeout: float = 120.0
+) -> subprocess.CompletedProcess[str]:
+    """The installed `fastfaktura` command, as an operator runs it, on the suite's database."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        # conftest gave the suite a private runtime dir (pgserver's lock lives there).
+        "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"],
+        "FASTFAKTURA_HOME": os.environ["XDG_RUNTIME_DIR"],
+    }
+    return subprocess.run(
+        [FASTFAKTURA, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

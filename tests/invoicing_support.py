@@ -1,0 +1,94 @@
+"""Helpers for the invoice tests (numbering, idempotency, validation, replay). No fixtures."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import psycopg
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import Account
+
+INVOICES = "/api/v1/invoices"
+CLIENTS = "/api/v1/clients"
+BUSINESS = "/api/v1/business"
+LINE: dict[str, Any] = {
+    "description": "Consulting",
+    "quantity": 1,
+    "unit_price_cents": 10000,
+    "tax_rate": 20,
+}
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+def invoice_body(client_id: str, **overrides: Any) -> dict[str, Any]:
+    return {"client_id": client_id, "currency": "EUR", "lines": [dict(LINE)], **overrides}
+
+
+async def create_client(
+    client: AsyncTestClient[Any], account: Account, name: str = "Client AS", **fields: Any
+) -> dict[str, Any]:
+    response = await client.post(CLIENTS, headers=account.headers, json={"name": name, **fields})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def create_invoice(
+    client: AsyncTestClient[Any], account: Account, client_id: str, **overrides: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        INVOICES, headers=account.headers, json=invoice_body(client_id, **overrides)
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def get_json(client: AsyncTestClient[Any], account: Account, url: str) -> dict[str, Any]:
+    response = await client.get(url, headers=account.headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def invoice_event_count(database_url: str, invoice_id: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM invoicing_events WHERE originator_id = %s", (invoice_id,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+Request = tuple[str, str, dict[str, Any]]
+
+
+async def concurrently(
+    client: AsyncTestClient[Any], requests: list[Request]
+) -> list[httpx.Response]:
+    """Send the requests at the same time, really.
+
+    `asyncio.gather` on the AsyncTestClient does NOT overlap requests: its transport hands each
+    one to the app through a blocking portal call, which blocks the caller's event loop until
+    the answer is complete. So the requests are run here inside the app's own loop (the
+    portal's), through httpx's ASGI transport, where they interleave like on a real server;
+    the caller's loop waits in a thread meanwhile.
+    """
+
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            return list(
+                await asyncio.gather(
+                    *(http.request(method, url, **kwargs) for method, url, kwargs in requests)
+                )
+            )
+
+    return await asyncio.to_thread(client.blocking_portal.call, run)
