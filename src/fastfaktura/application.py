@@ -168,7 +168,7 @@ class Invoicing(Application[UUID]):
         details = {"locale": business.profile["locale"], **details}
 
         def attempt() -> Written[Client]:
-            client = Client(business_id=business_id, details=details)
+            client = Client.register(business_id, details)
             claim = self._claim(business_id, details.get("external_id"), client.id)
             return self._saved(client, client, claim)
 

@@ -8,6 +8,7 @@ from litestar import Controller, Request, get, put
 from litestar.di import NamedDependency
 
 from fastfaktura.api.auth import Tenant
+from fastfaktura.api.errors import problem_responses
 from fastfaktura.api.fields import BUSINESS_FIELDS, BUSINESS_READ_ONLY
 from fastfaktura.api.input import check, json_object
 from fastfaktura.api.openapi import json_body
@@ -24,7 +25,9 @@ class BusinessController(Controller):
     path = "/api/v1/business"
     tags = ["Business"]
 
-    @get(operation_id="GetBusiness", summary="The business profile")
+    @get(
+        operation_id="GetBusiness", summary="The business profile", responses=problem_responses(401)
+    )
     async def get_business(
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
     ) -> BusinessResponse:
@@ -37,6 +40,7 @@ class BusinessController(Controller):
         operation_id="UpdateBusiness",
         summary="Update the profile (merge: omitted fields are kept, null clears)",
         operation_class=json_body(BusinessUpdateRequest, "Fields to change"),
+        responses=problem_responses(400, 401, 422),
     )
     async def update_business(
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from fastfaktura.api.auth import Tenant
+from fastfaktura.api.errors import problem_responses
 from fastfaktura.api.fields import CLIENT_CREATE_FIELDS, CLIENT_FIELDS, CLIENT_READ_ONLY
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import CONTROL_MESSAGE, check, has_control_characters, json_object
@@ -38,7 +39,11 @@ class ClientController(Controller):
     path = "/api/v1/clients"
     tags = ["Clients"]
 
-    @get(operation_id="ListClients", summary="List clients, sorted by name")
+    @get(
+        operation_id="ListClients",
+        summary="List clients, sorted by name",
+        responses=problem_responses(401, 422),
+    )
     async def list_clients(
         self,
         request: Request[Any, Any, Any],
@@ -73,7 +78,10 @@ class ClientController(Controller):
         summary="Create a client",
         status_code=201,
         operation_class=json_body(ClientCreateRequest, "The new client"),
-        responses={201: ResponseSpec(data_container=ClientResponse, description="Created")},
+        responses={
+            201: ResponseSpec(data_container=ClientResponse, description="Created"),
+            **problem_responses(400, 401, 409, 422),
+        },
     )
     async def create_client(
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
@@ -93,9 +101,17 @@ class ClientController(Controller):
 
         return await idempotent(request, tenant, produce)
 
-    @get("/{client_id:str}", operation_id="GetClient", summary="One client (archived ones too)")
+    @get(
+        "/{client_id:str}",
+        operation_id="GetClient",
+        summary="One client (archived ones too)",
+        responses=problem_responses(401, 404),
+    )
     async def get_client(
-        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant], client_id: str
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        client_id: FromPath[str],
     ) -> ClientResponse:
         row = await queries.get_client(
             services(request.app.state).pool, tenant.business_id, parse_id(client_id, "client")
@@ -109,9 +125,13 @@ class ClientController(Controller):
         operation_id="UpdateClient",
         summary="Update a client (merge: omitted fields are kept, null clears)",
         operation_class=json_body(ClientUpdateRequest, "Fields to change"),
+        responses=problem_responses(400, 401, 404, 409, 422),
     )
     async def update_client(
-        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant], client_id: str
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        client_id: FromPath[str],
     ) -> ClientResponse:
         target = parse_id(client_id, "client")
         changes = check(
@@ -128,9 +148,13 @@ class ClientController(Controller):
         operation_id="ArchiveClient",
         summary="Archive a client (never erased; stays readable, takes no new invoices)",
         status_code=200,
+        responses=problem_responses(401, 404),
     )
     async def archive_client(
-        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant], client_id: str
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        client_id: FromPath[str],
     ) -> ClientResponse:
         target = parse_id(client_id, "client")
         svc = services(request.app.state)

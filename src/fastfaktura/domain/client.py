@@ -8,7 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from fastfaktura.domain.errors import ConflictError
+from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError
 
 CLIENT_FIELDS: Final = (
     "name",
@@ -33,6 +33,13 @@ class ClientArchivedError(ConflictError):
 class Client(Aggregate):
     TOPIC = "fastfaktura:Client"
 
+    @classmethod
+    def register(cls, business_id: UUID, details: dict[str, Any]) -> Client:
+        """Decide: a client needs a name. (The API checks it too; this guard keeps an event
+        that no read model could store out of the log whatever the caller.)"""
+        _require_name(details)
+        return cls(business_id=business_id, details=details)
+
     @event("Created", topic="fastfaktura:Client.Created")
     def __init__(self, business_id: UUID, details: dict[str, Any]) -> None:
         self.business_id = business_id
@@ -45,6 +52,8 @@ class Client(Aggregate):
         """Record the fields that really change; returns them (empty: nothing recorded)."""
         if self.archived_at is not None:
             raise ClientArchivedError()
+        if "name" in changes:
+            _require_name(changes)
         effective = {k: v for k, v in changes.items() if self.details.get(k) != v}
         if effective:
             self._details_changed(changes=effective)
@@ -68,6 +77,12 @@ class Client(Aggregate):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+
+def _require_name(details: dict[str, Any]) -> None:
+    name = details.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInputError([FieldError("name", "is required and may not be blank")])
 
 
 class ExternalIdTakenError(ConflictError):
