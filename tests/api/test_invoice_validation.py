@@ -365,3 +365,25 @@ async def test_amounts_too_large_to_store_are_refused_and_projection_keeps_going
     assert fetched.status_code == 200, fetched.text
     assert fetched.json()["total_cents"] == 10**15
     assert largest["number"].endswith("-00001")
+
+
+async def test_state_checks_are_reported_with_the_field_checks(
+    client: AsyncTestClient[Any], account: Account, store: StoreProbe
+) -> None:
+    """An unknown client and a past due date are found with the body's own errors, at once."""
+    body = invoice_body(
+        str(uuid4()),
+        currency="CHF",
+        due_date=(today_utc() - timedelta(days=1)).isoformat(),
+        lines=[with_line(unit_price_cents=-100)],
+    )
+    await assert_rejected(
+        client,
+        store,
+        "POST",
+        INVOICES,
+        json=body,
+        headers=account.headers,
+        status=422,
+        fields=["client_id", "currency", "due_date", "lines"],
+    )

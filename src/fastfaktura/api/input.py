@@ -71,6 +71,20 @@ def check(
     prefix: str = "",
 ) -> dict[str, Any]:
     """The checked, normalised fields present in `data`; raises with every error found."""
+    clean, errors = check_each(data, fields, read_only=read_only, prefix=prefix)
+    if errors:
+        raise InvalidInputError(errors)
+    return clean
+
+
+def check_each(
+    data: dict[str, Any],
+    fields: Iterable[Field],
+    *,
+    read_only: Iterable[str] = (),
+    prefix: str = "",
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The valid fields and the errors of the others (for checks that need both)."""
     spec = {f.name: f for f in fields}
     errors: list[FieldError] = []
     clean: dict[str, Any] = {}
@@ -101,9 +115,7 @@ def check(
             errors.append(FieldError(path, message))
         else:
             clean[name] = value
-    if errors:
-        raise InvalidInputError(errors)
-    return clean
+    return clean, errors
 
 
 def _check_value(field: Field, value: Any) -> tuple[str | None, Any]:

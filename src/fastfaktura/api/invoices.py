@@ -13,7 +13,7 @@ from fastfaktura.api.auth import Tenant
 from fastfaktura.api.errors import problem_responses
 from fastfaktura.api.fields import INVOICE_FIELDS, LINE_FIELDS
 from fastfaktura.api.idempotency import idempotent
-from fastfaktura.api.input import check, json_object
+from fastfaktura.api.input import check, check_each, json_object
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import (
     INVOICE_STATUSES,
@@ -34,15 +34,10 @@ Page = Annotated[int, Parameter(ge=1, description="Page number, from 1")]
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page, 1 to 100")]
 
 
-def parse_invoice(body: bytes) -> dict[str, Any]:
-    """Check the whole body, lines included, and report every invalid field at once."""
+def parse_invoice(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:
+    """Check the whole body, lines included: the command's fields and every error found."""
     data = json_object(body)
-    errors: list[FieldError] = []
-    try:
-        clean = check({k: v for k, v in data.items() if k != "lines"}, INVOICE_FIELDS)
-    except InvalidInputError as exc:
-        errors += exc.errors
-        clean = {}
+    clean, errors = check_each({k: v for k, v in data.items() if k != "lines"}, INVOICE_FIELDS)
     raw_lines = data.get("lines")
     lines: list[InvoiceLine] = []
     if "lines" not in data:
@@ -69,9 +64,26 @@ def parse_invoice(body: bytes) -> dict[str, Any]:
                 price(lines)
             except InvalidInputError as exc:
                 errors += exc.errors
+    return {**clean, "lines": lines}, errors
+
+
+async def check_against_state(
+    svc: Services, tenant: Tenant, command: dict[str, Any], errors: list[FieldError]
+) -> None:
+    """Add what the body alone cannot tell (client known and live, due date not past) and
+    raise with every error at once. The application checks again when it decides."""
+    client_id = command.get("client_id")
+    if client_id is not None:
+        client = await queries.get_client(svc.pool, tenant.business_id, client_id)
+        if client is None:
+            errors.append(FieldError("client_id", "no such client"))
+        elif client["archived_at"] is not None:
+            errors.append(FieldError("client_id", "the client is archived"))
+    due_date = command.get("due_date")
+    if due_date is not None and due_date < svc.app.clock().date():
+        errors.append(FieldError("due_date", "may not be before the issue date"))
     if errors:
         raise InvalidInputError(errors)
-    return {**clean, "lines": lines}
 
 
 async def _invoice_response(svc: Services, tenant: Tenant, invoice_id: Any) -> InvoiceResponse:
@@ -115,8 +127,9 @@ class InvoiceController(Controller):
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
     ) -> Response[bytes]:
         async def produce() -> Response[bytes]:
-            command = parse_invoice(await request.body())
             svc = services(request.app.state)
+            command, errors = parse_invoice(await request.body())
+            await check_against_state(svc, tenant, command, errors)
             written = await svc.execute(
                 lambda: svc.app.create_invoice(tenant.business_id, **command)
             )
