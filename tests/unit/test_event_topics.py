@@ -47,7 +47,16 @@ PINNED: dict[str, tuple[str, ...]] = {
         "fastfaktura:ExternalIdClaim.Reclaimed",
         "fastfaktura:ExternalIdClaim.Released",
     ),
-    "fastfaktura:Invoice": ("fastfaktura:Invoice.Created",),
+    "fastfaktura:Invoice": (
+        "fastfaktura:Invoice.Cancelled",
+        "fastfaktura:Invoice.Created",
+        "fastfaktura:Invoice.Opened",
+        "fastfaktura:Invoice.Overdue",
+        "fastfaktura:Invoice.Paid",
+        "fastfaktura:Invoice.PaymentRecorded",
+        "fastfaktura:Invoice.ReminderSent",
+        "fastfaktura:Invoice.Sent",
+    ),
     "fastfaktura:InvoiceSeries": (
         "fastfaktura:InvoiceSeries.Created",
         "fastfaktura:InvoiceSeries.NumberAllocated",

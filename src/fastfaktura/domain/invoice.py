@@ -15,7 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from fastfaktura.domain.errors import FieldError, InvalidInputError
+from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError
 from fastfaktura.domain.money import LineInput, Totals, canonical, compute_totals
 
 MAX_LINES: Final = 500
@@ -194,3 +194,96 @@ class Invoice(Aggregate):
     @property
     def amount_due_cents(self) -> int:
         return self.total_cents - self.amount_paid_cents
+
+    # -- lifecycle (API.md's table). Public methods decide; private @event methods record. ----
+
+    def send(self, channels: list[str], *, reminder: bool = False) -> None:
+        """First send: draft -> sent. Reminder: sent, opened or overdue; status unchanged."""
+        if reminder:
+            self._require("send a reminder for", REMINDABLE)
+            self._reminder_sent(channels=list(channels))
+        else:
+            self._require("send", ("draft",))
+            self._sent(channels=list(channels))
+
+    @event("Sent", topic="fastfaktura:Invoice.Sent")
+    def _sent(self, channels: list[str]) -> None:
+        self.status = "sent"
+
+    @event("ReminderSent", topic="fastfaktura:Invoice.ReminderSent")
+    def _reminder_sent(self, channels: list[str]) -> None:
+        pass
+
+    def open(self) -> None:
+        """A view of the public page: the first one of a sent invoice sets `opened`; later
+        views are recorded only. A draft has no public page."""
+        if self.status == "draft":
+            raise InvoiceStateError("a draft invoice has no public page yet")
+        self._opened()
+
+    @event("Opened", topic="fastfaktura:Invoice.Opened")
+    def _opened(self) -> None:
+        if self.status == "sent":
+            self.status = "opened"
+
+    def mark_overdue(self, today: date) -> bool:
+        """Record `overdue` once, for a sent or opened invoice past its due date."""
+        if self.status in ("sent", "opened") and today > date.fromisoformat(self.due_date):
+            self._overdue(on=today.isoformat())
+            return True
+        return False
+
+    @event("Overdue", topic="fastfaktura:Invoice.Overdue")
+    def _overdue(self, on: str) -> None:
+        self.status = "overdue"
+
+    def record_payment(
+        self, amount_cents: int, method: str, paid_at: str, reference: str | None
+    ) -> None:
+        """A payment (partial allowed); `paid` follows when nothing is due any more."""
+        self._require("record a payment for", PAYABLE)
+        if not 0 < amount_cents <= self.amount_due_cents:
+            raise InvalidInputError(
+                [
+                    FieldError(
+                        "amount_cents", f"must be 1 to {self.amount_due_cents} (the amount due)"
+                    )
+                ]
+            )
+        self._payment_recorded(
+            amount_cents=amount_cents, method=method, paid_at=paid_at, reference=reference
+        )
+        if self.amount_due_cents == 0:
+            self._paid()
+
+    @event("PaymentRecorded", topic="fastfaktura:Invoice.PaymentRecorded")
+    def _payment_recorded(
+        self, amount_cents: int, method: str, paid_at: str, reference: str | None
+    ) -> None:
+        self.amount_paid_cents += amount_cents
+
+    @event("Paid", topic="fastfaktura:Invoice.Paid")
+    def _paid(self) -> None:
+        self.status = "paid"
+
+    def cancel(self, reason: str | None) -> None:
+        """Cancelled invoices keep their number (nothing is ever deleted)."""
+        self._require("cancel", CANCELLABLE)
+        self._cancelled(reason=reason)
+
+    @event("Cancelled", topic="fastfaktura:Invoice.Cancelled")
+    def _cancelled(self, reason: str | None) -> None:
+        self.status = "cancelled"
+
+    def _require(self, action: str, allowed: tuple[str, ...]) -> None:
+        if self.status not in allowed:
+            raise InvoiceStateError(f"cannot {action} an invoice that is {self.status}")
+
+
+REMINDABLE: Final = ("sent", "opened", "overdue")
+PAYABLE: Final = ("sent", "opened", "overdue")
+CANCELLABLE: Final = ("draft", "sent", "opened", "overdue")
+
+
+class InvoiceStateError(ConflictError):
+    """The transition is not allowed from the invoice's status (409, no event)."""
