@@ -281,6 +281,53 @@ class Invoicing(Application[UUID]):
         with self._series_lock(series_key):
             return _retrying(attempt)
 
+    def send_invoice(
+        self, business_id: UUID, invoice_id: UUID, channels: list[str], *, reminder: bool = False
+    ) -> Written[Invoice]:
+        """Record the decision to send (`sent`, or `reminder_sent`). Delivering it is a
+        policy that follows the event log (not built yet: see docs/changelog.md)."""
+        return self._on_invoice(
+            business_id, invoice_id, lambda invoice: invoice.send(channels, reminder=reminder)
+        )
+
+    def cancel_invoice(
+        self, business_id: UUID, invoice_id: UUID, reason: str | None
+    ) -> Written[Invoice]:
+        return self._on_invoice(business_id, invoice_id, lambda invoice: invoice.cancel(reason))
+
+    def record_payment(
+        self,
+        business_id: UUID,
+        invoice_id: UUID,
+        *,
+        amount_cents: int,
+        method: str,
+        paid_at: datetime | None = None,
+        reference: str | None = None,
+    ) -> Written[Invoice]:
+        at = (paid_at or self.clock()).isoformat()
+        return self._on_invoice(
+            business_id,
+            invoice_id,
+            lambda invoice: invoice.record_payment(amount_cents, method, at, reference),
+        )
+
+    def mark_overdue(self, business_id: UUID, invoice_id: UUID, today: date) -> Written[Invoice]:
+        """Record `overdue` if the invoice is past due and still unpaid (else nothing)."""
+        return self._on_invoice(
+            business_id, invoice_id, lambda invoice: invoice.mark_overdue(today)
+        )
+
+    def _on_invoice(
+        self, business_id: UUID, invoice_id: UUID, decide: Callable[[Invoice], object]
+    ) -> Written[Invoice]:
+        def attempt() -> Written[Invoice]:
+            invoice = self.get(Invoice, invoice_id, business_id)
+            decide(invoice)
+            return self._saved(invoice, invoice)
+
+        return _retrying(attempt)
+
     def _series_lock(self, key: UUID) -> threading.Lock:
         with self._series_locks_guard:
             return self._series_locks.setdefault(key, threading.Lock())

@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
@@ -417,6 +417,32 @@ def _progress() -> Progress:
     )
 
 
+# -- overdue --------------------------------------------------------------------------------
+
+
+def cmd_overdue_sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from fastfaktura.overdue import sweep
+
+    today = date.fromisoformat(args.today) if args.today else datetime.now(UTC).date()
+    ctx = Context(settings)
+    ctx.catch_up([read_model("invoices")])  # the sweep reads its candidates from it
+
+    async def run() -> int:
+        pool = await asyncpg.create_pool(ctx.database_url, min_size=1, max_size=2)
+        try:
+            return await sweep(pool, ctx.app, today)
+        finally:
+            await pool.close()
+
+    try:
+        marked = asyncio.run(run())
+        ctx.catch_up([read_model("invoices")])
+    finally:
+        ctx.close()
+    out.print(f"{marked} invoice(s) marked overdue as of {today.isoformat()}.")
+    return 0
+
+
 # -- parser -------------------------------------------------------------------------------------
 
 
@@ -463,6 +489,11 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("names", nargs="*")
         sub.add_argument("--all", action="store_true")
         sub.set_defaults(run=run)
+
+    overdue = commands.add_parser("overdue").add_subparsers(dest="sub", required=True)
+    sweep_cmd = overdue.add_parser("sweep", help="record `overdue` for every invoice past due")
+    sweep_cmd.add_argument("--today", help="YYYY-MM-DD (default: today, UTC)")
+    sweep_cmd.set_defaults(run=cmd_overdue_sweep)
 
     audit_cmd = commands.add_parser("audit").add_subparsers(dest="sub", required=True)
     replay = audit_cmd.add_parser(

@@ -20,6 +20,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool = False
     # How long a write waits for its read models before answering anyway (seconds).
     read_your_writes_timeout: float = 5.0
+    # How often `serve` runs the overdue sweep (seconds).
+    overdue_sweep_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -29,6 +31,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             home=Path(env.get("FASTFAKTURA_HOME") or ".fastfaktura"),
             public_base_url=env.get("PUBLIC_BASE_URL") or None,
             log_json=env.get("FASTFAKTURA_LOG_FORMAT", "").lower() == "json",
+            overdue_sweep_seconds=float(env.get("FASTFAKTURA_OVERDUE_SWEEP_SECONDS") or 300),
         )
 
     def base_url(self) -> str:

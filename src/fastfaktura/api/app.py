@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import anyio.to_thread
 import asyncpg
@@ -31,13 +32,16 @@ from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.openapi import components
 from fastfaktura.api.schemas import (
     BusinessUpdateRequest,
+    CancelRequest,
     ClientCreateRequest,
     ClientUpdateRequest,
     InvoiceCreateRequest,
+    PaymentRequest,
 )
 from fastfaktura.api.services import Services
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
+from fastfaktura.overdue import sweep
 from fastfaktura.readmodels.engine import ProjectionSupervisor, loader
 from fastfaktura.readmodels.models import READ_MODELS
 from fastfaktura.readmodels.queries import PositionWatcher
@@ -66,6 +70,16 @@ async def _purge_idempotency_keys(pool: asyncpg.Pool, every_seconds: float = 360
         await asyncio.sleep(every_seconds)
 
 
+async def _sweep_overdue(pool: asyncpg.Pool, invoicing: Invoicing, every_seconds: float) -> None:
+    """The overdue sweep, in-process (`fastfaktura overdue sweep` does the same once)."""
+    while True:
+        try:
+            await sweep(pool, invoicing, datetime.now(UTC).date())
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("overdue sweep failed", error=str(exc))
+        await asyncio.sleep(every_seconds)
+
+
 def _add_body_schemas(app: Litestar) -> None:
     """Litestar generates components only from handler signatures and drops configured ones;
     our request bodies are read raw, so their schemas are added to the built document."""
@@ -73,7 +87,12 @@ def _add_body_schemas(app: Litestar) -> None:
     schemas = document.components.schemas
     schemas.update(
         components(
-            ClientCreateRequest, ClientUpdateRequest, BusinessUpdateRequest, InvoiceCreateRequest
+            ClientCreateRequest,
+            ClientUpdateRequest,
+            BusinessUpdateRequest,
+            InvoiceCreateRequest,
+            PaymentRequest,
+            CancelRequest,
         )
     )
     document.components.schemas = dict(sorted(schemas.items()))
@@ -100,10 +119,14 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
         )
         app.state.supervisor = supervisor
         purging = asyncio.create_task(_purge_idempotency_keys(pool))
+        sweeping = asyncio.create_task(
+            _sweep_overdue(pool, invoicing, settings.overdue_sweep_seconds)
+        )
         try:
             yield
         finally:
             purging.cancel()
+            sweeping.cancel()
             if supervisor is not None:
                 await anyio.to_thread.run_sync(supervisor.stop)
             await pool.close()

@@ -138,3 +138,13 @@ LINE_FIELDS: Final = (
     ),
     Field("tax_rate", "decimal", required=True, nullable=False, places=2, minimum=0, maximum=100),
 )
+
+
+PAYMENT_METHODS: Final = ("bank_transfer", "card", "cash", "other")
+PAYMENT_FIELDS: Final = (
+    Field("amount_cents", "int", required=True, nullable=False, minimum=1, maximum=10**15),
+    Field("method", "enum", required=True, nullable=False, choices=PAYMENT_METHODS),
+    Field("paid_at", "datetime"),
+    Field("reference", "text", max_length=200),
+)
+CANCEL_FIELDS: Final = (Field("reason", "text", max_length=1000),)

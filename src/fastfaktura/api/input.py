@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
@@ -51,7 +51,7 @@ class Field:
     """How one body field is checked. `rule` returns an error message or None."""
 
     name: str
-    kind: str  # "text" | "enum" | "int" | "bool" | "tags" | "uuid" | "date" | "decimal"
+    kind: str  # text | enum | int | bool | tags | uuid | date | datetime | decimal
     required: bool = False
     nullable: bool = True
     max_length: int = 500
@@ -158,6 +158,21 @@ def _check_value(field: Field, value: Any) -> tuple[str | None, Any]:
             value = None
         if value is None:
             return "must be a date, YYYY-MM-DD", value
+    elif field.kind == "datetime":
+        try:
+            parsed = (
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+                if isinstance(value, str)
+                else None
+            )
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            return (
+                "must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-24T10:00:00Z",
+                value,
+            )
+        value = parsed.astimezone(UTC)
     elif field.kind == "decimal":
         message, value = _decimal(field, value)
         if message:

@@ -11,17 +11,19 @@ from litestar.params import FromPath, Parameter
 
 from fastfaktura.api.auth import Tenant
 from fastfaktura.api.errors import problem_responses
-from fastfaktura.api.fields import INVOICE_FIELDS, LINE_FIELDS
+from fastfaktura.api.fields import CANCEL_FIELDS, INVOICE_FIELDS, LINE_FIELDS, PAYMENT_FIELDS
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import check, check_each, json_object
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import (
     INVOICE_STATUSES,
+    CancelRequest,
     EventList,
     EventResponse,
     InvoiceCreateRequest,
     InvoicePage,
     InvoiceResponse,
+    PaymentRequest,
 )
 from fastfaktura.api.services import Services, json_response, parse_id, services
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
@@ -133,8 +135,7 @@ class InvoiceController(Controller):
             written = await svc.execute(
                 lambda: svc.app.create_invoice(tenant.business_id, **command)
             )
-            row = _ROWS.rows(written.value)["rm_invoices"][0]
-            body = InvoiceResponse.from_row(row, svc.settings.base_url())
+            body = _from_aggregate(svc, written.value)
             return json_response(body, 201, {"Location": f"/api/v1/invoices/{body.id}"})
 
         return await idempotent(request, tenant, produce)
@@ -201,3 +202,67 @@ class InvoiceController(Controller):
     ) -> EventList:
         svc = services(request.app.state)
         return EventList(data=await _events(svc, tenant, parse_id(invoice_id, "invoice")))
+
+    @post(
+        "/{invoice_id:str}/cancel",
+        operation_id="CancelInvoice",
+        summary="Cancel an invoice (it keeps its number; nothing is deleted)",
+        status_code=200,
+        operation_class=json_body(CancelRequest, "Optional reason", required=False),
+        responses={
+            200: ResponseSpec(data_container=InvoiceResponse, description="Cancelled"),
+            **problem_responses(400, 401, 404, 409, 422),
+        },
+    )
+    async def cancel_invoice(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        invoice_id: FromPath[str],
+    ) -> Response[bytes]:
+        target = parse_id(invoice_id, "invoice")
+
+        async def produce() -> Response[bytes]:
+            body = await request.body()
+            reason = check(json_object(body), CANCEL_FIELDS).get("reason") if body.strip() else None
+            svc = services(request.app.state)
+            written = await svc.execute(
+                lambda: svc.app.cancel_invoice(tenant.business_id, target, reason)
+            )
+            return json_response(_from_aggregate(svc, written.value))
+
+        return await idempotent(request, tenant, produce)
+
+    @post(
+        "/{invoice_id:str}/payments",
+        operation_id="RecordPayment",
+        summary="Record a payment (partial allowed); `paid` once nothing is due",
+        status_code=201,
+        operation_class=json_body(PaymentRequest, "The payment"),
+        responses={
+            201: ResponseSpec(data_container=InvoiceResponse, description="Recorded"),
+            **problem_responses(400, 401, 404, 409, 422),
+        },
+    )
+    async def record_payment(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        invoice_id: FromPath[str],
+    ) -> Response[bytes]:
+        target = parse_id(invoice_id, "invoice")
+
+        async def produce() -> Response[bytes]:
+            payment = check(json_object(await request.body()), PAYMENT_FIELDS)
+            svc = services(request.app.state)
+            written = await svc.execute(
+                lambda: svc.app.record_payment(tenant.business_id, target, **payment)
+            )
+            return json_response(_from_aggregate(svc, written.value), 201)
+
+        return await idempotent(request, tenant, produce)
+
+
+def _from_aggregate(svc: Services, invoice: Any) -> InvoiceResponse:
+    """The answer to a write: the same row the read model now holds."""
+    return InvoiceResponse.from_row(_ROWS.rows(invoice)["rm_invoices"][0], svc.settings.base_url())

@@ -46,7 +46,9 @@ def components(*types: type[msgspec.Struct]) -> dict[str, Schema]:
     return {name: to_schema(schema) for name, schema in defs.items()}
 
 
-def json_body(struct: type[msgspec.Struct], description: str) -> type[Operation]:
+def json_body(
+    struct: type[msgspec.Struct], description: str, *, required: bool = True
+) -> type[Operation]:
     """An Operation class documenting `struct` as the route's JSON request body."""
 
     @dataclass
@@ -59,7 +61,7 @@ def json_body(struct: type[msgspec.Struct], description: str) -> type[Operation]
                     )
                 },
                 description=description,
-                required=True,
+                required=required,
             )
 
     return BodyOperation

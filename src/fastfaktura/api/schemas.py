@@ -279,3 +279,14 @@ class InvoiceCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
     ) = _UNSET
     notes: Annotated[str, Meta(max_length=5000)] | None = _UNSET
     lines: Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)]
+
+
+class PaymentRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    amount_cents: Annotated[int, Meta(ge=1, description="At most the amount due", examples=[12000])]
+    method: Literal["bank_transfer", "card", "cash", "other"]
+    paid_at: Annotated[datetime, Meta(description="Default: now")] | None = _UNSET
+    reference: Annotated[str, Meta(max_length=200)] | None = _UNSET
+
+
+class CancelRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reason: Annotated[str, Meta(max_length=1000, examples=["Issued twice"])] | None = _UNSET
