@@ -23,3 +23,7 @@ FROM invoicing_events WHERE originator_id = $1 ORDER BY originator_version;
 SELECT business_id, id FROM rm_invoices
 WHERE status IN ('sent', 'opened') AND due_date < $1
 ORDER BY due_date, id;
+
+-- name: get_invoice_by_token
+-- The public page: the token is the only key (>= 128 random bits), no business is known yet.
+SELECT * FROM rm_invoices WHERE public_token = $1;

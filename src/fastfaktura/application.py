@@ -290,6 +290,11 @@ class Invoicing(Application[UUID]):
             business_id, invoice_id, lambda invoice: invoice.send(channels, reminder=reminder)
         )
 
+    def open_invoice(self, business_id: UUID, invoice_id: UUID) -> Written[Invoice]:
+        """A view of the public page: records `opened` (the first view of a sent invoice
+        also sets its status). A draft has no public page (InvoiceStateError)."""
+        return self._on_invoice(business_id, invoice_id, lambda invoice: invoice.open())
+
     def cancel_invoice(
         self, business_id: UUID, invoice_id: UUID, reason: str | None
     ) -> Written[Invoice]:
