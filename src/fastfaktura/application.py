@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -36,6 +36,8 @@ Clock = Callable[[], datetime]
 
 # Optimistic-concurrency conflicts are retried this many times before answering 409.
 MAX_ATTEMPTS = 20
+# The client detail each delivery channel is addressed to (`link` needs none).
+CHANNEL_ADDRESS = {"email": "email", "sms": "phone"}
 SELLER_FIELDS = (
     "legal_name",
     "email",
@@ -282,12 +284,44 @@ class Invoicing(Application[UUID]):
             return _retrying(attempt)
 
     def send_invoice(
-        self, business_id: UUID, invoice_id: UUID, channels: list[str], *, reminder: bool = False
+        self,
+        business_id: UUID,
+        invoice_id: UUID,
+        channels: Sequence[str],
+        *,
+        reminder: bool = False,
     ) -> Written[Invoice]:
-        """Record the decision to send (`sent`, or `reminder_sent`). Delivering it is a
-        policy that follows the event log (not built yet: see docs/changelog.md)."""
+        """Record the decision to send (`sent`, or `reminder_sent`) with one delivery per
+        channel, addressed to the client as it is now. The delivery worker, following the
+        log, performs them (fastfaktura.delivery)."""
+
+        def attempt() -> Written[Invoice]:
+            invoice = self.get(Invoice, invoice_id, business_id)
+            invoice.check_sendable(reminder=reminder)
+            client = self.get(Client, invoice.client_id, business_id)
+            recipients: dict[str, str | None] = {}
+            errors = []
+            for channel in channels:
+                field = CHANNEL_ADDRESS.get(channel)
+                address = client.details.get(field) if field else None
+                if field and not address:
+                    errors.append(FieldError("channels", f"{channel} needs the client's {field}"))
+                recipients[channel] = address
+            if errors:
+                raise InvalidInputError(errors)
+            invoice.send(recipients, reminder=reminder)
+            return self._saved(invoice, invoice)
+
+        return _retrying(attempt)
+
+    def record_delivery(
+        self, business_id: UUID, invoice_id: UUID, delivery_id: str, *, error: str | None = None
+    ) -> Written[Invoice]:
+        """The outcome of one delivery, as an event (a repeat records nothing)."""
         return self._on_invoice(
-            business_id, invoice_id, lambda invoice: invoice.send(channels, reminder=reminder)
+            business_id,
+            invoice_id,
+            lambda invoice: invoice.record_delivery(delivery_id, error=error),
         )
 
     def open_invoice(self, business_id: UUID, invoice_id: UUID) -> Written[Invoice]:

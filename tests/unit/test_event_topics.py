@@ -50,6 +50,8 @@ PINNED: dict[str, tuple[str, ...]] = {
     "fastfaktura:Invoice": (
         "fastfaktura:Invoice.Cancelled",
         "fastfaktura:Invoice.Created",
+        "fastfaktura:Invoice.Delivered",
+        "fastfaktura:Invoice.DeliveryFailed",
         "fastfaktura:Invoice.Opened",
         "fastfaktura:Invoice.Overdue",
         "fastfaktura:Invoice.Paid",

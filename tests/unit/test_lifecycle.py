@@ -44,11 +44,14 @@ def in_status(status: str) -> Invoice:
     invoice = draft()
     steps: dict[str, list[Callable[[Invoice], object]]] = {
         "draft": [],
-        "sent": [lambda i: i.send(["link"])],
-        "opened": [lambda i: i.send(["link"]), lambda i: i.open()],
-        "overdue": [lambda i: i.send(["link"]), lambda i: i.mark_overdue(DUE + timedelta(days=1))],
+        "sent": [lambda i: i.send({"link": None})],
+        "opened": [lambda i: i.send({"link": None}), lambda i: i.open()],
+        "overdue": [
+            lambda i: i.send({"link": None}),
+            lambda i: i.mark_overdue(DUE + timedelta(days=1)),
+        ],
         "paid": [
-            lambda i: i.send(["link"]),
+            lambda i: i.send({"link": None}),
             lambda i: i.record_payment(TOTAL, "bank_transfer", "2026-11-25", None),
         ],
         "cancelled": [lambda i: i.cancel(None)],
@@ -61,8 +64,8 @@ def in_status(status: str) -> Invoice:
 
 
 ACTIONS: dict[str, Callable[[Invoice], object]] = {
-    "send": lambda i: i.send(["email"]),
-    "remind": lambda i: i.send(["email"], reminder=True),
+    "send": lambda i: i.send({"email": "a@example.com"}),
+    "remind": lambda i: i.send({"email": "a@example.com"}, reminder=True),
     "open": lambda i: i.open(),
     "overdue": lambda i: i.mark_overdue(DUE + timedelta(days=1)),
     "pay_part": lambda i: i.record_payment(5000, "card", "2026-11-25", "r1"),

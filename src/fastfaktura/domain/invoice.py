@@ -7,6 +7,7 @@ concurrent creations collide on the series' version, so one of them retries.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -134,6 +135,8 @@ class Invoice(Aggregate):
         self.buyer = buyer
         self.status = "draft"
         self.amount_paid_cents = 0
+        # Every delivery ever decided, by id: {id, channel, to, kind, status, error}.
+        self.deliveries: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def draft(
@@ -197,22 +200,71 @@ class Invoice(Aggregate):
 
     # -- lifecycle (API.md's table). Public methods decide; private @event methods record. ----
 
-    def send(self, channels: list[str], *, reminder: bool = False) -> None:
-        """First send: draft -> sent. Reminder: sent, opened or overdue; status unchanged."""
+    def send(self, recipients: Mapping[str, str | None], *, reminder: bool = False) -> None:
+        """First send: draft -> sent. Reminder: sent, opened or overdue; status unchanged.
+
+        `recipients` maps each channel to its address (None for `link`). Each delivery gets an
+        id derived from the invoice, this event's version and the channel: the idempotency key
+        that keeps a retried delivery from reaching anyone twice.
+        """
+        self.check_sendable(reminder=reminder)
+        version = self.version + 1
+        kind = "reminder" if reminder else "invoice"
+        deliveries = [
+            {
+                "id": str(uuid5(self.id, f"{version}/{channel}")),
+                "channel": channel,
+                "to": to,
+                "kind": kind,
+            }
+            for channel, to in recipients.items()
+        ]
+        if reminder:
+            self._reminder_sent(deliveries=deliveries)
+        else:
+            self._sent(deliveries=deliveries)
+
+    def check_sendable(self, *, reminder: bool) -> None:
         if reminder:
             self._require("send a reminder for", REMINDABLE)
-            self._reminder_sent(channels=list(channels))
         else:
             self._require("send", ("draft",))
-            self._sent(channels=list(channels))
 
     @event("Sent", topic="fastfaktura:Invoice.Sent")
-    def _sent(self, channels: list[str]) -> None:
+    def _sent(self, deliveries: list[dict[str, Any]]) -> None:
         self.status = "sent"
+        self._decided(deliveries)
 
     @event("ReminderSent", topic="fastfaktura:Invoice.ReminderSent")
-    def _reminder_sent(self, channels: list[str]) -> None:
-        pass
+    def _reminder_sent(self, deliveries: list[dict[str, Any]]) -> None:
+        self._decided(deliveries)
+
+    def _decided(self, deliveries: list[dict[str, Any]]) -> None:
+        for delivery in deliveries:
+            self.deliveries[delivery["id"]] = {**delivery, "status": "pending", "error": None}
+
+    def record_delivery(self, delivery_id: str, *, error: str | None = None) -> bool:
+        """The outcome of one delivery, once: a repeat (a retried worker) records nothing."""
+        delivery = self.deliveries.get(delivery_id)
+        if delivery is None:
+            raise InvalidInputError(
+                [FieldError("delivery_id", "no such delivery for this invoice")]
+            )
+        if delivery["status"] != "pending":
+            return False
+        if error is None:
+            self._delivered(delivery_id=delivery_id, channel=delivery["channel"])
+        else:
+            self._delivery_failed(delivery_id=delivery_id, channel=delivery["channel"], error=error)
+        return True
+
+    @event("Delivered", topic="fastfaktura:Invoice.Delivered")
+    def _delivered(self, delivery_id: str, channel: str) -> None:
+        self.deliveries[delivery_id]["status"] = "delivered"
+
+    @event("DeliveryFailed", topic="fastfaktura:Invoice.DeliveryFailed")
+    def _delivery_failed(self, delivery_id: str, channel: str, error: str) -> None:
+        self.deliveries[delivery_id].update(status="failed", error=error)
 
     def open(self) -> None:
         """A view of the public page: the first one of a sent invoice sets `opened`; later
