@@ -42,11 +42,22 @@ def lagging_read_models(database_url: str) -> list[str]:
     return behind
 
 
+def pending_sandbox_deliveries(database_url: str) -> int:
+    """Sandbox deliveries the in-process worker has not performed yet (it records events)."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM rm_deliveries d JOIN rm_business b USING (business_id)"
+            " WHERE d.status = 'pending' AND b.mode = 'sandbox'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def settle(database_url: str, timeout: float = 15.0) -> None:
-    """Wait until the live projections have applied every event recorded so far."""
+    """Wait until the live projections have applied every event recorded so far, and the
+    delivery worker has performed every sandbox delivery (both write to the store)."""
     deadline = time.monotonic() + timeout
-    while behind := lagging_read_models(database_url):
-        assert time.monotonic() < deadline, f"read models still lagging: {behind}"
+    while (behind := lagging_read_models(database_url)) or pending_sandbox_deliveries(database_url):
+        assert time.monotonic() < deadline, f"still settling: lagging {behind}"
         time.sleep(0.01)
 
 

@@ -20,6 +20,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool = False
     # How long a write waits for its read models before answering anyway (seconds).
     read_your_writes_timeout: float = 5.0
+    # Live deliveries (sandbox businesses never use them).
+    smtp_url: str | None = None
+    sms_gateway_url: str | None = None
+    mail_from: str = "invoices@fastfaktura.localhost"
     # How often `serve` runs the overdue sweep (seconds).
     overdue_sweep_seconds: float = 300.0
 
@@ -31,6 +35,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             home=Path(env.get("FASTFAKTURA_HOME") or ".fastfaktura"),
             public_base_url=env.get("PUBLIC_BASE_URL") or None,
             log_json=env.get("FASTFAKTURA_LOG_FORMAT", "").lower() == "json",
+            smtp_url=env.get("SMTP_URL") or None,
+            sms_gateway_url=env.get("SMS_GATEWAY_URL") or None,
+            mail_from=env.get("FASTFAKTURA_MAIL_FROM") or "invoices@fastfaktura.localhost",
             overdue_sweep_seconds=float(env.get("FASTFAKTURA_OVERDUE_SWEEP_SECONDS") or 300),
         )
 

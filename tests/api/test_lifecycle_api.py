@@ -21,11 +21,17 @@ TOTAL = 12000  # one line of 100.00 at 20 % VAT
 
 
 async def sent_invoice(
-    client: AsyncTestClient[Any], account: Account, invoicing: Invoicing, **overrides: Any
+    client: AsyncTestClient[Any],
+    account: Account,
+    invoicing: Invoicing,
+    database_url: str,
+    **overrides: Any,
 ) -> dict[str, Any]:
+    """A sent invoice whose (link) delivery is done: events created, sent, delivered."""
     buyer = await create_client(client, account)
     invoice = await create_invoice(client, account, buyer["id"], **overrides)
     invoicing.send_invoice(account.business_id, UUID(invoice["id"]), ["link"])
+    settle(database_url)
     return invoice
 
 
@@ -72,9 +78,9 @@ async def test_cancelling_twice_is_a_409_and_records_nothing(
 
 
 async def test_partial_then_full_payment_makes_the_invoice_paid(
-    client: AsyncTestClient[Any], account: Account, invoicing: Invoicing
+    client: AsyncTestClient[Any], account: Account, invoicing: Invoicing, database_url: str
 ) -> None:
-    invoice = await sent_invoice(client, account, invoicing)
+    invoice = await sent_invoice(client, account, invoicing, database_url)
     url = f"{INVOICES}/{invoice['id']}/payments"
     first = await client.post(
         url, headers=account.headers, json={"amount_cents": 2000, "method": "bank_transfer"}
@@ -104,6 +110,7 @@ async def test_partial_then_full_payment_makes_the_invoice_paid(
     assert await events_of(client, account, invoice["id"]) == [
         "created",
         "sent",
+        "delivered",
         "payment_recorded",
         "payment_recorded",
         "paid",
@@ -113,9 +120,13 @@ async def test_partial_then_full_payment_makes_the_invoice_paid(
 
 
 async def test_bad_payments_are_refused_and_record_nothing(
-    client: AsyncTestClient[Any], account: Account, invoicing: Invoicing, store: StoreProbe
+    client: AsyncTestClient[Any],
+    account: Account,
+    invoicing: Invoicing,
+    store: StoreProbe,
+    database_url: str,
 ) -> None:
-    invoice = await sent_invoice(client, account, invoicing)
+    invoice = await sent_invoice(client, account, invoicing, database_url)
     url = f"{INVOICES}/{invoice['id']}/payments"
     bad = [
         ({"amount_cents": TOTAL + 1, "method": "card"}, ["amount_cents"]),
@@ -139,13 +150,17 @@ async def test_bad_payments_are_refused_and_record_nothing(
 
 
 async def test_paying_a_draft_a_cancelled_or_a_paid_invoice_is_a_409(
-    client: AsyncTestClient[Any], account: Account, invoicing: Invoicing, store: StoreProbe
+    client: AsyncTestClient[Any],
+    account: Account,
+    invoicing: Invoicing,
+    store: StoreProbe,
+    database_url: str,
 ) -> None:
     buyer = await create_client(client, account)
     draft = await create_invoice(client, account, buyer["id"])
     cancelled = await create_invoice(client, account, buyer["id"])
     await client.post(f"{INVOICES}/{cancelled['id']}/cancel", headers=account.headers)
-    paid = await sent_invoice(client, account, invoicing)
+    paid = await sent_invoice(client, account, invoicing, database_url)
     payment = {"amount_cents": TOTAL, "method": "cash"}
     response = await client.post(
         f"{INVOICES}/{paid['id']}/payments", headers=account.headers, json=payment
@@ -164,9 +179,9 @@ async def test_paying_a_draft_a_cancelled_or_a_paid_invoice_is_a_409(
 
 
 async def test_a_payment_is_recorded_once_per_idempotency_key(
-    client: AsyncTestClient[Any], account: Account, invoicing: Invoicing
+    client: AsyncTestClient[Any], account: Account, invoicing: Invoicing, database_url: str
 ) -> None:
-    invoice = await sent_invoice(client, account, invoicing)
+    invoice = await sent_invoice(client, account, invoicing, database_url)
     url = f"{INVOICES}/{invoice['id']}/payments"
     headers = {**account.headers, "Idempotency-Key": f"pay-{uuid4()}"}
     body = {"amount_cents": 500, "method": "card"}
@@ -179,9 +194,13 @@ async def test_a_payment_is_recorded_once_per_idempotency_key(
 
 
 async def test_lifecycle_endpoints_are_404_for_another_business(
-    client: AsyncTestClient[Any], account: Account, new_account: Any, invoicing: Invoicing
+    client: AsyncTestClient[Any],
+    account: Account,
+    new_account: Any,
+    invoicing: Invoicing,
+    database_url: str,
 ) -> None:
-    invoice = await sent_invoice(client, account, invoicing)
+    invoice = await sent_invoice(client, account, invoicing, database_url)
     intruder = new_account("Intruder")
     for path, body in (("cancel", {}), ("payments", {"amount_cents": 1, "method": "cash"})):
         for target in (invoice["id"], str(uuid4()), "not-an-id"):
@@ -196,7 +215,9 @@ async def test_lifecycle_endpoints_are_404_for_another_business(
 async def test_overdue_sweep_marks_past_due_invoices_once(
     client: AsyncTestClient[Any], account: Account, invoicing: Invoicing, database_url: str
 ) -> None:
-    due = date.fromisoformat((await sent_invoice(client, account, invoicing))["due_date"])
+    due = date.fromisoformat(
+        (await sent_invoice(client, account, invoicing, database_url))["due_date"]
+    )
     settle(database_url)
     before = run_cli(database_url, "overdue", "sweep", "--today", due.isoformat())
     assert before.returncode == 0, before.stderr
@@ -210,4 +231,9 @@ async def test_overdue_sweep_marks_past_due_invoices_once(
     listed = await get_json(client, account, f"{INVOICES}?status=overdue")
     assert listed["total"] == 1
     invoice_id = listed["data"][0]["id"]
-    assert await events_of(client, account, invoice_id) == ["created", "sent", "overdue"]
+    assert await events_of(client, account, invoice_id) == [
+        "created",
+        "sent",
+        "delivered",
+        "overdue",
+    ]

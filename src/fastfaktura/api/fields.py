@@ -148,3 +148,5 @@ PAYMENT_FIELDS: Final = (
     Field("reference", "text", max_length=200),
 )
 CANCEL_FIELDS: Final = (Field("reason", "text", max_length=1000),)
+
+SEND_FIELDS: Final = (Field("reminder", "bool", nullable=False),)

@@ -290,3 +290,50 @@ class PaymentRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class CancelRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reason: Annotated[str, Meta(max_length=1000, examples=["Issued twice"])] | None = _UNSET
+
+
+Channel = Literal["email", "sms", "link"]
+
+
+class SendRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    channels: Annotated[
+        list[Channel], Meta(min_length=1, max_length=3, examples=[["email", "link"]])
+    ]
+    reminder: Annotated[bool, Meta(description="A reminder of a sent invoice")] = False
+
+
+class DeliveryResponse(msgspec.Struct, kw_only=True):
+    channel: Channel
+    to: str | None
+    status: Literal["simulated", "pending", "delivered", "failed"]
+    url: str
+
+
+class SendResponse(msgspec.Struct, kw_only=True):
+    invoice: InvoiceResponse
+    deliveries: list[DeliveryResponse]
+
+
+class AttachmentResponse(msgspec.Struct, kw_only=True):
+    filename: str
+    content_type: str
+    size: int
+
+
+class SandboxMessage(msgspec.Struct, kw_only=True):
+    id: UUID
+    invoice_id: UUID
+    channel: Channel
+    to: str | None
+    subject: str | None
+    body: str
+    url: str
+    attachments: list[AttachmentResponse]
+    created_at: datetime
+
+
+class SandboxMessagePage(msgspec.Struct, kw_only=True):
+    data: list[SandboxMessage]
+    page: int
+    per_page: int
+    total: int

@@ -150,7 +150,14 @@ def compare_partition(
     if business_id is not None:
         query += sql.SQL(" AND business_id = %s")
         params.append(business_id)
-    query += sql.SQL(" ORDER BY {}").format(sql.Identifier(order))
+    # The aggregate's id, then the key: several rows of one aggregate come in key order.
+    query += sql.SQL(" ORDER BY {}").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in (order, *columns))
+    )
+
+    def position(row: Row) -> tuple[Any, ...]:
+        return (row[order], *(row[c] for c in columns))
+
     differences: list[Difference] = []
     events = 0
     try:
@@ -166,12 +173,14 @@ def compare_partition(
             pending: Row | None = next(actual, None)
             for aggregate in aggregates(app, scan_conn, model, partition):
                 events += aggregate.version
-                for row in model.rows(aggregate)[table]:
-                    if business_id is not None and row.get("business_id") != business_id:
-                        continue
-                    expected = _as_stored(model, row)
-                    # Rows before this aggregate's id have no events: report them.
-                    while pending is not None and pending[order] < expected[order]:
+                rows = [
+                    _as_stored(model, row)
+                    for row in model.rows(aggregate)[table]
+                    if business_id is None or row.get("business_id") == business_id
+                ]
+                for expected in sorted(rows, key=position):
+                    # Rows before this one in the read model have no events: report them.
+                    while pending is not None and position(pending) < position(expected):
                         key = _name(_key(pending, columns), columns)
                         differences.append(
                             Difference(
@@ -179,7 +188,7 @@ def compare_partition(
                             )
                         )
                         pending = next(actual, None)
-                    if pending is not None and pending[order] == expected[order]:
+                    if pending is not None and position(pending) == position(expected):
                         differences += _row_differences(model, table, columns, expected, pending)
                         pending = next(actual, None)
                     else:

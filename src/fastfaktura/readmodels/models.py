@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from fastfaktura.domain.api_key import ApiKey
 from fastfaktura.domain.business import PROFILE_DEFAULTS, Business
@@ -110,11 +111,40 @@ class InvoicesReadModel(ReadModel):
         return {"rm_invoices": [row]}
 
 
+class DeliveriesReadModel(ReadModel):
+    """Every delivery decided for an invoice, with its outcome (all from the invoice's events)."""
+
+    name = "deliveries"
+    aggregate_type = Invoice
+    tables = {"rm_deliveries": ("business_id", "invoice_id", "id")}
+    order_column = "invoice_id"
+
+    def rows(self, aggregate: Any) -> dict[str, list[Row]]:
+        assert isinstance(aggregate, Invoice)
+        return {
+            "rm_deliveries": [
+                {
+                    "business_id": aggregate.business_id,
+                    "invoice_id": aggregate.id,
+                    "id": UUID(delivery["id"]),
+                    "channel": delivery["channel"],
+                    "recipient": delivery["to"],
+                    "kind": delivery["kind"],
+                    "status": delivery["status"],
+                    "error": delivery["error"],
+                    "version": aggregate.version,
+                }
+                for delivery in aggregate.deliveries.values()
+            ]
+        }
+
+
 READ_MODELS: tuple[ReadModel, ...] = (
     BusinessReadModel(),
     ApiKeysReadModel(),
     ClientsReadModel(),
     InvoicesReadModel(),
+    DeliveriesReadModel(),
 )
 
 

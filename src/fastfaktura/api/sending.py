@@ -1,0 +1,188 @@
+"""POST /api/v1/invoices/{id}/send and GET /api/v1/sandbox/messages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Annotated, Any
+from uuid import UUID, uuid5
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, Parameter
+
+from fastfaktura.api.auth import Tenant
+from fastfaktura.api.errors import problem_responses
+from fastfaktura.api.fields import SEND_FIELDS
+from fastfaktura.api.idempotency import idempotent
+from fastfaktura.api.input import check_each, json_object
+from fastfaktura.api.invoices import _from_aggregate
+from fastfaktura.api.openapi import json_body
+from fastfaktura.api.schemas import (
+    DeliveryResponse,
+    SandboxMessage,
+    SandboxMessagePage,
+    SendRequest,
+    SendResponse,
+)
+from fastfaktura.api.services import Services, json_response, parse_id, services
+from fastfaktura.domain.errors import FieldError, InvalidInputError
+from fastfaktura.domain.invoice import Invoice
+from fastfaktura.readmodels.sql import statement
+
+CHANNELS = ("email", "sms", "link")
+SANDBOX_WAIT_SECONDS = 5.0
+
+
+def _sql(name: str) -> str:
+    return statement("deliveries", "queries.sql", name)
+
+
+def parse_send(body: bytes) -> tuple[list[str], bool]:
+    data = json_object(body)
+    clean, errors = check_each({k: v for k, v in data.items() if k != "channels"}, SEND_FIELDS)
+    channels = data.get("channels")
+    if "channels" not in data:
+        errors.append(FieldError("channels", "is required"))
+    elif not isinstance(channels, list) or not channels:
+        errors.append(FieldError("channels", "must be a non-empty array of: email, sms, link"))
+    else:
+        for index, channel in enumerate(channels):
+            if channel not in CHANNELS:
+                errors.append(FieldError(f"channels[{index}]", "must be one of: email, sms, link"))
+        if len(set(map(str, channels))) != len(channels):
+            errors.append(FieldError("channels", "may name each channel once"))
+    if errors:
+        raise InvalidInputError(errors)
+    return list(channels or []), bool(clean.get("reminder", False))
+
+
+async def _settled(
+    svc: Services, tenant: Tenant, invoice: Invoice, ids: set[str]
+) -> dict[str, str]:
+    """Sandbox deliveries take milliseconds: wait (bounded) so that the answer, and the sandbox
+    outbox right after it, already show them."""
+    deadline = time.monotonic() + SANDBOX_WAIT_SECONDS
+    statuses: dict[str, str] = {}
+    while True:
+        rows = await svc.pool.fetch(_sql("delivery_statuses"), tenant.business_id, invoice.id)
+        statuses = {str(r["id"]): r["status"] for r in rows if str(r["id"]) in ids}
+        if len(statuses) == len(ids) and "pending" not in statuses.values():
+            return statuses
+        if time.monotonic() > deadline:
+            return statuses
+        await asyncio.sleep(0.005)
+
+
+class SendController(Controller):
+    path = "/api/v1"
+    tags = ["Invoices"]
+
+    @post(
+        "/invoices/{invoice_id:str}/send",
+        operation_id="SendInvoice",
+        summary="Send by email, SMS and/or link, or send a reminder (sandbox: simulated)",
+        status_code=200,
+        operation_class=json_body(SendRequest, "Channels, and whether this is a reminder"),
+        responses={
+            200: ResponseSpec(data_container=SendResponse, description="Sent (decided)"),
+            **problem_responses(400, 401, 404, 409, 422),
+        },
+    )
+    async def send_invoice(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        invoice_id: FromPath[str],
+    ) -> Response[bytes]:
+        target = parse_id(invoice_id, "invoice")
+
+        async def produce() -> Response[bytes]:
+            channels, reminder = parse_send(await request.body())
+            svc = services(request.app.state)
+            written = await svc.execute(
+                lambda: svc.app.send_invoice(
+                    tenant.business_id, target, channels, reminder=reminder
+                )
+            )
+            invoice = written.value
+            decided = [
+                invoice.deliveries[str(uuid5(invoice.id, f"{invoice.version}/{c}"))]
+                for c in channels
+            ]
+            worker = getattr(request.app.state, "delivery_worker", None)
+            if worker is not None:
+                worker.wake()
+            sandbox = tenant.mode == "sandbox"
+            statuses: dict[str, str] = {}
+            if sandbox and worker is not None:
+                statuses = await _settled(svc, tenant, invoice, {d["id"] for d in decided})
+            body = _from_aggregate(svc, invoice)
+            deliveries = [
+                DeliveryResponse(
+                    channel=d["channel"],
+                    to=d["to"],
+                    status=_status(statuses.get(d["id"], "pending"), sandbox),
+                    url=body.public_url,
+                )
+                for d in decided
+            ]
+            return json_response(SendResponse(invoice=body, deliveries=deliveries))
+
+        return await idempotent(request, tenant, produce)
+
+    @get(
+        "/sandbox/messages",
+        operation_id="ListSandboxMessages",
+        summary="Messages a sandbox business would have sent, newest first",
+        tags=["Sandbox"],
+        responses=problem_responses(401, 422),
+    )
+    async def list_messages(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        page: Annotated[int, Parameter(ge=1)] = 1,
+        per_page: Annotated[int, Parameter(ge=1, le=100)] = 50,
+        invoice_id: Annotated[
+            str | None, Parameter(description="Only this invoice's messages")
+        ] = None,
+    ) -> SandboxMessagePage:
+        invoice: UUID | None = None
+        if invoice_id is not None:
+            try:
+                invoice = UUID(invoice_id)
+            except ValueError:
+                raise InvalidInputError([FieldError("invoice_id", "must be a UUID")]) from None
+        pool = services(request.app.state).pool
+        args = (tenant.business_id, invoice)
+        rows = await pool.fetch(
+            _sql("list_sandbox_messages"), *args, per_page, (page - 1) * per_page
+        )
+        total = await pool.fetchval(_sql("count_sandbox_messages"), *args)
+        return SandboxMessagePage(
+            data=[
+                SandboxMessage(
+                    id=row["id"],
+                    invoice_id=row["invoice_id"],
+                    channel=row["channel"],
+                    to=row["recipient"],
+                    subject=row["subject"],
+                    body=row["body"],
+                    url=row["url"],
+                    attachments=json.loads(row["attachments"]),
+                    created_at=row["created_at"],
+                )
+                for row in rows
+            ],
+            page=page,
+            per_page=per_page,
+            total=int(total),
+        )
+
+
+def _status(status: str, sandbox: bool) -> Any:
+    """Sandbox deliveries that went through are `simulated`: nothing left the machine."""
+    return "simulated" if sandbox and status == "delivered" else status

@@ -1,0 +1,168 @@
+"""The delivery worker: a policy that follows the deliveries read model (itself built from the
+`sent` / `reminder_sent` events) and performs each pending delivery.
+
+Once per delivery, in this order: perform it (sandbox: keep the message in the outbox; live:
+SMTP or the SMS gateway), note it as done in `delivery_attempts`, then record `delivered` on the
+invoice. A crash before the note repeats the delivery at most once (sandbox: never, the outbox is
+keyed by the delivery id); a crash after it only records the event late. Failures are retried
+with exponential backoff, then recorded as `delivery_failed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import anyio.to_thread
+import asyncpg
+import structlog
+
+from fastfaktura.application import Invoicing
+from fastfaktura.delivery.messages import InvoiceFacts, render
+from fastfaktura.delivery.transports import DeliveryError, Transport
+from fastfaktura.readmodels import queries
+from fastfaktura.readmodels.sql import statement
+
+log = structlog.get_logger(__name__)
+MAX_ATTEMPTS = 6  # then `delivery_failed`; waits 2, 4, 8, 16, 32 s in between
+LOCK = "fastfaktura.delivery-worker"
+
+
+def _sql(name: str) -> str:
+    return statement("deliveries", "queries.sql", name)
+
+
+def _uuid(value: Any) -> UUID:
+    return UUID(bytes=value.bytes)  # asyncpg's UUID type -> the standard one
+
+
+@dataclass
+class DeliveryWorker:
+    pool: asyncpg.Pool
+    app: Invoicing
+    base_url: str
+    transports: dict[str, Transport] = field(default_factory=dict)  # channel -> live transport
+    poll_seconds: float = 0.1
+    batch: int = 50
+    status: str = "starting"
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        """Look for work now (the send endpoint calls this after recording a decision)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until cancelled. One active worker per database (advisory lock)."""
+        async with self.pool.acquire() as lock_conn:
+            while not await lock_conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", LOCK):
+                self.status = "standby"
+                await asyncio.sleep(2.0)
+            self.status = "running"
+            try:
+                while True:
+                    done = await self.run_once()
+                    if not done:
+                        self._wake.clear()
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            finally:
+                await lock_conn.execute("SELECT pg_advisory_unlock(hashtext($1))", LOCK)
+
+    async def run_once(self) -> int:
+        rows = await self.pool.fetch(_sql("due_deliveries"), self.batch)
+        for row in rows:
+            await self._deliver(row)
+        return len(rows)
+
+    async def _deliver(self, row: asyncpg.Record) -> None:
+        business_id, invoice_id, delivery_id = (
+            _uuid(row[k]) for k in ("business_id", "invoice_id", "id")
+        )
+        if row["done"]:  # performed before a crash: only the event is missing
+            await self._record(business_id, invoice_id, delivery_id, None)
+            return
+        try:
+            await self._perform(row, business_id, invoice_id, delivery_id)
+        except DeliveryError as exc:
+            attempts = row["attempts"] + 1
+            log.warning(
+                "delivery failed", delivery=str(delivery_id), attempt=attempts, error=str(exc)
+            )
+            if attempts >= MAX_ATTEMPTS:
+                await self._record(business_id, invoice_id, delivery_id, str(exc))
+            else:
+                await self.pool.execute(
+                    _sql("note_attempt"), delivery_id, float(2**attempts), str(exc)
+                )
+            return
+        await self.pool.execute(_sql("note_done"), delivery_id)
+        await self._record(business_id, invoice_id, delivery_id, None)
+
+    async def _perform(
+        self, row: asyncpg.Record, business_id: UUID, invoice_id: UUID, delivery_id: UUID
+    ) -> None:
+        channel: str = row["channel"]
+        if channel == "link":
+            return  # the public link exists already; nothing travels
+        business = await queries.get_business(self.pool, business_id)
+        invoice = await queries.get_invoice(self.pool, business_id, invoice_id)
+        if business is None or invoice is None:
+            raise DeliveryError("the invoice's read model is not there yet")
+        facts = self._facts(business, invoice)
+        message = render(facts, channel=channel, kind=row["kind"])
+        if business["mode"] == "sandbox":
+            # Kept exactly as it would go out, instead of sent; keyed by the delivery id.
+            await self.pool.execute(
+                _sql("keep_sandbox_message"),
+                business_id,
+                delivery_id,
+                invoice_id,
+                channel,
+                row["recipient"],
+                message.subject,
+                message.body,
+                facts.url,
+                json.dumps([]),  # the PDF attachment arrives with the invoice documents
+            )
+            return
+        transport = self.transports.get(channel)
+        if transport is None:
+            raise DeliveryError(
+                f"no {channel} transport is configured (SMTP_URL / SMS_GATEWAY_URL)"
+            )
+        await transport.send(
+            to=row["recipient"],
+            message=message,
+            key=str(delivery_id),
+            sender=business["legal_name"] or business["name"],
+            reply_to=business["email"],
+        )
+
+    def _facts(self, business: dict[str, Any], invoice: dict[str, Any]) -> InvoiceFacts:
+        buyer = invoice["buyer"]
+        if isinstance(buyer, str):
+            buyer = json.loads(buyer)
+        due: date = invoice["due_date"]
+        return InvoiceFacts(
+            number=invoice["number"],
+            seller=business["legal_name"] or business["name"],
+            buyer=buyer.get("name") or "",
+            currency=invoice["currency"],
+            total_cents=invoice["total_cents"],
+            amount_due_cents=invoice["amount_due_cents"],
+            due_date=due,
+            url=f"{self.base_url}/i/{invoice['public_token']}",
+            locale=buyer.get("locale") or business["locale"],
+        )
+
+    async def _record(
+        self, business_id: UUID, invoice_id: UUID, delivery_id: UUID, error: str | None
+    ) -> None:
+        await anyio.to_thread.run_sync(
+            lambda: self.app.record_delivery(business_id, invoice_id, str(delivery_id), error=error)
+        )
