@@ -131,6 +131,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         )
     ctx.close()
     app = create_app(settings, ctx.database_url, run_projections=not args.no_projections)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
+    # kills the process before exit handlers run, and the embedded PostgreSQL stays up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
 
@@ -368,7 +371,12 @@ def _print_as_of(ctx: Context, args: argparse.Namespace, business: UUID | None) 
     """Print states rebuilt from events up to --as-of (default: now); --invoice: that one."""
     as_of = datetime.now(UTC)
     if args.as_of:
-        as_of = datetime.fromisoformat(args.as_of.replace("Z", "+00:00"))
+        try:
+            as_of = datetime.fromisoformat(args.as_of.replace("Z", "+00:00"))
+        except ValueError:
+            raise SystemExit(
+                f"--as-of must be an RFC 3339 timestamp, not {args.as_of!r}."
+            ) from None
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=UTC)
     states: list[dict[str, Any]] = []

@@ -130,6 +130,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             data_container=Problem,
             description=_PROBLEM_DESCRIPTIONS[status],
             media_type=PROBLEM_JSON,
+            generate_examples=False,
         )
         for status in statuses
     }

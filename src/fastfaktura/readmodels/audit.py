@@ -43,12 +43,15 @@ def replay_states(
     *,
     as_of: datetime | None = None,
     progress: Progress | None = None,
+    upto: int | None = None,
 ) -> dict[UUID, Aggregate]:
     """Every aggregate of the model, folded from its events (up to `as_of` when given)."""
     folder = Folder(loader(app), maxsize=10**9)  # the whole set stays in memory: no reloads
     states: dict[UUID, Aggregate] = {}
     for page in _pages(app, model, 0, PAGE_SIZE):
         for notification in page:
+            if upto is not None and notification.id > upto:
+                break
             event = app.mapper.to_domain_event(notification)
             if as_of is not None and getattr(event, "timestamp") > as_of:  # noqa: B009
                 continue
@@ -167,11 +170,14 @@ def compare_partition(
             rows_conn.cursor(name="fastfaktura_audit_rows") as cursor,
         ):
             set_json_loads(msgspec.json.decode, rows_conn)  # jsonb columns: C parser
+            # One snapshot for the rows and the position they reflect; events are folded up to
+            # that position only, so a store written to meanwhile gives no false differences.
+            tracked = _snapshot_position(rows_conn, model)
             cursor.itersize = 2000
             cursor.execute(query, params)
             actual = iter(cursor)
             pending: Row | None = next(actual, None)
-            for aggregate in aggregates(app, scan_conn, model, partition):
+            for aggregate in aggregates(app, scan_conn, model, partition, upto=tracked):
                 events += aggregate.version
                 rows = [
                     _as_stored(model, row)
@@ -204,6 +210,17 @@ def compare_partition(
     return events, differences
 
 
+def _snapshot_position(conn: psycopg.Connection[Any], model: ReadModel) -> int:
+    """Start a REPEATABLE READ transaction and read the model's tracking position in it."""
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    row = conn.execute(
+        sql.SQL("SELECT notification_id FROM {} WHERE application_name = 'Invoicing'").format(
+            sql.Identifier(model.tracking_table)
+        )
+    ).fetchone()
+    return int(row["notification_id"] or 0) if row else 0
+
+
 def _compare_in_memory(
     app: Invoicing,
     database_url: str,
@@ -212,9 +229,10 @@ def _compare_in_memory(
     progress: Progress | None,
 ) -> list[Difference]:
     """For small models keyed by something other than the aggregate id (API keys)."""
-    states = replay_states(app, model, progress=progress)
     differences: list[Difference] = []
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        tracked = _snapshot_position(conn, model)
+        states = replay_states(app, model, progress=progress, upto=tracked)
         for table, key_columns in model.tables.items():
             expected: dict[tuple[Any, ...], Row] = {}
             for state in states.values():

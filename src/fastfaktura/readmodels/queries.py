@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+import structlog
 from asyncpg import Pool
 
 from fastfaktura.readmodels.model import ReadModel
 from fastfaktura.readmodels.sql import statement
+
+log = structlog.get_logger(__name__)
 
 
 def _tracking(model: ReadModel, name: str) -> str:
@@ -103,7 +107,12 @@ class PositionWatcher:
 
     async def _poll(self) -> None:
         while self._waiters:
-            rows = await self._pool.fetch(self._sql)
+            try:
+                rows = await self._pool.fetch(self._sql)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("tracking positions unreadable; retrying", error=str(exc))
+                await asyncio.sleep(0.1)
+                continue
             positions = {name: position or 0 for name, position in rows}
             for wanted, future in self._waiters:
                 if not future.done() and all(positions.get(n, 0) >= p for n, p in wanted.items()):
