@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test lint fmt bench clean
+.PHONY: help install run test lint browser fmt bench clean
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z0-9_-]+:.*##/{printf "  %-10s %s\n",$$1,$$2}' $(MAKEFILE_LIST)
@@ -27,7 +27,17 @@ lint: install ## ruff check, ruff format --check, mypy --strict on src/
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy --strict src
 
-test: lint ## Lint, then the whole suite against a real PostgreSQL the suite starts itself
+browser: ## Debian's Chromium for the headless browser tests (installed when root with apt-get)
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+			|| echo "chromium could not be installed: browser tests will be skipped"; \
+	else \
+		echo "chromium not installed (needs root and apt-get): browser tests will be skipped"; \
+	fi
+
+test: lint browser ## Lint, then the whole suite against a real PostgreSQL the suite starts itself
 	$(BIN)/pytest
 
 fmt: install ## Format and autofix

@@ -300,16 +300,38 @@ def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
     # SIGTERM (a process manager stopping us) ends the loop like Ctrl-C: runners stop cleanly.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     supervisor.start()
-    out.print("Projections running; Ctrl-C or SIGTERM to stop.")
+    # The policies (delivery worker, overdue sweep) run next to the projections.
+    policies = threading.Thread(target=_run_policies, args=(ctx, settings, stop), name="policies")
+    policies.start()
+    out.print("Projections and policies running; Ctrl-C or SIGTERM to stop.")
     try:
         while not stop.wait(1.0):
             pass
     except KeyboardInterrupt:
-        pass
+        stop.set()
     finally:
+        policies.join(timeout=10)
         supervisor.stop()
         ctx.close()
     return 0
+
+
+def _run_policies(ctx: Context, settings: Settings, stop: threading.Event) -> None:
+    from fastfaktura.policies import start_policies
+
+    async def main() -> None:
+        pool = await asyncpg.create_pool(ctx.database_url, min_size=1, max_size=4)
+        _, tasks = start_policies(pool, ctx.app, settings)
+        try:
+            while not stop.is_set():
+                await asyncio.sleep(0.5)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await pool.close()
+
+    asyncio.run(main())
 
 
 def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 import anyio.to_thread
 import asyncpg
@@ -30,6 +29,7 @@ from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.openapi import components
+from fastfaktura.api.public import public_invoice_page
 from fastfaktura.api.schemas import (
     BusinessUpdateRequest,
     CancelRequest,
@@ -37,11 +37,14 @@ from fastfaktura.api.schemas import (
     ClientUpdateRequest,
     InvoiceCreateRequest,
     PaymentRequest,
+    SendRequest,
 )
+from fastfaktura.api.sending import SendController
 from fastfaktura.api.services import Services
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
-from fastfaktura.overdue import sweep
+from fastfaktura.delivery.worker import DeliveryWorker
+from fastfaktura.policies import start_policies
 from fastfaktura.readmodels.engine import ProjectionSupervisor, loader
 from fastfaktura.readmodels.models import READ_MODELS
 from fastfaktura.readmodels.queries import PositionWatcher
@@ -70,16 +73,6 @@ async def _purge_idempotency_keys(pool: asyncpg.Pool, every_seconds: float = 360
         await asyncio.sleep(every_seconds)
 
 
-async def _sweep_overdue(pool: asyncpg.Pool, invoicing: Invoicing, every_seconds: float) -> None:
-    """The overdue sweep, in-process (`fastfaktura overdue sweep` does the same once)."""
-    while True:
-        try:
-            await sweep(pool, invoicing, datetime.now(UTC).date())
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("overdue sweep failed", error=str(exc))
-        await asyncio.sleep(every_seconds)
-
-
 def _add_body_schemas(app: Litestar) -> None:
     """Litestar generates components only from handler signatures and drops configured ones;
     our request bodies are read raw, so their schemas are added to the built document."""
@@ -93,6 +86,7 @@ def _add_body_schemas(app: Litestar) -> None:
             InvoiceCreateRequest,
             PaymentRequest,
             CancelRequest,
+            SendRequest,
         )
     )
     document.components.schemas = dict(sorted(schemas.items()))
@@ -108,25 +102,28 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
         invoicing = await anyio.to_thread.run_sync(lambda: Invoicing(env))
         pool = await asyncpg.create_pool(database_url, min_size=2, max_size=20)
         supervisor = None
+        worker: DeliveryWorker | None = None
+        tasks: list[asyncio.Task[None]] = []
         if run_projections:
             runner_env = params.eventsourcing_env(pool_size=2, max_overflow=2)
             supervisor = ProjectionSupervisor(
                 database_url, runner_env, loader(invoicing), READ_MODELS
             )
             supervisor.start()
+            # Policies run where the projections run (delivery worker, overdue sweep).
+            worker, tasks = start_policies(pool, invoicing, settings)
         app.state.services = Services(
             settings=settings, app=invoicing, pool=pool, watcher=PositionWatcher(pool, READ_MODELS)
         )
         app.state.supervisor = supervisor
+        app.state.delivery_worker = worker
         purging = asyncio.create_task(_purge_idempotency_keys(pool))
-        sweeping = asyncio.create_task(
-            _sweep_overdue(pool, invoicing, settings.overdue_sweep_seconds)
-        )
         try:
             yield
         finally:
             purging.cancel()
-            sweeping.cancel()
+            for task in tasks:
+                task.cancel()
             if supervisor is not None:
                 await anyio.to_thread.run_sync(supervisor.stop)
             await pool.close()
@@ -137,6 +134,8 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
             BusinessController,
             ClientController,
             InvoiceController,
+            SendController,
+            public_invoice_page,
             health,
             docs_redirect,
         ],

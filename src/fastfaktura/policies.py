@@ -1,0 +1,56 @@
+"""Policies: background work that follows what was recorded and acts on it, started wherever
+the projections run (`serve`, or `projections run` next to API-only workers).
+
+- the delivery worker (fastfaktura.delivery.worker), one active per database;
+- the overdue sweep (fastfaktura.overdue), on an interval; it is idempotent per invoice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import asyncpg
+import structlog
+
+from fastfaktura.application import Invoicing
+from fastfaktura.config import Settings
+from fastfaktura.delivery.transports import SmsGatewayTransport, SmtpTransport, Transport
+from fastfaktura.delivery.worker import DeliveryWorker
+from fastfaktura.overdue import sweep
+
+log = structlog.get_logger(__name__)
+
+
+def transports(settings: Settings) -> dict[str, Transport]:
+    """Live delivery transports from the settings (none configured: live deliveries fail
+    with a clear error and are retried, then recorded as `delivery_failed`)."""
+    configured: dict[str, Transport] = {}
+    if settings.smtp_url:
+        configured["email"] = SmtpTransport(settings.smtp_url, settings.mail_from)
+    if settings.sms_gateway_url:
+        configured["sms"] = SmsGatewayTransport(settings.sms_gateway_url)
+    return configured
+
+
+async def sweep_overdue_forever(
+    pool: asyncpg.Pool, invoicing: Invoicing, every_seconds: float
+) -> None:
+    while True:
+        try:
+            await sweep(pool, invoicing, datetime.now(UTC).date())
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("overdue sweep failed", error=str(exc))
+        await asyncio.sleep(every_seconds)
+
+
+def start_policies(
+    pool: asyncpg.Pool, invoicing: Invoicing, settings: Settings
+) -> tuple[DeliveryWorker, list[asyncio.Task[None]]]:
+    """Start the policies on the running event loop; cancel the tasks to stop them."""
+    worker = DeliveryWorker(pool, invoicing, settings.base_url(), transports=transports(settings))
+    tasks = [
+        asyncio.create_task(worker.run()),
+        asyncio.create_task(sweep_overdue_forever(pool, invoicing, settings.overdue_sweep_seconds)),
+    ]
+    return worker, tasks

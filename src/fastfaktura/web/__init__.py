@@ -1,0 +1,1 @@
+"""Pages for people rather than programs: the public invoice page (HTML, in the client's locale)."""

@@ -1,0 +1,226 @@
+"""The public invoice page, pure: an invoice in, its view data and HTML out (no I/O).
+
+Money, numbers, percentages, dates and country names are formatted by Babel for the client's
+locale (the invoice's frozen `buyer.locale`). Templates are Jinja2 with autoescaping always on:
+descriptions, notes and names are user text and can never inject markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from typing import Any, Final
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from fastfaktura.api.schemas import Buyer, InvoiceResponse, Seller
+from fastfaktura.web.labels import DEFAULT_LOCALE, LABELS, LOCALES, STATUS_LABELS
+
+# Every currency the API accepts (EUR, USD, GBP, NOK, SEK, DKK) counts in hundredths.
+MINOR_UNIT_DIGITS: Final = 2
+NOTICES: Final = {
+    "paid": "notice_paid",
+    "cancelled": "notice_cancelled",
+    "overdue": "notice_overdue",
+}
+
+
+@dataclass(frozen=True)
+class PartyView:
+    name: str
+    legal_name: str | None
+    address: str | None
+    country: str | None
+    email: str | None
+    phone: str | None
+    vat_number: str | None
+    company_id: str | None
+
+
+@dataclass(frozen=True)
+class LineView:
+    description: str
+    quantity: str
+    unit_price: str
+    vat_rate: str
+    net: str
+
+
+@dataclass(frozen=True)
+class TaxView:
+    rate: str
+    base: str
+    tax: str
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    """Everything the template shows, already formatted for `locale`."""
+
+    locale: str
+    number: str
+    status: str
+    status_label: str
+    notice: str | None
+    issue_date: str
+    due_date: str
+    seller: PartyView
+    buyer: PartyView
+    lines: list[LineView]
+    breakdown: list[TaxView]
+    subtotal: str
+    tax: str
+    total: str
+    amount_paid: str
+    amount_due: str
+    # A cancelled invoice asks for nothing: its amount due is not shown as owed.
+    show_amount_due: bool
+    notes: str | None
+    iban: str | None
+    bic: str | None
+
+
+def client_locale(value: str | None) -> str:
+    return value if value in LOCALES else DEFAULT_LOCALE
+
+
+def money(cents: int, currency: str, locale: str) -> str:
+    return format_currency(Decimal(cents).scaleb(-MINOR_UNIT_DIGITS), currency, locale=locale)
+
+
+def quantity(value: int | float | str, locale: str) -> str:
+    # Quantities keep every decimal they have (up to 4): never rounded for display.
+    return format_decimal(Decimal(str(value)), locale=locale, decimal_quantization=False)
+
+
+def percent(rate: int | float | str, locale: str) -> str:
+    return format_percent(Decimal(str(rate)).scaleb(-2), locale=locale, decimal_quantization=False)
+
+
+def long_date(value: date, locale: str) -> str:
+    return format_date(value, format="long", locale=locale)
+
+
+def country_name(code: str | None, locale: str) -> str | None:
+    if not code:
+        return None
+    name = Locale.parse(locale).territories.get(code.upper())
+    return str(name) if name else code
+
+
+def grouped_iban(iban: str | None) -> str | None:
+    """An IBAN as it is printed for people: groups of four characters."""
+    if not iban:
+        return None
+    compact = iban.replace(" ", "")
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+def _party(party: Seller | Buyer, locale: str) -> PartyView:
+    legal_name = getattr(party, "legal_name", None)
+    return PartyView(
+        name=party.name,
+        legal_name=legal_name if legal_name and legal_name != party.name else None,
+        address=party.address,
+        country=country_name(party.country, locale),
+        email=party.email,
+        phone=party.phone,
+        vat_number=party.vat_number,
+        company_id=party.company_id,
+    )
+
+
+def invoice_view(invoice: InvoiceResponse) -> InvoiceView:
+    """The invoice as the client reads it, in the client's locale."""
+    locale = client_locale(invoice.buyer.locale)
+    currency = invoice.currency
+    notice = NOTICES.get(invoice.status)
+    return InvoiceView(
+        locale=locale,
+        number=invoice.number,
+        status=invoice.status,
+        status_label=STATUS_LABELS[locale][invoice.status],
+        notice=LABELS[locale][notice] if notice else None,
+        issue_date=long_date(invoice.issue_date, locale),
+        due_date=long_date(invoice.due_date, locale),
+        seller=_party(invoice.seller, locale),
+        buyer=_party(invoice.buyer, locale),
+        lines=[
+            LineView(
+                description=line.description,
+                quantity=quantity(line.quantity, locale),
+                unit_price=money(line.unit_price_cents, currency, locale),
+                vat_rate=percent(line.tax_rate, locale),
+                net=money(line.net_cents, currency, locale),
+            )
+            for line in invoice.lines
+        ],
+        breakdown=[
+            TaxView(
+                rate=percent(item.rate, locale),
+                base=money(item.base_cents, currency, locale),
+                tax=money(item.tax_cents, currency, locale),
+            )
+            for item in invoice.tax_breakdown
+        ],
+        subtotal=money(invoice.subtotal_cents, currency, locale),
+        tax=money(invoice.tax_cents, currency, locale),
+        total=money(invoice.total_cents, currency, locale),
+        amount_paid=money(invoice.amount_paid_cents, currency, locale),
+        amount_due=money(invoice.amount_due_cents, currency, locale),
+        show_amount_due=invoice.status != "cancelled",
+        notes=invoice.notes,
+        iban=grouped_iban(invoice.seller.iban),
+        bic=invoice.seller.bic,
+    )
+
+
+@cache
+def environment() -> Environment:
+    """Built on first use (not at import). Autoescaping is on for every template, whatever
+    its name; StrictUndefined turns a missing value into an error instead of a blank."""
+    return Environment(
+        loader=PackageLoader("fastfaktura.web", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def render_invoice(invoice: InvoiceResponse) -> str:
+    view = invoice_view(invoice)
+    return _render("invoice.html", lang=view.locale, page=view, t=LABELS[view.locale])
+
+
+def preferred_locale(accept_language: str | None) -> str:
+    """The first of the page's locales named by an Accept-Language header (no/nn read as nb)."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, item in enumerate((accept_language or "").split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().split("-")[0].lower()
+        primary = "nb" if primary in ("no", "nn") else primary
+        if primary in LOCALES and quality > 0:
+            ranked.append((-quality, index, primary))
+    return min(ranked)[2] if ranked else DEFAULT_LOCALE
+
+
+def render_not_found(accept_language: str | None) -> str:
+    """No such invoice (unknown token, or a draft): a page, in the reader's language if known."""
+    locale = preferred_locale(accept_language)
+    return _render("not_found.html", lang=locale, t=LABELS[locale])

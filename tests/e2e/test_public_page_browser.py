@@ -1,0 +1,232 @@
+"""The public page in a real headless browser (Debian's Chromium), served by the real service.
+
+`fastfaktura serve` runs as a subprocess on a free port in 8500-8599, on the suite's database,
+with PUBLIC_BASE_URL pointing at it. The invoice is made through its HTTP API; Chromium then
+opens the invoice's `public_url` as a client would. `make browser` installs Chromium (as root,
+with apt-get); without /usr/bin/chromium this module is skipped, and says why.
+
+PUBLIC_PAGE_SCREENSHOT=<path.png> keeps the screenshot of the page (docs/public-page-fr.png
+was made that way).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+
+from fastfaktura.application import Invoicing
+from tests.conftest import Account
+from tests.helpers import FASTFAKTURA, settle
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Chromium not installed: run `make browser` as root"
+)
+PORTS = range(8500, 8600)
+NBSP = "\u00a0"
+NNBSP = "\u202f"
+
+SELLER: dict[str, Any] = {
+    "legal_name": "Atelier Lumière SARL",
+    "email": "facturation@atelier-lumiere.fr",
+    "phone": "+33142000000",
+    "address": "12 rue des Lilas\n75011 Paris",
+    "country": "FR",
+    "vat_number": "FR32123456789",
+    "company_id": "123 456 789 00012",
+    "iban": "FR7630006000011234567890189",
+    "bic": "AGRIFRPP",
+    "invoice_prefix": "AL",
+}
+BUYER: dict[str, Any] = {
+    "name": "Boulangerie Dupont",
+    "locale": "fr",
+    "email": "compta@boulangerie-dupont.fr",
+    "address": "3 place du Marché\n69002 Lyon",
+    "country": "FR",
+    "vat_number": "FR58987654321",
+}
+LINES: list[dict[str, Any]] = [
+    {
+        "description": "Développement du site vitrine (jours)",
+        "quantity": 12,
+        "unit_price_cents": 65000,
+        "tax_rate": 20,
+    },
+    {"description": "Hébergement annuel", "quantity": 1, "unit_price_cents": 24000, "tax_rate": 20},
+    {
+        "description": "Formation à l'outil de gestion (demi-journée)",
+        "quantity": 0.5,
+        "unit_price_cents": 90000,
+        "tax_rate": 20,
+    },
+    {
+        "description": "Livre « Gérer son atelier »",
+        "quantity": 2,
+        "unit_price_cents": 3200,
+        "tax_rate": 5.5,
+    },
+]
+# 8,554.00 net; VAT 1,698.00 at 20 % and 3.52 at 5.5 %: 10,255.52 in all.
+TOTAL = f"10{NNBSP}255,52{NBSP}€"
+NOTES = (
+    "Paiement à 30 jours par virement. En cas de retard, pénalités au taux de 3 fois le taux "
+    "d'intérêt légal et indemnité forfaitaire pour frais de recouvrement de 40 €."
+)
+
+
+def _free_port() -> int:
+    for port in PORTS:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 8500-8599")
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """`fastfaktura serve` on the suite's database; yields its base URL once /health is 200."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"],
+        "FASTFAKTURA_HOME": os.environ["XDG_RUNTIME_DIR"],
+        "PUBLIC_BASE_URL": base,
+    }
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [FASTFAKTURA, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+def chromium(url: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            *args,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_client_opens_the_public_page_in_a_real_browser(
+    server: str,
+    new_account: Callable[..., Account],
+    invoicing: Invoicing,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    account = new_account("Atelier Lumière", **SELLER)
+    with httpx.Client(base_url=f"{server}/api/v1", headers=account.headers, timeout=30) as api:
+        buyer = api.post("/clients", json=BUYER)
+        assert buyer.status_code == 201, buyer.text
+        created = api.post(
+            "/invoices",
+            json={
+                "client_id": buyer.json()["id"],
+                "currency": "EUR",
+                "lines": LINES,
+                "notes": NOTES,
+            },
+        )
+        assert created.status_code == 201, created.text
+        invoice = created.json()
+        assert invoice["public_url"].startswith(f"{server}/i/")
+        # Record `sent` as the send endpoint does (a mapping of channel to address iterates
+        # as the channels: it fits both forms of send_invoice).
+        recipients: dict[str, str | None] = {"link": None}
+        invoicing.send_invoice(account.business_id, UUID(invoice["id"]), recipients)
+        settle(database_url)
+
+        def opened_events() -> int:
+            events = api.get(f"/invoices/{invoice['id']}/events")
+            assert events.status_code == 200, events.text
+            return [e["type"] for e in events.json()["data"]].count("opened")
+
+        def status() -> str:
+            value: str = api.get(f"/invoices/{invoice['id']}").json()["status"]
+            return value
+
+        assert (status(), opened_events()) == ("sent", 0)
+
+        dumped = chromium(invoice["public_url"], tmp_path / "profile", "--dump-dom")
+
+        assert dumped.returncode == 0, dumped.stderr
+        dom = html.unescape(dumped.stdout)
+        assert '<html lang="fr">' in dom
+        assert f'<strong id="invoice-number">{invoice["number"]}</strong>' in dom
+        assert f'<td class="num" id="total">{TOTAL}</td>' in dom
+        assert "Boulangerie Dupont" in dom
+        assert "Livre « Gérer son atelier »" in dom
+        assert 'data-status="opened"' in dom
+        assert (status(), opened_events()) == ("opened", 1)
+
+        screenshot = tmp_path / "page.png"
+        shot = chromium(
+            invoice["public_url"],
+            tmp_path / "profile",
+            "--hide-scrollbars",
+            f"--screenshot={screenshot}",
+            "--window-size=1200,1200",
+        )
+
+        assert shot.returncode == 0, shot.stderr
+        assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        # A later view is recorded too; the status stays `opened`.
+        assert (status(), opened_events()) == ("opened", 2)
+        keep = os.environ.get("PUBLIC_PAGE_SCREENSHOT")
+        if keep:
+            shutil.copyfile(screenshot, keep)
