@@ -112,7 +112,7 @@ TABLE: dict[tuple[str, str], tuple[list[str], str] | None] = {
     ("paid", "cancel"): None,
     ("cancelled", "send"): None,
     ("cancelled", "remind"): None,
-    ("cancelled", "open"): (["opened"], "cancelled"),
+    ("cancelled", "open"): None,  # cancelled as a draft: never sent, so never public
     ("cancelled", "overdue"): ([], "cancelled"),
     ("cancelled", "pay_part"): None,
     ("cancelled", "pay_all"): None,
@@ -168,3 +168,12 @@ def test_a_payment_must_be_positive_and_at_most_the_amount_due(amount: int) -> N
         invoice.record_payment(amount, "card", "2026-11-25", None)
     assert [e.field for e in refused.value.errors] == ["amount_cents"]
     assert invoice.collect_events() == []
+
+
+def test_an_invoice_cancelled_after_it_was_sent_stays_viewable() -> None:
+    invoice = in_status("sent")
+    invoice.cancel("sent by mistake")
+    invoice.collect_events()
+    invoice.open()
+    assert [event_type(type(e).TOPIC) for e in invoice.collect_events()] == ["opened"]
+    assert invoice.status == "cancelled"

@@ -135,6 +135,7 @@ class Invoice(Aggregate):
         self.buyer = buyer
         self.status = "draft"
         self.amount_paid_cents = 0
+        self.was_sent = False
         # Every delivery ever decided, by id: {id, channel, to, kind, status, error}.
         self.deliveries: dict[str, dict[str, Any]] = {}
 
@@ -233,6 +234,7 @@ class Invoice(Aggregate):
     @event("Sent", topic="fastfaktura:Invoice.Sent")
     def _sent(self, deliveries: list[dict[str, Any]]) -> None:
         self.status = "sent"
+        self.was_sent = True
         self._decided(deliveries)
 
     @event("ReminderSent", topic="fastfaktura:Invoice.ReminderSent")
@@ -268,9 +270,10 @@ class Invoice(Aggregate):
 
     def open(self) -> None:
         """A view of the public page: the first one of a sent invoice sets `opened`; later
-        views are recorded only. A draft has no public page."""
-        if self.status == "draft":
-            raise InvoiceStateError("a draft invoice has no public page yet")
+        views are recorded only. An invoice never sent (a draft, or a draft cancelled) has
+        no public page."""
+        if not self.was_sent:
+            raise InvoiceStateError("an invoice that was never sent has no public page")
         self._opened()
 
     @event("Opened", topic="fastfaktura:Invoice.Opened")
