@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -26,12 +27,14 @@ from fastfaktura.api.schemas import (
     PaymentRequest,
 )
 from fastfaktura.api.services import Services, json_response, parse_id, services
+from fastfaktura.application import Written
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
-from fastfaktura.domain.invoice import MAX_LINES, InvoiceLine, price
+from fastfaktura.domain.invoice import MAX_LINES, Invoice, InvoiceLine, price
 from fastfaktura.readmodels import queries, timeline
 from fastfaktura.readmodels.models import InvoicesReadModel
 
 _ROWS = InvoicesReadModel()
+T = TypeVar("T")
 Page = Annotated[int, Parameter(ge=1, description="Page number, from 1")]
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page, 1 to 100")]
 
@@ -222,16 +225,15 @@ class InvoiceController(Controller):
     ) -> Response[bytes]:
         target = parse_id(invoice_id, "invoice")
 
-        async def produce() -> Response[bytes]:
-            body = await request.body()
-            reason = check(json_object(body), CANCEL_FIELDS).get("reason") if body.strip() else None
-            svc = services(request.app.state)
-            written = await svc.execute(
-                lambda: svc.app.cancel_invoice(tenant.business_id, target, reason)
-            )
-            return json_response(_from_aggregate(svc, written.value))
+        def reason(body: bytes) -> str | None:
+            return check(json_object(body), CANCEL_FIELDS).get("reason") if body.strip() else None
 
-        return await idempotent(request, tenant, produce)
+        return await _invoice_command(
+            request,
+            tenant,
+            reason,
+            lambda svc, why: svc.app.cancel_invoice(tenant.business_id, target, why),
+        )
 
     @post(
         "/{invoice_id:str}/payments",
@@ -251,16 +253,31 @@ class InvoiceController(Controller):
         invoice_id: FromPath[str],
     ) -> Response[bytes]:
         target = parse_id(invoice_id, "invoice")
+        return await _invoice_command(
+            request,
+            tenant,
+            lambda body: check(json_object(body), PAYMENT_FIELDS),
+            lambda svc, payment: svc.app.record_payment(tenant.business_id, target, **payment),
+            status_code=201,
+        )
 
-        async def produce() -> Response[bytes]:
-            payment = check(json_object(await request.body()), PAYMENT_FIELDS)
-            svc = services(request.app.state)
-            written = await svc.execute(
-                lambda: svc.app.record_payment(tenant.business_id, target, **payment)
-            )
-            return json_response(_from_aggregate(svc, written.value), 201)
 
-        return await idempotent(request, tenant, produce)
+async def _invoice_command(
+    request: Request[Any, Any, Any],
+    tenant: Tenant,
+    parse: Callable[[bytes], T],
+    command: Callable[[Services, T], Written[Invoice]],
+    status_code: int = 200,
+) -> Response[bytes]:
+    """A command on one invoice, answered with the invoice, under Idempotency-Key."""
+
+    async def produce() -> Response[bytes]:
+        parsed = parse(await request.body())
+        svc = services(request.app.state)
+        written = await svc.execute(lambda: command(svc, parsed))
+        return json_response(_from_aggregate(svc, written.value), status_code)
+
+    return await idempotent(request, tenant, produce)
 
 
 def _from_aggregate(svc: Services, invoice: Any) -> InvoiceResponse:
