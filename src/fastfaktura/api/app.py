@@ -29,7 +29,7 @@ from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.openapi import components
-from fastfaktura.api.public import public_invoice_page
+from fastfaktura.api.public import public_invoice_page, public_invoice_pdf
 from fastfaktura.api.schemas import (
     BusinessUpdateRequest,
     CancelRequest,
@@ -136,6 +136,7 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
             InvoiceController,
             SendController,
             public_invoice_page,
+            public_invoice_pdf,
             health,
             docs_redirect,
         ],

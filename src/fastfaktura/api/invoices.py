@@ -1,4 +1,4 @@
-"""/api/v1/invoices: create (numbered at once), list, read, and the events timeline."""
+"""/api/v1/invoices: create (numbered at once), list, read, the events timeline and the PDF."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from fastfaktura.api.schemas import (
 )
 from fastfaktura.api.services import Services, json_response, parse_id, services
 from fastfaktura.application import Written
+from fastfaktura.documents.store import invoice_pdf, was_issued
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
 from fastfaktura.domain.invoice import MAX_LINES, Invoice, InvoiceLine, price
 from fastfaktura.readmodels import queries, timeline
@@ -205,6 +206,54 @@ class InvoiceController(Controller):
     ) -> EventList:
         svc = services(request.app.state)
         return EventList(data=await _events(svc, tenant, parse_id(invoice_id, "invoice")))
+
+    @get(
+        "/{invoice_id:str}/pdf",
+        operation_id="GetInvoicePdf",
+        summary="The invoice as a PDF in the client's locale (Factur-X once sent; drafts marked)",
+        description=(
+            "A sent invoice's PDF is rendered once and served byte for byte afterwards: a "
+            "PDF/A-3b with its Factur-X XML (CII, EN 16931 profile) embedded. A draft is "
+            "rendered on each request, marked DRAFT on every page, without XML."
+        ),
+        media_type="application/pdf",
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type="application/pdf",
+                description="The PDF",
+                generate_examples=False,
+            ),
+            **problem_responses(401, 404),
+        },
+    )
+    async def get_invoice_pdf(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        invoice_id: FromPath[str],
+    ) -> Response[bytes]:
+        svc = services(request.app.state)
+        row = await queries.get_invoice(
+            svc.pool, tenant.business_id, parse_id(invoice_id, "invoice")
+        )
+        if row is None:
+            raise NotFoundError("invoice")
+        invoice = InvoiceResponse.from_row(row, svc.settings.base_url())
+        issued = await was_issued(svc.app, tenant.business_id, invoice.id, invoice.status)
+        pdf = await invoice_pdf(
+            svc.pool, tenant.business_id, invoice, int(row["version"]), issued=issued
+        )
+        return Response(
+            pdf.content,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'inline; filename="{pdf.filename}"',
+                # A draft changes; a sent invoice's PDF does not, but stays private.
+                "Cache-Control": "private, no-cache",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     @post(
         "/{invoice_id:str}/cancel",

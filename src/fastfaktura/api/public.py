@@ -17,6 +17,7 @@ from litestar.params import FromPath
 
 from fastfaktura.api.schemas import InvoiceResponse
 from fastfaktura.api.services import services
+from fastfaktura.documents.store import invoice_pdf, was_issued
 from fastfaktura.domain.errors import NotFoundError
 from fastfaktura.domain.invoice import InvoiceStateError
 from fastfaktura.readmodels.models import InvoicesReadModel
@@ -75,3 +76,36 @@ async def public_invoice_page(
     )
     log.info("public page viewed", invoice_id=str(invoice_id), status=invoice.status)
     return _html(render_invoice(invoice))
+
+
+@get("/i/{token:str}/pdf", include_in_schema=False)
+async def public_invoice_pdf(
+    request: Request[Any, Any, Any], token: FromPath[str]
+) -> Response[Any]:
+    """The invoice's PDF (the same bytes as `GET /api/v1/invoices/{id}/pdf`), by token.
+
+    Like the page, only for an invoice that was sent: a draft, or a draft cancelled unsent,
+    is the not-found page. Downloading the PDF records nothing (the page view did).
+    """
+    if not 0 < len(token) <= MAX_TOKEN_LENGTH:
+        return _not_found(request)
+    svc = services(request.app.state)
+    row = await svc.pool.fetchrow(
+        statement("invoices", "queries.sql", "get_invoice_by_token"), token
+    )
+    if row is None:
+        return _not_found(request)
+    business_id, invoice_id = row["business_id"], row["id"]
+    if not await was_issued(svc.app, business_id, invoice_id, row["status"]):
+        return _not_found(request)
+    invoice = InvoiceResponse.from_row(dict(row), svc.settings.base_url())
+    pdf = await invoice_pdf(svc.pool, business_id, invoice, int(row["version"]), issued=True)
+    # The page's headers but its Content-Security-Policy (a browser's PDF viewer may need more).
+    headers = {name: value for name, value in HEADERS.items() if name != "Content-Security-Policy"}
+    headers.update(
+        {
+            "Cache-Control": "private, no-cache",
+            "Content-Disposition": f'inline; filename="{pdf.filename}"',
+        }
+    )
+    return Response(pdf.content, media_type="application/pdf", headers=headers)

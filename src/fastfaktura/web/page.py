@@ -199,7 +199,14 @@ def _render(template: str, **context: Any) -> str:
 
 def render_invoice(invoice: InvoiceResponse) -> str:
     view = invoice_view(invoice)
-    return _render("invoice.html", lang=view.locale, page=view, t=LABELS[view.locale])
+    return _render(
+        "invoice.html",
+        lang=view.locale,
+        page=view,
+        t=LABELS[view.locale],
+        # Relative to the page (`/i/{token}` -> `/i/{token}/pdf`): the page names no host.
+        pdf_url=f"{invoice.public_url.rsplit('/', 1)[-1]}/pdf",
+    )
 
 
 def preferred_locale(accept_language: str | None) -> str:

@@ -1,0 +1,145 @@
+"""The Factur-X XML (UN/CEFACT CII D16B, EN 16931 profile) of an invoice document, pure.
+
+Element order follows the Factur-X 1.0 EN 16931 XSD (checked by `facturx.xml_check_xsd`).
+VAT categories: S (standard) for a rate above 0; Z (zero rated) for 0 %, which needs no
+exemption reason (BR-Z-10). Exempt (E), reverse charge (AE) and the other categories need a
+legal reason the API does not collect yet, so they are never produced.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Final
+
+from lxml import etree
+
+from fastfaktura.documents.document import InvoiceDocument, Party
+
+RSM: Final = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+RAM: Final = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
+UDT: Final = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
+QDT: Final = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
+NSMAP: Final = {"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT}
+EN16931: Final = "urn:cen.eu:en16931:2017"
+COMMERCIAL_INVOICE: Final = "380"
+# UNCL 4461: 58, SEPA credit transfer (the payee's IBAN, and BIC when known).
+SEPA_CREDIT_TRANSFER: Final = "58"
+UNIT: Final = "C62"  # "one" (UN/ECE Rec. 20): quantities carry no unit in the API
+
+
+def vat_category(rate: Decimal) -> str:
+    return "S" if rate > 0 else "Z"
+
+
+def amount(cents: int) -> str:
+    return f"{Decimal(cents).scaleb(-2):.2f}"
+
+
+def decimal_text(value: Decimal) -> str:
+    """A decimal without exponent or trailing zeros: 20, 5.5, 1.25."""
+    return format(value.normalize(), "f")
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+    prefix, _, name = tag.partition(":")
+    element = etree.SubElement(parent, f"{{{NSMAP[prefix]}}}{name}", attrs)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _date(parent: etree._Element, tag: str, value: str) -> None:
+    _sub(_sub(parent, tag), "udt:DateTimeString", value, format="102")
+
+
+def _party(parent: etree._Element, tag: str, party: Party) -> None:
+    node = _sub(parent, tag)
+    _sub(node, "ram:Name", party.legal_name or party.name)
+    if party.company_id:
+        legal = _sub(node, "ram:SpecifiedLegalOrganization")
+        _sub(legal, "ram:ID", party.company_id)
+        if party.legal_name and party.legal_name != party.name:
+            _sub(legal, "ram:TradingBusinessName", party.name)
+    if party.country:
+        address = _sub(node, "ram:PostalTradeAddress")
+        if party.address:
+            lines = [ln.strip() for ln in party.address.splitlines() if ln.strip()]
+            for tag_name, text in zip(
+                ("ram:LineOne", "ram:LineTwo", "ram:LineThree"),
+                [*lines[:2], ", ".join(lines[2:])] if len(lines) > 3 else lines,
+                strict=False,
+            ):
+                _sub(address, tag_name, text)
+        _sub(address, "ram:CountryID", party.country)
+    if party.email:
+        uri = _sub(node, "ram:URIUniversalCommunication")
+        _sub(uri, "ram:URIID", party.email, schemeID="EM")
+    if party.vat_number:
+        registration = _sub(node, "ram:SpecifiedTaxRegistration")
+        _sub(registration, "ram:ID", party.vat_number, schemeID="VA")
+
+
+def build_cii(doc: InvoiceDocument) -> bytes:
+    """The CII XML of `doc`, UTF-8 encoded."""
+    root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
+    context = _sub(root, "rsm:ExchangedDocumentContext")
+    _sub(_sub(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", EN16931)
+
+    header = _sub(root, "rsm:ExchangedDocument")
+    _sub(header, "ram:ID", doc.number)
+    _sub(header, "ram:TypeCode", COMMERCIAL_INVOICE)
+    _date(header, "ram:IssueDateTime", doc.issue_date.strftime("%Y%m%d"))
+    if doc.notes:
+        _sub(_sub(header, "ram:IncludedNote"), "ram:Content", doc.notes)
+
+    transaction = _sub(root, "rsm:SupplyChainTradeTransaction")
+    for index, line in enumerate(doc.lines, start=1):
+        item = _sub(transaction, "ram:IncludedSupplyChainTradeLineItem")
+        _sub(_sub(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", str(index))
+        _sub(_sub(item, "ram:SpecifiedTradeProduct"), "ram:Name", line.description)
+        # A net price is never negative (BR-27): a discount line is a negative quantity.
+        sign = -1 if line.unit_price_cents < 0 else 1
+        agreement = _sub(item, "ram:SpecifiedLineTradeAgreement")
+        price = _sub(agreement, "ram:NetPriceProductTradePrice")
+        _sub(price, "ram:ChargeAmount", amount(abs(line.unit_price_cents)))
+        delivery = _sub(item, "ram:SpecifiedLineTradeDelivery")
+        _sub(delivery, "ram:BilledQuantity", decimal_text(sign * line.quantity), unitCode=UNIT)
+        settlement = _sub(item, "ram:SpecifiedLineTradeSettlement")
+        tax = _sub(settlement, "ram:ApplicableTradeTax")
+        _sub(tax, "ram:TypeCode", "VAT")
+        _sub(tax, "ram:CategoryCode", vat_category(line.tax_rate))
+        _sub(tax, "ram:RateApplicablePercent", decimal_text(line.tax_rate))
+        summation = _sub(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
+        _sub(summation, "ram:LineTotalAmount", amount(line.net_cents))
+
+    agreement = _sub(transaction, "ram:ApplicableHeaderTradeAgreement")
+    _party(agreement, "ram:SellerTradeParty", doc.seller)
+    _party(agreement, "ram:BuyerTradeParty", doc.buyer)
+    _sub(transaction, "ram:ApplicableHeaderTradeDelivery")
+
+    settlement = _sub(transaction, "ram:ApplicableHeaderTradeSettlement")
+    _sub(settlement, "ram:InvoiceCurrencyCode", doc.currency)
+    if doc.iban:
+        means = _sub(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
+        _sub(means, "ram:TypeCode", SEPA_CREDIT_TRANSFER)
+        _sub(_sub(means, "ram:PayeePartyCreditorFinancialAccount"), "ram:IBANID", doc.iban)
+        if doc.bic:
+            institution = _sub(means, "ram:PayeeSpecifiedCreditorFinancialInstitution")
+            _sub(institution, "ram:BICID", doc.bic)
+    for vat in doc.breakdown:
+        tax = _sub(settlement, "ram:ApplicableTradeTax")
+        _sub(tax, "ram:CalculatedAmount", amount(vat.tax_cents))
+        _sub(tax, "ram:TypeCode", "VAT")
+        _sub(tax, "ram:BasisAmount", amount(vat.base_cents))
+        _sub(tax, "ram:CategoryCode", vat_category(vat.rate))
+        _sub(tax, "ram:RateApplicablePercent", decimal_text(vat.rate))
+    terms = _sub(settlement, "ram:SpecifiedTradePaymentTerms")
+    _date(terms, "ram:DueDateDateTime", doc.due_date.strftime("%Y%m%d"))
+    totals = _sub(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
+    _sub(totals, "ram:LineTotalAmount", amount(doc.subtotal_cents))
+    _sub(totals, "ram:TaxBasisTotalAmount", amount(doc.subtotal_cents))
+    _sub(totals, "ram:TaxTotalAmount", amount(doc.tax_cents), currencyID=doc.currency)
+    _sub(totals, "ram:GrandTotalAmount", amount(doc.total_cents))
+    _sub(totals, "ram:TotalPrepaidAmount", amount(doc.amount_paid_cents))
+    _sub(totals, "ram:DuePayableAmount", amount(doc.amount_due_cents))
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

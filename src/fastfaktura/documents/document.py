@@ -1,0 +1,221 @@
+"""The invoice document, pure: the invoice's frozen data in, one immutable value out (no I/O).
+
+The same value feeds the PDF template (its `view`, formatted by the public page's Babel helpers
+for the client's locale) and the Factur-X XML (its raw amounts, dates and parties).
+
+A document that is not a draft is the invoice *as issued*: what it asked the client to pay on
+the day it was sent. Payments recorded later and status changes are the live public page's
+business, not the archived document's: the PDF of a sent invoice is rendered once and kept
+byte for byte, so it must not depend on when it was first asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Final
+from uuid import UUID
+
+import msgspec
+
+from fastfaktura.api.schemas import Buyer, InvoiceResponse, Seller
+from fastfaktura.web.labels import LABELS
+from fastfaktura.web.page import InvoiceView, client_locale, invoice_view, money
+
+# The visible mark on every page of a draft, per client locale.
+DRAFT_MARKS: Final = {"fr": "BROUILLON", "en": "DRAFT", "nb": "UTKAST", "sv": "UTKAST"}
+# Words only the PDF needs (the rest are the public page's, web/labels.py).
+PDF_LABELS: Final[dict[str, dict[str, str]]] = {
+    "fr": {"page": "Page", "of": "/", "public_link": "Consulter en ligne"},
+    "en": {"page": "Page", "of": "/", "public_link": "View online"},
+    "nb": {"page": "Side", "of": "/", "public_link": "Se på nett"},
+    "sv": {"page": "Sida", "of": "/", "public_link": "Visa online"},
+}
+
+
+# France (C. com. L441-10, L441-9): the late-payment penalty rate and the EUR 40 flat recovery
+# indemnity (the exact amount must appear), and the early-payment discount terms. The rate is
+# the legal default (ECB refinancing rate + 10 points): a contractual rate needs a business
+# setting the API does not have yet. `{indemnity}` is 40 EUR formatted for the locale.
+FRENCH_LATE_PAYMENT: Final = {
+    "fr": (
+        "En cas de retard de paiement, des pénalités sont exigibles au taux d'intérêt appliqué "
+        "par la BCE à son opération de refinancement la plus récente majoré de 10 points, ainsi "
+        "qu'une indemnité forfaitaire pour frais de recouvrement de {indemnity} (art. L441-10 "
+        "du Code de commerce). Pas d'escompte pour paiement anticipé."
+    ),
+    "en": (
+        "Late payment: penalties at the European Central Bank's most recent refinancing rate "
+        "plus 10 percentage points, and a fixed indemnity of {indemnity} for recovery costs "
+        "(French Commercial Code, art. L441-10). No discount for early payment."
+    ),
+    "nb": (
+        "Ved for sen betaling påløper forsinkelsesrente tilsvarende Den europeiske "
+        "sentralbankens siste refinansieringsrente pluss 10 prosentpoeng, samt en fast "
+        "kompensasjon på {indemnity} for inndrivelseskostnader (fransk handelslov, art. "
+        "L441-10). Ingen rabatt ved tidlig betaling."
+    ),
+    "sv": (
+        "Vid försenad betalning debiteras dröjsmålsränta motsvarande Europeiska "
+        "centralbankens senaste refinansieringsränta plus 10 procentenheter, samt en fast "
+        "ersättning på {indemnity} för indrivningskostnader (franska handelslagen, art. "
+        "L441-10). Ingen rabatt vid förtida betalning."
+    ),
+}
+FRENCH_RECOVERY_INDEMNITY_CENTS: Final = 4000
+
+
+def legal_mentions(seller: Seller, locale: str) -> tuple[str, ...]:
+    """The mentions the seller's country requires that the profile's fields can support.
+
+    France: late-payment penalties and the EUR 40 indemnity. Norway: the organisation number
+    followed by "MVA" when VAT-registered, and "Foretaksregisteret" for an AS or ASA (a
+    company form that must be registered there and named in the company's name). Sweden's
+    "Godkänd för F-skatt" needs a business setting that does not exist yet: never printed.
+    """
+    country = (seller.country or "").upper()
+    if country == "FR":
+        indemnity = money(FRENCH_RECOVERY_INDEMNITY_CENTS, "EUR", locale)
+        return (FRENCH_LATE_PAYMENT[locale].format(indemnity=indemnity),)
+    if country == "NO" and seller.company_id:
+        mention = f"Org.nr. {seller.company_id}"
+        if seller.vat_number:
+            mention += " MVA"
+        legal_name = (seller.legal_name or seller.name).strip()
+        if legal_name.upper().endswith((" AS", " ASA")):
+            mention += " · Foretaksregisteret"
+        return (mention,)
+    return ()
+
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    legal_name: str | None
+    address: str | None
+    country: str | None  # ISO 3166-1 alpha-2
+    vat_number: str | None
+    company_id: str | None
+    email: str | None
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    description: str
+    quantity: Decimal
+    unit_price_cents: int
+    tax_rate: Decimal
+    net_cents: int
+
+
+@dataclass(frozen=True)
+class VatAmount:
+    rate: Decimal
+    base_cents: int
+    tax_cents: int
+
+
+@dataclass(frozen=True)
+class InvoiceDocument:
+    invoice_id: UUID
+    number: str
+    draft: bool
+    locale: str
+    currency: str
+    issue_date: date
+    due_date: date
+    seller: Party
+    buyer: Party
+    lines: tuple[DocumentLine, ...]
+    breakdown: tuple[VatAmount, ...]
+    subtotal_cents: int
+    tax_cents: int
+    total_cents: int
+    amount_paid_cents: int
+    amount_due_cents: int
+    notes: str | None
+    iban: str | None
+    bic: str | None
+    public_url: str | None
+    legal_mentions: tuple[str, ...]
+    # The same, formatted for `locale` (money, quantities, rates, dates, country names).
+    view: InvoiceView
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {**LABELS[self.locale], **PDF_LABELS[self.locale]}
+
+    @property
+    def draft_mark(self) -> str | None:
+        return DRAFT_MARKS[self.locale] if self.draft else None
+
+    @property
+    def filename(self) -> str:
+        """`{number}.pdf`; numbers are letters, digits, '-' and '_' (anything else is replaced)."""
+        safe = "".join(
+            c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in self.number
+        )
+        return f"{safe or 'invoice'}.pdf"
+
+
+def _party(party: Seller | Buyer) -> Party:
+    return Party(
+        name=party.name,
+        legal_name=getattr(party, "legal_name", None),
+        address=party.address,
+        country=party.country.upper() if party.country else None,
+        vat_number=party.vat_number,
+        company_id=party.company_id,
+        email=party.email,
+    )
+
+
+def build_document(invoice: InvoiceResponse, *, issued: bool) -> InvoiceDocument:
+    """The document of `invoice`: as issued once it was sent, else a draft as it is now
+    (a draft, or a draft cancelled without ever being sent: see store.was_issued)."""
+    draft = not issued
+    if not draft:
+        # As issued: nothing was paid yet, the whole total was due (see the module docstring).
+        invoice = msgspec.structs.replace(
+            invoice, amount_paid_cents=0, amount_due_cents=invoice.total_cents
+        )
+    return InvoiceDocument(
+        invoice_id=invoice.id,
+        number=invoice.number,
+        draft=draft,
+        locale=client_locale(invoice.buyer.locale),
+        currency=invoice.currency,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        seller=_party(invoice.seller),
+        buyer=_party(invoice.buyer),
+        lines=tuple(
+            DocumentLine(
+                description=line.description,
+                quantity=Decimal(str(line.quantity)),
+                unit_price_cents=line.unit_price_cents,
+                tax_rate=Decimal(str(line.tax_rate)),
+                net_cents=line.net_cents,
+            )
+            for line in invoice.lines
+        ),
+        breakdown=tuple(
+            VatAmount(
+                rate=Decimal(str(item.rate)), base_cents=item.base_cents, tax_cents=item.tax_cents
+            )
+            for item in invoice.tax_breakdown
+        ),
+        subtotal_cents=invoice.subtotal_cents,
+        tax_cents=invoice.tax_cents,
+        total_cents=invoice.total_cents,
+        amount_paid_cents=invoice.amount_paid_cents,
+        amount_due_cents=invoice.amount_due_cents,
+        notes=invoice.notes,
+        iban=invoice.seller.iban,
+        bic=invoice.seller.bic,
+        # A draft has no public page (it is a 404 until the invoice is sent).
+        public_url=None if draft else invoice.public_url,
+        legal_mentions=legal_mentions(invoice.seller, client_locale(invoice.buyer.locale)),
+        view=invoice_view(invoice),
+    )

@@ -1,0 +1,69 @@
+"""The invoice PDF, from the invoice_documents table when it is there (migrations/0006).
+
+A sent invoice never changes: its PDF is rendered once, on the first request, stored with its
+SHA-256 and served from the table afterwards, byte for byte. Drafts are rendered on every
+request and never stored. Two first requests at once may both render; the first to store
+wins and both answer with the stored bytes, so every reader sees one and the same document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from uuid import UUID
+
+import anyio.to_thread
+import asyncpg
+
+from fastfaktura.api.schemas import InvoiceResponse
+from fastfaktura.application import Invoicing
+from fastfaktura.documents.document import InvoiceDocument, build_document
+from fastfaktura.documents.render import render_pdf_async
+from fastfaktura.domain.errors import NotFoundError
+from fastfaktura.domain.invoice import Invoice
+
+_SELECT = "SELECT content FROM invoice_documents WHERE business_id = $1 AND invoice_id = $2"
+_INSERT = """
+INSERT INTO invoice_documents (business_id, invoice_id, version, content, sha256)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (business_id, invoice_id) DO NOTHING
+"""
+
+
+@dataclass(frozen=True)
+class InvoicePdf:
+    content: bytes
+    filename: str
+    rendered: bool  # False: served from invoice_documents
+    cached: bool  # stored in invoice_documents (every invoice but a draft)
+
+
+async def was_issued(app: Invoicing, business_id: UUID, invoice_id: UUID, status: str) -> bool:
+    """Whether the invoice was ever sent: every status but `draft` says so, except
+    `cancelled`, which a draft can reach unsent (then the aggregate knows)."""
+    if status != "cancelled":
+        return status != "draft"
+    try:
+        invoice = await anyio.to_thread.run_sync(app.get, Invoice, invoice_id, business_id)
+    except NotFoundError:
+        return False
+    return bool(invoice.was_sent)
+
+
+async def invoice_pdf(
+    pool: asyncpg.Pool, business_id: UUID, invoice: InvoiceResponse, version: int, *, issued: bool
+) -> InvoicePdf:
+    """The PDF of `invoice` (of `business_id`; the caller has checked it is theirs), as issued
+    when `issued` (Factur-X, stored), else a draft (marked, rendered each time, not stored)."""
+    doc: InvoiceDocument = build_document(invoice, issued=issued)
+    if doc.draft:
+        return InvoicePdf(await render_pdf_async(doc), doc.filename, rendered=True, cached=False)
+    stored = await pool.fetchval(_SELECT, business_id, invoice.id)
+    if stored is not None:
+        return InvoicePdf(bytes(stored), doc.filename, rendered=False, cached=True)
+    content = await render_pdf_async(doc)
+    digest = hashlib.sha256(content).hexdigest()
+    await pool.execute(_INSERT, business_id, invoice.id, version, content, digest)
+    # Another request may have stored first: serve what the table holds, whoever wrote it.
+    stored = await pool.fetchval(_SELECT, business_id, invoice.id)
+    return InvoicePdf(bytes(stored), doc.filename, rendered=True, cached=True)
