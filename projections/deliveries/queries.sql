@@ -3,7 +3,7 @@
 -- name: due_deliveries
 -- Pending deliveries whose next attempt is due, oldest decision first (all businesses).
 SELECT d.business_id, d.invoice_id, d.id, d.channel, d.recipient, d.kind,
-       coalesce(a.attempts, 0) AS attempts, a.done_at IS NOT NULL AS done
+       coalesce(a.attempts, 0) AS attempts, a.last_error, a.done_at IS NOT NULL AS done
 FROM rm_deliveries d
 LEFT JOIN delivery_attempts a ON a.delivery_id = d.id
 WHERE d.status = 'pending' AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= now())

@@ -5,7 +5,9 @@ Once per delivery, in this order: perform it (sandbox: keep the message in the o
 SMTP or the SMS gateway), note it as done in `delivery_attempts`, then record `delivered` on the
 invoice. A crash before the note repeats the delivery at most once (sandbox: never, the outbox is
 keyed by the delivery id); a crash after it only records the event late. Failures are retried
-with exponential backoff, then recorded as `delivery_failed`.
+with exponential backoff; the last one is noted too, then recorded as `delivery_failed`, so
+that a worker reading a read model that does not show the outcome yet (or restarted before it
+was recorded) only records it, and never tries again.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ MAX_ATTEMPTS = 6  # then `delivery_failed`; waits 2, 4, 8, 16, 32 s in between
 LOCK = "fastfaktura.delivery-worker"
 
 
+class LockLostError(Exception):
+    """The worker's advisory lock went away with its connection."""
+
+
 def _sql(name: str) -> str:
     return statement("deliveries", "queries.sql", name)
 
@@ -49,6 +55,7 @@ class DeliveryWorker:
     transports: dict[str, Transport] = field(default_factory=dict)  # channel -> live transport
     poll_seconds: float = 0.1
     batch: int = 50
+    restart_seconds: float = 1.0
     status: str = "starting"
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -57,7 +64,17 @@ class DeliveryWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until cancelled. One active worker per database (advisory lock)."""
+        """Deliver until cancelled. One active worker per database (advisory lock). When the
+        database goes away (the lock with it), start over: take the lock again, then go on."""
+        while True:
+            try:
+                await self._run_locked()
+            except Exception:
+                self.status = "failed"
+                log.exception("delivery worker failed; restarting", backoff=self.restart_seconds)
+                await asyncio.sleep(self.restart_seconds)
+
+    async def _run_locked(self) -> None:
         async with self.pool.acquire() as lock_conn:
             while not await lock_conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", LOCK):
                 self.status = "standby"
@@ -65,13 +82,21 @@ class DeliveryWorker:
             self.status = "running"
             try:
                 while True:
+                    if lock_conn.is_closed():
+                        # The session that held the lock is gone (so is the lock): another
+                        # worker may hold it now. Stop delivering; start over. (Once asyncpg's
+                        # pool has detached the lost connection, is_closed() raises instead:
+                        # the same way out.)
+                        raise LockLostError("the connection holding the worker lock was lost")
                     done = await self.run_once()
                     if not done:
                         self._wake.clear()
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             finally:
-                await lock_conn.execute("SELECT pg_advisory_unlock(hashtext($1))", LOCK)
+                # A lost connection has released the lock already.
+                with contextlib.suppress(Exception):
+                    await lock_conn.execute("SELECT pg_advisory_unlock(hashtext($1))", LOCK)
 
     async def run_once(self) -> int:
         rows = await self.pool.fetch(_sql("due_deliveries"), self.batch)
@@ -86,19 +111,28 @@ class DeliveryWorker:
         if row["done"]:  # performed before a crash: only the event is missing
             await self._record(business_id, invoice_id, delivery_id, None)
             return
+        if row["attempts"] >= MAX_ATTEMPTS:  # given up already: only the event may be missing
+            error = row["last_error"] or "delivery failed"
+            await self._record(business_id, invoice_id, delivery_id, error)
+            return
         try:
             await self._perform(row, business_id, invoice_id, delivery_id)
-        except DeliveryError as exc:
+        except Exception as exc:
+            # A DeliveryError is expected (server down, refused); anything else is a bug or a
+            # misconfiguration, but it must not stop the worker for every other delivery.
+            error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
             attempts = row["attempts"] + 1
             log.warning(
-                "delivery failed", delivery=str(delivery_id), attempt=attempts, error=str(exc)
+                "delivery failed",
+                delivery=str(delivery_id),
+                attempt=attempts,
+                error=error,
+                exc_info=not isinstance(exc, DeliveryError),
             )
+            # Noted first, the last failure included: see the module docstring.
+            await self.pool.execute(_sql("note_attempt"), delivery_id, float(2**attempts), error)
             if attempts >= MAX_ATTEMPTS:
-                await self._record(business_id, invoice_id, delivery_id, str(exc))
-            else:
-                await self.pool.execute(
-                    _sql("note_attempt"), delivery_id, float(2**attempts), str(exc)
-                )
+                await self._record(business_id, invoice_id, delivery_id, error)
             return
         await self.pool.execute(_sql("note_done"), delivery_id)
         await self._record(business_id, invoice_id, delivery_id, None)

@@ -1,0 +1,816 @@
+"""Live deliveries against real local servers: an SMTP server (aiosmtpd) and an SMS gateway
+(http.server), both on 127.0.0.1, performed by the real DeliveryWorker.
+
+Why a database of its own: only one delivery worker is active per database (an advisory
+lock), and in the suite's database the session app's worker holds it and has no transports,
+so it would race the tests for every live delivery (and fail it). Here, on the suite's
+PostgreSQL server, a fresh database is served by an API-only app configured with SMTP_URL and
+SMS_GATEWAY_URL; no worker runs unless a test runs one: `DeliveryWorker.run_once` (what the
+worker's loop runs), or the policies exactly as `serve` starts them.
+
+Why not a second full app: one full app holds about 50 PostgreSQL connections (mostly its
+projection runners); beside the session app that exceeds the server's max_connections (100).
+The read models are kept up to date instead by a thread running the projections' catch-up
+(the same code `new_account` uses), so the API still answers after its read models show a
+write.
+
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import json
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+from uuid import UUID, uuid4
+
+import asyncpg
+import psycopg
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from litestar.testing import AsyncTestClient
+
+from fastfaktura.adapters.database import ConnectionParams, migrate
+from fastfaktura.api.app import create_app
+from fastfaktura.application import Invoicing
+from fastfaktura.config import Settings
+from fastfaktura.delivery.worker import LOCK, MAX_ATTEMPTS, DeliveryWorker
+from fastfaktura.policies import start_policies, transports
+from fastfaktura.readmodels.engine import catch_up
+from fastfaktura.readmodels.models import READ_MODELS
+from tests.helpers import settle
+from tests.invoicing_support import INVOICES, create_client, create_invoice, get_json
+
+PORTS = range(8600, 8700)
+BASE_URL = "http://testserver"
+SELLER = "Live Co SAS"
+REPLY_TO = "billing@live.example"
+MAIL_FROM = "invoices@fastfaktura.localhost"
+
+
+# -- the real servers -------------------------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    """What arrived at the SMTP server."""
+
+    port: int = 0
+    received: list[tuple[Envelope, EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.received.append((envelope, message))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [message for envelope, message in self.received if address in envelope.rcpt_tos]
+
+
+@dataclass
+class Gateway:
+    """An SMS gateway: records each POST; answers the scripted statuses first, then 200."""
+
+    port: int = 0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    script: list[int] = field(default_factory=list)
+    always: int | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def to(self, number: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r for r in self.requests if r["json"].get("to") == number]
+
+    def answer(self, request: dict[str, Any]) -> int:
+        with self.lock:
+            self.requests.append(request)
+            if self.always is not None:
+                return self.always
+            return self.script.pop(0) if self.script else 200
+
+
+def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status = gateway.answer(
+                {
+                    "path": self.path,
+                    "json": json.loads(raw),
+                    "idempotency_key": self.headers.get("Idempotency-Key"),
+                    "content_type": self.headers.get("Content-Type"),
+                }
+            )
+            payload = json.dumps({"ok": status == 200}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[Mailbox]:
+    mailbox = Mailbox()
+    for port in PORTS:
+        controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+        try:
+            controller.start()
+        except (OSError, RuntimeError):
+            continue
+        mailbox.port = port
+        break
+    else:
+        pytest.fail("no free port in 8600-8699 for the SMTP server")
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def sms_server() -> Iterator[Gateway]:
+    gateway = Gateway()
+    for port in PORTS:
+        try:
+            server = ThreadingHTTPServer(("127.0.0.1", port), _handler(gateway))
+        except OSError:
+            continue
+        gateway.port = port
+        break
+    else:
+        pytest.fail("no free port in 8600-8699 for the SMS gateway")
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield gateway
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def gateway(sms_server: Gateway) -> Iterator[Gateway]:
+    yield sms_server
+    sms_server.script.clear()
+    sms_server.always = None
+
+
+# -- a database of its own, its app, its worker ---------------------------------------------
+
+
+def _fresh_database(server_url: str, label: str) -> str:
+    name = f"fastfaktura_{label}_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # name: built here, not user input
+    url = urlunparse(urlparse(server_url)._replace(path="/" + name))
+    migrate(url)
+    return url
+
+
+def _drop_database(server_url: str, url: str) -> None:
+    name = urlparse(url).path.lstrip("/")
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _settings(url: str, smtp: Mailbox, gateway: Gateway) -> Settings:
+    return Settings(
+        database_url=url,
+        public_base_url=BASE_URL,
+        smtp_url=f"smtp://127.0.0.1:{smtp.port}",
+        sms_gateway_url=f"http://127.0.0.1:{gateway.port}/messages",
+    )
+
+
+@pytest.fixture(scope="module")
+def live_url(database_url: str) -> Iterator[str]:
+    url = _fresh_database(database_url, "live")
+    yield url
+    _drop_database(database_url, url)
+
+
+@pytest.fixture(scope="module")
+def settings(live_url: str, smtp: Mailbox, sms_server: Gateway) -> Settings:
+    return _settings(live_url, smtp, sms_server)
+
+
+@pytest.fixture(scope="module")
+def live_invoicing(live_url: str) -> Iterator[Invoicing]:
+    env = ConnectionParams.from_url(live_url).eventsourcing_env(pool_size=2, max_overflow=4)
+    app = Invoicing(env)
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def projections(live_url: str, live_invoicing: Invoicing) -> Iterator[None]:
+    """Keep every read model caught up with the store, continuously."""
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                for model in READ_MODELS:
+                    catch_up(live_invoicing, live_url, model)
+            except Exception as exc:  # reported at teardown; settle() times out meanwhile
+                failures.append(exc)
+            stop.wait(0.01)
+
+    thread = threading.Thread(target=run, name="live-projections", daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(10)
+    assert not failures, failures
+
+
+@pytest.fixture(scope="module")
+async def live_client(
+    settings: Settings, live_url: str, projections: None
+) -> AsyncIterator[AsyncTestClient[Any]]:
+    app = create_app(settings, live_url, run_projections=False)  # API only: no worker here
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+async def pool(live_url: str) -> AsyncIterator[asyncpg.Pool]:
+    async with asyncpg.create_pool(live_url, min_size=1, max_size=5) as created:
+        yield created
+
+
+@dataclass(frozen=True)
+class LiveAccount:
+    business_id: UUID
+    headers: dict[str, str]
+
+
+@pytest.fixture
+def live_account(
+    live_client: AsyncTestClient[Any], live_invoicing: Invoicing, live_url: str
+) -> LiveAccount:
+    issued = live_invoicing.register_business(
+        "Live Co", "live", legal_name=SELLER, email=REPLY_TO
+    ).value
+    settle(live_url)
+    return LiveAccount(issued.business_id, {"X-Api-Key": issued.secret})
+
+
+def new_worker(pool: asyncpg.Pool, invoicing: Invoicing, settings: Settings) -> DeliveryWorker:
+    """A worker as the app builds one, with transports from the settings (a 'restart')."""
+    return DeliveryWorker(pool, invoicing, settings.base_url(), transports=transports(settings))
+
+
+async def drain(worker: DeliveryWorker, url: str, timeout: float = 10.0) -> None:
+    """Run the worker until nothing is due any more, and the read models show the outcome."""
+    deadline = time.monotonic() + timeout
+    while await worker.run_once():
+        assert time.monotonic() < deadline, "the worker keeps finding due deliveries"
+        await asyncio.sleep(0.01)
+    settle(url)
+
+
+@dataclass
+class Sent:
+    invoice: dict[str, Any]
+    answer: dict[str, Any]
+    deliveries: dict[str, str]  # channel -> delivery id, from the `sent` event
+    email: str
+    phone: str
+
+
+async def live_send(
+    client: AsyncTestClient[Any],
+    account: LiveAccount,
+    channels: list[str],
+    *,
+    locale: str = "fr",
+) -> Sent:
+    """A fresh client (unique address and number) and invoice, sent through the API."""
+    address = f"{uuid4().hex[:12]}@client.example"
+    phone = f"+336{secrets.randbelow(10**8):08d}"
+    buyer = await create_client(
+        client, account, "Acme SARL", email=address, phone=phone, locale=locale
+    )
+    invoice = await create_invoice(client, account, buyer["id"])
+    response = await client.post(
+        f"{INVOICES}/{invoice['id']}/send", headers=account.headers, json={"channels": channels}
+    )
+    assert response.status_code == 200, response.text
+    return Sent(
+        invoice, response.json(), await delivery_ids(client, account, invoice), address, phone
+    )
+
+
+async def events(
+    client: AsyncTestClient[Any], account: LiveAccount, invoice: dict[str, Any]
+) -> list[dict[str, Any]]:
+    body = await get_json(client, account, f"{INVOICES}/{invoice['id']}/events")
+    data: list[dict[str, Any]] = body["data"]
+    return data
+
+
+async def event_types(
+    client: AsyncTestClient[Any], account: LiveAccount, invoice: dict[str, Any]
+) -> list[str]:
+    return [e["type"] for e in await events(client, account, invoice)]
+
+
+async def delivery_ids(
+    client: AsyncTestClient[Any], account: LiveAccount, invoice: dict[str, Any]
+) -> dict[str, str]:
+    sent = [
+        e for e in await events(client, account, invoice) if e["type"] in ("sent", "reminder_sent")
+    ]
+    return {d["channel"]: d["id"] for d in sent[-1]["data"]["deliveries"]}
+
+
+async def attempts_row(pool: asyncpg.Pool, delivery_id: str) -> dict[str, Any] | None:
+    row = await pool.fetchrow(
+        "SELECT attempts, last_error, done_at,"
+        " extract(epoch FROM next_attempt_at - now())::float AS wait"
+        " FROM delivery_attempts WHERE delivery_id = $1",
+        UUID(delivery_id),
+    )
+    return dict(row) if row else None
+
+
+async def make_due(pool: asyncpg.Pool, delivery_id: str) -> None:
+    """Skip the backoff wait."""
+    await pool.execute(
+        "UPDATE delivery_attempts SET next_attempt_at = now() WHERE delivery_id = $1",
+        UUID(delivery_id),
+    )
+
+
+# -- the tests --------------------------------------------------------------------------------
+
+
+async def test_live_email_and_sms_are_delivered_for_real_once(
+    live_client: AsyncTestClient[Any],
+    live_account: LiveAccount,
+    live_invoicing: Invoicing,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    live_url: str,
+    smtp: Mailbox,
+    gateway: Gateway,
+) -> None:
+    sent = await live_send(live_client, live_account, ["email", "sms", "link"])
+    invoice, number, url = sent.invoice, sent.invoice["number"], sent.invoice["public_url"]
+    assert sent.answer["invoice"]["status"] == "sent"
+    # Live: decided, not yet performed (no worker runs); nothing has left yet.
+    assert sent.answer["deliveries"] == [
+        {"channel": "email", "to": sent.email, "status": "pending", "url": url},
+        {"channel": "sms", "to": sent.phone, "status": "pending", "url": url},
+        {"channel": "link", "to": None, "status": "pending", "url": url},
+    ]
+    assert (smtp.to(sent.email), gateway.to(sent.phone)) == ([], [])
+
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+
+    (mail,) = smtp.to(sent.email)
+    envelope = next(env for env, msg in smtp.received if msg is mail)
+    assert envelope.mail_from == MAIL_FROM
+    assert envelope.rcpt_tos == [sent.email]
+    assert mail["To"] == sent.email
+    assert mail["From"].addresses[0].display_name == SELLER
+    assert mail["From"].addresses[0].addr_spec == MAIL_FROM
+    assert mail["Reply-To"] == REPLY_TO
+    assert mail["Subject"] == f"Facture {number} de {SELLER}"
+    assert mail["Message-ID"] == f"<{sent.deliveries['email']}@fastfaktura>"
+    body = mail.get_content()
+    for part in (number, "120,00\xa0€", url, "Bonjour Acme SARL"):
+        assert part in body, (part, body)
+
+    (sms,) = gateway.to(sent.phone)
+    assert sms["path"] == "/messages"
+    assert sms["content_type"] == "application/json"
+    assert sms["idempotency_key"] == sent.deliveries["sms"]
+    assert sms["json"]["reference"] == sent.deliveries["sms"]
+    assert sms["json"]["to"] == sent.phone
+    for part in (number, "120,00\xa0€", url):
+        assert part in sms["json"]["body"], (part, sms["json"]["body"])
+
+    timeline = await events(live_client, live_account, invoice)
+    assert [e["type"] for e in timeline] == [
+        "created",
+        "sent",
+        "delivered",
+        "delivered",
+        "delivered",
+    ]
+    assert {e["data"]["delivery_id"] for e in timeline[2:]} == set(sent.deliveries.values())
+    # Nothing was kept in the sandbox outbox: a live business's messages really left.
+    outbox = await live_client.get("/api/v1/sandbox/messages", headers=live_account.headers)
+    assert outbox.json()["total"] == 0
+
+    # Never twice: the same worker again, then a second worker instance, send nothing more.
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    again = new_worker(pool, live_invoicing, settings)
+    assert await again.run_once() == 0
+    assert (len(smtp.to(sent.email)), len(gateway.to(sent.phone))) == (1, 1)
+    assert await event_types(live_client, live_account, invoice) == [e["type"] for e in timeline]
+
+
+async def test_a_live_reminder_is_delivered_with_the_reminder_text(
+    live_client: AsyncTestClient[Any],
+    live_account: LiveAccount,
+    live_invoicing: Invoicing,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    live_url: str,
+    smtp: Mailbox,
+    gateway: Gateway,
+) -> None:
+    sent = await live_send(live_client, live_account, ["link"], locale="en")
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    response = await live_client.post(
+        f"{INVOICES}/{sent.invoice['id']}/send",
+        headers=live_account.headers,
+        json={"channels": ["email", "sms"], "reminder": True},
+    )
+    assert response.status_code == 200, response.text
+    reminder_ids = await delivery_ids(live_client, live_account, sent.invoice)
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    (mail,) = smtp.to(sent.email)
+    assert mail["Subject"] == f"Reminder: invoice {sent.invoice['number']} from {SELLER}"
+    assert "€120.00" in mail.get_content()
+    (sms,) = gateway.to(sent.phone)
+    assert "reminder" in sms["json"]["body"]
+    assert sms["idempotency_key"] == reminder_ids["sms"]
+    assert await event_types(live_client, live_account, sent.invoice) == [
+        "created",
+        "sent",
+        "delivered",
+        "reminder_sent",
+        "delivered",
+        "delivered",
+    ]
+
+
+async def test_a_failing_gateway_is_retried_with_backoff_and_delivered_once(
+    live_client: AsyncTestClient[Any],
+    live_account: LiveAccount,
+    live_invoicing: Invoicing,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    live_url: str,
+    gateway: Gateway,
+) -> None:
+    gateway.script[:] = [500, 500]
+    sent = await live_send(live_client, live_account, ["sms"])
+    delivery = sent.deliveries["sms"]
+    worker = new_worker(pool, live_invoicing, settings)
+
+    for attempt in (1, 2):
+        await worker.run_once()
+        assert len(gateway.to(sent.phone)) == attempt
+        row = await attempts_row(pool, delivery)
+        assert row is not None
+        assert row["attempts"] == attempt
+        assert row["done_at"] is None
+        assert "500" in row["last_error"]
+        # Exponential backoff: 2 s after the first failure, 4 s after the second.
+        assert 2**attempt - 1.5 < row["wait"] <= 2**attempt, row
+        # Not due yet: the worker leaves it alone until then.
+        await worker.run_once()
+        assert len(gateway.to(sent.phone)) == attempt
+        assert await event_types(live_client, live_account, sent.invoice) == ["created", "sent"]
+        await make_due(pool, delivery)
+
+    await drain(worker, live_url)
+    requests = gateway.to(sent.phone)
+    assert len(requests) == 3
+    # Every try carried the same idempotency key: the gateway can drop a repeat.
+    assert {r["idempotency_key"] for r in requests} == {delivery}
+    row = await attempts_row(pool, delivery)
+    assert row is not None
+    assert row["done_at"] is not None
+    assert await event_types(live_client, live_account, sent.invoice) == [
+        "created",
+        "sent",
+        "delivered",
+    ]
+    await make_due(pool, delivery)
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    assert len(gateway.to(sent.phone)) == 3
+
+
+async def test_after_max_attempts_the_delivery_fails_and_is_never_tried_again(
+    live_client: AsyncTestClient[Any],
+    live_account: LiveAccount,
+    live_invoicing: Invoicing,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    live_url: str,
+    gateway: Gateway,
+) -> None:
+    gateway.always = 503
+    sent = await live_send(live_client, live_account, ["sms"])
+    delivery = sent.deliveries["sms"]
+    worker = new_worker(pool, live_invoicing, settings)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        await worker.run_once()
+        assert len(gateway.to(sent.phone)) == attempt
+        if attempt < MAX_ATTEMPTS:
+            assert await event_types(live_client, live_account, sent.invoice) == [
+                "created",
+                "sent",
+            ]
+            await make_due(pool, delivery)
+    # At once, as the worker's loop does (it runs again straight after finding work), while
+    # the read model may still show the delivery pending: no further attempt.
+    await worker.run_once()
+    assert len(gateway.to(sent.phone)) == MAX_ATTEMPTS
+
+    settle(live_url)
+    timeline = await events(live_client, live_account, sent.invoice)
+    assert [e["type"] for e in timeline] == ["created", "sent", "delivery_failed"]
+    failed = timeline[-1]["data"]
+    assert (failed["delivery_id"], failed["channel"]) == (delivery, "sms")
+    assert "503" in failed["error"]
+    fetched = await get_json(live_client, live_account, f"{INVOICES}/{sent.invoice['id']}")
+    assert fetched["status"] == "sent"
+
+    # However often a worker runs later, even with the wait skipped: nothing more.
+    gateway.always = None
+    await make_due(pool, delivery)
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    # And with the read model lagging behind the `delivery_failed` event (shown pending).
+    await pool.execute("UPDATE rm_deliveries SET status = 'pending' WHERE id = $1", UUID(delivery))
+    try:
+        await make_due(pool, delivery)
+        await new_worker(pool, live_invoicing, settings).run_once()
+    finally:
+        await pool.execute(
+            "UPDATE rm_deliveries SET status = 'failed' WHERE id = $1", UUID(delivery)
+        )
+    assert len(gateway.to(sent.phone)) == MAX_ATTEMPTS
+    assert await event_types(live_client, live_account, sent.invoice) == [
+        "created",
+        "sent",
+        "delivery_failed",
+    ]
+
+
+async def test_an_unreachable_smtp_server_is_a_retried_failure(
+    live_client: AsyncTestClient[Any],
+    live_account: LiveAccount,
+    live_invoicing: Invoicing,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    live_url: str,
+    smtp: Mailbox,
+) -> None:
+    sent = await live_send(live_client, live_account, ["email"])
+    delivery = sent.deliveries["email"]
+    # A port where nothing listens: the SMTP server is down.
+    down = Settings(database_url=live_url, public_base_url=BASE_URL, smtp_url="smtp://127.0.0.1:1")
+    await new_worker(pool, live_invoicing, down).run_once()
+    row = await attempts_row(pool, delivery)
+    assert row is not None
+    assert (row["attempts"], row["done_at"]) == (1, None)
+    assert "SMTP" in row["last_error"]
+    assert await event_types(live_client, live_account, sent.invoice) == ["created", "sent"]
+    # The server is back: the next attempt delivers.
+    await make_due(pool, delivery)
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    assert len(smtp.to(sent.email)) == 1
+    assert await event_types(live_client, live_account, sent.invoice) == [
+        "created",
+        "sent",
+        "delivered",
+    ]
+
+
+@pytest.mark.parametrize("how", ["api", "application"])
+async def test_a_decision_recorded_while_no_worker_ran_is_delivered_once_after_restart(
+    live_client: AsyncTestClient[Any],
+    live_account: LiveAccount,
+    live_invoicing: Invoicing,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    live_url: str,
+    smtp: Mailbox,
+    how: str,
+) -> None:
+    if how == "api":
+        sent = await live_send(live_client, live_account, ["email"])
+        invoice, address = sent.invoice, sent.email
+    else:
+        address = f"{uuid4().hex[:12]}@client.example"
+        buyer = await create_client(live_client, live_account, "Acme", email=address)
+        invoice = await create_invoice(live_client, live_account, buyer["id"])
+        live_invoicing.send_invoice(live_account.business_id, UUID(invoice["id"]), ["email"])
+    # The decision is recorded (and projected); the process "crashed" before delivering.
+    settle(live_url)
+    await asyncio.sleep(0.2)
+    assert smtp.to(address) == []
+    assert await event_types(live_client, live_account, invoice) == ["created", "sent"]
+
+    # Restart: a fresh worker delivers it, exactly once; another restart adds nothing.
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    assert len(smtp.to(address)) == 1
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    assert len(smtp.to(address)) == 1
+    assert await event_types(live_client, live_account, invoice) == ["created", "sent", "delivered"]
+
+
+async def test_a_delivery_performed_but_not_recorded_is_recorded_without_sending_again(
+    live_client: AsyncTestClient[Any],
+    live_account: LiveAccount,
+    live_invoicing: Invoicing,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    live_url: str,
+    smtp: Mailbox,
+    gateway: Gateway,
+) -> None:
+    sent = await live_send(live_client, live_account, ["email", "sms"])
+    # The crash came after the worker sent both and noted them done, before `delivered`.
+    for delivery in sent.deliveries.values():
+        await pool.execute(
+            "INSERT INTO delivery_attempts (delivery_id, attempts, next_attempt_at, done_at)"
+            " VALUES ($1, 1, now(), now())",
+            UUID(delivery),
+        )
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    assert (smtp.to(sent.email), gateway.to(sent.phone)) == ([], [])
+    timeline = await events(live_client, live_account, sent.invoice)
+    assert [e["type"] for e in timeline] == ["created", "sent", "delivered", "delivered"]
+    assert {e["data"]["delivery_id"] for e in timeline[2:]} == set(sent.deliveries.values())
+
+
+async def test_the_policies_as_serve_starts_them_deliver_by_themselves(
+    live_client: AsyncTestClient[Any],
+    live_account: LiveAccount,
+    live_invoicing: Invoicing,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    live_url: str,
+    smtp: Mailbox,
+    gateway: Gateway,
+) -> None:
+    """`serve` (or `projections run`) with SMTP_URL and SMS_GATEWAY_URL: the worker, its
+    transports built from the settings, takes the lock and delivers; no help from the test."""
+    worker, tasks = start_policies(pool, live_invoicing, settings)
+    try:
+        sent = await live_send(live_client, live_account, ["email", "sms"], locale="sv")
+        deadline = time.monotonic() + 10
+        while not (smtp.to(sent.email) and gateway.to(sent.phone)):
+            assert time.monotonic() < deadline, f"nothing delivered; worker {worker.status}"
+            await asyncio.sleep(0.02)
+        assert worker.status == "running"
+        await wait_until_delivered(live_client, live_account, sent.invoice, 2)
+        await asyncio.sleep(0.3)  # the worker keeps running: still nothing more
+        assert await event_types(live_client, live_account, sent.invoice) == [
+            "created",
+            "sent",
+            "delivered",
+            "delivered",
+        ]
+        (mail,) = smtp.to(sent.email)
+        assert mail["Subject"] == f"Faktura {sent.invoice['number']} från {SELLER}"
+        assert mail["Message-ID"] == f"<{sent.deliveries['email']}@fastfaktura>"
+        assert len(gateway.to(sent.phone)) == 1
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    # Stopped, the worker gave its lock back: another process's worker can take over.
+    with psycopg.connect(live_url, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (LOCK,)).fetchone()
+        assert row == (True,)
+        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (LOCK,))
+
+
+async def test_an_unexpected_error_is_a_failed_attempt_not_a_stopped_worker(
+    live_client: AsyncTestClient[Any],
+    live_account: LiveAccount,
+    live_invoicing: Invoicing,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    live_url: str,
+    smtp: Mailbox,
+    gateway: Gateway,
+) -> None:
+    """A misconfigured gateway (port out of range: not even an HTTP error) must not stop the
+    worker for every other delivery: it is a failed attempt, retried, and the email goes."""
+    sent = await live_send(live_client, live_account, ["sms", "email"])
+    broken = Settings(
+        database_url=live_url,
+        public_base_url=BASE_URL,
+        smtp_url=settings.smtp_url,
+        sms_gateway_url="http://127.0.0.1:99999/messages",
+    )
+    await drain(new_worker(pool, live_invoicing, broken), live_url)
+    assert len(smtp.to(sent.email)) == 1
+    row = await attempts_row(pool, sent.deliveries["sms"])
+    assert row is not None
+    assert (row["attempts"], row["done_at"]) == (1, None)
+    assert row["last_error"]
+    assert await event_types(live_client, live_account, sent.invoice) == [
+        "created",
+        "sent",
+        "delivered",
+    ]
+    # Configured properly again, the next attempt reaches the gateway.
+    await make_due(pool, sent.deliveries["sms"])
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    assert len(gateway.to(sent.phone)) == 1
+    assert await event_types(live_client, live_account, sent.invoice) == [
+        "created",
+        "sent",
+        "delivered",
+        "delivered",
+    ]
+
+
+async def test_the_worker_survives_losing_its_database_connections(
+    live_client: AsyncTestClient[Any],
+    live_account: LiveAccount,
+    live_invoicing: Invoicing,
+    settings: Settings,
+    live_url: str,
+    smtp: Mailbox,
+) -> None:
+    """The database drops the worker's connections (restart, failover): the worker takes its
+    lock again and goes on delivering; it never runs without the lock."""
+    name = f"ff-worker-{secrets.token_hex(3)}"
+    worker_pool = await asyncpg.create_pool(
+        live_url, min_size=1, max_size=3, server_settings={"application_name": name}
+    )
+    worker, tasks = start_policies(worker_pool, live_invoicing, settings)
+    worker.restart_seconds = 0.1
+    try:
+        await wait_for(lambda: worker.status == "running")
+        with psycopg.connect(live_url, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (name,),
+            )
+        sent = await live_send(live_client, live_account, ["email"])
+        await wait_for(lambda: len(smtp.to(sent.email)) == 1)
+        await wait_for(lambda: worker.status == "running")
+        # The lock is held again, by one of the worker's own (new) connections.
+        with psycopg.connect(live_url, autocommit=True) as conn:
+            held = conn.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+                " WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = %s",
+                (name,),
+            ).fetchone()
+            taken = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (LOCK,)).fetchone()
+        assert (held, taken) == ((1,), (False,))
+        await wait_until_delivered(live_client, live_account, sent.invoice, 1)
+        await asyncio.sleep(0.3)  # still running: nothing more
+        assert await event_types(live_client, live_account, sent.invoice) == [
+            "created",
+            "sent",
+            "delivered",
+        ]
+        assert len(smtp.to(sent.email)) == 1
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        # Stopped, the worker has given every connection back.
+        try:
+            await asyncio.wait_for(worker_pool.close(), 10)
+        except TimeoutError:
+            pytest.fail("the stopped worker kept a pooled connection")
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def wait_until_delivered(
+    client: AsyncTestClient[Any], account: LiveAccount, invoice: dict[str, Any], count: int
+) -> None:
+    """Until `count` deliveries of the invoice are recorded (a running worker records each
+    one just after performing it)."""
+    deadline = time.monotonic() + 10
+    while (await event_types(client, account, invoice)).count("delivered") < count:
+        assert time.monotonic() < deadline, "not recorded"
+        await asyncio.sleep(0.02)
