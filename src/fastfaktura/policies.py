@@ -39,7 +39,8 @@ async def sweep_overdue_forever(
     while True:
         try:
             await sweep(pool, invoicing, datetime.now(UTC).date())
-        except (OSError, asyncpg.PostgresError) as exc:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # A lost connection or a conflict: log it and try again at the next interval.
             log.warning("overdue sweep failed", error=str(exc))
         await asyncio.sleep(every_seconds)
 

@@ -411,7 +411,14 @@ async def test_a_sandbox_send_keeps_localised_messages_readable_at_once(
     assert email["body"].startswith(texts["greeting"])
     for part in (number, texts["total"], public_url, "Nordic Design AS"):
         assert part in email["body"], (part, email["body"])
-    assert isinstance(email["attachments"], list)
+    # The PDF that went with the email (kept as metadata in the sandbox outbox).
+    (attachment,) = email["attachments"]
+    assert (attachment["filename"], attachment["content_type"]) == (
+        f"{number}.pdf",
+        "application/pdf",
+    )
+    pdf = await client.get(f"{INVOICES}/{invoice['id']}/pdf", headers=account.headers)
+    assert attachment["size"] == len(pdf.content) > 0
 
     sms = by_channel["sms"]
     assert (sms["to"], sms["subject"], sms["url"]) == (PHONE, None, public_url)

@@ -395,9 +395,13 @@ async def test_live_email_and_sms_are_delivered_for_real_once(
     assert mail["Reply-To"] == REPLY_TO
     assert mail["Subject"] == f"Facture {number} de {SELLER}"
     assert mail["Message-ID"] == f"<{sent.deliveries['email']}@fastfaktura>"
-    body = mail.get_content()
+    body = mail.get_body(preferencelist=("plain",)).get_content()
     for part in (number, "120,00\xa0€", url, "Bonjour Acme SARL"):
         assert part in body, (part, body)
+    # The invoice as issued travels with the email: a real PDF named after its number.
+    (pdf,) = list(mail.iter_attachments())
+    assert (pdf.get_content_type(), pdf.get_filename()) == ("application/pdf", f"{number}.pdf")
+    assert pdf.get_content().startswith(b"%PDF")
 
     (sms,) = gateway.to(sent.phone)
     assert sms["path"] == "/messages"
@@ -451,7 +455,7 @@ async def test_a_live_reminder_is_delivered_with_the_reminder_text(
     await drain(new_worker(pool, live_invoicing, settings), live_url)
     (mail,) = smtp.to(sent.email)
     assert mail["Subject"] == f"Reminder: invoice {sent.invoice['number']} from {SELLER}"
-    assert "€120.00" in mail.get_content()
+    assert "€120.00" in mail.get_body(preferencelist=("plain",)).get_content()
     (sms,) = gateway.to(sent.phone)
     assert "reminder" in sms["json"]["body"]
     assert sms["idempotency_key"] == reminder_ids["sms"]

@@ -101,9 +101,17 @@ class InvoiceFacts:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Message:
     subject: str | None  # None for SMS
     body: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 def money(cents: int, currency: str, locale: str) -> str:

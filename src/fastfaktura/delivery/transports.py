@@ -48,6 +48,11 @@ class SmtpTransport:
         if reply_to:
             email["Reply-To"] = reply_to
         email.set_content(message.body)
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            email.add_attachment(
+                attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+            )
         try:
             await aiosmtplib.send(
                 email,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -24,9 +24,11 @@ import anyio.to_thread
 import asyncpg
 import structlog
 
+from fastfaktura.api.schemas import InvoiceResponse
 from fastfaktura.application import Invoicing
-from fastfaktura.delivery.messages import InvoiceFacts, render
+from fastfaktura.delivery.messages import Attachment, InvoiceFacts, render
 from fastfaktura.delivery.transports import DeliveryError, Transport
+from fastfaktura.documents.store import invoice_pdf
 from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.sql import statement
 
@@ -149,6 +151,8 @@ class DeliveryWorker:
             raise DeliveryError("the invoice's read model is not there yet")
         facts = self._facts(business, invoice)
         message = render(facts, channel=channel, kind=row["kind"])
+        if channel == "email":
+            message = replace(message, attachments=(await self._pdf(business_id, invoice),))
         if business["mode"] == "sandbox":
             # Kept exactly as it would go out, instead of sent; keyed by the delivery id.
             await self.pool.execute(
@@ -161,7 +165,16 @@ class DeliveryWorker:
                 message.subject,
                 message.body,
                 facts.url,
-                json.dumps([]),  # the PDF attachment arrives with the invoice documents
+                json.dumps(
+                    [
+                        {
+                            "filename": a.filename,
+                            "content_type": a.content_type,
+                            "size": len(a.content),
+                        }
+                        for a in message.attachments
+                    ]
+                ),
             )
             return
         transport = self.transports.get(channel)
@@ -176,6 +189,14 @@ class DeliveryWorker:
             sender=business["legal_name"] or business["name"],
             reply_to=business["email"],
         )
+
+    async def _pdf(self, business_id: UUID, invoice: dict[str, Any]) -> Attachment:
+        """The invoice as issued (the same stored PDF the API serves), for email."""
+        document = InvoiceResponse.from_row(invoice, self.base_url)
+        pdf = await invoice_pdf(
+            self.pool, business_id, document, int(invoice["version"]), issued=True
+        )
+        return Attachment(pdf.filename, "application/pdf", pdf.content)
 
     def _facts(self, business: dict[str, Any], invoice: dict[str, Any]) -> InvoiceFacts:
         buyer = invoice["buyer"]
