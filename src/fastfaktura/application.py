@@ -48,6 +48,9 @@ SELLER_FIELDS = (
     "company_id",
     "iban",
     "bic",
+    "vat_exempt_293b",
+    "late_payment_rate",
+    "f_skatt",
 )
 BUYER_FIELDS = (
     "name",
@@ -250,7 +253,7 @@ class Invoicing(Application[UUID]):
         issue_date = self.clock().date()
         if due_date is None:
             due_date = issue_date + timedelta(days=int(business.profile["payment_terms_days"]))
-        seller = {"name": business.name, **{k: business.profile.get(k) for k in SELLER_FIELDS}}
+        seller = {"name": business.name, **{k: business.field(k) for k in SELLER_FIELDS}}
         buyer = {k: client.details.get(k) for k in BUYER_FIELDS}
         token = secrets.token_urlsafe(24)  # 192 random bits; the public URL's only secret
         year = issue_date.year

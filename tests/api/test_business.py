@@ -33,6 +33,9 @@ FULL_PROFILE: dict[str, Any] = {
 RESPONSE_FIELDS = {
     "id",
     *FULL_PROFILE,
+    "vat_exempt_293b",
+    "late_payment_rate",
+    "f_skatt",
     "mode",
     "created_at",
     "updated_at",
@@ -66,6 +69,11 @@ async def test_new_business_has_the_documented_defaults(
     assert profile["currency"] == "EUR"
     assert profile["locale"] == "en"
     assert profile["invoice_prefix"] == "F"
+    assert (profile["vat_exempt_293b"], profile["late_payment_rate"], profile["f_skatt"]) == (
+        False,
+        None,
+        False,
+    )
     for field in ("legal_name", "email", "phone", "address", "country", "iban", "bic"):
         assert profile[field] is None
     assert profile["created_at"].endswith("Z")

@@ -356,6 +356,9 @@ async def test_seller_and_buyer_stay_as_they_were_at_creation(
         "company_id": None,
         "iban": None,
         "bic": None,
+        "vat_exempt_293b": False,
+        "late_payment_rate": None,
+        "f_skatt": False,
     }
     buyer_then = {
         "id": buyer["id"],

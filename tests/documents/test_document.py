@@ -40,7 +40,31 @@ def test_a_norwegian_seller_states_its_org_number_mva_and_the_register() -> None
     assert legal_mentions(seller(country="NO"), "nb") == ()
 
 
-def test_other_countries_have_no_mention_yet() -> None:
-    # Sweden's "Godkänd för F-skatt" needs a business setting that does not exist yet.
+def test_a_swedish_seller_states_f_skatt_only_when_approved() -> None:
+    assert legal_mentions(seller(country="SE", f_skatt=True), "sv") == ("Godkänd för F-skatt",)
     assert legal_mentions(seller(country="SE", company_id="556677-8899"), "sv") == ()
+
+
+def test_the_french_vat_franchise_is_stated_only_when_no_vat_is_charged() -> None:
+    franchise = seller(country="FR", vat_exempt_293b=True)
+    mentions = legal_mentions(franchise, "en", all_rates_zero=True)
+    assert mentions[0] == "TVA non applicable, art. 293 B du CGI"  # French wording, always
+    assert "L441-10" in mentions[1]
+    assert "293 B" not in " ".join(legal_mentions(franchise, "en", all_rates_zero=False))
+    assert "293 B" not in " ".join(legal_mentions(seller(country="FR"), "fr", all_rates_zero=True))
+
+
+@pytest.mark.parametrize(
+    ("locale", "rate"),
+    [("fr", "12,5\u00a0%"), ("en", "12.5%"), ("nb", "12,5\u00a0%"), ("sv", "12,5\u00a0%")],
+)
+def test_a_contractual_late_payment_rate_replaces_the_legal_default(locale: str, rate: str) -> None:
+    [mention] = legal_mentions(seller(country="FR", late_payment_rate=12.5), locale)
+    assert rate in mention
+    assert "BCE" not in mention
+    assert "European Central Bank" not in mention
+
+
+def test_other_countries_have_no_mention() -> None:
+    assert legal_mentions(seller(country="DE", f_skatt=True, vat_exempt_293b=True), "en") == ()
     assert legal_mentions(seller(country=None), "en") == ()

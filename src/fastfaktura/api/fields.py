@@ -109,6 +109,9 @@ BUSINESS_FIELDS: Final = (
     LOCALE,
     Field("payment_terms_days", "int", nullable=False, minimum=0, maximum=365),
     Field("invoice_prefix", "text", nullable=False, max_length=10, rule=_prefix),
+    Field("vat_exempt_293b", "bool", nullable=False),
+    Field("late_payment_rate", "decimal", places=2, minimum=0, maximum=100),
+    Field("f_skatt", "bool", nullable=False),
 )
 BUSINESS_READ_ONLY: Final = ("id", "mode", "created_at", "updated_at")
 

@@ -31,14 +31,22 @@ class BusinessResponse(msgspec.Struct, kw_only=True):
     locale: Locale
     payment_terms_days: int
     invoice_prefix: str
+    vat_exempt_293b: bool
+    late_payment_rate: int | float | None
+    f_skatt: bool
     mode: Literal["sandbox", "live"]
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> BusinessResponse:
+        rate = row.get("late_payment_rate")
+        late_payment_rate = None if rate is None else exact_number(rate)
         return msgspec.convert(
-            {**row, "id": row["business_id"]}, cls, from_attributes=False, strict=False
+            {**row, "id": row["business_id"], "late_payment_rate": late_payment_rate},
+            cls,
+            from_attributes=False,
+            strict=False,
         )
 
 
@@ -128,6 +136,18 @@ class BusinessUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=
     locale: Locale = _UNSET
     payment_terms_days: Annotated[int, Meta(ge=0, le=365)] = _UNSET
     invoice_prefix: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,10}$", examples=["F"])] = _UNSET
+    vat_exempt_293b: Annotated[
+        bool, Meta(description="France: VAT franchise, art. 293 B du CGI (printed on invoices)")
+    ] = _UNSET
+    late_payment_rate: (
+        Annotated[
+            float, Meta(ge=0, le=100, description="France: contractual late-payment rate, percent")
+        ]
+        | None
+    ) = _UNSET
+    f_skatt: Annotated[
+        bool, Meta(description="Sweden: approved for F-tax (Godkänd för F-skatt)")
+    ] = _UNSET
 
 
 # -- invoices -----------------------------------------------------------------------------------
@@ -136,7 +156,7 @@ InvoiceStatus = Literal["draft", "sent", "opened", "paid", "overdue", "cancelled
 INVOICE_STATUSES: tuple[str, ...] = ("draft", "sent", "opened", "paid", "overdue", "cancelled")
 
 
-def exact_number(value: str | int) -> int | float:
+def exact_number(value: str | int | Decimal) -> int | float:
     """A stored decimal string as a JSON number: an int when whole. Exact, as quantities have
     at most 4 decimals and rates 2 (well within a double's 15 significant digits)."""
     number = Decimal(str(value))
@@ -170,6 +190,10 @@ class Seller(msgspec.Struct, kw_only=True):
     company_id: str | None
     iban: str | None
     bic: str | None
+    # Invoices created before these settings existed carry none: the defaults apply.
+    vat_exempt_293b: bool = False
+    late_payment_rate: int | float | str | None = None
+    f_skatt: bool = False
 
 
 class Buyer(msgspec.Struct, kw_only=True):

@@ -27,8 +27,15 @@ SEPA_CREDIT_TRANSFER: Final = "58"
 UNIT: Final = "C62"  # "one" (UN/ECE Rec. 20): quantities carry no unit in the API
 
 
-def vat_category(rate: Decimal) -> str:
-    return "S" if rate > 0 else "Z"
+def vat_category(rate: Decimal, exempt: bool = False) -> str:
+    """S (standard) above 0 %; at 0 %, E (exempt, with its reason) or Z (zero rated)."""
+    if rate > 0:
+        return "S"
+    return "E" if exempt else "Z"
+
+
+# EN 16931 exemption reason code of the French VAT franchise (art. 293 B du CGI).
+FRANCHISE_REASON_CODE = "VATEX-FR-FRANCHISE"
 
 
 def amount(cents: int) -> str:
@@ -107,7 +114,7 @@ def build_cii(doc: InvoiceDocument) -> bytes:
         settlement = _sub(item, "ram:SpecifiedLineTradeSettlement")
         tax = _sub(settlement, "ram:ApplicableTradeTax")
         _sub(tax, "ram:TypeCode", "VAT")
-        _sub(tax, "ram:CategoryCode", vat_category(line.tax_rate))
+        _sub(tax, "ram:CategoryCode", vat_category(line.tax_rate, bool(doc.vat_exemption)))
         _sub(tax, "ram:RateApplicablePercent", decimal_text(line.tax_rate))
         summation = _sub(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
         _sub(summation, "ram:LineTotalAmount", amount(line.net_cents))
@@ -130,8 +137,13 @@ def build_cii(doc: InvoiceDocument) -> bytes:
         tax = _sub(settlement, "ram:ApplicableTradeTax")
         _sub(tax, "ram:CalculatedAmount", amount(vat.tax_cents))
         _sub(tax, "ram:TypeCode", "VAT")
+        exempt = bool(doc.vat_exemption) and vat.rate == 0
+        if exempt:
+            _sub(tax, "ram:ExemptionReason", doc.vat_exemption)
         _sub(tax, "ram:BasisAmount", amount(vat.base_cents))
-        _sub(tax, "ram:CategoryCode", vat_category(vat.rate))
+        _sub(tax, "ram:CategoryCode", vat_category(vat.rate, exempt))
+        if exempt:
+            _sub(tax, "ram:ExemptionReasonCode", FRANCHISE_REASON_CODE)
         _sub(tax, "ram:RateApplicablePercent", decimal_text(vat.rate))
     terms = _sub(settlement, "ram:SpecifiedTradePaymentTerms")
     _date(terms, "ram:DueDateDateTime", doc.due_date.strftime("%Y%m%d"))

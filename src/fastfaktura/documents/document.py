@@ -18,6 +18,7 @@ from typing import Final
 from uuid import UUID
 
 import msgspec
+from babel.numbers import format_decimal
 
 from fastfaktura.api.schemas import Buyer, InvoiceResponse, Seller
 from fastfaktura.web.labels import LABELS
@@ -66,18 +67,61 @@ FRENCH_LATE_PAYMENT: Final = {
 FRENCH_RECOVERY_INDEMNITY_CENTS: Final = 4000
 
 
-def legal_mentions(seller: Seller, locale: str) -> tuple[str, ...]:
-    """The mentions the seller's country requires that the profile's fields can support.
+FRENCH_VAT_FRANCHISE: Final = "TVA non applicable, art. 293 B du CGI"
+# A contractual rate (C. com. L441-10 allows it, at least 3 times the legal interest rate).
+FRENCH_CONTRACTUAL_LATE_PAYMENT: Final = {
+    "fr": (
+        "En cas de retard de paiement, des pénalités sont exigibles au taux de "
+        "{rate}\u00a0% par an, ainsi qu'une indemnité forfaitaire pour frais de recouvrement "
+        "de {indemnity} (art. L441-10 du Code de commerce). Pas d'escompte pour paiement "
+        "anticipé."
+    ),
+    "en": (
+        "Late payment: penalties at {rate}% a year, and a fixed indemnity of {indemnity} for "
+        "recovery costs (French Commercial Code, art. L441-10). No discount for early payment."
+    ),
+    "nb": (
+        "Ved for sen betaling påløper forsinkelsesrente på {rate}\u00a0% per år, samt en fast "
+        "kompensasjon på {indemnity} for inndrivelseskostnader (fransk handelslov, art. "
+        "L441-10). Ingen rabatt ved tidlig betaling."
+    ),
+    "sv": (
+        "Vid försenad betalning debiteras dröjsmålsränta på {rate}\u00a0% per år, samt en fast "
+        "ersättning på {indemnity} för indrivningskostnader (franska handelslagen, art. "
+        "L441-10). Ingen rabatt vid förtida betalning."
+    ),
+}
 
-    France: late-payment penalties and the EUR 40 indemnity. Norway: the organisation number
-    followed by "MVA" when VAT-registered, and "Foretaksregisteret" for an AS or ASA (a
-    company form that must be registered there and named in the company's name). Sweden's
-    "Godkänd för F-skatt" needs a business setting that does not exist yet: never printed.
+
+def _french_franchise(seller: Seller) -> bool:
+    return (seller.country or "").upper() == "FR" and seller.vat_exempt_293b
+
+
+def legal_mentions(seller: Seller, locale: str, *, all_rates_zero: bool = False) -> tuple[str, ...]:
+    """The mentions the seller's country requires, from the profile frozen into the invoice.
+
+    France: "TVA non applicable, art. 293 B du CGI" for a business under the VAT franchise
+    whose invoice charges no VAT; late-payment penalties (the contractual rate when the
+    profile sets one, else the legal default) and the EUR 40 indemnity. Norway: the
+    organisation number followed by "MVA" when VAT-registered, and "Foretaksregisteret" for
+    an AS or ASA. Sweden: "Godkänd för F-skatt" when the business says it is approved.
     """
     country = (seller.country or "").upper()
     if country == "FR":
         indemnity = money(FRENCH_RECOVERY_INDEMNITY_CENTS, "EUR", locale)
-        return (FRENCH_LATE_PAYMENT[locale].format(indemnity=indemnity),)
+        mentions = []
+        if seller.vat_exempt_293b and all_rates_zero:
+            mentions.append(FRENCH_VAT_FRANCHISE)  # the legal wording is French, always
+        if seller.late_payment_rate is not None:
+            rate = format_decimal(Decimal(str(seller.late_payment_rate)), locale=locale)
+            mentions.append(
+                FRENCH_CONTRACTUAL_LATE_PAYMENT[locale].format(rate=rate, indemnity=indemnity)
+            )
+        else:
+            mentions.append(FRENCH_LATE_PAYMENT[locale].format(indemnity=indemnity))
+        return tuple(mentions)
+    if country == "SE" and seller.f_skatt:
+        return ("Godkänd för F-skatt",)
     if country == "NO" and seller.company_id:
         mention = f"Org.nr. {seller.company_id}"
         if seller.vat_number:
@@ -139,6 +183,8 @@ class InvoiceDocument:
     bic: str | None
     public_url: str | None
     legal_mentions: tuple[str, ...]
+    # France, art. 293 B du CGI: no VAT is charged (Factur-X category E with this reason).
+    vat_exemption: str | None
     # The same, formatted for `locale` (money, quantities, rates, dates, country names).
     view: InvoiceView
 
@@ -175,6 +221,8 @@ def build_document(invoice: InvoiceResponse, *, issued: bool) -> InvoiceDocument
     """The document of `invoice`: as issued once it was sent, else a draft as it is now
     (a draft, or a draft cancelled without ever being sent: see store.was_issued)."""
     draft = not issued
+    no_vat = all(item.rate == 0 for item in invoice.tax_breakdown)
+    franchise = _french_franchise(invoice.seller) and no_vat
     if not draft:
         # As issued: nothing was paid yet, the whole total was due (see the module docstring).
         invoice = msgspec.structs.replace(
@@ -216,6 +264,9 @@ def build_document(invoice: InvoiceResponse, *, issued: bool) -> InvoiceDocument
         bic=invoice.seller.bic,
         # A draft has no public page (it is a 404 until the invoice is sent).
         public_url=None if draft else invoice.public_url,
-        legal_mentions=legal_mentions(invoice.seller, client_locale(invoice.buyer.locale)),
+        legal_mentions=legal_mentions(
+            invoice.seller, client_locale(invoice.buyer.locale), all_rates_zero=no_vat
+        ),
+        vat_exemption=FRENCH_VAT_FRANCHISE if franchise else None,
         view=invoice_view(invoice),
     )

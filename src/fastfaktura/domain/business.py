@@ -24,6 +24,11 @@ PROFILE_DEFAULTS: Final[dict[str, Any]] = {
     "locale": "en",
     "payment_terms_days": 30,
     "invoice_prefix": "F",
+    # Legal settings printed on invoices: France, VAT exemption (art. 293 B du CGI) and a
+    # contractual late-payment rate (percent; None: the legal default); Sweden, F-skatt.
+    "vat_exempt_293b": False,
+    "late_payment_rate": None,
+    "f_skatt": False,
 }
 EDITABLE_FIELDS: Final = frozenset({"name", *PROFILE_DEFAULTS})
 
@@ -62,7 +67,8 @@ class Business(Aggregate):
                 self.profile[key] = value
 
     def field(self, key: str) -> Any:
-        return self.name if key == "name" else self.profile.get(key)
+        """A profile value; settings added after a business was created read as their default."""
+        return self.name if key == "name" else self.profile.get(key, PROFILE_DEFAULTS.get(key))
 
     @property
     def business_id(self) -> UUID:

@@ -25,7 +25,7 @@ class BusinessReadModel(ReadModel):
             "business_id": aggregate.id,
             "name": aggregate.name,
             "mode": aggregate.mode,
-            **{field: aggregate.profile.get(field) for field in PROFILE_DEFAULTS},
+            **{field: aggregate.field(field) for field in PROFILE_DEFAULTS},
             "version": aggregate.version,
             "created_at": aggregate.created_on,
             "updated_at": aggregate.modified_on,
