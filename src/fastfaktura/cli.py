@@ -453,7 +453,10 @@ def _progress() -> Progress:
 def cmd_overdue_sweep(args: argparse.Namespace, settings: Settings) -> int:
     from fastfaktura.overdue import sweep
 
-    today = date.fromisoformat(args.today) if args.today else datetime.now(UTC).date()
+    try:
+        today = date.fromisoformat(args.today) if args.today else datetime.now(UTC).date()
+    except ValueError:
+        raise SystemExit(f"--today must be a date, YYYY-MM-DD, not {args.today!r}.") from None
     ctx = Context(settings)
     ctx.catch_up([read_model("invoices")])  # the sweep reads its candidates from it
 

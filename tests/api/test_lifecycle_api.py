@@ -101,7 +101,7 @@ async def test_partial_then_full_payment_makes_the_invoice_paid(
         json={
             "amount_cents": TOTAL - 2000,
             "method": "card",
-            "paid_at": "2026-11-24T10:00:00Z",
+            "paid_at": "2026-11-20T10:00:00Z",
             "reference": "x",
         },
     )
@@ -134,6 +134,7 @@ async def test_bad_payments_are_refused_and_record_nothing(
         ({"amount_cents": 10.5, "method": "card"}, ["amount_cents"]),
         ({"amount_cents": 100, "method": "cheque"}, ["method"]),
         ({"amount_cents": 100, "method": "card", "paid_at": "2026-11-24 10:00"}, ["paid_at"]),
+        ({"amount_cents": 100, "method": "card", "paid_at": "2999-01-01T00:00:00Z"}, ["paid_at"]),
         ({"method": "card", "colour": "red"}, ["amount_cents", "colour"]),
     ]
     for body, fields in bad:
@@ -237,3 +238,10 @@ async def test_overdue_sweep_marks_past_due_invoices_once(
         "delivered",
         "overdue",
     ]
+
+
+def test_the_overdue_sweep_refuses_a_bad_date_cleanly(database_url: str) -> None:
+    result = run_cli(database_url, "overdue", "sweep", "--today", "24/11/2026")
+    assert result.returncode != 0
+    assert "must be a date" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

@@ -818,3 +818,34 @@ async def wait_until_delivered(
     while (await event_types(client, account, invoice)).count("delivered") < count:
         assert time.monotonic() < deadline, "not recorded"
         await asyncio.sleep(0.02)
+
+
+async def test_a_reminder_decided_before_a_payment_is_not_sent_after_it(
+    live_client: AsyncTestClient[Any],
+    live_account: LiveAccount,
+    live_invoicing: Invoicing,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    live_url: str,
+    smtp: Mailbox,
+) -> None:
+    sent = await live_send(live_client, live_account, ["link"], locale="en")
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    reminder = await live_client.post(
+        f"{INVOICES}/{sent.invoice['id']}/send",
+        headers=live_account.headers,
+        json={"channels": ["email"], "reminder": True},
+    )
+    assert reminder.status_code == 200, reminder.text
+    # Paid in full before any worker picked the reminder up.
+    payment = await live_client.post(
+        f"{INVOICES}/{sent.invoice['id']}/payments",
+        headers=live_account.headers,
+        json={"amount_cents": sent.invoice["total_cents"], "method": "bank_transfer"},
+    )
+    assert payment.status_code == 201, payment.text
+    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    assert smtp.to(sent.email) == []
+    history = await events(live_client, live_account, sent.invoice)
+    assert [e["type"] for e in history][-1] == "delivery_failed"
+    assert "paid" in history[-1]["data"]["error"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from fastfaktura.api.input import Field
@@ -57,6 +58,12 @@ def _bic(value: Any) -> str | None:
 
 def _positive(value: Any) -> str | None:
     return None if value > 0 else "must be greater than 0"
+
+
+def _not_in_the_future(value: Any) -> str | None:
+    # A few minutes of clock skew between the caller and us are tolerated.
+    late = datetime.now(UTC) + timedelta(minutes=5)
+    return None if value <= late else "may not be in the future"
 
 
 def _upper(value: str) -> str:
@@ -147,7 +154,7 @@ PAYMENT_METHODS: Final = ("bank_transfer", "card", "cash", "other")
 PAYMENT_FIELDS: Final = (
     Field("amount_cents", "int", required=True, nullable=False, minimum=1, maximum=10**15),
     Field("method", "enum", required=True, nullable=False, choices=PAYMENT_METHODS),
-    Field("paid_at", "datetime"),
+    Field("paid_at", "datetime", rule=_not_in_the_future),
     Field("reference", "text", max_length=200),
 )
 CANCEL_FIELDS: Final = (Field("reason", "text", max_length=1000),)

@@ -41,6 +41,10 @@ class LockLostError(Exception):
     """The worker's advisory lock went away with its connection."""
 
 
+class DeliveryMooted(Exception):
+    """The delivery no longer makes sense (a reminder for an invoice since paid or cancelled)."""
+
+
 def _sql(name: str) -> str:
     return statement("deliveries", "queries.sql", name)
 
@@ -119,6 +123,11 @@ class DeliveryWorker:
             return
         try:
             await self._perform(row, business_id, invoice_id, delivery_id)
+        except DeliveryMooted as exc:
+            # Nothing to retry: the invoice moved on (paid, cancelled) before it went out.
+            await self.pool.execute(_sql("note_attempt"), delivery_id, 0.0, str(exc))
+            await self._record(business_id, invoice_id, delivery_id, str(exc))
+            return
         except Exception as exc:
             # A DeliveryError is expected (server down, refused); anything else is a bug or a
             # misconfiguration, but it must not stop the worker for every other delivery.
@@ -149,6 +158,10 @@ class DeliveryWorker:
         invoice = await queries.get_invoice(self.pool, business_id, invoice_id)
         if business is None or invoice is None:
             raise DeliveryError("the invoice's read model is not there yet")
+        if row["kind"] == "reminder" and invoice["status"] in ("paid", "cancelled"):
+            raise DeliveryMooted(
+                f"not sent: the invoice was {invoice['status']} before the reminder went out"
+            )
         facts = self._facts(business, invoice)
         message = render(facts, channel=channel, kind=row["kind"])
         if channel == "email":
