@@ -64,9 +64,23 @@ class ConnectionParams:
             dbname=(parsed.path or "/postgres").lstrip("/") or "postgres",
         )
 
-    def eventsourcing_env(self, *, pool_size: int, max_overflow: int) -> dict[str, str]:
-        """The environment for an eventsourcing Application or tracking recorder."""
+    def eventsourcing_env(
+        self, *, pool_size: int, max_overflow: int, aggregate_cache: int = 0
+    ) -> dict[str, str]:
+        """The environment for an eventsourcing Application or tracking recorder.
+
+        `aggregate_cache`: keep that many aggregates in memory and fast-forward them with only
+        their new events (read from the store on every get, so other processes' writes are
+        seen). Long streams, like a busy business's numbering series, then cost one small
+        read instead of a full replay per command.
+        """
+        cache = (
+            {"AGGREGATE_CACHE_MAXSIZE": str(aggregate_cache), "AGGREGATE_CACHE_FASTFORWARD": "y"}
+            if aggregate_cache
+            else {}
+        )
         return {
+            **cache,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,

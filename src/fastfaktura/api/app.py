@@ -52,8 +52,9 @@ from fastfaktura.readmodels.queries import PositionWatcher
 log = structlog.get_logger(__name__)
 
 # Command threads (anyio's default limiter is 40) each need a pooled connection.
-WRITE_POOL_SIZE = 10
-WRITE_POOL_OVERFLOW = 30
+WRITE_POOL_SIZE = 4
+WRITE_POOL_OVERFLOW = 36
+AGGREGATE_CACHE = 10_000
 
 
 @get("/docs", include_in_schema=False)
@@ -98,14 +99,18 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        env = params.eventsourcing_env(pool_size=WRITE_POOL_SIZE, max_overflow=WRITE_POOL_OVERFLOW)
+        env = params.eventsourcing_env(
+            pool_size=WRITE_POOL_SIZE,
+            max_overflow=WRITE_POOL_OVERFLOW,
+            aggregate_cache=AGGREGATE_CACHE,
+        )
         invoicing = await anyio.to_thread.run_sync(lambda: Invoicing(env))
-        pool = await asyncpg.create_pool(database_url, min_size=2, max_size=20)
+        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=20)
         supervisor = None
         worker: DeliveryWorker | None = None
         tasks: list[asyncio.Task[None]] = []
         if run_projections:
-            runner_env = params.eventsourcing_env(pool_size=2, max_overflow=2)
+            runner_env = params.eventsourcing_env(pool_size=1, max_overflow=2)
             supervisor = ProjectionSupervisor(
                 database_url, runner_env, loader(invoicing), READ_MODELS
             )

@@ -381,6 +381,12 @@ def rebuild(
             )
         if progress is not None:
             progress(upto, upto)
+        # Fresh tables have no statistics and an empty visibility map: without this, queries
+        # right after the swap plan badly and count(*) reads the heap (15-20x slower).
+        for table in model.tables:
+            conn.execute(
+                sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table + REBUILD_SUFFIX))
+            )
 
         with conn.transaction():
             tracked = _lock_tracking(conn, model)
