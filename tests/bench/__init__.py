@@ -1,12 +1,18 @@
 """`make bench`: throughput and latency figures of FastFaktura, each against a baseline.
 
 Run with `python -m tests.bench` (or `make bench`). One run starts its own embedded PostgreSQL and
-a real `fastfaktura serve` process, runs every scenario of `scenarios.SCENARIOS` in order, prints a
+a real `fastfaktura serve` process, runs every scenario of `registry.SCENARIOS` in order, prints a
 table and writes `.fastfaktura-bench/results.json`. Nothing here is a pytest test.
 
 Layout:
 - `environment.py`: the embedded PostgreSQL, the server subprocess, the account, CPU accounting;
 - `http.py`: the load generator's raw keep-alive HTTP/1.1 client (asyncio streams);
 - `figures.py`: figures, baselines, goals, the report (rich table and JSON);
-- `scenarios.py`: the scenario registry and the scenarios. Add one with `@scenario(...)`.
+- `registry.py`: the scenario registry and the settings. Add a scenario with `@scenario(...)`;
+- `scenarios.py`: the clients and raw event-store append scenarios, and the shared load loop;
+- `invoices.py`: POST /invoices, GET /invoices/{id} against `bare_app.py` (a bare Litestar +
+  asyncpg app, run as its own uvicorn process);
+- `store.py`: a generated store of `--events N` invoice events (default 1,000,000) in its own
+  database: `fastfaktura projections rebuild --all` and `fastfaktura audit replay` (the real CLI,
+  as subprocesses), and GET /invoices?status=draft on a server over it.
 """

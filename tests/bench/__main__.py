@@ -14,14 +14,24 @@ from tests.bench.environment import private_runtime_dir
 
 private_runtime_dir()  # before anything imports pgserver
 
+import importlib  # noqa: E402
+
 from rich.console import Console  # noqa: E402
 
-import tests.bench.scenarios  # noqa: E402, F401  (registers the scenarios)
 from tests.bench.environment import Environment  # noqa: E402
 from tests.bench.figures import Report, machine_meta, server_stack  # noqa: E402
 from tests.bench.registry import SCENARIOS, Bench, Settings  # noqa: E402
 
-SCENARIO_TIMEOUT = 120  # seconds: no scenario may hang the run
+# Each module registers its scenarios at import; they run (and print) in this order.
+MODULES = (
+    "tests.bench.scenarios",
+    "tests.bench.invoices",
+    "tests.bench.store",
+    "tests.bench.documents",
+)
+for module in MODULES:
+    importlib.import_module(module)
+
 RESULTS = Path(__file__).resolve().parents[2] / ".fastfaktura-bench" / "results.json"
 
 
@@ -34,25 +44,50 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=defaults.warmup, help="seconds")
     parser.add_argument("--duration", type=float, default=defaults.duration, help="seconds")
     parser.add_argument("--samples", type=int, default=defaults.samples)
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=defaults.events,
+        help="invoice events in the generated store for rebuild, audit and the list"
+        f" (default {defaults.events:,}; 100000 for a quick run)",
+    )
+    parser.add_argument("--list-samples", type=int, default=defaults.list_samples)
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     return parser.parse_args(argv)
 
 
 async def run_all(bench: Bench, selected: list[str] | None, console: Console) -> Report:
+    """Every selected scenario in order. One that fails (or overruns its bound) is reported as
+    a note and the run goes on, so the other figures are still printed."""
     report = Report(meta=machine_meta())
+    phases: dict[str, float] = {}
     for s in SCENARIOS:
         if selected and s.name not in selected:
             continue
-        console.print(f"[bold]{s.name}[/]: {s.title} ...")
+        bound = s.timeout(bench.settings)
+        console.print(f"[bold]{s.name}[/]: {s.title} (bound {bound:.0f} s) ...")
         started = time.perf_counter()
-        async with asyncio.timeout(SCENARIO_TIMEOUT):
-            figures = await s.run(bench)
+        try:
+            async with asyncio.timeout(bound):
+                figures = await s.run(bench)
+        except Exception as exc:  # reported as a note; the exit status says so
+            elapsed = time.perf_counter() - started
+            text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            if isinstance(exc, TimeoutError):
+                text = f"over its {bound:.0f} s bound"
+            report.failed.append(s.name)
+            bench.notes.append(f"scenario {s.name} FAILED after {elapsed:.0f} s: {text[-1500:]}")
+            console.print(f"  [red]FAILED[/] after {elapsed:.1f} s: {text[-3000:]}")
+            phases[s.name] = round(elapsed, 1)
+            continue
         report.figures += figures
-        console.print(f"  done in {time.perf_counter() - started:.1f} s")
+        phases[s.name] = round(time.perf_counter() - started, 1)
+        console.print(f"  done in {phases[s.name]:.1f} s")
     report.cpu = bench.cpu
     report.notes = bench.notes
     report.meta["load_generators"] = bench.clients
+    report.meta["scenario_seconds"] = phases
     return report
 
 
@@ -73,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         warmup=args.warmup,
         duration=args.duration,
         samples=args.samples,
+        events=args.events,
+        list_samples=args.list_samples,
     )
     started = time.perf_counter()
     with Environment(lambda text: console.print(f"  {text}")) as env:
@@ -96,7 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"Server: {report.meta['server_stack']}, one process.")
     report.meta["results"] = str(args.output)
     report.write(args.output)
+    phases = ", ".join(f"{k} {v:.0f} s" for k, v in report.meta["scenario_seconds"].items())
+    console.print(f"Time per scenario: {phases}")
     console.print(f"Results: {args.output}  (whole run: {elapsed:.0f} s)")
+    if report.failed:
+        console.print(f"[red]Failed scenarios:[/] {', '.join(report.failed)}")
+        return 1
     return 0
 
 

@@ -1,5 +1,10 @@
 """What the bench runs against: a fresh embedded PostgreSQL, migrated, a business with its API key,
 and a real `fastfaktura serve` subprocess on 127.0.0.1. Everything is stopped on exit or error.
+
+Scenarios may add more HTTP processes (`HttpProcess`, e.g. the bare baseline app, or a second
+`fastfaktura serve` on another database) and more embedded clusters (`start_cluster`: one
+`fastfaktura serve` alone holds about half of a cluster's 100 connections); they are stopped on
+exit too (`defer`).
 """
 
 from __future__ import annotations
@@ -8,16 +13,18 @@ import atexit
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +34,7 @@ import psutil
 
 from tests.bench.figures import CpuWindow
 
-PORTS = range(8100, 8200)
+PORTS = range(8400, 8500)  # the bench's servers only ever listen in 8400-8499
 HOST = "127.0.0.1"
 
 
@@ -67,6 +74,99 @@ class Account:
     api_key: str
 
 
+class HttpProcess:
+    """An HTTP server subprocess on 127.0.0.1, in its own session (a Ctrl-C in the terminal is
+    handled by the bench, not by it): started, awaited until `health` answers 200, stopped with
+    SIGINT (uvicorn's graceful shutdown, which runs the lifespan exit), killed if it hangs."""
+
+    def __init__(
+        self,
+        name: str,
+        command: Sequence[str],
+        env: Mapping[str, str],
+        port: int,
+        log_path: Path,
+        health: str = "/health",
+    ) -> None:
+        self.name = name
+        self.command = list(command)
+        self.env = dict(env)
+        self.port = port
+        self.log_path = log_path
+        self.health = health
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self, timeout: float = 90) -> HttpProcess:
+        with self.log_path.open("wb") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                self.command,
+                env=self.env,
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        status: object = None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(self.base_url + self.health, timeout=5) as response:
+                    status = response.status
+                    if status == 200:
+                        return
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError as exc:
+                status = exc
+            time.sleep(0.1)
+        raise RuntimeError(
+            f"{self.name}: GET {self.health} not 200 after {timeout} s ({status}):\n"
+            f"{self.log_tail()}"
+        )
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Idempotent: stops the process if it is still running."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
 class Environment:
     """Context manager: database, account and server up on enter, all stopped on exit."""
 
@@ -77,9 +177,10 @@ class Environment:
         self.database_url = ""
         self.port = 0
         self.account = Account("", "")
-        self.server: subprocess.Popen[bytes] | None = None
+        self.server: HttpProcess | None = None
         self.postgres_pid: int | None = None
         self.server_log = self.workdir / "server.log"
+        self.started = time.perf_counter()
 
     @property
     def base_url(self) -> str:
@@ -109,16 +210,12 @@ class Environment:
         self._stack.callback(shutil.rmtree, self.workdir, ignore_errors=True)
         started = time.perf_counter()
         self.database_url = start_embedded(self.workdir)
-        self._stack.callback(self._stop_postgres)
+        self._stack.callback(_stop_postgres, self.workdir / "pg")
         self.postgres_pid = _postmaster_pid(self.workdir / "pg")
         migrate(self.database_url)
         self.say(f"embedded PostgreSQL up and migrated in {time.perf_counter() - started:.1f} s")
 
-        env = {
-            **os.environ,
-            "DATABASE_URL": self.database_url,
-            "FASTFAKTURA_HOME": str(self.workdir / "home"),
-        }
+        env = self.cli_env(self.database_url)
         created = subprocess.run(
             [*fastfaktura_command(), "accounts", "create", "--name", "Bench", "--json"],
             env=env,
@@ -132,75 +229,83 @@ class Environment:
         self.account = Account(issued["business_id"], issued["api_key"])
 
         self.port = free_port()
-        log = self.server_log.open("wb")
-        self._stack.callback(log.close)
-        self.server = subprocess.Popen(
-            [*fastfaktura_command(), "serve", "--host", HOST, "--port", str(self.port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a Ctrl-C in the terminal is handled by us, not it
-        )
-        self._stack.callback(self._stop_server)
-        self._wait_healthy(timeout=90)
+        self.server = self.serve("fastfaktura serve", self.database_url, self.port, self.server_log)
         self.say(
             f"fastfaktura serve (pid {self.server.pid}) healthy on {self.base_url} "
             f"{time.perf_counter() - started:.1f} s after start"
         )
 
-    def _wait_healthy(self, timeout: float) -> None:
-        assert self.server is not None
-        deadline = time.monotonic() + timeout
-        status: object = None
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                raise RuntimeError(
-                    f"the server exited with {self.server.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/health", timeout=5) as response:
-                    status = response.status
-                    if status == 200:
-                        return
-            except urllib.error.HTTPError as exc:
-                status = exc.code
-            except OSError as exc:
-                status = exc
-            time.sleep(0.1)
-        raise RuntimeError(f"GET /health not 200 after {timeout} s ({status}):\n{self.log_tail()}")
+    def cli_env(self, database_url: str) -> dict[str, str]:
+        """The environment of a `fastfaktura` subprocess on that database."""
+        return {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "FASTFAKTURA_HOME": str(self.workdir / "home"),
+        }
+
+    def serve(self, name: str, database_url: str, port: int, log_path: Path) -> HttpProcess:
+        """A `fastfaktura serve` on that database and port, healthy; stopped on exit at the
+        latest (stop() it sooner if you like: it is idempotent)."""
+        server = HttpProcess(
+            name,
+            [*fastfaktura_command(), "serve", "--host", HOST, "--port", str(port)],
+            self.cli_env(database_url),
+            port,
+            log_path,
+        )
+        self.defer(server.stop)
+        return server.start(timeout=90)
+
+    def defer(self, callback: Callable[[], object]) -> None:
+        """Run `callback` on exit (or error), before the database stops; last in, first out."""
+        self._stack.callback(callback)
+
+    def start_cluster(self, name: str) -> Cluster:
+        """Another embedded PostgreSQL (own data directory, processes and connection limit),
+        migrated; stopped on exit."""
+        from fastfaktura.adapters.database import migrate, start_embedded
+
+        home = self.workdir / name
+        url = start_embedded(home)
+        self.defer(lambda: _stop_postgres(home / "pg"))
+        migrate(url)
+        return Cluster(url, _postmaster_pid(home / "pg"))
 
     def log_tail(self, chars: int = 3000) -> str:
-        try:
-            return self.server_log.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def _stop_server(self) -> None:
-        server = self.server
-        if server is None or server.poll() is not None:
-            return
-        server.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown (runs the lifespan exit)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
-
-    def _stop_postgres(self) -> None:
-        from pgserver.postgres_server import PostgresServer
-
-        # The handle start_embedded made (get_server would start a new server if it is gone).
-        handle = PostgresServer._instances.get((self.workdir / "pg").resolve())
-        if handle is not None:
-            handle.cleanup()  # the last handle: stops the server
+        return self.server.log_tail(chars) if self.server else ""
 
     def close(self) -> None:
         self._stack.close()
 
     # -- CPU accounting -----------------------------------------------------------------------
 
-    def cpu_meter(self, name: str) -> CpuMeter:
-        return CpuMeter(name, self.server.pid if self.server else None, self.postgres_pid)
+    def cpu_meter(
+        self,
+        name: str,
+        server: HttpProcess | None = None,
+        server_is: str = "the server",
+        cluster: Cluster | None = None,
+    ) -> CpuMeter:
+        """CPU of the bench, `server` (default: the main `fastfaktura serve`) and PostgreSQL
+        (default: the main cluster)."""
+        target = server or self.server
+        postgres = cluster.postgres_pid if cluster else self.postgres_pid
+        return CpuMeter(name, target.pid if target else None, postgres, server_is)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    url: str
+    postgres_pid: int | None
+
+
+def _stop_postgres(pgdata: Path) -> None:
+    from pgserver.postgres_server import PostgresServer
+
+    # The handle start_embedded made (get_server would start a new server if it is gone).
+    handle = PostgresServer._instances.get(pgdata.resolve())
+    if handle is not None:
+        handle.cleanup()  # the last handle: stops the server
 
 
 def _postmaster_pid(pgdata: Path) -> int | None:
@@ -237,10 +342,17 @@ def _used(before: dict[int, float], after: dict[int, float]) -> float:
 class CpuMeter:
     """CPU seconds used by the bench process, the server and PostgreSQL over a window."""
 
-    def __init__(self, name: str, server_pid: int | None, postgres_pid: int | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        server_pid: int | None,
+        postgres_pid: int | None,
+        server_is: str = "the server",
+    ) -> None:
         self.name = name
         self.server_pid = server_pid
         self.postgres_pid = postgres_pid
+        self.server_is = server_is
         self._start: tuple[float, float, dict[int, float], dict[int, float], float] | None = None
 
     def _sample(self) -> tuple[float, float, dict[int, float], dict[int, float], float]:
@@ -274,4 +386,70 @@ class CpuMeter:
             postgres=pct(_used(pg0, pg1)),
             machine=pct(busy1 - busy0),
             cores=psutil.cpu_count() or 1,
+            server_is=self.server_is,
+        )
+
+
+class SubprocessCpu:
+    """CPU over a window whose work is done by subprocesses that start and end inside it (a
+    CLI and the worker processes it spawns) and by PostgreSQL backends that come and go.
+
+    Subprocesses: RUSAGE_CHILDREN of the bench process, which counts every child it reaped and
+    every descendant those reaped, exactly. PostgreSQL: its process tree polled every 0.2 s from
+    a thread, keeping each process's last reading (a backend's last < 0.2 s may be lost)."""
+
+    def __init__(self, name: str, postgres_pid: int | None, server_is: str, processes: int):
+        self.name = name
+        self.postgres_pid = postgres_pid
+        self.server_is = server_is
+        self.processes = processes
+        self._seen: dict[int, float] = {}
+        self._before: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start: tuple[float, float, float, float] | None = None
+
+    @staticmethod
+    def _children() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    @staticmethod
+    def _busy() -> float:
+        total = psutil.cpu_times()
+        return sum(total) - total.idle - getattr(total, "iowait", 0.0)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.2):
+            self._seen.update(_tree_times(self.postgres_pid))
+
+    def start(self) -> None:
+        self._before = _tree_times(self.postgres_pid)
+        self._seen = dict(self._before)
+        self._start = (time.perf_counter(), time.process_time(), self._children(), self._busy())
+        self._thread = threading.Thread(target=self._poll, name="cpu-poll", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> CpuWindow:
+        assert self._start is not None, "start() first"
+        assert self._thread is not None
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._seen.update(_tree_times(self.postgres_pid))
+        wall0, own0, children0, busy0 = self._start
+        seconds = time.perf_counter() - wall0
+
+        def pct(used: float) -> float:
+            return 100.0 * used / seconds if seconds > 0 else 0.0
+
+        return CpuWindow(
+            name=self.name,
+            seconds=seconds,
+            bench=pct(time.process_time() - own0),
+            server=pct(self._children() - children0),
+            postgres=pct(_used(self._before, self._seen)),
+            machine=pct(self._busy() - busy0),
+            cores=psutil.cpu_count() or 1,
+            server_is=self.server_is,
+            server_processes=self.processes,
         )

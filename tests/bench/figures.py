@@ -60,6 +60,10 @@ class CpuWindow:
     postgres: float
     machine: float  # every process on the machine, 100 % per core
     cores: int
+    # What the "server" column measured: the `fastfaktura serve` process unless said otherwise
+    # (e.g. a CLI subprocess and its worker processes, or the bare baseline app).
+    server_is: str = "the server"
+    server_processes: int = 1
 
     @property
     def others(self) -> float:
@@ -72,6 +76,7 @@ class Report:
     cpu: list[CpuWindow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)  # names of the scenarios that failed
 
     def by_key(self) -> dict[str, Figure]:
         return {f.key: f for f in self.figures}
@@ -155,8 +160,10 @@ class Report:
             said = []
             if w.bench >= 80:
                 said.append(f"the load generator used {w.bench:.0f} % of a core (may limit it)")
-            if w.server >= 90:
-                said.append(f"the server used {w.server:.0f} % of a core (CPU-bound, one process)")
+            if w.server >= 90 * w.server_processes:
+                n = w.server_processes
+                one = "one process" if n == 1 else f"{n} processes"
+                said.append(f"{w.server_is} used {w.server:.0f} % of a core (CPU-bound, {one})")
             if w.others >= 20:
                 said.append(f"other processes used {w.others:.0f} % of a core (noisy)")
             if w.machine >= 90 * w.cores:
@@ -179,6 +186,7 @@ class Report:
             ],
             "cpu": [{**asdict(w), "others": w.others} for w in self.cpu],
             "notes": [*self.notes, *self.limits()],
+            "failed": self.failed,
         }
 
     def write(self, path: Path) -> None:

@@ -20,6 +20,8 @@ class Settings:
     duration: float = 10.0  # seconds of each throughput window
     samples: int = 300  # sequential write-to-visible round trips
     sample_warmup: int = 30  # round trips before those, not counted
+    events: int = 1_000_000  # invoice events in the generated store (rebuild, audit, list)
+    list_samples: int = 200  # sequential GET /invoices?status= requests
 
 
 @dataclass
@@ -31,12 +33,20 @@ class Bench:
     cpu: list[CpuWindow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     clients: dict[str, str] = field(default_factory=dict)  # what generated each load, by window
+    # Expensive set-ups shared by several scenarios (e.g. the generated store), by name.
+    shared: dict[str, object] = field(default_factory=dict)
 
     def client(self, what: str, description: str) -> None:
         self.clients[what] = description
 
+    def say(self, text: str) -> None:
+        self.env.say(text)
+
 
 Run = Callable[[Bench], Awaitable[list[Figure]]]
+Bound = Callable[[Settings], float]  # a scenario's time limit in seconds, from the settings
+
+DEFAULT_TIMEOUT = 120.0  # seconds: no scenario may hang the run
 
 
 @dataclass(frozen=True)
@@ -44,18 +54,20 @@ class Scenario:
     name: str
     title: str
     run: Run
+    timeout: Bound
 
 
 SCENARIOS: list[Scenario] = []
 
 
-def scenario(name: str, title: str) -> Callable[[Run], Run]:
-    """Register a scenario; they run in registration order."""
+def scenario(name: str, title: str, timeout: Bound | None = None) -> Callable[[Run], Run]:
+    """Register a scenario; they run in registration order. `timeout`: its time limit as a
+    function of the settings (default DEFAULT_TIMEOUT), for scenarios whose work scales."""
 
     def register(run: Run) -> Run:
         if any(s.name == name for s in SCENARIOS):
             raise ValueError(f"scenario {name!r} registered twice")
-        SCENARIOS.append(Scenario(name, title, run))
+        SCENARIOS.append(Scenario(name, title, run, timeout or (lambda _: DEFAULT_TIMEOUT)))
         return run
 
     return register

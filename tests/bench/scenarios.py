@@ -2,8 +2,8 @@
 
 To add one: write `async def name(bench: Bench) -> list[Figure]` decorated with `@scenario(...)`,
 use `closed_loop` for a fixed-duration throughput window, and give each figure the key of its
-same-run baseline. Ideas queued: invoices, GET by id against a bare Litestar + asyncpg select,
-a rebuild over 1M events.
+same-run baseline. More scenarios: invoices.py (POST and GET by id on this server) and store.py
+(a generated store of `--events` events: rebuild, audit replay, the invoice list).
 """
 
 from __future__ import annotations
