@@ -24,7 +24,7 @@ import anyio
 import anyio.to_thread
 import facturx
 import structlog
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -75,7 +75,13 @@ class AssetFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint is untyped
 @cache
 def environment() -> Environment:
     return Environment(
-        loader=PackageLoader("fastfaktura.documents", "templates"),
+        # The web templates too: the lines table is shared with the public page.
+        loader=ChoiceLoader(
+            [
+                PackageLoader("fastfaktura.documents", "templates"),
+                PackageLoader("fastfaktura.web", "templates"),
+            ]
+        ),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
