@@ -24,12 +24,12 @@ import anyio.to_thread
 import asyncpg
 import structlog
 
-from fastfaktura.api.schemas import InvoiceResponse
 from fastfaktura.application import Invoicing
 from fastfaktura.delivery.messages import Attachment, InvoiceFacts, render
 from fastfaktura.delivery.transports import DeliveryError, Transport
 from fastfaktura.documents.store import invoice_pdf
 from fastfaktura.readmodels import queries
+from fastfaktura.readmodels.invoice_view import InvoiceResponse
 from fastfaktura.readmodels.sql import statement
 
 log = structlog.get_logger(__name__)

@@ -20,7 +20,7 @@ from uuid import UUID
 import msgspec
 from babel.numbers import format_decimal
 
-from fastfaktura.api.schemas import Buyer, InvoiceResponse, Seller
+from fastfaktura.readmodels.invoice_view import Buyer, InvoiceResponse, Seller
 from fastfaktura.web.labels import LABELS
 from fastfaktura.web.page import InvoiceView, client_locale, invoice_view, money
 

@@ -15,12 +15,12 @@ from uuid import UUID
 import anyio.to_thread
 import asyncpg
 
-from fastfaktura.api.schemas import InvoiceResponse
 from fastfaktura.application import Invoicing
 from fastfaktura.documents.document import InvoiceDocument, build_document
 from fastfaktura.documents.render import render_pdf_async
 from fastfaktura.domain.errors import NotFoundError
 from fastfaktura.domain.invoice import Invoice
+from fastfaktura.readmodels.invoice_view import InvoiceResponse
 
 _SELECT = "SELECT content FROM invoice_documents WHERE business_id = $1 AND invoice_id = $2"
 _INSERT = """

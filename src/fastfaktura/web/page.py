@@ -18,7 +18,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from fastfaktura.api.schemas import Buyer, InvoiceResponse, Seller
+from fastfaktura.readmodels.invoice_view import Buyer, InvoiceResponse, Seller
 from fastfaktura.web.labels import DEFAULT_LOCALE, LABELS, LOCALES, STATUS_LABELS
 
 # Every currency the API accepts (EUR, USD, GBP, NOK, SEK, DKK) counts in hundredths.
