@@ -245,3 +245,20 @@ def test_the_overdue_sweep_refuses_a_bad_date_cleanly(database_url: str) -> None
     assert result.returncode != 0
     assert "must be a date" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_cancel_is_recorded_once_per_idempotency_key(
+    client: AsyncTestClient[Any], account: Account
+) -> None:
+    buyer = await create_client(client, account)
+    invoice = await create_invoice(client, account, buyer["id"])
+    url = f"{INVOICES}/{invoice['id']}/cancel"
+    headers = {**account.headers, "Idempotency-Key": f"cancel-{uuid4()}"}
+    first = await client.post(url, headers=headers, json={"reason": "duplicate"})
+    again = await client.post(url, headers=headers, json={"reason": "duplicate"})
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.content == first.content
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert await events_of(client, account, invoice["id"]) == ["created", "cancelled"]
+    other = await client.post(url, headers=headers, json={"reason": "something else"})
+    assert other.status_code == 409  # same key, another body
