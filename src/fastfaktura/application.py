@@ -354,6 +354,58 @@ class Invoicing(Application[UUID]):
             lambda invoice: invoice.record_payment(amount_cents, method, at, reference),
         )
 
+    def record_payment_request(
+        self,
+        business_id: UUID,
+        invoice_id: UUID,
+        *,
+        provider: str,
+        payment_intent_id: str,
+        amount_cents: int,
+        livemode: bool,
+    ) -> Written[Invoice]:
+        """The PaymentIntent created for the invoice, as `payment_requested` (once)."""
+        return self._on_invoice(
+            business_id,
+            invoice_id,
+            lambda invoice: invoice.record_payment_request(
+                provider=provider,
+                payment_intent_id=payment_intent_id,
+                amount_cents=amount_cents,
+                livemode=livemode,
+            ),
+        )
+
+    def record_payment_request_failed(
+        self, business_id: UUID, invoice_id: UUID, *, provider: str, error: str
+    ) -> Written[Invoice]:
+        return self._on_invoice(
+            business_id,
+            invoice_id,
+            lambda invoice: invoice.record_payment_request_failed(provider=provider, error=error),
+        )
+
+    def record_card_payment(
+        self,
+        business_id: UUID,
+        invoice_id: UUID,
+        *,
+        payment_intent_id: str,
+        amount_cents: int,
+        paid_at: datetime,
+    ) -> Written[bool]:
+        """A provider-confirmed card payment: `payment_recorded` (and `paid`) once per
+        PaymentIntent; the value says whether this call recorded it."""
+
+        def attempt() -> Written[bool]:
+            invoice = self.get(Invoice, invoice_id, business_id)
+            recorded_now = invoice.record_card_payment(
+                payment_intent_id, amount_cents, paid_at.isoformat()
+            )
+            return self._saved(recorded_now, invoice)
+
+        return _retrying(attempt)
+
     def mark_overdue(self, business_id: UUID, invoice_id: UUID, today: date) -> Written[Invoice]:
         """Record `overdue` if the invoice is past due and still unpaid (else nothing)."""
         return self._on_invoice(

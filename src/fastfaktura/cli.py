@@ -317,18 +317,19 @@ def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_policies(ctx: Context, settings: Settings, stop: threading.Event) -> None:
+    from fastfaktura.payments.gateway import StripeGateway
     from fastfaktura.policies import start_policies
 
     async def main() -> None:
         pool = await asyncpg.create_pool(ctx.database_url, min_size=1, max_size=4)
-        _, tasks = start_policies(pool, ctx.app, settings)
+        policies = start_policies(pool, ctx.app, settings, StripeGateway(settings.stripe))
         try:
             while not stop.is_set():
                 await asyncio.sleep(0.5)
         finally:
-            for task in tasks:
+            for task in policies.tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*policies.tasks, return_exceptions=True)
             await pool.close()
 
     asyncio.run(main())

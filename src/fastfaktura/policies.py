@@ -2,12 +2,15 @@
 the projections run (`serve`, or `projections run` next to API-only workers).
 
 - the delivery worker (fastfaktura.delivery.worker), one active per database;
+- the payments worker (fastfaktura.payments.worker), one active per database: Stripe
+  PaymentIntents for sent invoices, and the webhook inbox;
 - the overdue sweep (fastfaktura.overdue), on an interval; it is idempotent per invoice.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -18,6 +21,8 @@ from fastfaktura.config import Settings
 from fastfaktura.delivery.transports import SmsGatewayTransport, SmtpTransport, Transport
 from fastfaktura.delivery.worker import DeliveryWorker
 from fastfaktura.overdue import sweep
+from fastfaktura.payments.gateway import StripeGateway
+from fastfaktura.payments.worker import PaymentWorker
 
 log = structlog.get_logger(__name__)
 
@@ -45,13 +50,23 @@ async def sweep_overdue_forever(
         await asyncio.sleep(every_seconds)
 
 
+@dataclass
+class Policies:
+    delivery: DeliveryWorker
+    payments: PaymentWorker
+    tasks: list[asyncio.Task[None]]
+
+
 def start_policies(
-    pool: asyncpg.Pool, invoicing: Invoicing, settings: Settings
-) -> tuple[DeliveryWorker, list[asyncio.Task[None]]]:
-    """Start the policies on the running event loop; cancel the tasks to stop them."""
-    worker = DeliveryWorker(pool, invoicing, settings.base_url(), transports=transports(settings))
+    pool: asyncpg.Pool, invoicing: Invoicing, settings: Settings, gateway: StripeGateway
+) -> Policies:
+    """Start the policies on the running event loop; cancel the tasks to stop them. The
+    payments worker runs as well without Stripe keys: it still keeps the webhook inbox."""
+    delivery = DeliveryWorker(pool, invoicing, settings.base_url(), transports=transports(settings))
+    payments = PaymentWorker(pool, invoicing, gateway)
     tasks = [
-        asyncio.create_task(worker.run()),
+        asyncio.create_task(delivery.run()),
+        asyncio.create_task(payments.run()),
         asyncio.create_task(sweep_overdue_forever(pool, invoicing, settings.overdue_sweep_seconds)),
     ]
-    return worker, tasks
+    return Policies(delivery, payments, tasks)

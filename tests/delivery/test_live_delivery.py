@@ -44,7 +44,8 @@ from fastfaktura.adapters.database import ConnectionParams, migrate
 from fastfaktura.api.app import create_app
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
-from fastfaktura.delivery.worker import LOCK, MAX_ATTEMPTS, DeliveryWorker
+from fastfaktura.delivery.worker import MAX_ATTEMPTS, DeliveryWorker
+from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.policies import start_policies, transports
 from fastfaktura.readmodels.engine import catch_up
 from fastfaktura.readmodels.models import READ_MODELS
@@ -674,7 +675,8 @@ async def test_the_policies_as_serve_starts_them_deliver_by_themselves(
 ) -> None:
     """`serve` (or `projections run`) with SMTP_URL and SMS_GATEWAY_URL: the worker, its
     transports built from the settings, takes the lock and delivers; no help from the test."""
-    worker, tasks = start_policies(pool, live_invoicing, settings)
+    policies = start_policies(pool, live_invoicing, settings, StripeGateway(settings.stripe))
+    worker, tasks = policies.delivery, policies.tasks
     try:
         sent = await live_send(live_client, live_account, ["email", "sms"], locale="sv")
         deadline = time.monotonic() + 10
@@ -700,9 +702,11 @@ async def test_the_policies_as_serve_starts_them_deliver_by_themselves(
         await asyncio.gather(*tasks, return_exceptions=True)
     # Stopped, the worker gave its lock back: another process's worker can take over.
     with psycopg.connect(live_url, autocommit=True) as conn:
-        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (LOCK,)).fetchone()
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(hashtext(%s))", (DeliveryWorker.LOCK,)
+        ).fetchone()
         assert row == (True,)
-        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (LOCK,))
+        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (DeliveryWorker.LOCK,))
 
 
 async def test_an_unexpected_error_is_a_failed_attempt_not_a_stopped_worker(
@@ -761,7 +765,8 @@ async def test_the_worker_survives_losing_its_database_connections(
     worker_pool = await asyncpg.create_pool(
         live_url, min_size=1, max_size=3, server_settings={"application_name": name}
     )
-    worker, tasks = start_policies(worker_pool, live_invoicing, settings)
+    policies = start_policies(worker_pool, live_invoicing, settings, StripeGateway(settings.stripe))
+    worker, tasks = policies.delivery, policies.tasks
     worker.restart_seconds = 0.1
     try:
         await wait_for(lambda: worker.status == "running")
@@ -774,14 +779,17 @@ async def test_the_worker_survives_losing_its_database_connections(
         sent = await live_send(live_client, live_account, ["email"])
         await wait_for(lambda: len(smtp.to(sent.email)) == 1)
         await wait_for(lambda: worker.status == "running")
-        # The lock is held again, by one of the worker's own (new) connections.
+        # The delivery lock is held again, by one of the worker's own (new) connections.
         with psycopg.connect(live_url, autocommit=True) as conn:
             held = conn.execute(
                 "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-                " WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = %s",
-                (name,),
+                " WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = %s"
+                " AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtext(%s)::bigint",
+                (name, DeliveryWorker.LOCK),
             ).fetchone()
-            taken = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (LOCK,)).fetchone()
+            taken = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtext(%s))", (DeliveryWorker.LOCK,)
+            ).fetchone()
         assert (held, taken) == ((1,), (False,))
         await wait_until_delivered(live_client, live_account, sent.invoice, 1)
         await asyncio.sleep(0.3)  # still running: nothing more

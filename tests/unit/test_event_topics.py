@@ -56,6 +56,8 @@ PINNED: dict[str, tuple[str, ...]] = {
         "fastfaktura:Invoice.Overdue",
         "fastfaktura:Invoice.Paid",
         "fastfaktura:Invoice.PaymentRecorded",
+        "fastfaktura:Invoice.PaymentRequestFailed",
+        "fastfaktura:Invoice.PaymentRequested",
         "fastfaktura:Invoice.ReminderSent",
         "fastfaktura:Invoice.Sent",
     ),

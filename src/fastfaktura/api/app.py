@@ -41,10 +41,11 @@ from fastfaktura.api.schemas import (
 )
 from fastfaktura.api.sending import SendController
 from fastfaktura.api.services import Services
+from fastfaktura.api.webhooks import stripe_webhook
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
-from fastfaktura.delivery.worker import DeliveryWorker
-from fastfaktura.policies import start_policies
+from fastfaktura.payments.gateway import StripeGateway
+from fastfaktura.policies import Policies, start_policies
 from fastfaktura.readmodels.engine import ProjectionSupervisor, loader
 from fastfaktura.readmodels.models import READ_MODELS
 from fastfaktura.readmodels.queries import PositionWatcher
@@ -107,27 +108,33 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
         invoicing = await anyio.to_thread.run_sync(lambda: Invoicing(env))
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=20)
         supervisor = None
-        worker: DeliveryWorker | None = None
-        tasks: list[asyncio.Task[None]] = []
+        policies: Policies | None = None
+        stripe = StripeGateway(settings.stripe)
         if run_projections:
             runner_env = params.eventsourcing_env(pool_size=1, max_overflow=2)
             supervisor = ProjectionSupervisor(
                 database_url, runner_env, loader(invoicing), READ_MODELS
             )
             supervisor.start()
-            # Policies run where the projections run (delivery worker, overdue sweep).
-            worker, tasks = start_policies(pool, invoicing, settings)
+            # Policies run where the projections run (delivery and payments workers, overdue
+            # sweep).
+            policies = start_policies(pool, invoicing, settings, stripe)
         app.state.services = Services(
-            settings=settings, app=invoicing, pool=pool, watcher=PositionWatcher(pool, READ_MODELS)
+            settings=settings,
+            app=invoicing,
+            pool=pool,
+            watcher=PositionWatcher(pool, READ_MODELS),
+            stripe=stripe,
         )
         app.state.supervisor = supervisor
-        app.state.delivery_worker = worker
+        app.state.delivery_worker = policies.delivery if policies else None
+        app.state.payment_worker = policies.payments if policies else None
         purging = asyncio.create_task(_purge_idempotency_keys(pool))
         try:
             yield
         finally:
             purging.cancel()
-            for task in tasks:
+            for task in policies.tasks if policies else []:
                 task.cancel()
             if supervisor is not None:
                 await anyio.to_thread.run_sync(supervisor.stop)
@@ -142,6 +149,7 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
             SendController,
             public_invoice_page,
             public_invoice_pdf,
+            stripe_webhook,
             health,
             docs_redirect,
         ],

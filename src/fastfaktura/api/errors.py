@@ -115,7 +115,7 @@ def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Probl
 
 
 _PROBLEM_DESCRIPTIONS = {
-    400: "Malformed JSON body (problem+json)",
+    400: "Malformed JSON body, or a webhook whose signature does not match (problem+json)",
     401: "Missing, malformed, unknown or revoked API key (problem+json)",
     404: "No such resource for this business (problem+json)",
     409: "Conflicts with the resource's state, or Idempotency-Key reused (problem+json)",

@@ -115,6 +115,9 @@ class SendController(Controller):
             worker = getattr(request.app.state, "delivery_worker", None)
             if worker is not None:
                 worker.wake()
+            payments = getattr(request.app.state, "payment_worker", None)
+            if payments is not None and not reminder:
+                payments.wake()  # a first send asks for a PaymentIntent
             sandbox = tenant.mode == "sandbox"
             statuses: dict[str, str] = {}
             if sandbox and worker is not None:

@@ -16,6 +16,7 @@ from litestar import Response
 from fastfaktura.application import Invoicing, Written
 from fastfaktura.config import Settings
 from fastfaktura.domain.errors import NotFoundError
+from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.readmodels import queries
 
 log = structlog.get_logger(__name__)
@@ -28,6 +29,7 @@ class Services:
     app: Invoicing
     pool: asyncpg.Pool
     watcher: queries.PositionWatcher
+    stripe: StripeGateway
 
     async def execute(self, command: Callable[[], Written[T]]) -> Written[T]:
         """Run a command on the (synchronous) write side in a worker thread, then wait until

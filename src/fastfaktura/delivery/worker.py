@@ -13,11 +13,10 @@ was recorded) only records it, and never tries again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import anyio.to_thread
@@ -31,14 +30,10 @@ from fastfaktura.documents.store import invoice_pdf
 from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 from fastfaktura.readmodels.sql import statement
+from fastfaktura.worker_loop import LockedWorker
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 6  # then `delivery_failed`; waits 2, 4, 8, 16, 32 s in between
-LOCK = "fastfaktura.delivery-worker"
-
-
-class LockLostError(Exception):
-    """The worker's advisory lock went away with its connection."""
 
 
 class DeliveryMooted(Exception):
@@ -54,7 +49,8 @@ def _uuid(value: Any) -> UUID:
 
 
 @dataclass
-class DeliveryWorker:
+class DeliveryWorker(LockedWorker):
+    LOCK: ClassVar[str] = "fastfaktura.delivery-worker"
     pool: asyncpg.Pool
     app: Invoicing
     base_url: str
@@ -64,45 +60,6 @@ class DeliveryWorker:
     restart_seconds: float = 1.0
     status: str = "starting"
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def wake(self) -> None:
-        """Look for work now (the send endpoint calls this after recording a decision)."""
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Deliver until cancelled. One active worker per database (advisory lock). When the
-        database goes away (the lock with it), start over: take the lock again, then go on."""
-        while True:
-            try:
-                await self._run_locked()
-            except Exception:
-                self.status = "failed"
-                log.exception("delivery worker failed; restarting", backoff=self.restart_seconds)
-                await asyncio.sleep(self.restart_seconds)
-
-    async def _run_locked(self) -> None:
-        async with self.pool.acquire() as lock_conn:
-            while not await lock_conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", LOCK):
-                self.status = "standby"
-                await asyncio.sleep(2.0)
-            self.status = "running"
-            try:
-                while True:
-                    if lock_conn.is_closed():
-                        # The session that held the lock is gone (so is the lock): another
-                        # worker may hold it now. Stop delivering; start over. (Once asyncpg's
-                        # pool has detached the lost connection, is_closed() raises instead:
-                        # the same way out.)
-                        raise LockLostError("the connection holding the worker lock was lost")
-                    done = await self.run_once()
-                    if not done:
-                        self._wake.clear()
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            finally:
-                # A lost connection has released the lock already.
-                with contextlib.suppress(Exception):
-                    await lock_conn.execute("SELECT pg_advisory_unlock(hashtext($1))", LOCK)
 
     async def run_once(self) -> int:
         rows = await self.pool.fetch(_sql("due_deliveries"), self.batch)

@@ -138,6 +138,11 @@ class Invoice(Aggregate):
         self.was_sent = False
         # Every delivery ever decided, by id: {id, channel, to, kind, status, error}.
         self.deliveries: dict[str, dict[str, Any]] = {}
+        # The card payment request (a Stripe PaymentIntent), once one was made or refused:
+        # {provider, status: requested|failed, payment_intent_id, amount_cents, error}.
+        self.payment_request: dict[str, Any] | None = None
+        # References of the card payments recorded: a PaymentIntent is never counted twice.
+        self.card_payment_references: set[str] = set()
 
     @classmethod
     def draft(
@@ -316,6 +321,80 @@ class Invoice(Aggregate):
         self, amount_cents: int, method: str, paid_at: str, reference: str | None
     ) -> None:
         self.amount_paid_cents += amount_cents
+        if method == "card" and reference:
+            self.card_payment_references.add(reference)
+
+    # -- card payments (docs/payments.md) ------------------------------------------------------
+
+    @property
+    def awaits_payment_request(self) -> bool:
+        """Sent, money due, and no card payment request made or refused yet."""
+        return self.payment_request is None and self.status in PAYABLE and self.amount_due_cents > 0
+
+    def record_payment_request(
+        self, *, provider: str, payment_intent_id: str, amount_cents: int, livemode: bool
+    ) -> bool:
+        """The PaymentIntent created for this invoice, once: a repeat records nothing.
+
+        It is recorded whatever the status now (it exists at the provider either way); the
+        public page offers it only while money is due."""
+        if not self.was_sent:
+            raise InvoiceStateError("cannot request a payment for an invoice never sent")
+        if self.payment_request is not None:
+            return False
+        self._payment_requested(
+            provider=provider,
+            payment_intent_id=payment_intent_id,
+            amount_cents=amount_cents,
+            currency=self.currency,
+            livemode=livemode,
+        )
+        return True
+
+    @event("PaymentRequested", topic="fastfaktura:Invoice.PaymentRequested")
+    def _payment_requested(
+        self,
+        provider: str,
+        payment_intent_id: str,
+        amount_cents: int,
+        currency: str,
+        livemode: bool,
+    ) -> None:
+        self.payment_request = {
+            "provider": provider,
+            "status": "requested",
+            "payment_intent_id": payment_intent_id,
+            "amount_cents": amount_cents,
+            "error": None,
+        }
+
+    def record_payment_request_failed(self, *, provider: str, error: str) -> bool:
+        """The provider refused the request for good (card payment is not offered), once."""
+        if self.payment_request is not None:
+            return False
+        self._payment_request_failed(provider=provider, error=error)
+        return True
+
+    @event("PaymentRequestFailed", topic="fastfaktura:Invoice.PaymentRequestFailed")
+    def _payment_request_failed(self, provider: str, error: str) -> None:
+        self.payment_request = {
+            "provider": provider,
+            "status": "failed",
+            "payment_intent_id": None,
+            "amount_cents": None,
+            "error": error,
+        }
+
+    def record_card_payment(self, payment_intent_id: str, amount_cents: int, paid_at: str) -> bool:
+        """A card payment the provider confirmed, once per PaymentIntent: False when it was
+        recorded already (a webhook delivered again, or another event for the same intent).
+        A cancelled or paid invoice refuses it (InvoiceStateError), as does an amount above
+        the amount due (InvalidInputError): the money was taken, so the caller keeps the
+        notification for an operator (a refund, or an explanation to the client)."""
+        if payment_intent_id in self.card_payment_references:
+            return False
+        self.record_payment(amount_cents, "card", paid_at, payment_intent_id)
+        return True
 
     @event("Paid", topic="fastfaktura:Invoice.Paid")
     def _paid(self) -> None:

@@ -104,11 +104,21 @@ class InvoicesReadModel(ReadModel):
             "seller": aggregate.seller,
             "buyer": aggregate.buyer,
             "public_token": aggregate.public_token,
+            "card_payment": card_payment_state(aggregate),
+            "payment_intent_id": (aggregate.payment_request or {}).get("payment_intent_id"),
             "version": aggregate.version,
             "created_at": aggregate.created_on,
             "updated_at": aggregate.modified_on,
         }
         return {"rm_invoices": [row]}
+
+
+def card_payment_state(invoice: Invoice) -> str | None:
+    """`pending` (a PaymentIntent is still to be requested: the payments worker's to-do list),
+    `requested`, `failed`, or None (never sent, or nothing due before a request was made)."""
+    if invoice.payment_request is not None:
+        return str(invoice.payment_request["status"])
+    return "pending" if invoice.awaits_payment_request else None
 
 
 class DeliveriesReadModel(ReadModel):

@@ -1,0 +1,56 @@
+-- Card payments (asyncpg): the payments worker's to-do list and the Stripe webhook inbox.
+-- Not a read model: see docs/payments.md.
+
+-- name: due_payment_requests
+-- Sent invoices with money due and no PaymentIntent yet, of businesses whose mode has a Stripe
+-- key ($1), whose next attempt is due; oldest first.
+SELECT i.business_id, i.id, b.mode, coalesce(a.attempts, 0) AS attempts
+FROM rm_invoices i
+JOIN rm_business b ON b.business_id = i.business_id
+LEFT JOIN payment_request_attempts a ON a.invoice_id = i.id
+WHERE i.card_payment = 'pending' AND b.mode = ANY($1::text[])
+  AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= now())
+ORDER BY i.updated_at, i.id
+LIMIT $2;
+
+-- name: note_payment_request_attempt
+INSERT INTO payment_request_attempts (invoice_id, attempts, next_attempt_at, last_error)
+VALUES ($1, 1, now() + make_interval(secs => $2), $3)
+ON CONFLICT (invoice_id) DO UPDATE SET
+    attempts = payment_request_attempts.attempts + 1,
+    next_attempt_at = now() + make_interval(secs => $2),
+    last_error = $3;
+
+-- name: keep_webhook
+-- A verified event, once per Stripe event id; a repeat only counts the delivery.
+-- Returns whether this call stored it.
+INSERT INTO stripe_inbox AS inbox (event_id, type, livemode, payment_intent_id, payload)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (event_id) DO UPDATE SET deliveries = inbox.deliveries + 1
+RETURNING (xmax = 0) AS first;
+
+-- name: received_webhooks
+SELECT event_id, type, livemode, payload FROM stripe_inbox
+WHERE status = 'received'
+ORDER BY received_at, event_id
+LIMIT $1;
+
+-- name: settle_webhook
+UPDATE stripe_inbox
+SET status = $2, outcome = $3, business_id = $4, invoice_id = $5, processed_at = now()
+WHERE event_id = $1 AND status = 'received';
+
+-- name: list_webhooks
+-- $1: a status or NULL for all; newest first.
+SELECT event_id, type, livemode, payment_intent_id, received_at, deliveries, status, outcome,
+       business_id, invoice_id, processed_at
+FROM stripe_inbox
+WHERE $1::text IS NULL OR status = $1
+ORDER BY received_at DESC, event_id DESC
+LIMIT $2;
+
+-- name: retry_webhook
+-- An operator sends an event back to the worker (after fixing what stopped it).
+UPDATE stripe_inbox SET status = 'received', outcome = NULL, processed_at = NULL
+WHERE event_id = $1 AND status IN ('needs_attention', 'ignored')
+RETURNING event_id;

@@ -1,0 +1,189 @@
+"""The Stripe adapter: one `StripeClient` per business mode (never the global `stripe.api_key`),
+every call pointed at `STRIPE_API_BASE` when it is set, and webhook signature checks.
+
+Sandbox businesses use the test key, live ones the live key; a mode without its key offers no
+card payment. Errors come back as `PaymentProviderError`, which says whether trying again can
+help (a network error, a rate limit, Stripe's own failure, a key being rotated) or not (Stripe
+refused the request itself: amount, currency, parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import stripe
+
+from fastfaktura.config import StripeSettings
+
+PROVIDER = "stripe"
+# Stripe's default: a signature older than this is refused (replayed webhooks).
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+class PaymentProviderError(Exception):
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class WebhookRejected(Exception):
+    """The webhook is not Stripe's (signature) or not a Stripe event (body)."""
+
+
+@dataclass(frozen=True)
+class PaymentIntentInfo:
+    id: str
+    amount_cents: int
+    currency: str  # upper case, as FastFaktura writes currencies
+    status: str
+    client_secret: str | None
+    livemode: bool
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """The parts of a verified Stripe event FastFaktura uses; `payload` is all of it."""
+
+    id: str
+    type: str
+    livemode: bool
+    created: int
+    object: dict[str, Any]
+    payload: dict[str, Any]
+
+    @property
+    def payment_intent_id(self) -> str | None:
+        if self.object.get("object") == "payment_intent":
+            value = self.object.get("id")
+            return value if isinstance(value, str) else None
+        value = self.object.get("payment_intent")
+        return value if isinstance(value, str) else None
+
+
+def _info(intent: Any) -> PaymentIntentInfo:
+    amount = intent.get("amount_received") or intent.get("amount")
+    return PaymentIntentInfo(
+        id=intent["id"],
+        amount_cents=int(amount),
+        currency=str(intent["currency"]).upper(),
+        status=str(intent["status"]),
+        client_secret=intent.get("client_secret"),
+        livemode=bool(intent.get("livemode")),
+        metadata={str(k): str(v) for k, v in (intent.get("metadata") or {}).items()},
+    )
+
+
+def _provider_error(exc: stripe.StripeError) -> PaymentProviderError:
+    # Stripe refused the request itself (a 400 or 404): the same request will never succeed.
+    permanent = isinstance(exc, stripe.InvalidRequestError | stripe.CardError)
+    message = exc.user_message or str(exc) or type(exc).__name__
+    return PaymentProviderError(f"Stripe: {message}", permanent=permanent)
+
+
+class StripeGateway:
+    def __init__(self, settings: StripeSettings, *, timeout_seconds: float = 20.0) -> None:
+        self.settings = settings
+        self._timeout = timeout_seconds
+        self._clients: dict[str, stripe.StripeClient] = {}
+
+    def available(self, mode: str) -> bool:
+        return self.settings.secret_key(mode) is not None
+
+    def client(self, mode: str) -> stripe.StripeClient:
+        key = self.settings.secret_key(mode)
+        if key is None:
+            raise PaymentProviderError(f"no Stripe key is configured for {mode}", permanent=False)
+        if mode not in self._clients:
+            base = {"api": self.settings.api_base} if self.settings.api_base else None
+            self._clients[mode] = stripe.StripeClient(
+                key,
+                base_addresses=base,  # type: ignore[arg-type]
+                http_client=stripe.HTTPXClient(timeout=self._timeout),
+                # Retries repeat the idempotency key: a retried create is the same create.
+                max_network_retries=2,
+            )
+        return self._clients[mode]
+
+    async def create_payment_intent(
+        self,
+        mode: str,
+        *,
+        amount_cents: int,
+        currency: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> PaymentIntentInfo:
+        try:
+            intent = await self.client(mode).v1.payment_intents.create_async(
+                {
+                    "amount": amount_cents,
+                    "currency": currency.lower(),
+                    "metadata": metadata,
+                },
+                {"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _provider_error(exc) from exc
+        return _info(intent)
+
+    async def retrieve_payment_intent(self, mode: str, payment_intent_id: str) -> PaymentIntentInfo:
+        try:
+            intent = await self.client(mode).v1.payment_intents.retrieve_async(payment_intent_id)
+        except stripe.StripeError as exc:
+            raise _provider_error(exc) from exc
+        return _info(intent)
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
+        """The event, if `Stripe-Signature` signs exactly these bytes with one of the
+        configured secrets, recently; else WebhookRejected."""
+        if not self.settings.webhook_secrets:
+            raise WebhookRejected("no webhook secret is configured (STRIPE_WEBHOOK_SECRET)")
+        if not signature:
+            raise WebhookRejected("the Stripe-Signature header is missing")
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise WebhookRejected("the body is not UTF-8") from None
+        for secret in self.settings.webhook_secrets:
+            try:
+                stripe.WebhookSignature.verify_header(
+                    text, signature, secret, SIGNATURE_TOLERANCE_SECONDS
+                )
+                break
+            except stripe.SignatureVerificationError:
+                continue
+        else:
+            raise WebhookRejected("the Stripe-Signature header does not sign this body")
+        return parse_event(payload)
+
+
+def parse_event(payload: bytes) -> WebhookEvent:
+    try:
+        body = msgspec.json.decode(payload)
+    except msgspec.DecodeError:
+        raise WebhookRejected("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise WebhookRejected("the body is not a Stripe event")
+    data = body.get("data")
+    event_id, event_type, created = body.get("id"), body.get("type"), body.get("created")
+    if (
+        not isinstance(event_id, str)
+        or not 0 < len(event_id) <= 255
+        or not isinstance(event_type, str)
+        or not 0 < len(event_type) <= 255
+        or not isinstance(created, int)
+        or not isinstance(data, dict)
+        or not isinstance(data.get("object"), dict)
+    ):
+        raise WebhookRejected("the body is not a Stripe event (id, type, created, data.object)")
+    return WebhookEvent(
+        id=event_id,
+        type=event_type,
+        livemode=body.get("livemode") is True,
+        created=created,
+        object=data["object"],
+        payload=body,
+    )

@@ -1,0 +1,88 @@
+"""The local Stripe-compatible server the payment tests drive: `localstripe`, run in its own
+process, plus the one piece of Stripe's documented behaviour it lacks that FastFaktura relies
+on: idempotency keys (https://docs.stripe.com/api/idempotent_requests).
+
+Stripe keeps the first answer to a POST with an `Idempotency-Key` (per API key) and replays it
+for a retry with the same key and the same parameters (header `Idempotent-Replayed: true`); the
+same key with other parameters is a 400 `idempotency_error`. localstripe ignores the header, so
+without this a worker's retry after a crash could not be shown to create no second
+PaymentIntent. Nothing else is changed; state is kept in memory only (localstripe would pickle
+it to /tmp after every request).
+
+    python -m tests.payments.stripe_server --port 8420
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from localstripe import server
+from localstripe.resources import store
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class _Kept:
+    request: tuple[str, bytes]  # path and body: a retry must repeat them
+    status: int
+    body: bytes
+    content_type: str
+
+
+_kept: dict[tuple[str, str], _Kept] = {}
+_locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+
+@web.middleware
+async def idempotency(request: web.Request, handler: Handler) -> web.StreamResponse:
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or not key:
+        return await handler(request)
+    scope = (request.headers.get("Authorization", ""), key)
+    body = await request.read()
+    async with _locks.setdefault(scope, asyncio.Lock()):
+        kept = _kept.get(scope)
+        if kept is None:
+            response = await handler(request)
+            assert isinstance(response, web.Response)
+            content = response.body if isinstance(response.body, bytes) else b""
+            if response.status < 500:  # Stripe does not keep answers to server errors
+                _kept[scope] = _Kept(
+                    (request.path, body), response.status, content, response.content_type
+                )
+            return response
+    if kept.request != (request.path, body):
+        error = {
+            "error": {
+                "type": "idempotency_error",
+                "message": "Keys for idempotent requests can only be used with the same "
+                "parameters they were first used with.",
+            }
+        }
+        return web.json_response(error, status=400)
+    return web.Response(
+        body=kept.body,
+        status=kept.status,
+        content_type=kept.content_type,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=8420)
+    args = parser.parse_args()
+    store.dump_to_disk = lambda: None  # type: ignore[method-assign]
+    server.app.middlewares.insert(0, idempotency)
+    print(json.dumps({"listening": args.port}), flush=True)
+    web.run_app(server.app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()
