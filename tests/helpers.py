@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import os
+import secrets
+import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse, urlunparse
 
 import httpx
 import psycopg
 from litestar.testing import AsyncTestClient
 from psycopg import sql
 
+from fastfaktura.adapters.database import migrate
+from fastfaktura.application import Invoicing
+from fastfaktura.readmodels.engine import catch_up
 from fastfaktura.readmodels.models import READ_MODELS
 from tests.conftest import StoreProbe
 
@@ -52,11 +60,14 @@ def pending_sandbox_deliveries(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def settle(database_url: str, timeout: float = 15.0) -> None:
-    """Wait until the live projections have applied every event recorded so far, and the
-    delivery worker has performed every sandbox delivery (both write to the store)."""
+def settle(database_url: str, timeout: float = 15.0, *, deliveries: bool = True) -> None:
+    """Wait until the live projections have applied every event recorded so far, and (unless
+    `deliveries` is off: no delivery worker runs) the delivery worker has performed every
+    sandbox delivery (both write to the store)."""
     deadline = time.monotonic() + timeout
-    while (behind := lagging_read_models(database_url)) or pending_sandbox_deliveries(database_url):
+    while (behind := lagging_read_models(database_url)) or (
+        deliveries and pending_sandbox_deliveries(database_url)
+    ):
         assert time.monotonic() < deadline, f"still settling: lagging {behind}"
         time.sleep(0.01)
 
@@ -121,3 +132,100 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def fresh_database(server_url: str, label: str) -> str:
+    """A new, migrated database on the suite's server: for tests that run their own workers."""
+    name = f"fastfaktura_{label}_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # name: built here, not user input
+    url = urlunparse(urlparse(server_url)._replace(path="/" + name))
+    migrate(url)
+    return url
+
+
+def drop_database(server_url: str, url: str) -> None:
+    name = urlparse(url).path.lstrip("/")
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def caught_up_continuously(invoicing: Invoicing, url: str) -> Iterator[None]:
+    """Keep every read model caught up with the store, in a thread, while the block runs
+    (for an API-only app whose workers the test drives itself)."""
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                for model in READ_MODELS:
+                    catch_up(invoicing, url, model)
+            except Exception as exc:  # reported at the end; settle() times out meanwhile
+                failures.append(exc)
+            stop.wait(0.01)
+
+    thread = threading.Thread(target=run, name="read-models", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not failures, failures
+
+
+def free_port(ports: Iterable[int]) -> int:
+    """The first port of `ports` nothing listens on yet."""
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {ports}")
+
+
+@contextmanager
+def serving(
+    database_url: str, port: int, log_path: Path, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`fastfaktura serve` as a subprocess on the database, with PUBLIC_BASE_URL pointing at
+    it (plus `env`); yields its base URL once /health is 200, and stops it afterwards."""
+    base = f"http://127.0.0.1:{port}"
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"],
+        "FASTFAKTURA_HOME": os.environ["XDG_RUNTIME_DIR"],
+        "PUBLIC_BASE_URL": base,
+        **(env or {}),
+    }
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [FASTFAKTURA, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, log_path.read_text()
+                try:
+                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.1)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -40,16 +39,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from litestar.testing import AsyncTestClient
 
-from fastfaktura.adapters.database import ConnectionParams, migrate
+from fastfaktura.adapters.database import ConnectionParams
 from fastfaktura.api.app import create_app
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
 from fastfaktura.delivery.worker import MAX_ATTEMPTS, DeliveryWorker
 from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.policies import start_policies, transports
-from fastfaktura.readmodels.engine import catch_up
-from fastfaktura.readmodels.models import READ_MODELS
-from tests.helpers import settle
+from tests.helpers import caught_up_continuously, drop_database, fresh_database, settle
 from tests.invoicing_support import INVOICES, create_client, create_invoice, get_json
 
 PORTS = range(8600, 8700)
@@ -174,21 +171,6 @@ def gateway(sms_server: Gateway) -> Iterator[Gateway]:
 # -- a database of its own, its app, its worker ---------------------------------------------
 
 
-def _fresh_database(server_url: str, label: str) -> str:
-    name = f"fastfaktura_{label}_{secrets.token_hex(4)}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # name: built here, not user input
-    url = urlunparse(urlparse(server_url)._replace(path="/" + name))
-    migrate(url)
-    return url
-
-
-def _drop_database(server_url: str, url: str) -> None:
-    name = urlparse(url).path.lstrip("/")
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _settings(url: str, smtp: Mailbox, gateway: Gateway) -> Settings:
     return Settings(
         database_url=url,
@@ -200,9 +182,9 @@ def _settings(url: str, smtp: Mailbox, gateway: Gateway) -> Settings:
 
 @pytest.fixture(scope="module")
 def live_url(database_url: str) -> Iterator[str]:
-    url = _fresh_database(database_url, "live")
+    url = fresh_database(database_url, "live")
     yield url
-    _drop_database(database_url, url)
+    drop_database(database_url, url)
 
 
 @pytest.fixture(scope="module")
@@ -220,25 +202,8 @@ def live_invoicing(live_url: str) -> Iterator[Invoicing]:
 
 @pytest.fixture(scope="module")
 def projections(live_url: str, live_invoicing: Invoicing) -> Iterator[None]:
-    """Keep every read model caught up with the store, continuously."""
-    stop = threading.Event()
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        while not stop.is_set():
-            try:
-                for model in READ_MODELS:
-                    catch_up(live_invoicing, live_url, model)
-            except Exception as exc:  # reported at teardown; settle() times out meanwhile
-                failures.append(exc)
-            stop.wait(0.01)
-
-    thread = threading.Thread(target=run, name="live-projections", daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(10)
-    assert not failures, failures
+    with caught_up_continuously(live_invoicing, live_url):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -63,11 +63,12 @@ class WebhookEvent:
         return value if isinstance(value, str) else None
 
 
-def _info(intent: Any) -> PaymentIntentInfo:
+def _info(resource: stripe.PaymentIntent) -> PaymentIntentInfo:
+    intent: dict[str, Any] = resource.to_dict()
     amount = intent.get("amount_received") or intent.get("amount")
     return PaymentIntentInfo(
         id=intent["id"],
-        amount_cents=int(amount),
+        amount_cents=int(amount or 0),
         currency=str(intent["currency"]).upper(),
         status=str(intent["status"]),
         client_secret=intent.get("client_secret"),

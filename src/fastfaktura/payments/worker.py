@@ -99,7 +99,16 @@ class PaymentWorker(LockedWorker):
             return 0
         rows = await self.pool.fetch(_sql("due_payment_requests"), modes, self.batch)
         for row in rows:
-            await self._request(_uuid(row["business_id"]), _uuid(row["id"]), row)
+            invoice_id = _uuid(row["id"])
+            try:
+                await self._request(_uuid(row["business_id"]), invoice_id, row)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                raise  # the database or the network: the loop starts over
+            except Exception as exc:
+                # A bug or a surprise about one invoice must not stop every other one.
+                log.exception("payment request failed", invoice_id=str(invoice_id))
+                backoff = min(float(2 ** (row["attempts"] + 1)), MAX_BACKOFF_SECONDS)
+                await self._note_attempt(invoice_id, backoff, f"{type(exc).__name__}: {exc}")
         return len(rows)
 
     async def _request(self, business_id: UUID, invoice_id: UUID, row: asyncpg.Record) -> None:
