@@ -501,6 +501,7 @@ def event_for(
     ("case", "reason"),
     [
         ("unknown invoice", "no such invoice"),
+        ("another business", "no such invoice"),
         ("no metadata", "names no FastFaktura invoice"),
         ("other currency", "paid in USD"),
         ("more than due", "amount_cents"),
@@ -510,6 +511,7 @@ def event_for(
 async def test_payments_that_cannot_be_applied_are_kept_for_operators(
     pay_client: AsyncTestClient[Any],
     pay_account: PayAccount,
+    pay_invoicing: Invoicing,
     pay_url: str,
     worker: PaymentWorker,
     case: str,
@@ -527,6 +529,10 @@ async def test_payments_that_cannot_be_applied_are_kept_for_operators(
     livemode = False
     if case == "unknown invoice":
         intent["metadata"] = {**metadata, "invoice_id": str(uuid4())}
+    elif case == "another business":
+        # Tenants are walls here too: an invoice is found only under its own business.
+        other = new_pay_account(pay_invoicing, pay_url)
+        intent["metadata"] = {**metadata, "business_id": str(other.business_id)}
     elif case == "no metadata":
         intent["metadata"] = {}
     elif case == "other currency":
