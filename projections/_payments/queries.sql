@@ -2,13 +2,13 @@
 -- Not a read model: see docs/payments.md.
 
 -- name: due_payment_requests
--- Sent invoices with money due and no PaymentIntent yet, of businesses whose mode has a Stripe
--- key ($1), whose next attempt is due; oldest first.
+-- Invoices whose PaymentIntent is to be created, updated or closed, of businesses whose mode
+-- has a Stripe key ($1), whose next attempt is due; oldest first.
 SELECT i.business_id, i.id, b.mode, coalesce(a.attempts, 0) AS attempts
 FROM rm_invoices i
 JOIN rm_business b ON b.business_id = i.business_id
 LEFT JOIN payment_request_attempts a ON a.invoice_id = i.id
-WHERE i.card_payment = 'pending' AND b.mode = ANY($1::text[])
+WHERE i.card_payment IN ('pending', 'stale') AND b.mode = ANY($1::text[])
   AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= now())
 ORDER BY i.updated_at, i.id
 LIMIT $2;
@@ -20,6 +20,9 @@ ON CONFLICT (invoice_id) DO UPDATE SET
     attempts = payment_request_attempts.attempts + 1,
     next_attempt_at = now() + make_interval(secs => $2),
     last_error = $3;
+
+-- name: forget_payment_request_attempts
+DELETE FROM payment_request_attempts WHERE invoice_id = $1;
 
 -- name: keep_webhook
 -- A verified event, once per Stripe event id; a repeat only counts the delivery.
@@ -53,4 +56,13 @@ LIMIT $2;
 -- An operator sends an event back to the worker (after fixing what stopped it).
 UPDATE stripe_inbox SET status = 'received', outcome = NULL, processed_at = NULL
 WHERE event_id = $1 AND status IN ('needs_attention', 'ignored')
+RETURNING event_id;
+
+-- name: resolve_webhook
+-- An operator handled it by hand (refunded it, say): kept, with the note, and no longer listed
+-- as needing attention.
+UPDATE stripe_inbox
+SET status = 'resolved', outcome = coalesce(outcome || ' | ', '') || 'resolved: ' || $2,
+    processed_at = now()
+WHERE event_id = $1 AND status = 'needs_attention'
 RETURNING event_id;

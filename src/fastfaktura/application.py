@@ -385,6 +385,28 @@ class Invoicing(Application[UUID]):
             lambda invoice: invoice.record_payment_request_failed(provider=provider, error=error),
         )
 
+    def record_payment_request_update(
+        self, business_id: UUID, invoice_id: UUID, *, payment_intent_id: str, amount_cents: int
+    ) -> Written[Invoice]:
+        return self._on_invoice(
+            business_id,
+            invoice_id,
+            lambda invoice: invoice.record_payment_request_update(
+                payment_intent_id=payment_intent_id, amount_cents=amount_cents
+            ),
+        )
+
+    def record_payment_request_closed(
+        self, business_id: UUID, invoice_id: UUID, *, payment_intent_id: str, reason: str
+    ) -> Written[Invoice]:
+        return self._on_invoice(
+            business_id,
+            invoice_id,
+            lambda invoice: invoice.record_payment_request_closed(
+                payment_intent_id=payment_intent_id, reason=reason
+            ),
+        )
+
     def record_card_payment(
         self,
         business_id: UUID,

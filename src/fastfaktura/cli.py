@@ -1,4 +1,5 @@
-"""The `fastfaktura` command: serve, accounts, keys, db, projections, audit (API.md, Operations)."""
+"""The `fastfaktura` command: serve, accounts, keys, db, projections, audit, payments (API.md,
+Operations)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ import asyncpg
 import msgspec
 import structlog
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from fastfaktura import logs
 from fastfaktura.adapters.database import ConnectionParams, migrate, resolve_database_url
@@ -477,6 +480,157 @@ def cmd_overdue_sweep(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# -- payments -----------------------------------------------------------------------------------
+
+INBOX_STATUSES = ("received", "applied", "ignored", "needs_attention", "resolved")
+INBOX_COLUMNS = (
+    "event_id",
+    "type",
+    "livemode",
+    "payment_intent_id",
+    "received_at",
+    "deliveries",
+    "status",
+    "outcome",
+    "business_id",
+    "invoice_id",
+    "processed_at",
+)
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return number
+
+
+def _payments_sql(name: str) -> str:
+    return statement("_payments", "queries.sql", name)
+
+
+def _inbox_row(row: Any) -> dict[str, Any]:
+    """A stripe_inbox row as JSON-ready data (ids as text, timestamps RFC 3339)."""
+    values = {column: row[column] for column in INBOX_COLUMNS}
+    for column in ("business_id", "invoice_id"):
+        if values[column] is not None:
+            values[column] = str(values[column])
+    plain: dict[str, Any] = _plain(values)
+    return plain
+
+
+def cmd_payments_inbox(args: argparse.Namespace, settings: Settings) -> int:
+    """The Stripe webhook inbox, newest first. Exit status 1 when events need attention (the
+    `needs_attention` listing, the default, is not empty): a monitor can alert on it."""
+    ctx = Context(settings)
+    ctx.close()
+    status = None if args.status == "all" else args.status
+
+    async def fetch() -> list[Any]:
+        conn = await asyncpg.connect(ctx.database_url)
+        try:
+            return list(await conn.fetch(_payments_sql("list_webhooks"), status, args.limit))
+        finally:
+            await conn.close()
+
+    rows = [_inbox_row(row) for row in asyncio.run(fetch())]
+    alert = status == "needs_attention" and bool(rows)
+    if args.json:
+        print(json.dumps(rows))
+        return 1 if alert else 0
+    if not rows:
+        out.print(f"No Stripe events with status {args.status}.")
+        return 0
+    table = Table()
+    for header in ("event id", "type", "PaymentIntent", "received at", "deliveries", "status"):
+        table.add_column(header, no_wrap=True)
+    table.add_column("outcome", max_width=60)
+    for header in ("business", "invoice"):
+        table.add_column(header, no_wrap=True)
+    for row in rows:
+        cells = (
+            row["event_id"],
+            row["type"],
+            row["payment_intent_id"] or "",
+            row["received_at"][:19] + "Z",
+            str(row["deliveries"]),
+            row["status"],
+            row["outcome"] or "",
+            row["business_id"] or "",
+            row["invoice_id"] or "",
+        )
+        table.add_row(*(Text(cell) for cell in cells))  # Text: Stripe's data is never markup
+    _print_whole(table)
+    if alert:
+        err.print(
+            f"{len(rows)} Stripe event(s) need attention (docs/payments.md); after fixing the "
+            "cause, `fastfaktura payments retry EVENT_ID` sends one back to the payments worker.",
+            soft_wrap=True,
+        )
+    return 1 if alert else 0
+
+
+def _print_whole(table: Table) -> None:
+    """Print the table at its natural width, however narrow the terminal (or 80 columns when
+    not a terminal: a pipe, a cron mail): ids are never cut, so they can be copied."""
+    width = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    Console(width=max(width, out.width)).print(table)
+
+
+def _change_inbox_row(settings: Settings, statement_name: str, *params: str) -> bool:
+    """Run one of the inbox's UPDATE ... RETURNING statements: whether it changed a row."""
+    ctx = Context(settings)
+    ctx.close()
+
+    async def change() -> bool:
+        conn = await asyncpg.connect(ctx.database_url)
+        try:
+            return await conn.fetchval(_payments_sql(statement_name), *params) is not None
+        finally:
+            await conn.close()
+
+    return asyncio.run(change())
+
+
+def cmd_payments_retry(args: argparse.Namespace, settings: Settings) -> int:
+    if not _change_inbox_row(settings, "retry_webhook", args.event_id):
+        err.print(
+            f"No Stripe event {args.event_id!r} with status needs_attention or ignored "
+            "(see `fastfaktura payments inbox --status all`).",
+            soft_wrap=True,
+            markup=False,
+        )
+        return 1
+    out.print(
+        f"Stripe event {args.event_id} sent back to the payments worker (status received): "
+        "the process that runs the policies (serve, or projections run) applies it again.",
+        soft_wrap=True,
+        markup=False,
+    )
+    return 0
+
+
+def cmd_payments_resolve(args: argparse.Namespace, settings: Settings) -> int:
+    if not _change_inbox_row(settings, "resolve_webhook", args.event_id, args.note):
+        err.print(
+            f"No Stripe event {args.event_id!r} with status needs_attention "
+            "(see `fastfaktura payments inbox --status all`).",
+            soft_wrap=True,
+            markup=False,
+        )
+        return 1
+    out.print(
+        f"Stripe event {args.event_id} resolved (kept, with your note): it no longer needs "
+        "attention.",
+        soft_wrap=True,
+        markup=False,
+    )
+    return 0
+
+
 # -- parser -------------------------------------------------------------------------------------
 
 
@@ -538,6 +692,35 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--as-of", dest="as_of", help="print the state as it stood then (RFC 3339)")
     replay.add_argument("--json", action="store_true")
     replay.set_defaults(run=cmd_audit_replay)
+
+    payments = commands.add_parser(
+        "payments", help="the Stripe webhook inbox (docs/payments.md)"
+    ).add_subparsers(dest="sub", required=True)
+    inbox = payments.add_parser(
+        "inbox",
+        help="list Stripe webhook events, newest first; exit 1 when some need attention",
+    )
+    inbox.add_argument(
+        "--status",
+        choices=[*INBOX_STATUSES, "all"],
+        default="needs_attention",
+        help="default: needs_attention",
+    )
+    inbox.add_argument("--limit", type=positive_int, default=50, help="default: 50")
+    inbox.add_argument("--json", action="store_true")
+    inbox.set_defaults(run=cmd_payments_inbox)
+    retry = payments.add_parser(
+        "retry", help="send a needs_attention or ignored event back to the payments worker"
+    )
+    retry.add_argument("event_id", help="the Stripe event id (evt_...)")
+    retry.set_defaults(run=cmd_payments_retry)
+    resolve = payments.add_parser(
+        "resolve",
+        help="close a needs_attention event that was handled by hand (a refund, say), with a note",
+    )
+    resolve.add_argument("event_id", help="the Stripe event id (evt_...)")
+    resolve.add_argument("--note", required=True, help="what was done, for the record")
+    resolve.set_defaults(run=cmd_payments_resolve)
     return root
 
 

@@ -1,13 +1,19 @@
 """The local Stripe-compatible server the payment tests drive: `localstripe`, run in its own
 process, plus the one piece of Stripe's documented behaviour it lacks that FastFaktura relies
-on: idempotency keys (https://docs.stripe.com/api/idempotent_requests).
+on: idempotency keys (https://docs.stripe.com/api/idempotent_requests), and two fixes to
+PaymentIntent updates.
 
 Stripe keeps the first answer to a POST with an `Idempotency-Key` (per API key) and replays it
 for a retry with the same key and the same parameters (header `Idempotent-Replayed: true`); the
 same key with other parameters is a 400 `idempotency_error`. localstripe ignores the header, so
 without this a worker's retry after a crash could not be shown to create no second
-PaymentIntent. Nothing else is changed; state is kept in memory only (localstripe would pickle
-it to /tmp after every request).
+PaymentIntent.
+
+PaymentIntent updates: localstripe keeps an updated `amount` as the string it was posted (Stripe
+answers an integer), and lets the amount of any intent change (Stripe refuses it once the
+intent succeeded or was cancelled). Both are made to behave as Stripe does. Nothing else is
+changed; state is kept in memory only (localstripe would pickle it to /tmp after every
+request).
 
     python -m tests.payments.stripe_server --port 8420
 """
@@ -19,10 +25,12 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from localstripe import server
-from localstripe.resources import store
+from localstripe.errors import UserError
+from localstripe.resources import PaymentIntent, store, try_convert_to_int
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -74,11 +82,26 @@ async def idempotency(request: web.Request, handler: Handler) -> web.StreamRespo
     )
 
 
+# Stripe lets an intent's amount change only while it waits for its payment.
+UPDATABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+_localstripe_update = PaymentIntent._api_update.__func__  # type: ignore[attr-defined]
+
+
+def _update_like_stripe(cls: type[PaymentIntent], id: str, **data: Any) -> PaymentIntent:
+    if "amount" in data:
+        if cls._api_retrieve(id).status not in UPDATABLE:
+            raise UserError(400, "This PaymentIntent's amount could not be updated.")
+        data["amount"] = try_convert_to_int(data["amount"])
+    intent: PaymentIntent = _localstripe_update(cls, id, **data)
+    return intent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=8420)
     args = parser.parse_args()
     store.dump_to_disk = lambda: None  # type: ignore[method-assign]
+    PaymentIntent._api_update = classmethod(_update_like_stripe)  # type: ignore[assignment]
     server.app.middlewares.insert(0, idempotency)
     print(json.dumps({"listening": args.port}), flush=True)
     web.run_app(server.app, host="127.0.0.1", port=args.port, print=None, access_log=None)

@@ -589,3 +589,112 @@ async def test_a_partial_card_payment_leaves_the_rest_due(
         5000,
         TOTAL - 5000,
     )
+
+
+# -- the intent follows the invoice -----------------------------------------------------------
+
+
+async def intent_at_stripe(stripe_test: stripe.StripeClient, intent_id: str) -> Any:
+    return await stripe_test.v1.payment_intents.retrieve_async(intent_id)
+
+
+async def test_a_bank_payment_after_the_intent_makes_it_ask_for_the_rest(
+    pay_client: AsyncTestClient[Any],
+    pay_account: PayAccount,
+    pay_url: str,
+    worker: PaymentWorker,
+    stripe_api: str,
+    stripe_test: stripe.StripeClient,
+) -> None:
+    invoice, intent_id = await requested(pay_client, pay_account, worker, pay_url)
+    bank = await pay_client.post(
+        f"{INVOICES}/{invoice['id']}/payments",
+        headers=pay_account.headers,
+        json={"amount_cents": 5000, "method": "bank_transfer"},
+    )
+    assert bank.status_code == 201, bank.text
+    await drain(worker, pay_url)
+
+    assert (await intent_at_stripe(stripe_test, intent_id)).amount == TOTAL - 5000
+    events = await events_of(pay_client, pay_account, invoice["id"])
+    assert types(events)[-2:] == ["payment_recorded", "payment_request_updated"]
+    assert events[-1]["data"] == {"payment_intent_id": intent_id, "amount_cents": TOTAL - 5000}
+
+    # The client pays the rest by card: the invoice is paid, to the cent.
+    payload = await pay(stripe_test, stripe_api, intent_id)
+    assert (await deliver(pay_client, payload, signed(payload))).status_code == 200
+    await drain(worker, pay_url)
+    body = await get_json(pay_client, pay_account, f"{INVOICES}/{invoice['id']}")  # type: ignore[arg-type]
+    assert (body["status"], body["amount_paid_cents"], body["amount_due_cents"]) == (
+        "paid",
+        TOTAL,
+        0,
+    )
+    assert len(await intents_for(stripe_api, invoice["id"])) == 1
+
+
+@pytest.mark.parametrize("how", ["cancelled", "paid by bank transfer"])
+async def test_an_invoice_that_asks_for_nothing_more_has_its_intent_cancelled(
+    pay_client: AsyncTestClient[Any],
+    pay_account: PayAccount,
+    pay_url: str,
+    worker: PaymentWorker,
+    stripe_test: stripe.StripeClient,
+    how: str,
+) -> None:
+    invoice, intent_id = await requested(pay_client, pay_account, worker, pay_url)
+    if how == "cancelled":
+        response = await pay_client.post(
+            f"{INVOICES}/{invoice['id']}/cancel", headers=pay_account.headers, json={}
+        )
+        assert response.status_code == 200, response.text
+    else:
+        response = await pay_client.post(
+            f"{INVOICES}/{invoice['id']}/payments",
+            headers=pay_account.headers,
+            json={"amount_cents": TOTAL, "method": "bank_transfer"},
+        )
+        assert response.status_code == 201, response.text
+    await drain(worker, pay_url)
+
+    assert (await intent_at_stripe(stripe_test, intent_id)).status == "canceled"
+    events = await events_of(pay_client, pay_account, invoice["id"])
+    assert types(events)[-1] == "payment_request_closed"
+    assert events[-1]["data"]["payment_intent_id"] == intent_id
+    assert "cancelled at Stripe" in events[-1]["data"]["reason"]
+    # Done: more runs change nothing.
+    await drain(worker, pay_url)
+    assert len(await events_of(pay_client, pay_account, invoice["id"])) == len(events)
+
+
+async def test_an_intent_paid_at_stripe_while_the_invoice_was_paid_by_hand_is_reported(
+    pay_client: AsyncTestClient[Any],
+    pay_account: PayAccount,
+    pay_url: str,
+    worker: PaymentWorker,
+    stripe_api: str,
+    stripe_test: stripe.StripeClient,
+) -> None:
+    """The client pays by card while the business records a bank transfer for the whole
+    amount: the intent cannot be cancelled any more, and the card payment, when its webhook
+    arrives, is kept for an operator (a refund is due), never counted twice."""
+    invoice, intent_id = await requested(pay_client, pay_account, worker, pay_url)
+    payload = await pay(stripe_test, stripe_api, intent_id)
+    bank = await pay_client.post(
+        f"{INVOICES}/{invoice['id']}/payments",
+        headers=pay_account.headers,
+        json={"amount_cents": TOTAL, "method": "bank_transfer"},
+    )
+    assert bank.status_code == 201, bank.text
+    await drain(worker, pay_url)
+    events = await events_of(pay_client, pay_account, invoice["id"])
+    assert types(events)[-1] == "payment_request_closed"
+    assert "close refused" in events[-1]["data"]["reason"]
+
+    assert (await deliver(pay_client, payload, signed(payload))).status_code == 200
+    await drain(worker, pay_url)
+    (kept,) = inbox(pay_url, msgspec.json.decode(payload)["id"])
+    assert kept["status"] == "needs_attention"
+    assert "paid" in kept["outcome"]
+    body = await get_json(pay_client, pay_account, f"{INVOICES}/{invoice['id']}")  # type: ignore[arg-type]
+    assert (body["status"], body["amount_paid_cents"]) == ("paid", TOTAL)

@@ -108,3 +108,40 @@ def test_a_card_payment_above_the_amount_due_is_refused() -> None:
     with pytest.raises(InvalidInputError):
         invoice.record_card_payment("pi_more", TOTAL + 1, "2026-11-25T10:00:00+00:00")
     assert topics(invoice) == []
+
+
+def test_a_payment_by_other_means_makes_the_request_stale_until_updated() -> None:
+    invoice = in_status("sent")
+    requested(invoice, "pi_1")
+    invoice.record_payment(5000, "bank_transfer", "2026-11-25", None)
+    invoice.collect_events()
+    assert (invoice.payment_request_action, card_payment_state(invoice)) == ("update", "stale")
+    assert not invoice.record_payment_request_update(payment_intent_id="pi_other", amount_cents=1)
+    assert invoice.record_payment_request_update(payment_intent_id="pi_1", amount_cents=7000)
+    assert not invoice.record_payment_request_update(payment_intent_id="pi_1", amount_cents=7000)
+    assert topics(invoice) == ["PaymentRequestUpdated"]
+    assert (invoice.payment_request_action, card_payment_state(invoice)) == (None, "requested")
+
+
+@pytest.mark.parametrize("how", ["cancel", "pay by bank transfer"])
+def test_an_invoice_asking_for_nothing_more_closes_its_request(how: str) -> None:
+    invoice = in_status("sent")
+    requested(invoice, "pi_1")
+    if how == "cancel":
+        invoice.cancel(None)
+    else:
+        invoice.record_payment(TOTAL, "bank_transfer", "2026-11-25", None)
+    invoice.collect_events()
+    assert (invoice.payment_request_action, card_payment_state(invoice)) == ("close", "stale")
+    assert invoice.record_payment_request_closed(payment_intent_id="pi_1", reason="done")
+    assert not invoice.record_payment_request_closed(payment_intent_id="pi_1", reason="again")
+    assert topics(invoice) == ["PaymentRequestClosed"]
+    assert (invoice.payment_request_action, card_payment_state(invoice)) == (None, "closed")
+
+
+def test_an_intent_paid_by_card_needs_nothing_more() -> None:
+    invoice = in_status("sent")
+    requested(invoice, "pi_1")
+    invoice.record_card_payment("pi_1", TOTAL, "2026-11-25T10:00:00+00:00")
+    assert invoice.status == "paid"
+    assert (invoice.payment_request_action, card_payment_state(invoice)) == (None, "requested")

@@ -329,7 +329,30 @@ class Invoice(Aggregate):
     @property
     def awaits_payment_request(self) -> bool:
         """Sent, money due, and no card payment request made or refused yet."""
-        return self.payment_request is None and self.status in PAYABLE and self.amount_due_cents > 0
+        return self.payment_request_action == "create"
+
+    @property
+    def payment_request_action(self) -> str | None:
+        """What the payments worker has to do at the provider for this invoice, if anything:
+
+        - `create`: sent, money due, no request made (or refused) yet;
+        - `update`: the request's amount is no longer the amount due (a payment was recorded
+          by other means): the intent must ask for what is due now;
+        - `close`: nothing is due any more (paid by other means, or cancelled): the intent
+          must not take money.
+
+        An intent that was paid (its payment recorded) is consumed: nothing more to do."""
+        request = self.payment_request
+        due = self.status in PAYABLE and self.amount_due_cents > 0
+        if request is None:
+            return "create" if due else None
+        if request["status"] != "requested":
+            return None
+        if request["payment_intent_id"] in self.card_payment_references:
+            return None
+        if not due:
+            return "close"
+        return "update" if request["amount_cents"] != self.amount_due_cents else None
 
     def record_payment_request(
         self, *, provider: str, payment_intent_id: str, amount_cents: int, livemode: bool
@@ -367,6 +390,45 @@ class Invoice(Aggregate):
             "amount_cents": amount_cents,
             "error": None,
         }
+
+    def record_payment_request_update(self, *, payment_intent_id: str, amount_cents: int) -> bool:
+        """The intent now asks for `amount_cents` (once per change)."""
+        if not self._is_open_request(payment_intent_id):
+            return False
+        if (
+            self.payment_request is not None
+            and self.payment_request["amount_cents"] == amount_cents
+        ):
+            return False
+        self._payment_request_updated(
+            payment_intent_id=payment_intent_id, amount_cents=amount_cents
+        )
+        return True
+
+    @event("PaymentRequestUpdated", topic="fastfaktura:Invoice.PaymentRequestUpdated")
+    def _payment_request_updated(self, payment_intent_id: str, amount_cents: int) -> None:
+        assert self.payment_request is not None
+        self.payment_request = {**self.payment_request, "amount_cents": amount_cents}
+
+    def record_payment_request_closed(self, *, payment_intent_id: str, reason: str) -> bool:
+        """The intent takes no money any more (cancelled at the provider, or found closed)."""
+        if not self._is_open_request(payment_intent_id):
+            return False
+        self._payment_request_closed(payment_intent_id=payment_intent_id, reason=reason)
+        return True
+
+    @event("PaymentRequestClosed", topic="fastfaktura:Invoice.PaymentRequestClosed")
+    def _payment_request_closed(self, payment_intent_id: str, reason: str) -> None:
+        assert self.payment_request is not None
+        self.payment_request = {**self.payment_request, "status": "closed", "error": reason}
+
+    def _is_open_request(self, payment_intent_id: str) -> bool:
+        request = self.payment_request
+        return (
+            request is not None
+            and request["status"] == "requested"
+            and request["payment_intent_id"] == payment_intent_id
+        )
 
     def record_payment_request_failed(self, *, provider: str, error: str) -> bool:
         """The provider refused the request for good (card payment is not offered), once."""

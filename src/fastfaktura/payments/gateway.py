@@ -130,6 +130,28 @@ class StripeGateway:
             raise _provider_error(exc) from exc
         return _info(intent)
 
+    async def update_payment_intent_amount(
+        self, mode: str, payment_intent_id: str, *, amount_cents: int, idempotency_key: str
+    ) -> PaymentIntentInfo:
+        try:
+            intent = await self.client(mode).v1.payment_intents.update_async(
+                payment_intent_id, {"amount": amount_cents}, {"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise _provider_error(exc) from exc
+        return _info(intent)
+
+    async def cancel_payment_intent(
+        self, mode: str, payment_intent_id: str, *, idempotency_key: str
+    ) -> PaymentIntentInfo:
+        try:
+            intent = await self.client(mode).v1.payment_intents.cancel_async(
+                payment_intent_id, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise _provider_error(exc) from exc
+        return _info(intent)
+
     async def retrieve_payment_intent(self, mode: str, payment_intent_id: str) -> PaymentIntentInfo:
         try:
             intent = await self.client(mode).v1.payment_intents.retrieve_async(payment_intent_id)

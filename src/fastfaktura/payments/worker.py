@@ -10,6 +10,12 @@ aggregate records one request only. Stripe refusing the request itself (amount, 
 recorded as `payment_request_failed` (the invoice offers no card payment); anything else is
 retried with backoff, indefinitely.
 
+The intent then follows the invoice: a payment recorded by other means (a bank transfer)
+updates its amount to what is due (`payment_request_updated`); an invoice paid by other means
+or cancelled has its intent cancelled at Stripe (`payment_request_closed`), so that a page left
+open can take no money. An intent Stripe will not change any more (paid or cancelled there
+meanwhile) is recorded as closed too; a payment it took arrives as a webhook like any other.
+
 Webhooks. Each verified event, kept once per Stripe event id, is settled once:
 `payment_intent.succeeded` becomes `payment_recorded` (and `paid`), once per PaymentIntent;
 what cannot be applied (an unknown invoice, a cancelled one, another currency, more than is
@@ -20,6 +26,7 @@ due, the wrong mode) is kept as `needs_attention` with the reason, logged, and l
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -29,10 +36,11 @@ import anyio.to_thread
 import asyncpg
 import msgspec
 import structlog
+from eventsourcing import persistence
 
-from fastfaktura.application import Invoicing
+from fastfaktura.application import Invoicing, Written
 from fastfaktura.domain.business import Business
-from fastfaktura.domain.errors import InvalidInputError, NotFoundError
+from fastfaktura.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from fastfaktura.domain.invoice import Invoice, InvoiceStateError
 from fastfaktura.payments.gateway import (
     PROVIDER,
@@ -41,6 +49,8 @@ from fastfaktura.payments.gateway import (
     WebhookEvent,
     parse_event,
 )
+from fastfaktura.readmodels.models import READ_MODELS
+from fastfaktura.readmodels.queries import PositionWatcher
 from fastfaktura.readmodels.sql import statement
 from fastfaktura.worker_loop import LockedWorker
 
@@ -48,6 +58,19 @@ log = structlog.get_logger(__name__)
 MAX_BACKOFF_SECONDS = 3600.0
 # While the read model still shows an invoice as pending after its request was recorded.
 READ_MODEL_LAG_BACKOFF_SECONDS = 1.0
+# How long the worker waits for the read models to show what it recorded.
+READ_MODEL_WAIT_SECONDS = 5.0
+
+
+# The database or the network failing (either side: asyncpg here, psycopg under the event
+# store): worth trying again as it is, never a verdict.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    persistence.OperationalError,
+    persistence.InterfaceError,
+)
 
 
 def _sql(name: str) -> str:
@@ -72,6 +95,11 @@ class Settlement:
     invoice_id: UUID | None = None
 
 
+def _intent_id(invoice: Invoice) -> str:
+    assert invoice.payment_request is not None
+    return str(invoice.payment_request["payment_intent_id"])
+
+
 def _uuid(value: Any) -> UUID:
     return UUID(bytes=value.bytes)  # asyncpg's UUID type -> the standard one
 
@@ -87,6 +115,10 @@ class PaymentWorker(LockedWorker):
     restart_seconds: float = 1.0
     status: str = "starting"
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _watcher: PositionWatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._watcher = PositionWatcher(self.pool, READ_MODELS)
 
     async def run_once(self) -> int:
         return await self.settle_webhooks() + await self.request_payments()
@@ -102,7 +134,7 @@ class PaymentWorker(LockedWorker):
             invoice_id = _uuid(row["id"])
             try:
                 await self._request(_uuid(row["business_id"]), invoice_id, row)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except TRANSIENT:
                 raise  # the database or the network: the loop starts over
             except Exception as exc:
                 # A bug or a surprise about one invoice must not stop every other one.
@@ -115,52 +147,113 @@ class PaymentWorker(LockedWorker):
         invoice = await anyio.to_thread.run_sync(
             lambda: self.app.get(Invoice, invoice_id, business_id)
         )
-        if not invoice.awaits_payment_request:
-            # Recorded already (or paid, or cancelled): the read model has not caught up yet.
+        action = invoice.payment_request_action
+        if action is None:
+            # Done already (recorded, paid, cancelled): the read model has not caught up yet.
             await self._note_attempt(invoice_id, READ_MODEL_LAG_BACKOFF_SECONDS, None)
             return
-        amount = invoice.amount_due_cents
+        mode: str = row["mode"]
         try:
-            intent = await self.gateway.create_payment_intent(
-                row["mode"],
-                amount_cents=amount,
-                currency=invoice.currency,
-                metadata={
-                    "invoice_id": str(invoice_id),
-                    "business_id": str(business_id),
-                    "invoice_number": invoice.number,
-                },
-                idempotency_key=payment_intent_key(invoice_id, amount),
-            )
+            if action == "create":
+                await self._create(mode, invoice)
+            elif action == "update":
+                await self._update(mode, invoice)
+            else:
+                await self._close(mode, invoice)
         except PaymentProviderError as exc:
-            error = str(exc)
-            if exc.permanent:
-                log.warning("payment request refused", invoice_id=str(invoice_id), error=error)
-                await anyio.to_thread.run_sync(
-                    lambda: self.app.record_payment_request_failed(
-                        business_id, invoice_id, provider=PROVIDER, error=error
-                    )
+            if not exc.permanent:
+                backoff = min(float(2 ** (row["attempts"] + 1)), MAX_BACKOFF_SECONDS)
+                log.warning(
+                    "payment request call failed; will retry",
+                    invoice_id=str(invoice_id),
+                    action=action,
+                    attempt=row["attempts"] + 1,
+                    backoff=backoff,
+                    error=str(exc),
                 )
+                await self._note_attempt(invoice_id, backoff, str(exc))
                 return
-            backoff = min(float(2 ** (row["attempts"] + 1)), MAX_BACKOFF_SECONDS)
-            log.warning(
-                "payment request failed; will retry",
-                invoice_id=str(invoice_id),
-                attempt=row["attempts"] + 1,
-                backoff=backoff,
-                error=error,
+            await self._refused(invoice, action, str(exc))
+        # Done: a later action on this invoice (an update, a close) starts without backoff.
+        await self.pool.execute(_sql("forget_payment_request_attempts"), invoice_id)
+
+    async def _refused(self, invoice: Invoice, action: str, error: str) -> None:
+        """Stripe refused the call itself: trying again cannot help."""
+        if action == "create":
+            log.warning("payment request refused", invoice_id=str(invoice.id), error=error)
+            await self._call(
+                lambda: self.app.record_payment_request_failed(
+                    invoice.business_id, invoice.id, provider=PROVIDER, error=error
+                )
             )
-            await self._note_attempt(invoice_id, backoff, error)
             return
-        await self._record_request(
-            business_id, invoice_id, intent.id, intent.amount_cents, intent.livemode
+        # Stripe will not change this intent (it was paid or cancelled meanwhile, at Stripe):
+        # it takes no more money from here on. A payment it took reaches us as a webhook,
+        # like any other.
+        await self._closed(invoice, f"{action} refused: {error}")
+
+    async def _create(self, mode: str, invoice: Invoice) -> None:
+        amount = invoice.amount_due_cents
+        intent = await self.gateway.create_payment_intent(
+            mode,
+            amount_cents=amount,
+            currency=invoice.currency,
+            metadata={
+                "invoice_id": str(invoice.id),
+                "business_id": str(invoice.business_id),
+                "invoice_number": invoice.number,
+            },
+            idempotency_key=payment_intent_key(invoice.id, amount),
         )
-        log.info("payment requested", invoice_id=str(invoice_id), payment_intent=intent.id)
+        await self._record_request(
+            invoice.business_id, invoice.id, intent.id, intent.amount_cents, intent.livemode
+        )
+        log.info("payment requested", invoice_id=str(invoice.id), payment_intent=intent.id)
+
+    async def _update(self, mode: str, invoice: Invoice) -> None:
+        """A payment was recorded by other means: the intent asks for what is due now."""
+        intent_id, amount = _intent_id(invoice), invoice.amount_due_cents
+        await self.gateway.update_payment_intent_amount(
+            mode,
+            intent_id,
+            amount_cents=amount,
+            idempotency_key=f"{payment_intent_key(invoice.id, amount)}:update:{intent_id}",
+        )
+        await self._call(
+            lambda: self.app.record_payment_request_update(
+                invoice.business_id, invoice.id, payment_intent_id=intent_id, amount_cents=amount
+            )
+        )
+        log.info("payment request updated", invoice_id=str(invoice.id), amount=amount)
+
+    async def _close(self, mode: str, invoice: Invoice) -> None:
+        """Nothing is due any more: cancel the intent, so that it can take no money."""
+        intent_id = _intent_id(invoice)
+        intent = await self.gateway.cancel_payment_intent(
+            mode, intent_id, idempotency_key=f"fastfaktura:payment-intent:{intent_id}:cancel"
+        )
+        reason = f"the invoice is {invoice.status}: cancelled at Stripe ({intent.status})"
+        await self._closed(invoice, reason)
+
+    async def _closed(self, invoice: Invoice, reason: str) -> None:
+        intent_id = _intent_id(invoice)
+        await self._call(
+            lambda: self.app.record_payment_request_closed(
+                invoice.business_id, invoice.id, payment_intent_id=intent_id, reason=reason
+            )
+        )
+        log.info("payment request closed", invoice_id=str(invoice.id), reason=reason)
+
+    async def _call(self, command: Callable[[], Written[Any]]) -> None:
+        """Record through the application, then wait (bounded) until the read models show it:
+        the next look at the to-do list must not find the work just done."""
+        written = await anyio.to_thread.run_sync(command)
+        await self._watcher.wait(written.recorded, READ_MODEL_WAIT_SECONDS)
 
     async def _record_request(
         self, business_id: UUID, invoice_id: UUID, intent_id: str, amount: int, livemode: bool
     ) -> None:
-        await anyio.to_thread.run_sync(
+        await self._call(
             lambda: self.app.record_payment_request(
                 business_id,
                 invoice_id,
@@ -182,8 +275,12 @@ class PaymentWorker(LockedWorker):
             event = parse_event(msgspec.json.encode(_json(row["payload"])))
             try:
                 settlement = await self.settle(event)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except TRANSIENT:
                 raise  # the database or the network: the loop starts over, the event stays
+            except ConflictError:
+                # Writers raced on the invoice past every retry: the event stays, for later.
+                log.warning("stripe event deferred: the invoice is busy", event_id=event.id)
+                continue
             except Exception as exc:
                 log.exception("stripe event could not be settled", event_id=event.id)
                 settlement = Settlement("needs_attention", f"error: {type(exc).__name__}: {exc}")

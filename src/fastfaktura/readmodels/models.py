@@ -114,11 +114,15 @@ class InvoicesReadModel(ReadModel):
 
 
 def card_payment_state(invoice: Invoice) -> str | None:
-    """`pending` (a PaymentIntent is still to be requested: the payments worker's to-do list),
-    `requested`, `failed`, or None (never sent, or nothing due before a request was made)."""
-    if invoice.payment_request is not None:
-        return str(invoice.payment_request["status"])
-    return "pending" if invoice.awaits_payment_request else None
+    """`pending` (a PaymentIntent is to be created) and `stale` (to be updated or closed): the
+    payments worker's to-do list; else the request's status (`requested`, `failed`,
+    `closed`), or None (never sent, or nothing due before a request was made)."""
+    action = invoice.payment_request_action
+    if action == "create":
+        return "pending"
+    if action is not None:
+        return "stale"
+    return None if invoice.payment_request is None else str(invoice.payment_request["status"])
 
 
 class DeliveriesReadModel(ReadModel):
