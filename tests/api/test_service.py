@@ -158,3 +158,22 @@ async def test_openapi_documents_the_locale_currency_and_mode_enums(
     business_enums = [sorted(e) for e in _enums(schemas["BusinessResponse"])]
     assert sorted(["EUR", "USD", "GBP", "NOK", "SEK", "DKK"]) in business_enums
     assert ["live", "sandbox"] in business_enums
+
+
+async def test_openapi_asks_for_an_api_key_exactly_where_one_is_needed(
+    client: AsyncTestClient[Any],
+) -> None:
+    """Every /api/v1 operation takes an API key but the Stripe webhook (its signature
+    authenticates it); /health and the public page take none."""
+    document = await _openapi(client)
+    keyed, open_ = set(), set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            (keyed if operation.get("security") else open_).add((method, path))
+    assert open_ == {("post", "/api/v1/webhooks/stripe"), ("get", "/health")}
+    assert all(path.startswith("/api/v1/") for _, path in keyed)
+    assert ("post", "/api/v1/invoices/{invoice_id}/send") in keyed
+    security = document["paths"]["/api/v1/clients"]["get"]["security"]
+    assert security == [{"ApiKey": []}, {"Bearer": []}]

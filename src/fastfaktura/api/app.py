@@ -175,7 +175,6 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
                     "Bearer": SecurityScheme(type="http", scheme="bearer"),
                 },
             ),
-            security=[{"ApiKey": []}, {"Bearer": []}],
         ),
         debug=False,
     )

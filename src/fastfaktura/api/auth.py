@@ -14,6 +14,9 @@ from fastfaktura.api.services import services
 from fastfaktura.domain.api_key import hash_key
 from fastfaktura.readmodels import queries
 
+# The OpenAPI security of every route that takes an API key (set on those controllers only:
+# the public page, /health and the Stripe webhook take none).
+API_KEY_SECURITY: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
 _KEY_SHAPE = re.compile(r"^ffk_(test|live)_[A-Za-z0-9_-]{20,100}$")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, get, put
 from litestar.di import NamedDependency
 
-from fastfaktura.api.auth import Tenant
+from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import problem_responses
 from fastfaktura.api.fields import BUSINESS_FIELDS, BUSINESS_READ_ONLY
 from fastfaktura.api.input import check, json_object
@@ -23,6 +23,7 @@ _ROWS = BusinessReadModel()
 
 class BusinessController(Controller):
     path = "/api/v1/business"
+    security = API_KEY_SECURITY
     tags = ["Business"]
 
     @get(

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
 
-from fastfaktura.api.auth import Tenant
+from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import problem_responses
 from fastfaktura.api.fields import CLIENT_CREATE_FIELDS, CLIENT_FIELDS, CLIENT_READ_ONLY
 from fastfaktura.api.idempotency import idempotent
@@ -37,6 +37,7 @@ def _response(client: Any) -> ClientResponse:
 
 class ClientController(Controller):
     path = "/api/v1/clients"
+    security = API_KEY_SECURITY
     tags = ["Clients"]
 
     @get(

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
 
-from fastfaktura.api.auth import Tenant
+from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import problem_responses
 from fastfaktura.api.fields import CANCEL_FIELDS, INVOICE_FIELDS, LINE_FIELDS, PAYMENT_FIELDS
 from fastfaktura.api.idempotency import idempotent
@@ -117,6 +117,7 @@ async def _events(svc: Services, tenant: Tenant, invoice_id: Any) -> list[EventR
 
 class InvoiceController(Controller):
     path = "/api/v1/invoices"
+    security = API_KEY_SECURITY
     tags = ["Invoices"]
 
     @post(

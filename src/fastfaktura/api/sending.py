@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
 
-from fastfaktura.api.auth import Tenant
+from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import problem_responses
 from fastfaktura.api.fields import SEND_FIELDS
 from fastfaktura.api.idempotency import idempotent
@@ -78,6 +78,7 @@ async def _settled(
 
 class SendController(Controller):
     path = "/api/v1"
+    security = API_KEY_SECURITY
     tags = ["Invoices"]
 
     @post(

@@ -36,7 +36,6 @@ class WebhookReceived(msgspec.Struct, kw_only=True):
     operation_id="StripeWebhook",
     summary="Stripe webhook (authenticated by its Stripe-Signature header, not an API key)",
     tags=["Payments"],
-    security=[],
     status_code=200,
     responses={
         200: ResponseSpec(data_container=WebhookReceived, description="Kept in the inbox"),
