@@ -111,6 +111,8 @@ async def assert_rejected(
 
 
 FASTFAKTURA = str(Path(sys.executable).with_name("fastfaktura"))
+# Debian's Chromium (`make browser`), for the tests that open pages in a real browser.
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def run_cli(
@@ -229,3 +231,28 @@ def serving(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+
+def chromium(url: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Headless Chromium on `url` with a fresh profile, plus `args` (--dump-dom, ...)."""
+    return subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            *args,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,8 @@ import pytest
 
 from fastfaktura.application import Invoicing
 from tests.conftest import Account
-from tests.helpers import free_port, serving, settle
+from tests.helpers import CHROMIUM, chromium, free_port, serving, settle
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Chromium not installed: run `make browser` as root"
 )
@@ -89,30 +87,6 @@ def server(database_url: str, tmp_path: Path) -> Iterator[str]:
     """`fastfaktura serve` on the suite's database; yields its base URL once /health is 200."""
     with serving(database_url, free_port(PORTS), tmp_path / "serve.log") as base:
         yield base
-
-
-def chromium(url: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            *args,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_a_client_opens_the_public_page_in_a_real_browser(

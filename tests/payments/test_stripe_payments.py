@@ -25,8 +25,8 @@ from litestar.testing import AsyncTestClient
 from fastfaktura.application import Invoicing
 from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.payments.worker import PaymentWorker, payment_intent_key
-from tests.helpers import assert_problem, settle
-from tests.invoicing_support import INVOICES, create_client, create_invoice, get_json
+from tests.helpers import assert_problem
+from tests.invoicing_support import INVOICES, get_json
 from tests.payments.conftest import (
     TEST_SECRET_KEY,
     WEBHOOK_SECRET,
@@ -34,32 +34,21 @@ from tests.payments.conftest import (
     new_pay_account,
     stripe_settings,
 )
+from tests.payments.support import (
+    TOTAL,
+    drain,
+    events_of,
+    record_payment,
+    sent_invoice,
+    types,
+)
 
 WEBHOOK = "/api/v1/webhooks/stripe"
-TOTAL = 12000  # one line of 100.00 at 20 % VAT
 
 
 class SimulatedCrash(BaseException):
     """The process dies between creating the PaymentIntent and recording it (a BaseException,
     like SystemExit: nothing in the worker handles it)."""
-
-
-async def sent_invoice(client: AsyncTestClient[Any], account: PayAccount) -> dict[str, Any]:
-    customer = await create_client(client, account, "Acme SA")  # type: ignore[arg-type]
-    invoice = await create_invoice(client, account, customer["id"])  # type: ignore[arg-type]
-    response = await client.post(
-        f"{INVOICES}/{invoice['id']}/send", headers=account.headers, json={"channels": ["link"]}
-    )
-    assert response.status_code == 200, response.text
-    return invoice
-
-
-async def drain(worker: PaymentWorker, url: str) -> None:
-    """Run the worker until it finds nothing to do; then let the read models catch up."""
-    deadline = time.monotonic() + 15
-    while await worker.run_once():
-        assert time.monotonic() < deadline, "the payments worker keeps finding work"
-    settle(url, deliveries=False)
 
 
 async def intents_for(stripe_api: str, invoice_id: str) -> list[dict[str, Any]]:
@@ -73,17 +62,6 @@ async def intents_for(stripe_api: str, invoice_id: str) -> list[dict[str, Any]]:
     response.raise_for_status()
     intents: list[dict[str, Any]] = response.json()["data"]
     return [pi for pi in intents if pi["metadata"].get("invoice_id") == invoice_id]
-
-
-async def events_of(
-    client: AsyncTestClient[Any], account: PayAccount, invoice_id: str
-) -> list[dict[str, Any]]:
-    body = await get_json(client, account, f"{INVOICES}/{invoice_id}/events")  # type: ignore[arg-type]
-    return list(body["data"])
-
-
-def types(events: list[dict[str, Any]]) -> list[str]:
-    return [e["type"] for e in events]
 
 
 async def pay(stripe_test: stripe.StripeClient, stripe_api: str, intent_id: str) -> bytes:
@@ -607,12 +585,7 @@ async def test_a_bank_payment_after_the_intent_makes_it_ask_for_the_rest(
     stripe_test: stripe.StripeClient,
 ) -> None:
     invoice, intent_id = await requested(pay_client, pay_account, worker, pay_url)
-    bank = await pay_client.post(
-        f"{INVOICES}/{invoice['id']}/payments",
-        headers=pay_account.headers,
-        json={"amount_cents": 5000, "method": "bank_transfer"},
-    )
-    assert bank.status_code == 201, bank.text
+    await record_payment(pay_client, pay_account, invoice["id"], 5000)
     await drain(worker, pay_url)
 
     assert (await intent_at_stripe(stripe_test, intent_id)).amount == TOTAL - 5000
@@ -649,12 +622,7 @@ async def test_an_invoice_that_asks_for_nothing_more_has_its_intent_cancelled(
         )
         assert response.status_code == 200, response.text
     else:
-        response = await pay_client.post(
-            f"{INVOICES}/{invoice['id']}/payments",
-            headers=pay_account.headers,
-            json={"amount_cents": TOTAL, "method": "bank_transfer"},
-        )
-        assert response.status_code == 201, response.text
+        await record_payment(pay_client, pay_account, invoice["id"], TOTAL)
     await drain(worker, pay_url)
 
     assert (await intent_at_stripe(stripe_test, intent_id)).status == "canceled"
@@ -680,12 +648,7 @@ async def test_an_intent_paid_at_stripe_while_the_invoice_was_paid_by_hand_is_re
     arrives, is kept for an operator (a refund is due), never counted twice."""
     invoice, intent_id = await requested(pay_client, pay_account, worker, pay_url)
     payload = await pay(stripe_test, stripe_api, intent_id)
-    bank = await pay_client.post(
-        f"{INVOICES}/{invoice['id']}/payments",
-        headers=pay_account.headers,
-        json={"amount_cents": TOTAL, "method": "bank_transfer"},
-    )
-    assert bank.status_code == 201, bank.text
+    await record_payment(pay_client, pay_account, invoice["id"], TOTAL)
     await drain(worker, pay_url)
     events = await events_of(pay_client, pay_account, invoice["id"])
     assert types(events)[-1] == "payment_request_closed"

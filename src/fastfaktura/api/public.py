@@ -4,11 +4,19 @@ The token (192 random bits) is the page's only key; an invoice id never opens it
 records `opened` through the application (the first view of a sent invoice also sets its
 status), and the page is rendered from the aggregate that command left, so the status shown
 already includes this view. Unknown tokens and drafts are one and the same 404 page.
+
+While money is due and the invoice's PaymentIntent (made by the payments worker) can still be
+paid for exactly that amount, the page offers to pay by card with Stripe.js; its
+Content-Security-Policy then lets in Stripe, and one inline script by its nonce. Stripe being
+unreachable only hides the button.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import secrets
+from typing import Any, Final
+from urllib.parse import urlsplit
 
 import structlog
 from litestar import Request, Response, get
@@ -16,13 +24,16 @@ from litestar.enums import MediaType
 from litestar.params import FromPath
 
 from fastfaktura.api.schemas import InvoiceResponse
-from fastfaktura.api.services import services
+from fastfaktura.api.services import Services, services
+from fastfaktura.config import StripeSettings
 from fastfaktura.documents.store import invoice_pdf, was_issued
 from fastfaktura.domain.errors import NotFoundError
-from fastfaktura.domain.invoice import InvoiceStateError
+from fastfaktura.domain.invoice import PAYABLE, Invoice, InvoiceStateError
+from fastfaktura.payments.gateway import PaymentIntentInfo, PaymentProviderError
+from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.models import InvoicesReadModel
 from fastfaktura.readmodels.sql import statement
-from fastfaktura.web.page import render_invoice, render_not_found
+from fastfaktura.web.page import CardPayment, render_invoice, render_not_found
 
 log = structlog.get_logger(__name__)
 _ROWS = InvoicesReadModel()
@@ -35,16 +46,113 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
     "X-Content-Type-Options": "nosniff",
-    # The page loads nothing and runs no script: only its own inline style is allowed.
+    # Without a pay button the page loads nothing and runs no script: only its inline style.
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
         "frame-ancestors 'none'"
     ),
 }
+# A PaymentIntent the client can still pay (not paid, processing nor cancelled).
+OPEN_INTENT_STATUSES: Final = frozenset(
+    {"requires_payment_method", "requires_confirmation", "requires_action"}
+)
+STRIPE_API_URL: Final = "https://api.stripe.com"
+# How long a page view waits for Stripe before it shows no pay button.
+STRIPE_PAGE_TIMEOUT_SECONDS: Final = 3.0
+# Stripe.js opens its 3-D Secure challenges in frames from there.
+STRIPE_HOOKS_ORIGIN: Final = "https://hooks.stripe.com"
 
 
-def _html(body: str, status_code: int = 200) -> Response[str]:
-    return Response(body, status_code=status_code, media_type=MediaType.HTML, headers=dict(HEADERS))
+def _html(
+    body: str, status_code: int = 200, content_security_policy: str | None = None
+) -> Response[str]:
+    headers = dict(HEADERS)
+    if content_security_policy is not None:
+        headers["Content-Security-Policy"] = content_security_policy
+    return Response(body, status_code=status_code, media_type=MediaType.HTML, headers=headers)
+
+
+def origin(url: str) -> str:
+    """`scheme://host[:port]` of a URL: what a CSP source names."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def card_payment_policy(card: CardPayment, stripe: StripeSettings) -> str:
+    """The page's policy, widened just enough for Stripe.js and the one inline script."""
+    js = origin(card.js_url)
+    api = origin(stripe.api_base or STRIPE_API_URL)
+    return (
+        f"default-src 'none'; script-src 'nonce-{card.script_nonce}' {js}; "
+        f"frame-src {js} {STRIPE_HOOKS_ORIGIN}; connect-src {api}; img-src https://*.stripe.com; "
+        "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+def asks_for_card_payment(invoice: Invoice) -> bool:
+    """Money is due and a PaymentIntent was made for this invoice."""
+    request = invoice.payment_request
+    return (
+        invoice.status in PAYABLE
+        and invoice.amount_due_cents > 0
+        and request is not None
+        and request.get("status") == "requested"
+        and bool(request.get("payment_intent_id"))
+    )
+
+
+def pays_exactly_what_is_due(intent: PaymentIntentInfo, invoice: Invoice) -> bool:
+    """The intent can still be paid, and for the amount due now: one made before a partial
+    bank payment would take too much, and must not be offered."""
+    return (
+        intent.status in OPEN_INTENT_STATUSES
+        and intent.amount_cents == invoice.amount_due_cents
+        and intent.currency == invoice.currency
+        and intent.metadata.get("invoice_id") == str(invoice.id)
+    )
+
+
+async def card_payment_for(svc: Services, invoice: Invoice) -> CardPayment | None:
+    """The card payment the page offers, or None (nothing to pay by card, or Stripe is out
+    of reach: the page shows without the button rather than fail)."""
+    if not asks_for_card_payment(invoice):
+        return None
+    business = await queries.get_business(svc.pool, invoice.business_id)
+    if business is None:
+        return None
+    mode = str(business["mode"])
+    publishable_key = svc.settings.stripe.publishable_key(mode)
+    if publishable_key is None or svc.settings.stripe.secret_key(mode) is None:
+        return None
+    assert invoice.payment_request is not None  # asks_for_card_payment checked it
+    intent_id = str(invoice.payment_request["payment_intent_id"])
+    try:
+        # The client is waiting for the page: a slow Stripe only costs the button.
+        intent = await asyncio.wait_for(
+            svc.stripe.retrieve_payment_intent(mode, intent_id), STRIPE_PAGE_TIMEOUT_SECONDS
+        )
+    except (PaymentProviderError, TimeoutError) as exc:
+        log.warning(
+            "payment intent unavailable: no pay button",
+            invoice_id=str(invoice.id),
+            payment_intent=intent_id,
+            error=str(exc) or type(exc).__name__,
+        )
+        return None
+    if intent.client_secret is None or not pays_exactly_what_is_due(intent, invoice):
+        log.info(
+            "payment intent not payable: no pay button",
+            invoice_id=str(invoice.id),
+            payment_intent=intent_id,
+            intent_status=intent.status,
+        )
+        return None
+    return CardPayment(
+        publishable_key=publishable_key,
+        client_secret=intent.client_secret,
+        js_url=svc.settings.stripe.js_url,
+        script_nonce=secrets.token_urlsafe(16),
+    )
 
 
 def _not_found(request: Request[Any, Any, Any]) -> Response[str]:
@@ -74,8 +182,17 @@ async def public_invoice_page(
     invoice = InvoiceResponse.from_row(
         _ROWS.rows(written.value)["rm_invoices"][0], svc.settings.base_url()
     )
-    log.info("public page viewed", invoice_id=str(invoice_id), status=invoice.status)
-    return _html(render_invoice(invoice))
+    card = await card_payment_for(svc, written.value)
+    log.info(
+        "public page viewed",
+        invoice_id=str(invoice_id),
+        status=invoice.status,
+        pay_button=card is not None,
+    )
+    if card is None:
+        return _html(render_invoice(invoice))
+    policy = card_payment_policy(card, svc.settings.stripe)
+    return _html(render_invoice(invoice, card_payment=card), content_security_policy=policy)
 
 
 @get("/i/{token:str}/pdf", include_in_schema=False)

@@ -46,6 +46,11 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "notice_paid": "Cette facture a été intégralement réglée.",
         "notice_cancelled": "Cette facture a été annulée. Aucun paiement n'est dû.",
         "notice_overdue": "La date d'échéance de cette facture est dépassée.",
+        "pay_by_card": "Payer par carte",
+        "pay_now": "Payer",
+        "card_processing": "Paiement en cours…",
+        "card_succeeded": "Paiement reçu, merci.",
+        "card_failed": "Le paiement n'a pas abouti. Vérifiez votre carte et réessayez.",
         "not_found_title": "Facture introuvable",
         "not_found_text": (
             "Ce lien ne correspond à aucune facture. Vérifiez l'adresse reçue ou contactez "
@@ -86,6 +91,11 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "notice_paid": "This invoice has been paid in full.",
         "notice_cancelled": "This invoice has been cancelled. Nothing is due.",
         "notice_overdue": "This invoice is past its due date.",
+        "pay_by_card": "Pay by card",
+        "pay_now": "Pay",
+        "card_processing": "Processing the payment…",
+        "card_succeeded": "Payment received, thank you!",
+        "card_failed": "The payment did not go through. Check your card and try again.",
         "not_found_title": "Invoice not found",
         "not_found_text": (
             "This link does not lead to an invoice. Check the address you received, or contact "
@@ -126,6 +136,11 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "notice_paid": "Denne fakturaen er betalt.",
         "notice_cancelled": "Denne fakturaen er annullert. Det er ingenting å betale.",
         "notice_overdue": "Forfallsdatoen for denne fakturaen er passert.",
+        "pay_by_card": "Betal med kort",
+        "pay_now": "Betal",
+        "card_processing": "Behandler betalingen…",
+        "card_succeeded": "Betalingen er mottatt. Takk!",
+        "card_failed": "Betalingen gikk ikke gjennom. Kontroller kortet og prøv igjen.",
         "not_found_title": "Fant ikke fakturaen",
         "not_found_text": (
             "Lenken viser ikke til noen faktura. Kontroller adressen du fikk, eller kontakt "
@@ -166,6 +181,11 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "notice_paid": "Fakturan är betald.",
         "notice_cancelled": "Fakturan är makulerad. Det finns inget att betala.",
         "notice_overdue": "Fakturans förfallodatum har passerat.",
+        "pay_by_card": "Betala med kort",
+        "pay_now": "Betala",
+        "card_processing": "Betalningen behandlas…",
+        "card_succeeded": "Betalningen är mottagen. Tack!",
+        "card_failed": "Betalningen gick inte igenom. Kontrollera kortet och försök igen.",
         "not_found_title": "Fakturan hittades inte",
         "not_found_text": (
             "Länken leder inte till någon faktura. Kontrollera adressen du fick eller kontakta "

@@ -31,6 +31,18 @@ NOTICES: Final = {
 
 
 @dataclass(frozen=True)
+class CardPayment:
+    """What the page needs to take a card payment with Stripe.js: the business mode's
+    publishable key, the PaymentIntent's client secret, where Stripe.js is served from, and
+    this response's CSP nonce (the page's only inline script carries it)."""
+
+    publishable_key: str
+    client_secret: str
+    js_url: str
+    script_nonce: str
+
+
+@dataclass(frozen=True)
 class PartyView:
     name: str
     legal_name: str | None
@@ -197,7 +209,8 @@ def _render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
-def render_invoice(invoice: InvoiceResponse) -> str:
+def render_invoice(invoice: InvoiceResponse, card_payment: CardPayment | None = None) -> str:
+    """The page; with `card_payment`, a pay-by-card form (the caller decided it is due)."""
     view = invoice_view(invoice)
     return _render(
         "invoice.html",
@@ -206,6 +219,7 @@ def render_invoice(invoice: InvoiceResponse) -> str:
         t=LABELS[view.locale],
         # Relative to the page (`/i/{token}` -> `/i/{token}/pdf`): the page names no host.
         pdf_url=f"{invoice.public_url.rsplit('/', 1)[-1]}/pdf",
+        card=card_payment,
     )
 
 
