@@ -10,10 +10,8 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 import httpx
@@ -28,6 +26,7 @@ from fastfaktura.config import LOCAL_STRIPE_JS_PATH, Settings, StripeSettings
 from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.payments.worker import PaymentWorker
 from tests.helpers import caught_up_continuously, drop_database, fresh_database, settle
+from tests.payments.support import PayAccount, Shop
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRET_KEY = "sk_test_fastfaktura"
@@ -154,12 +153,6 @@ def stripe_test(stripe_api: str) -> stripe.StripeClient:
     )
 
 
-@dataclass(frozen=True)
-class PayAccount:
-    business_id: UUID
-    headers: dict[str, str]
-
-
 def new_pay_account(invoicing: Invoicing, url: str, mode: str = "sandbox") -> PayAccount:
     issued = invoicing.register_business(
         "Pay Co", mode, legal_name="Pay Co SAS", email="billing@payco.example"
@@ -173,3 +166,24 @@ def pay_account(
     pay_client: AsyncTestClient[Any], pay_invoicing: Invoicing, pay_url: str
 ) -> PayAccount:
     return new_pay_account(pay_invoicing, pay_url)
+
+
+@pytest.fixture
+def shop(
+    pay_client: AsyncTestClient[Any],
+    pay_account: PayAccount,
+    pay_url: str,
+    worker: PaymentWorker,
+    stripe_api: str,
+    stripe_test: stripe.StripeClient,
+) -> Shop:
+    return Shop(
+        pay_client,
+        pay_account,
+        pay_url,
+        worker,
+        stripe_api,
+        stripe_test,
+        TEST_SECRET_KEY,
+        WEBHOOK_SECRET,
+    )

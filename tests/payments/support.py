@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
+import httpx
+import msgspec
+import psycopg
+import stripe
 from litestar.testing import AsyncTestClient
+from psycopg.rows import dict_row
 
 from fastfaktura.payments.worker import PaymentWorker
 from tests.helpers import settle
 from tests.invoicing_support import INVOICES, create_client, create_invoice, get_json
-from tests.payments.conftest import PayAccount
 
 TOTAL = 12000  # one line of 100.00 at 20 % VAT
+
+
+@dataclass(frozen=True)
+class PayAccount:
+    business_id: UUID
+    headers: dict[str, str]
 
 
 async def sent_invoice(
@@ -66,3 +78,130 @@ async def record_payment(
         json={"amount_cents": amount_cents, "method": "bank_transfer"},
     )
     assert response.status_code == 201, response.text
+
+
+WEBHOOK = "/api/v1/webhooks/stripe"
+
+
+class Signed:
+    """`Shop.deliver`'s default: sign the body with the endpoint's secret."""
+
+
+SIGNED = Signed()
+TEST_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+
+
+def signed(payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header Stripe computes (t=..., v1=HMAC-SHA256)."""
+    return stripe.WebhookSignature.generate_signature_header(
+        payload.decode(), secret, timestamp=timestamp
+    )
+
+
+@dataclass
+class Shop:
+    """One sandbox business on the API-only app, its payments worker, and the Stripe account
+    (localstripe) seen through the SDK: what every payment test does, in one place."""
+
+    client: AsyncTestClient[Any]
+    account: PayAccount
+    url: str
+    worker: PaymentWorker
+    stripe_api: str
+    stripe: stripe.StripeClient
+    secret_key: str
+    webhook_secret: str
+
+    async def sent_invoice(self) -> dict[str, Any]:
+        return await sent_invoice(self.client, self.account)
+
+    async def drain(self, worker: PaymentWorker | None = None) -> None:
+        await drain(worker or self.worker, self.url)
+
+    async def requested(self) -> tuple[dict[str, Any], str]:
+        """A sent invoice with its PaymentIntent created and recorded."""
+        invoice = await self.sent_invoice()
+        await self.drain()
+        return invoice, await intent_id_of(self.client, self.account, invoice["id"])
+
+    async def events(self, invoice_id: str) -> list[dict[str, Any]]:
+        return await events_of(self.client, self.account, invoice_id)
+
+    async def types(self, invoice_id: str) -> list[str]:
+        return types(await self.events(invoice_id))
+
+    async def state(self, invoice_id: str) -> tuple[str, int, int]:
+        """(status, amount paid, amount due), as the API shows the invoice."""
+        body = await get_json(self.client, self.account, f"{INVOICES}/{invoice_id}")  # type: ignore[arg-type]
+        return body["status"], body["amount_paid_cents"], body["amount_due_cents"]
+
+    async def record_payment(self, invoice_id: str, amount_cents: int) -> None:
+        await record_payment(self.client, self.account, invoice_id, amount_cents)
+
+    async def cancel(self, invoice_id: str) -> None:
+        response = await self.client.post(
+            f"{INVOICES}/{invoice_id}/cancel", headers=self.account.headers, json={}
+        )
+        assert response.status_code == 200, response.text
+
+    async def _stripe_list(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=self.stripe_api) as http:
+            response = await http.get(
+                path,
+                params={"limit": 100, **params},
+                headers={"Authorization": f"Bearer {self.secret_key}"},
+            )
+        response.raise_for_status()
+        data: list[dict[str, Any]] = response.json()["data"]
+        return data
+
+    async def intents_for(self, invoice_id: str) -> list[dict[str, Any]]:
+        """Every PaymentIntent in the Stripe account whose metadata names this invoice."""
+        intents = await self._stripe_list("/v1/payment_intents")
+        return [pi for pi in intents if pi["metadata"].get("invoice_id") == invoice_id]
+
+    async def intent(self, intent_id: str) -> Any:
+        return await self.stripe.v1.payment_intents.retrieve_async(intent_id)
+
+    async def pay(self, intent_id: str) -> bytes:
+        """The client pays by card (the test card): Stripe confirms the intent and emits
+        `payment_intent.succeeded`, returned as Stripe's server serialises it."""
+        method = await self.stripe.v1.payment_methods.create_async(
+            {"type": "card", "card": TEST_CARD}
+        )
+        await self.stripe.v1.payment_intents.update_async(intent_id, {"payment_method": method.id})
+        confirmed = await self.stripe.v1.payment_intents.confirm_async(intent_id)
+        assert confirmed.status == "succeeded"
+        events = await self._stripe_list("/v1/events", type="payment_intent.succeeded")
+        (event,) = [e for e in events if e["data"]["object"]["id"] == intent_id]
+        return msgspec.json.encode(event)
+
+    async def deliver(
+        self, payload: bytes, signature: str | Signed | None = SIGNED
+    ) -> httpx.Response:
+        """POST the webhook, signed with the endpoint's secret unless told otherwise (None:
+        no Stripe-Signature header at all)."""
+        if isinstance(signature, Signed):
+            signature = signed(payload, self.webhook_secret)
+        headers = {"Content-Type": "application/json"}
+        if signature is not None:
+            headers["Stripe-Signature"] = signature
+        return await self.client.post(WEBHOOK, content=payload, headers=headers)
+
+    def inbox(self, event_id: str | None = None) -> list[dict[str, Any]]:
+        with psycopg.connect(self.url) as conn, conn.cursor(row_factory=dict_row) as cur:
+            if event_id is None:
+                cur.execute("SELECT * FROM stripe_inbox ORDER BY received_at")
+            else:
+                cur.execute("SELECT * FROM stripe_inbox WHERE event_id = %s", (event_id,))
+            return list(cur.fetchall())
+
+    def counts(self) -> tuple[int, int]:
+        """(events in the store, rows in the inbox)."""
+        with psycopg.connect(self.url) as conn:
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM invoicing_events),"
+                " (SELECT count(*) FROM stripe_inbox)"
+            ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])

@@ -8,12 +8,9 @@ HTML parser; the CSP header is taken apart into its directives.
 
 from __future__ import annotations
 
-import html
 import socket
 import time
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,24 +19,26 @@ import pytest
 import stripe
 from litestar.testing import AsyncTestClient
 
-from fastfaktura.adapters.database import ConnectionParams
 from fastfaktura.api.app import create_app
 from fastfaktura.api.public import STRIPE_PAGE_TIMEOUT_SECONDS
 from fastfaktura.application import Invoicing
 from fastfaktura.config import LOCAL_STRIPE_JS_PATH, Settings
 from fastfaktura.payments.worker import PaymentWorker
 from fastfaktura.web.labels import LABELS, LOCALES
-from tests.helpers import CHROMIUM, chromium, drop_database, free_port, fresh_database, serving
-from tests.invoicing_support import CLIENTS, INVOICES, invoice_body
 from tests.payments.conftest import (
     BASE_URL,
     TEST_PUBLISHABLE_KEY,
-    TEST_SECRET_KEY,
-    PayAccount,
     new_pay_account,
     stripe_settings,
 )
-from tests.payments.support import TOTAL, drain, intent_id_of, record_payment, sent_invoice
+from tests.payments.support import (
+    TOTAL,
+    PayAccount,
+    drain,
+    intent_id_of,
+    record_payment,
+    sent_invoice,
+)
 
 STRICT_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
@@ -313,82 +312,3 @@ def test_every_locale_words_the_card_payment() -> None:
     assert LABELS["en"]["pay_by_card"] == "Pay by card"
     assert LABELS["nb"]["pay_by_card"] == "Betal med kort"
     assert LABELS["sv"]["pay_by_card"] == "Betala med kort"
-
-
-# -- in a real browser ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def browser_url(database_url: str) -> Iterator[str]:
-    """A database of its own: the served app's payments worker must not race the other tests'."""
-    url = fresh_database(database_url, "pay_browser")
-    yield url
-    drop_database(database_url, url)
-
-
-def chromium_dom(url: str, profile: Path) -> str:
-    """The page's DOM once its scripts ran (5 s of virtual time), unescaped."""
-    dumped = chromium(url, profile, "--virtual-time-budget=5000", "--dump-dom")
-    assert dumped.returncode == 0, dumped.stderr
-    return html.unescape(dumped.stdout)
-
-
-def sent_over_http(base: str, account: PayAccount) -> dict[str, Any]:
-    """A French client's invoice, made and sent through the served API."""
-    with httpx.Client(base_url=base, headers=account.headers) as api:
-        customer = api.post(CLIENTS, json={"name": "Acme SA", "locale": "fr"})
-        assert customer.status_code == 201, customer.text
-        created = api.post(INVOICES, json=invoice_body(customer.json()["id"]))
-        assert created.status_code == 201, created.text
-        invoice: dict[str, Any] = created.json()
-        sent = api.post(f"{INVOICES}/{invoice['id']}/send", json={"channels": ["link"]})
-        assert sent.status_code == 200, sent.text
-    return invoice
-
-
-def wait_for_payment_request(base: str, account: PayAccount, invoice_id: str) -> None:
-    """Until the served payments worker has made the invoice's PaymentIntent."""
-    deadline = time.monotonic() + 30
-    with httpx.Client(base_url=base, headers=account.headers) as api:
-        while True:
-            events = api.get(f"{INVOICES}/{invoice_id}/events").json()["data"]
-            if "payment_requested" in [event["type"] for event in events]:
-                return
-            assert time.monotonic() < deadline, "no PaymentIntent was requested"
-            time.sleep(0.2)
-
-
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium not installed: run `make browser`")
-def test_stripe_js_mounts_the_card_field_under_the_pages_policy(
-    browser_url: str, stripe_api: str, tmp_path: Path
-) -> None:
-    """`fastfaktura serve` (its payments worker included) with localstripe as Stripe: in
-    Chromium, the page's CSP lets Stripe.js (localstripe's stand-in) load and the inline script
-    run, which mounts the card inputs into #card-element and enables the button."""
-    env = {
-        "STRIPE_API_BASE": stripe_api,
-        "STRIPE_TEST_SECRET_KEY": TEST_SECRET_KEY,
-        "STRIPE_TEST_PUBLISHABLE_KEY": TEST_PUBLISHABLE_KEY,
-    }
-    store_env = ConnectionParams.from_url(browser_url).eventsourcing_env(
-        pool_size=1, max_overflow=2
-    )
-    invoicing = Invoicing(store_env)
-    try:
-        with serving(
-            browser_url, free_port(range(8600, 8700)), tmp_path / "serve.log", env
-        ) as base:
-            account = new_pay_account(invoicing, browser_url)
-            invoice = sent_over_http(base, account)
-            wait_for_payment_request(base, account, invoice["id"])
-            dom = chromium_dom(invoice["public_url"], tmp_path / "profile")
-    finally:
-        invoicing.close()
-
-    form = dom.split('<form id="card-payment"', 1)[1].split("</form>", 1)[0]
-    card_element = form.split('<div id="card-element">', 1)[1].split("</div>", 1)[0]
-    for field in ("number", "exp_month", "exp_year", "cvc"):
-        assert f'placeholder="{field}"' in card_element, field
-    button = form.split("<button", 1)[1].split(">", 1)[0]
-    assert "disabled" not in button  # the inline script ran to its end
-    assert "Payer par carte" in dom

@@ -1,10 +1,15 @@
 """`fastfaktura serve` takes a card payment by itself, from send to paid, with nothing from the
 test in between but the client's card: the serve process (its own database, the Stripe settings
 in its environment) creates the PaymentIntent in a local Stripe-compatible server, and that
-server signs and posts `payment_intent.succeeded` to the webhook endpoint, as Stripe would."""
+server signs and posts `payment_intent.succeeded` to the webhook endpoint, as Stripe would.
+
+On the way, the client's page is opened in headless Chromium (when `make browser` installed
+it): under the page's Content-Security-Policy, Stripe.js (localstripe's stand-in) loads and the
+page's script mounts the card field and enables the pay button."""
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +21,15 @@ import psycopg
 import pytest
 import stripe
 
-from tests.helpers import drop_database, free_port, fresh_database, run_cli, serving
+from tests.helpers import (
+    CHROMIUM,
+    chromium,
+    drop_database,
+    free_port,
+    fresh_database,
+    run_cli,
+    serving,
+)
 from tests.payments.conftest import (
     TEST_PUBLISHABLE_KEY,
     TEST_SECRET_KEY,
@@ -31,6 +44,21 @@ def serve_url(database_url: str) -> Iterator[str]:
     url = fresh_database(database_url, "payserve")
     yield url
     drop_database(database_url, url)
+
+
+def assert_card_field_mounts(url: str, profile: Path) -> None:
+    """In Chromium, once the page's scripts ran (5 s of virtual time): the card inputs of
+    localstripe's Stripe.js are in #card-element, and the pay button was enabled."""
+    dumped = chromium(url, profile, "--virtual-time-budget=5000", "--dump-dom")
+    assert dumped.returncode == 0, dumped.stderr
+    dom = html.unescape(dumped.stdout)
+    form = dom.split('<form id="card-payment"', 1)[1].split("</form>", 1)[0]
+    card_element = form.split('<div id="card-element">', 1)[1].split("</div>", 1)[0]
+    for field in ("number", "exp_month", "exp_year", "cvc"):
+        assert f'placeholder="{field}"' in card_element, field
+    button = form.split("<button", 1)[1].split(">", 1)[0]
+    assert "disabled" not in button  # the inline script ran to its end
+    assert "Payer par carte" in dom
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -63,7 +91,7 @@ def test_serve_takes_a_card_payment_from_send_to_paid(
         assert configured.status_code == 200, configured.text
         headers = {"X-Api-Key": account["api_key"]}
         with httpx.Client(base_url=f"{base}/api/v1", headers=headers, timeout=30) as api:
-            customer = api.post("/clients", json={"name": "Acme SA", "locale": "en"}).json()
+            customer = api.post("/clients", json={"name": "Acme SA", "locale": "fr"}).json()
             invoice = api.post(
                 "/invoices",
                 json={
@@ -92,6 +120,8 @@ def test_serve_takes_a_card_payment_from_send_to_paid(
                 return ids[0] if ids else None
 
             intent_id: str = wait_for(requested, "the payment_requested event")
+            if CHROMIUM.exists():
+                assert_card_field_mounts(invoice["public_url"], tmp_path / "profile")
             intent = stripe_test.v1.payment_intents.retrieve(intent_id)
             assert (intent.amount, intent.currency) == (108000, "eur")
             assert intent.metadata.to_dict() == {
@@ -123,13 +153,19 @@ def test_serve_takes_a_card_payment_from_send_to_paid(
             assert (body["amount_paid_cents"], body["amount_due_cents"]) == (108000, 0)
             events = api.get(f"/invoices/{invoice['id']}/events").json()["data"]
             kinds = [e["type"] for e in events]
-            # `delivered` (the link) and `payment_requested` come from two workers: any order.
+            # `delivered` (the link), `payment_requested` and (the browser's view) `opened`
+            # come from different hands: in any order.
             assert kinds[:2] == ["created", "sent"]
-            assert sorted(kinds[2:4]) == ["delivered", "payment_requested"]
-            assert kinds[4:] == ["payment_recorded", "paid"]
+            between = ["delivered", "payment_requested"] + (["opened"] if CHROMIUM.exists() else [])
+            assert sorted(kinds[2:-2]) == sorted(between)
+            assert kinds[-2:] == ["payment_recorded", "paid"]
             recorded = next(e for e in events if e["type"] == "payment_recorded")
             assert recorded["data"]["method"] == "card"
             assert recorded["data"]["reference"] == intent_id
+            # Paid: the page asks for nothing more.
+            page = httpx.get(invoice["public_url"], timeout=30)
+            assert 'id="card-payment"' not in page.text
+            assert "<script" not in page.text
     with psycopg.connect(serve_url) as conn:
         rows = conn.execute(
             "SELECT type, status, deliveries FROM stripe_inbox WHERE payment_intent_id = %s",
