@@ -108,6 +108,17 @@ def _demo_account(ctx: Context) -> IssuedKey:
     return issued
 
 
+def _card_payments(settings: Settings) -> str:
+    """Whether the demo (a sandbox business) can take card payments, and how to turn them on."""
+    stripe = settings.stripe
+    if stripe.test_secret_key is None:
+        return "off (set STRIPE_TEST_SECRET_KEY and STRIPE_TEST_PUBLISHABLE_KEY: docs/payments.md)"
+    where = f"at {stripe.api_base}" if stripe.api_base else "test mode"
+    button = "" if stripe.test_publishable_key else ", no pay button (no publishable key)"
+    webhook = "" if stripe.webhook_secrets else ", webhooks refused (no STRIPE_WEBHOOK_SECRET)"
+    return f"Stripe {where}{button}{webhook}"
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -129,6 +140,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  API key : {demo.secret}")
         print(f"  API base: {base}/api/v1")
         print(f"  Docs    : {base}/schema  (OpenAPI: {base}/schema/openapi.json)")
+        print(f"  Cards   : {_card_payments(settings)}")
         print(
             f'  Try     : curl -H "X-Api-Key: {demo.secret}" {base}/api/v1/business\n', flush=True
         )

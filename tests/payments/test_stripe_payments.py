@@ -20,8 +20,17 @@ import pytest
 from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.payments.worker import PaymentWorker, payment_intent_key
 from tests.helpers import assert_problem
+from tests.invoicing_support import concurrently
 from tests.payments.conftest import new_pay_account, stripe_settings
-from tests.payments.support import TOTAL, Shop, events_of, sent_invoice, signed, types
+from tests.payments.support import (
+    TOTAL,
+    WEBHOOK,
+    Shop,
+    events_of,
+    sent_invoice,
+    signed,
+    types,
+)
 
 
 class SimulatedCrash(BaseException):
@@ -211,6 +220,25 @@ async def test_the_same_event_delivered_three_times_records_one_payment(shop: Sh
     (also,) = shop.inbox(other["id"])
     assert also["status"] == "applied"
     assert "already recorded" in also["outcome"]
+    assert (await shop.types(invoice["id"])).count("payment_recorded") == 1
+
+
+async def test_the_same_event_delivered_five_times_at_once_is_kept_once(shop: Shop) -> None:
+    invoice, intent_id = await shop.requested()
+    payload = await shop.pay(intent_id)
+    headers = {
+        "Content-Type": "application/json",
+        "Stripe-Signature": signed(payload, shop.webhook_secret),
+    }
+    answers = await concurrently(
+        shop.client, [("POST", WEBHOOK, {"content": payload, "headers": headers})] * 5
+    )
+    assert [a.status_code for a in answers] == [200] * 5
+    assert sorted(a.json()["first_delivery"] for a in answers) == [False] * 4 + [True]
+    (kept,) = shop.inbox(event_id_of(payload))
+    assert kept["deliveries"] == 5
+    await shop.drain()
+    assert await shop.state(invoice["id"]) == ("paid", TOTAL, 0)
     assert (await shop.types(invoice["id"])).count("payment_recorded") == 1
 
 
