@@ -216,18 +216,24 @@ async def test_no_pay_button_while_the_intent_asks_for_more_than_is_due(
     assert "€100.00" in again.text.split('id="pay-button"', 1)[1].split("</button>", 1)[0]
 
 
-async def test_no_pay_button_when_the_business_mode_has_no_stripe_keys(
+@pytest.mark.parametrize(
+    "missing",
+    [("live_secret_key", "live_publishable_key"), ("live_publishable_key",)],
+    ids=["no live keys", "no live publishable key"],
+)
+async def test_no_pay_button_when_the_business_mode_lacks_a_stripe_key(
     pay_url: str,
     pay_invoicing: Invoicing,
     pay_projections: None,
     stripe_api: str,
     worker: PaymentWorker,
+    missing: tuple[str, ...],
 ) -> None:
-    """This app has no live keys; the worker (which has them) made a live PaymentIntent."""
+    """This app lacks live keys; the worker (which has them) made a live PaymentIntent."""
     settings = Settings(
         database_url=pay_url,
         public_base_url=BASE_URL,
-        stripe=stripe_settings(stripe_api, live_secret_key=None, live_publishable_key=None),
+        stripe=stripe_settings(stripe_api, **dict.fromkeys(missing)),
     )
     app = create_app(settings, pay_url, run_projections=False)
     async with AsyncTestClient(app=app) as client:
