@@ -1,13 +1,16 @@
 """The local Stripe-compatible server the payment tests drive: `localstripe`, run in its own
 process, plus the one piece of Stripe's documented behaviour it lacks that FastFaktura relies
-on: idempotency keys (https://docs.stripe.com/api/idempotent_requests), and two fixes to
-PaymentIntent updates.
+on: idempotency keys (https://docs.stripe.com/api/idempotent_requests), Stripe's minimum
+charge amounts, and two fixes to PaymentIntent updates.
 
 Stripe keeps the first answer to a POST with an `Idempotency-Key` (per API key) and replays it
 for a retry with the same key and the same parameters (header `Idempotent-Replayed: true`); the
 same key with other parameters is a 400 `idempotency_error`. localstripe ignores the header, so
 without this a worker's retry after a crash could not be shown to create no second
 PaymentIntent.
+
+Minimum charge amounts: Stripe refuses a PaymentIntent (or an amount update) below the
+currency's minimum with a 400 `amount_too_small`; localstripe takes any positive amount.
 
 PaymentIntent updates: localstripe keeps an updated `amount` as the string it was posted (Stripe
 answers an integer), and lets the amount of any intent change (Stripe refuses it once the
@@ -84,16 +87,39 @@ async def idempotency(request: web.Request, handler: Handler) -> web.StreamRespo
 
 # Stripe lets an intent's amount change only while it waits for its payment.
 UPDATABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+# Stripe's minimum charge amounts, in the currencies FastFaktura invoices in (cents):
+# https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts
+MINIMUM_CHARGE = {"eur": 50, "usd": 50, "gbp": 30, "nok": 300, "sek": 300, "dkk": 250}
+_localstripe_create = PaymentIntent._api_create.__func__  # type: ignore[attr-defined]
 _localstripe_update = PaymentIntent._api_update.__func__  # type: ignore[attr-defined]
+
+
+def _check_minimum(amount: Any, currency: Any) -> None:
+    minimum = MINIMUM_CHARGE.get(str(currency).lower(), 50)
+    converted = try_convert_to_int(amount)
+    if isinstance(converted, int) and 0 < converted < minimum:
+        raise UserError(
+            400,
+            f"Amount must be at least {minimum} cents {currency}",
+            {"code": "amount_too_small", "param": "amount"},
+        )
+
+
+def _create_like_stripe(cls: type[PaymentIntent], **data: Any) -> PaymentIntent:
+    _check_minimum(data.get("amount"), data.get("currency"))
+    intent: PaymentIntent = _localstripe_create(cls, **data)
+    return intent
 
 
 def _update_like_stripe(cls: type[PaymentIntent], id: str, **data: Any) -> PaymentIntent:
     if "amount" in data:
-        if cls._api_retrieve(id).status not in UPDATABLE:
+        intent = cls._api_retrieve(id)
+        if intent.status not in UPDATABLE:
             raise UserError(400, "This PaymentIntent's amount could not be updated.")
+        _check_minimum(data["amount"], intent.currency)
         data["amount"] = try_convert_to_int(data["amount"])
-    intent: PaymentIntent = _localstripe_update(cls, id, **data)
-    return intent
+    updated: PaymentIntent = _localstripe_update(cls, id, **data)
+    return updated
 
 
 def main() -> None:
@@ -101,6 +127,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8420)
     args = parser.parse_args()
     store.dump_to_disk = lambda: None  # type: ignore[method-assign]
+    PaymentIntent._api_create = classmethod(_create_like_stripe)  # type: ignore[assignment]
     PaymentIntent._api_update = classmethod(_update_like_stripe)  # type: ignore[assignment]
     server.app.middlewares.insert(0, idempotency)
     print(json.dumps({"listening": args.port}), flush=True)

@@ -28,11 +28,12 @@ class PayAccount:
 
 
 async def sent_invoice(
-    client: AsyncTestClient[Any], account: PayAccount, locale: str = "en"
+    client: AsyncTestClient[Any], account: PayAccount, locale: str = "en", **overrides: Any
 ) -> dict[str, Any]:
-    """A client's invoice, created and sent (the link only) through the API."""
+    """A client's invoice (`overrides`: its body's fields), created and sent (the link only)
+    through the API."""
     customer = await create_client(client, account, "Acme SA", locale=locale)  # type: ignore[arg-type]
-    invoice = await create_invoice(client, account, customer["id"])  # type: ignore[arg-type]
+    invoice = await create_invoice(client, account, customer["id"], **overrides)  # type: ignore[arg-type]
     response = await client.post(
         f"{INVOICES}/{invoice['id']}/send", headers=account.headers, json={"channels": ["link"]}
     )
@@ -112,8 +113,8 @@ class Shop:
     secret_key: str
     webhook_secret: str
 
-    async def sent_invoice(self) -> dict[str, Any]:
-        return await sent_invoice(self.client, self.account)
+    async def sent_invoice(self, **overrides: Any) -> dict[str, Any]:
+        return await sent_invoice(self.client, self.account, **overrides)
 
     async def drain(self, worker: PaymentWorker | None = None) -> None:
         await drain(worker or self.worker, self.url)

@@ -157,6 +157,23 @@ async def test_a_stripe_outage_is_retried_later_and_records_nothing(shop: Shop) 
     assert (await shop.types(invoice["id"]))[-1] == "payment_requested"
 
 
+async def test_stripe_refusing_the_intent_records_payment_request_failed(shop: Shop) -> None:
+    """0.30 EUR is below Stripe's minimum charge (0.50 EUR): Stripe refuses the request itself,
+    so it is recorded once, and the invoice offers no card payment."""
+    line = {"description": "Stamp", "quantity": 1, "unit_price_cents": 25, "tax_rate": 20}
+    invoice = await shop.sent_invoice(lines=[line])
+    assert invoice["total_cents"] == 30
+    await shop.drain()
+
+    events = await shop.events(invoice["id"])
+    assert types(events) == ["created", "sent", "payment_request_failed"]
+    assert events[-1]["data"]["provider"] == "stripe"
+    assert "at least 50" in events[-1]["data"]["error"]
+    assert await shop.intents_for(invoice["id"]) == []
+    await shop.drain()
+    assert len(await shop.events(invoice["id"])) == len(events)
+
+
 # -- webhooks ---------------------------------------------------------------------------------
 
 
@@ -424,6 +441,24 @@ async def test_a_bank_payment_after_the_intent_makes_it_ask_for_the_rest(shop: S
     await shop.drain()
     assert await shop.state(invoice["id"]) == ("paid", TOTAL, 0)
     assert len(await shop.intents_for(invoice["id"])) == 1
+
+
+async def test_a_rest_below_stripes_minimum_closes_the_request(shop: Shop) -> None:
+    """A bank payment leaves 0.20 EUR due: Stripe refuses that amount, so the intent (still
+    asking for the whole) is cancelled at Stripe, recorded as closed, and offered no more."""
+    invoice, intent_id = await shop.requested()
+    await shop.record_payment(invoice["id"], TOTAL - 20)
+    await shop.drain()
+
+    events = await shop.events(invoice["id"])
+    assert types(events)[-1] == "payment_request_closed"
+    reason = events[-1]["data"]["reason"]
+    assert "update refused" in reason
+    assert "cancelled at Stripe" in reason
+    intent = await shop.intent(intent_id)
+    assert (intent.amount, intent.status) == (TOTAL, "canceled")
+    await shop.drain()
+    assert len(await shop.events(invoice["id"])) == len(events)
 
 
 @pytest.mark.parametrize("how", ["cancelled", "paid by bank transfer"])

@@ -187,8 +187,8 @@ class PaymentWorker(LockedWorker):
                 )
             )
             return
-        # Stripe will not change this intent (it was paid or cancelled meanwhile, at Stripe):
-        # it takes no more money from here on. A payment it took reaches us as a webhook,
+        # Stripe will not cancel this intent: it was paid or cancelled meanwhile, at Stripe.
+        # It takes no more money from here on; a payment it took reaches us as a webhook,
         # like any other.
         await self._closed(invoice, f"{action} refused: {error}")
 
@@ -213,12 +213,20 @@ class PaymentWorker(LockedWorker):
     async def _update(self, mode: str, invoice: Invoice) -> None:
         """A payment was recorded by other means: the intent asks for what is due now."""
         intent_id, amount = _intent_id(invoice), invoice.amount_due_cents
-        await self.gateway.update_payment_intent_amount(
-            mode,
-            intent_id,
-            amount_cents=amount,
-            idempotency_key=f"{payment_intent_key(invoice.id, amount)}:update:{intent_id}",
-        )
+        try:
+            await self.gateway.update_payment_intent_amount(
+                mode,
+                intent_id,
+                amount_cents=amount,
+                idempotency_key=f"{payment_intent_key(invoice.id, amount)}:update:{intent_id}",
+            )
+        except PaymentProviderError as exc:
+            if not exc.permanent:
+                raise
+            # Stripe will not ask for this amount (below its minimum charge, or the intent was
+            # paid or cancelled there meanwhile): the old amount must not be taken either.
+            await self._close(mode, invoice, why=f"update refused: {exc}")
+            return
         await self._call(
             lambda: self.app.record_payment_request_update(
                 invoice.business_id, invoice.id, payment_intent_id=intent_id, amount_cents=amount
@@ -226,14 +234,15 @@ class PaymentWorker(LockedWorker):
         )
         log.info("payment request updated", invoice_id=str(invoice.id), amount=amount)
 
-    async def _close(self, mode: str, invoice: Invoice) -> None:
-        """Nothing is due any more: cancel the intent, so that it can take no money."""
+    async def _close(self, mode: str, invoice: Invoice, why: str | None = None) -> None:
+        """Cancel the intent, so that it can take no money: nothing is due any more (or what
+        is due cannot be asked for)."""
         intent_id = _intent_id(invoice)
         intent = await self.gateway.cancel_payment_intent(
             mode, intent_id, idempotency_key=f"fastfaktura:payment-intent:{intent_id}:cancel"
         )
-        reason = f"the invoice is {invoice.status}: cancelled at Stripe ({intent.status})"
-        await self._closed(invoice, reason)
+        why = why or f"the invoice is {invoice.status}"
+        await self._closed(invoice, f"{why}: cancelled at Stripe ({intent.status})")
 
     async def _closed(self, invoice: Invoice, reason: str) -> None:
         intent_id = _intent_id(invoice)
