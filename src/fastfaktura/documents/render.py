@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import threading
 import time
 from functools import cache
 from importlib.resources import files
@@ -72,6 +73,10 @@ class AssetFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint is untyped
         return self.fetch(url if isinstance(url, str) else str(url.full_url))
 
 
+# What the cached stylesheets load their fonts through (only ASSET_NAMES, like any fetcher).
+_FONT_FETCHER: Final = AssetFetcher()
+
+
 @cache
 def environment() -> Environment:
     return Environment(
@@ -98,12 +103,25 @@ def _stylesheet_text() -> str:
     return files("fastfaktura.documents").joinpath("assets", "invoice.css").read_text("utf-8")
 
 
+# The stylesheet and its fonts, parsed once per rendering thread (WeasyPrint's objects are not
+# to be shared between threads): parsing them again cost about a tenth of a one-line invoice.
+_per_thread = threading.local()
+
+
+def _styles() -> tuple[FontConfiguration, CSS]:
+    styles: tuple[FontConfiguration, CSS] | None = getattr(_per_thread, "styles", None)
+    if styles is None:
+        fonts = FontConfiguration()
+        stylesheet = CSS(string=_stylesheet_text(), url_fetcher=_FONT_FETCHER, font_config=fonts)
+        styles = _per_thread.styles = (fonts, stylesheet)
+    return styles
+
+
 def render_pdf(doc: InvoiceDocument, fetcher: AssetFetcher | None = None) -> bytes:
     """The PDF of `doc` (blocking: CPU-bound, seconds for hundreds of lines)."""
     fetcher = fetcher or AssetFetcher()
     started = time.perf_counter()
-    fonts = FontConfiguration()
-    stylesheet = CSS(string=_stylesheet_text(), url_fetcher=fetcher, font_config=fonts)
+    fonts, stylesheet = _styles()
     html = HTML(string=render_html(doc), base_url=ASSET_SCHEME, url_fetcher=fetcher)
     pdf: bytes = html.write_pdf(
         stylesheets=[stylesheet],
