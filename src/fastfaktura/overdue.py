@@ -8,13 +8,13 @@ sweeps, or a sweep racing a payment, record at most one `overdue`.
 from __future__ import annotations
 
 from datetime import date
-from uuid import UUID
 
 import anyio.to_thread
 import asyncpg
 import structlog
 
 from fastfaktura.application import Invoicing
+from fastfaktura.readmodels.queries import standard_uuid
 from fastfaktura.readmodels.sql import statement
 
 log = structlog.get_logger(__name__)
@@ -25,8 +25,8 @@ async def sweep(pool: asyncpg.Pool, app: Invoicing, today: date) -> int:
     candidates = await pool.fetch(statement("invoices", "queries.sql", "overdue_candidates"), today)
     marked = 0
     for row in candidates:
-        business_id = UUID(bytes=row["business_id"].bytes)
-        invoice_id = UUID(bytes=row["id"].bytes)
+        business_id = standard_uuid(row["business_id"])
+        invoice_id = standard_uuid(row["id"])
         written = await anyio.to_thread.run_sync(app.mark_overdue, business_id, invoice_id, today)
         if written.recorded:
             marked += 1

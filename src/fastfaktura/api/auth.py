@@ -51,4 +51,4 @@ async def provide_tenant(request: Request[Any, Any, Any]) -> Tenant:
     if row is None:
         raise Unauthorized("The API key is unknown or revoked.")
     # asyncpg returns its own UUID subclass; events must carry the standard type.
-    return Tenant(business_id=UUID(bytes=row["business_id"].bytes), mode=row["mode"])
+    return Tenant(business_id=queries.standard_uuid(row["business_id"]), mode=row["mode"])

@@ -29,6 +29,7 @@ from fastfaktura.delivery.transports import DeliveryError, Transport
 from fastfaktura.documents.store import invoice_pdf
 from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
+from fastfaktura.readmodels.queries import standard_uuid
 from fastfaktura.readmodels.sql import statement
 from fastfaktura.worker_loop import LockedWorker
 
@@ -42,10 +43,6 @@ class DeliveryMooted(Exception):
 
 def _sql(name: str) -> str:
     return statement("deliveries", "queries.sql", name)
-
-
-def _uuid(value: Any) -> UUID:
-    return UUID(bytes=value.bytes)  # asyncpg's UUID type -> the standard one
 
 
 @dataclass
@@ -69,7 +66,7 @@ class DeliveryWorker(LockedWorker):
 
     async def _deliver(self, row: asyncpg.Record) -> None:
         business_id, invoice_id, delivery_id = (
-            _uuid(row[k]) for k in ("business_id", "invoice_id", "id")
+            standard_uuid(row[k]) for k in ("business_id", "invoice_id", "id")
         )
         if row["done"]:  # performed before a crash: only the event is missing
             await self._record(business_id, invoice_id, delivery_id, None)

@@ -50,7 +50,7 @@ from fastfaktura.payments.gateway import (
     parse_event,
 )
 from fastfaktura.readmodels.models import READ_MODELS
-from fastfaktura.readmodels.queries import PositionWatcher
+from fastfaktura.readmodels.queries import PositionWatcher, standard_uuid
 from fastfaktura.readmodels.sql import statement
 from fastfaktura.worker_loop import LockedWorker
 
@@ -100,10 +100,6 @@ def _intent_id(invoice: Invoice) -> str:
     return str(invoice.payment_request["payment_intent_id"])
 
 
-def _uuid(value: Any) -> UUID:
-    return UUID(bytes=value.bytes)  # asyncpg's UUID type -> the standard one
-
-
 @dataclass
 class PaymentWorker(LockedWorker):
     LOCK: ClassVar[str] = "fastfaktura.payments-worker"
@@ -131,9 +127,9 @@ class PaymentWorker(LockedWorker):
             return 0
         rows = await self.pool.fetch(_sql("due_payment_requests"), modes, self.batch)
         for row in rows:
-            invoice_id = _uuid(row["id"])
+            invoice_id = standard_uuid(row["id"])
             try:
-                await self._request(_uuid(row["business_id"]), invoice_id, row)
+                await self._request(standard_uuid(row["business_id"]), invoice_id, row)
             except TRANSIENT:
                 raise  # the database or the network: the loop starts over
             except Exception as exc:

@@ -18,6 +18,11 @@ from fastfaktura.readmodels.sql import statement
 log = structlog.get_logger(__name__)
 
 
+def standard_uuid(value: Any) -> UUID:
+    """asyncpg's UUID type -> the standard one (what events and aggregates must carry)."""
+    return UUID(bytes=value.bytes)
+
+
 def _tracking(model: ReadModel, name: str) -> str:
     # The table name is a code constant of the read model, never user input.
     return statement("_tracking", "queries.sql", name).format(tracking=model.tracking_table)

@@ -11,6 +11,7 @@ from asyncpg import Pool
 from eventsourcing.persistence import StoredEvent
 
 from fastfaktura.application import Invoicing
+from fastfaktura.readmodels.queries import standard_uuid
 from fastfaktura.readmodels.sql import statement
 
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
@@ -31,7 +32,7 @@ async def stream(pool: Pool, app: Invoicing, aggregate_id: UUID) -> list[dict[st
     for row in rows:
         domain_event: Any = app.mapper.to_domain_event(
             StoredEvent(
-                originator_id=UUID(bytes=row["originator_id"].bytes),
+                originator_id=standard_uuid(row["originator_id"]),
                 originator_version=row["originator_version"],
                 topic=row["topic"],
                 state=bytes(row["state"]),
