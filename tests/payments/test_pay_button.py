@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import stripe
 from litestar.testing import AsyncTestClient
 
 from fastfaktura.api.app import create_app
@@ -33,10 +32,9 @@ from tests.payments.conftest import (
 )
 from tests.payments.support import (
     TOTAL,
-    PayAccount,
+    Shop,
     drain,
     intent_id_of,
-    record_payment,
     sent_invoice,
 )
 
@@ -111,21 +109,11 @@ def assert_no_pay_button(response: httpx.Response) -> None:
     assert response.headers["content-security-policy"] == STRICT_POLICY
 
 
-async def test_a_sent_invoice_with_a_payment_intent_has_a_pay_button(
-    pay_client: AsyncTestClient[Any],
-    pay_account: PayAccount,
-    worker: PaymentWorker,
-    pay_url: str,
-    stripe_api: str,
-    stripe_test: stripe.StripeClient,
-) -> None:
-    invoice = await sent_invoice(pay_client, pay_account)
-    await drain(worker, pay_url)
-    intent = stripe_test.v1.payment_intents.retrieve(
-        await intent_id_of(pay_client, pay_account, invoice["id"])
-    )
+async def test_a_sent_invoice_with_a_payment_intent_has_a_pay_button(shop: Shop) -> None:
+    invoice, intent_id = await shop.requested()
+    intent = await shop.intent(intent_id)
 
-    response = await public_page(pay_client, invoice)
+    response = await public_page(shop.client, invoice)
 
     page = parse(response.text)
     form = page.by_id["card-payment"]
@@ -143,7 +131,7 @@ async def test_a_sent_invoice_with_a_payment_intent_has_a_pay_button(
     assert page.by_id["payment-message"]["role"] == "status"
     assert LABELS["en"]["pay_by_card"] in response.text
     # Stripe.js from its configured place, then the one inline script, by nonce.
-    js_url = f"{stripe_api}{LOCAL_STRIPE_JS_PATH}"
+    js_url = f"{shop.stripe_api}{LOCAL_STRIPE_JS_PATH}"
     external, inline = page.scripts
     assert external == {"src": js_url}
     nonce = inline["nonce"]
@@ -154,64 +142,48 @@ async def test_a_sent_invoice_with_a_payment_intent_has_a_pay_button(
     policy = directives(response.headers["content-security-policy"])
     assert policy["script-src"] == [f"'nonce-{nonce}'", origin_of(js_url)]
     assert policy["frame-src"] == [origin_of(js_url), "https://hooks.stripe.com"]
-    assert policy["connect-src"] == [origin_of(stripe_api)]
+    assert policy["connect-src"] == [origin_of(shop.stripe_api)]
     assert policy["img-src"] == ["https://*.stripe.com"]
     for strict in ("default-src", "base-uri", "form-action", "frame-ancestors"):
         assert policy[strict] == ["'none'"], strict
     assert policy["style-src"] == ["'unsafe-inline'"]
 
-    again = await public_page(pay_client, invoice)
+    again = await public_page(shop.client, invoice)
 
     # A nonce is for one response only.
     assert parse(again.text).scripts[1]["nonce"] != nonce
 
 
-async def test_no_pay_button_before_the_payment_intent_exists(
-    pay_client: AsyncTestClient[Any], pay_account: PayAccount
-) -> None:
-    invoice = await sent_invoice(pay_client, pay_account)  # the worker has not run
+async def test_no_pay_button_before_the_payment_intent_exists(shop: Shop) -> None:
+    invoice = await shop.sent_invoice()  # the worker has not run
 
-    assert_no_pay_button(await public_page(pay_client, invoice))
+    assert_no_pay_button(await public_page(shop.client, invoice))
 
 
-async def test_no_pay_button_on_a_paid_invoice(
-    pay_client: AsyncTestClient[Any],
-    pay_account: PayAccount,
-    worker: PaymentWorker,
-    pay_url: str,
-) -> None:
-    invoice = await sent_invoice(pay_client, pay_account)
-    await drain(worker, pay_url)
-    await record_payment(pay_client, pay_account, invoice["id"], TOTAL)
+async def test_no_pay_button_on_a_paid_invoice(shop: Shop) -> None:
+    invoice, _ = await shop.requested()
+    await shop.record_payment(invoice["id"], TOTAL)
 
-    response = await public_page(pay_client, invoice)
+    response = await public_page(shop.client, invoice)
 
     assert 'data-status="paid"' in response.text
     assert_no_pay_button(response)
 
 
-async def test_no_pay_button_while_the_intent_asks_for_more_than_is_due(
-    pay_client: AsyncTestClient[Any],
-    pay_account: PayAccount,
-    worker: PaymentWorker,
-    pay_url: str,
-    stripe_test: stripe.StripeClient,
-) -> None:
-    invoice = await sent_invoice(pay_client, pay_account)
-    await drain(worker, pay_url)
-    assert "card-payment" in parse((await public_page(pay_client, invoice)).text).by_id
-    await record_payment(pay_client, pay_account, invoice["id"], 2000)
-    intent_id = await intent_id_of(pay_client, pay_account, invoice["id"])
-    assert stripe_test.v1.payment_intents.retrieve(intent_id).amount == TOTAL  # stale
+async def test_no_pay_button_while_the_intent_asks_for_more_than_is_due(shop: Shop) -> None:
+    invoice, intent_id = await shop.requested()
+    assert "card-payment" in parse((await public_page(shop.client, invoice)).text).by_id
+    await shop.record_payment(invoice["id"], 2000)
+    assert (await shop.intent(intent_id)).amount == TOTAL  # stale
 
-    response = await public_page(pay_client, invoice)
+    response = await public_page(shop.client, invoice)
 
     assert_no_pay_button(response)
 
     # Once the worker has made the intent ask for the rest, the button is back, for the rest.
-    await drain(worker, pay_url)
-    assert stripe_test.v1.payment_intents.retrieve(intent_id).amount == TOTAL - 2000
-    again = await public_page(pay_client, invoice)
+    await shop.drain()
+    assert (await shop.intent(intent_id)).amount == TOTAL - 2000
+    again = await public_page(shop.client, invoice)
     assert "card-payment" in parse(again.text).by_id
     assert "€100.00" in again.text.split('id="pay-button"', 1)[1].split("</button>", 1)[0]
 
@@ -254,28 +226,23 @@ def closed_port() -> int:
 
 @pytest.mark.parametrize("stripe_is", ["unreachable", "silent"])
 async def test_a_stripe_out_of_reach_hides_the_button_and_still_shows_the_page(
-    pay_client: AsyncTestClient[Any],
-    pay_account: PayAccount,
-    worker: PaymentWorker,
-    pay_url: str,
-    stripe_is: str,
+    shop: Shop, stripe_is: str
 ) -> None:
     """Nothing listens (refused at once), or a server takes the connection and never answers:
     the page comes without the button, and a silent Stripe holds it up for a few seconds at
     most (STRIPE_PAGE_TIMEOUT_SECONDS), not for the SDK's 20 s and its retries."""
-    invoice = await sent_invoice(pay_client, pay_account)
-    await drain(worker, pay_url)
-    assert "card-payment" in parse((await public_page(pay_client, invoice)).text).by_id
+    invoice, _ = await shop.requested()
+    assert "card-payment" in parse((await public_page(shop.client, invoice)).text).by_id
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()  # the kernel completes connections; nobody ever reads or answers
         port = silent.getsockname()[1] if stripe_is == "silent" else closed_port()
         settings = Settings(
-            database_url=pay_url,
+            database_url=shop.url,
             public_base_url=BASE_URL,
             stripe=stripe_settings(f"http://127.0.0.1:{port}"),
         )
-        app = create_app(settings, pay_url, run_projections=False)
+        app = create_app(settings, shop.url, run_projections=False)
         async with AsyncTestClient(app=app) as client:
             started = time.monotonic()
             response = await public_page(client, invoice)
@@ -287,17 +254,11 @@ async def test_a_stripe_out_of_reach_hides_the_button_and_still_shows_the_page(
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-async def test_the_pay_button_speaks_the_clients_language(
-    pay_client: AsyncTestClient[Any],
-    pay_account: PayAccount,
-    worker: PaymentWorker,
-    pay_url: str,
-    locale: str,
-) -> None:
-    invoice = await sent_invoice(pay_client, pay_account, locale=locale)
-    await drain(worker, pay_url)
+async def test_the_pay_button_speaks_the_clients_language(shop: Shop, locale: str) -> None:
+    invoice = await sent_invoice(shop.client, shop.account, locale=locale)
+    await shop.drain()
 
-    response = await public_page(pay_client, invoice)
+    response = await public_page(shop.client, invoice)
 
     words = LABELS[locale]
     assert f"<h2>{words['pay_by_card']}</h2>" in response.text
