@@ -10,6 +10,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,12 +57,23 @@ def database_url() -> str:
     return url
 
 
+@contextmanager
+def invoicing_on(url: str, *, pool_size: int = 2, max_overflow: int = 4) -> Iterator[Invoicing]:
+    """The Invoicing application on the database at `url`, for the length of the block."""
+    env = ConnectionParams.from_url(url).eventsourcing_env(
+        pool_size=pool_size, max_overflow=max_overflow
+    )
+    app = Invoicing(env)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
 @pytest.fixture(scope="session")
 def invoicing(database_url: str) -> Iterator[Invoicing]:
-    env = ConnectionParams.from_url(database_url).eventsourcing_env(pool_size=4, max_overflow=8)
-    app = Invoicing(env)
-    yield app
-    app.close()
+    with invoicing_on(database_url, pool_size=4, max_overflow=8) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")

@@ -39,13 +39,13 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from litestar.testing import AsyncTestClient
 
-from fastfaktura.adapters.database import ConnectionParams
 from fastfaktura.api.app import create_app
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
 from fastfaktura.delivery.worker import MAX_ATTEMPTS, DeliveryWorker
 from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.policies import start_policies, transports
+from tests.conftest import invoicing_on
 from tests.helpers import caught_up_continuously, drop_database, fresh_database, settle
 from tests.invoicing_support import INVOICES, create_client, create_invoice, get_json
 
@@ -194,10 +194,8 @@ def settings(live_url: str, smtp: Mailbox, sms_server: Gateway) -> Settings:
 
 @pytest.fixture(scope="module")
 def live_invoicing(live_url: str) -> Iterator[Invoicing]:
-    env = ConnectionParams.from_url(live_url).eventsourcing_env(pool_size=2, max_overflow=4)
-    app = Invoicing(env)
-    yield app
-    app.close()
+    with invoicing_on(live_url) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

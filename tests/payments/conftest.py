@@ -19,12 +19,12 @@ import pytest
 import stripe
 from litestar.testing import AsyncTestClient
 
-from fastfaktura.adapters.database import ConnectionParams
 from fastfaktura.api.app import create_app
 from fastfaktura.application import Invoicing
 from fastfaktura.config import LOCAL_STRIPE_JS_PATH, Settings, StripeSettings
 from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.payments.worker import PaymentWorker
+from tests.conftest import invoicing_on
 from tests.helpers import caught_up_continuously, drop_database, fresh_database, settle
 from tests.payments.support import PayAccount, Shop
 
@@ -101,10 +101,8 @@ def pay_settings(pay_url: str, stripe_api: str) -> Settings:
 
 @pytest.fixture(scope="module")
 def pay_invoicing(pay_url: str) -> Iterator[Invoicing]:
-    env = ConnectionParams.from_url(pay_url).eventsourcing_env(pool_size=2, max_overflow=4)
-    app = Invoicing(env)
-    yield app
-    app.close()
+    with invoicing_on(pay_url) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
