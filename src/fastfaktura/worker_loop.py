@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import asyncpg
@@ -18,7 +19,7 @@ class LockLostError(Exception):
     """The worker's advisory lock went away with its connection."""
 
 
-class LockedWorker:
+class LockedWorker(ABC):
     """Subclasses (dataclasses) provide these attributes and `run_once`."""
 
     LOCK: ClassVar[str]
@@ -28,9 +29,9 @@ class LockedWorker:
     status: str
     _wake: asyncio.Event
 
+    @abstractmethod
     async def run_once(self) -> int:
         """Do one batch of work; the number of items handled (0: sleep until woken)."""
-        raise NotImplementedError
 
     def wake(self) -> None:
         """Look for work now (an endpoint calls this after recording what needs doing)."""

@@ -236,20 +236,6 @@ def live_account(
     return LiveAccount(issued.business_id, {"X-Api-Key": issued.secret})
 
 
-def new_worker(pool: asyncpg.Pool, invoicing: Invoicing, settings: Settings) -> DeliveryWorker:
-    """A worker as the app builds one, with transports from the settings (a 'restart')."""
-    return DeliveryWorker(pool, invoicing, settings.base_url(), transports=transports(settings))
-
-
-async def drain(worker: DeliveryWorker, url: str, timeout: float = 10.0) -> None:
-    """Run the worker until nothing is due any more, and the read models show the outcome."""
-    deadline = time.monotonic() + timeout
-    while await worker.run_once():
-        assert time.monotonic() < deadline, "the worker keeps finding due deliveries"
-        await asyncio.sleep(0.01)
-    settle(url)
-
-
 @dataclass
 class Sent:
     invoice: dict[str, Any]
@@ -259,50 +245,86 @@ class Sent:
     phone: str
 
 
-async def live_send(
-    client: AsyncTestClient[Any],
-    account: LiveAccount,
-    channels: list[str],
-    *,
-    locale: str = "fr",
-) -> Sent:
-    """A fresh client (unique address and number) and invoice, sent through the API."""
-    address = f"{uuid4().hex[:12]}@client.example"
-    phone = f"+336{secrets.randbelow(10**8):08d}"
-    buyer = await create_client(
-        client, account, "Acme SARL", email=address, phone=phone, locale=locale
-    )
-    invoice = await create_invoice(client, account, buyer["id"])
-    response = await client.post(
-        f"{INVOICES}/{invoice['id']}/send", headers=account.headers, json={"channels": channels}
-    )
-    assert response.status_code == 200, response.text
-    return Sent(
-        invoice, response.json(), await delivery_ids(client, account, invoice), address, phone
-    )
+@dataclass
+class Live:
+    """A live business on the API-only app, its delivery worker (run by the tests), and the
+    real SMTP server and SMS gateway it delivers to."""
+
+    client: AsyncTestClient[Any]
+    account: LiveAccount
+    invoicing: Invoicing
+    pool: asyncpg.Pool
+    settings: Settings
+    url: str
+    smtp: Mailbox
+    gateway: Gateway
+
+    def worker(self, settings: Settings | None = None) -> DeliveryWorker:
+        """A worker as the app builds one, with transports from the settings (a 'restart')."""
+        settings = settings or self.settings
+        return DeliveryWorker(
+            self.pool, self.invoicing, settings.base_url(), transports=transports(settings)
+        )
+
+    async def drain(self, worker: DeliveryWorker | None = None, timeout: float = 10.0) -> None:
+        """Run a worker until nothing is due any more, and the read models show the outcome."""
+        worker = worker or self.worker()
+        deadline = time.monotonic() + timeout
+        while await worker.run_once():
+            assert time.monotonic() < deadline, "the worker keeps finding due deliveries"
+            await asyncio.sleep(0.01)
+        settle(self.url)
+
+    async def send(self, channels: list[str], *, locale: str = "fr") -> Sent:
+        """A fresh client (unique address and number) and invoice, sent through the API."""
+        address = f"{uuid4().hex[:12]}@client.example"
+        phone = f"+336{secrets.randbelow(10**8):08d}"
+        buyer = await create_client(
+            self.client, self.account, "Acme SARL", email=address, phone=phone, locale=locale
+        )
+        invoice = await create_invoice(self.client, self.account, buyer["id"])
+        response = await self.client.post(
+            f"{INVOICES}/{invoice['id']}/send",
+            headers=self.account.headers,
+            json={"channels": channels},
+        )
+        assert response.status_code == 200, response.text
+        return Sent(invoice, response.json(), await self.delivery_ids(invoice), address, phone)
+
+    async def events(self, invoice: dict[str, Any]) -> list[dict[str, Any]]:
+        body = await get_json(self.client, self.account, f"{INVOICES}/{invoice['id']}/events")
+        data: list[dict[str, Any]] = body["data"]
+        return data
+
+    async def types(self, invoice: dict[str, Any]) -> list[str]:
+        return [e["type"] for e in await self.events(invoice)]
+
+    async def delivery_ids(self, invoice: dict[str, Any]) -> dict[str, str]:
+        """The deliveries the last `sent` / `reminder_sent` decided: channel -> id."""
+        decided = [e for e in await self.events(invoice) if e["type"] in ("sent", "reminder_sent")]
+        return {d["channel"]: d["id"] for d in decided[-1]["data"]["deliveries"]}
+
+    async def wait_until_delivered(self, invoice: dict[str, Any], count: int) -> None:
+        """Until `count` deliveries of the invoice are recorded (a running worker records
+        each one just after performing it)."""
+        deadline = time.monotonic() + 10
+        while (await self.types(invoice)).count("delivered") < count:
+            assert time.monotonic() < deadline, "not recorded"
+            await asyncio.sleep(0.02)
 
 
-async def events(
-    client: AsyncTestClient[Any], account: LiveAccount, invoice: dict[str, Any]
-) -> list[dict[str, Any]]:
-    body = await get_json(client, account, f"{INVOICES}/{invoice['id']}/events")
-    data: list[dict[str, Any]] = body["data"]
-    return data
-
-
-async def event_types(
-    client: AsyncTestClient[Any], account: LiveAccount, invoice: dict[str, Any]
-) -> list[str]:
-    return [e["type"] for e in await events(client, account, invoice)]
-
-
-async def delivery_ids(
-    client: AsyncTestClient[Any], account: LiveAccount, invoice: dict[str, Any]
-) -> dict[str, str]:
-    sent = [
-        e for e in await events(client, account, invoice) if e["type"] in ("sent", "reminder_sent")
-    ]
-    return {d["channel"]: d["id"] for d in sent[-1]["data"]["deliveries"]}
+@pytest.fixture
+def live(
+    live_client: AsyncTestClient[Any],
+    live_account: LiveAccount,
+    live_invoicing: Invoicing,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    live_url: str,
+    smtp: Mailbox,
+    gateway: Gateway,
+) -> Live:
+    return Live(live_client, live_account, live_invoicing, pool, settings, live_url, smtp, gateway)
 
 
 async def attempts_row(pool: asyncpg.Pool, delivery_id: str) -> dict[str, Any] | None:
@@ -326,17 +348,8 @@ async def make_due(pool: asyncpg.Pool, delivery_id: str) -> None:
 # -- the tests --------------------------------------------------------------------------------
 
 
-async def test_live_email_and_sms_are_delivered_for_real_once(
-    live_client: AsyncTestClient[Any],
-    live_account: LiveAccount,
-    live_invoicing: Invoicing,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    live_url: str,
-    smtp: Mailbox,
-    gateway: Gateway,
-) -> None:
-    sent = await live_send(live_client, live_account, ["email", "sms", "link"])
+async def test_live_email_and_sms_are_delivered_for_real_once(live: Live) -> None:
+    sent = await live.send(["email", "sms", "link"])
     invoice, number, url = sent.invoice, sent.invoice["number"], sent.invoice["public_url"]
     assert sent.answer["invoice"]["status"] == "sent"
     # Live: decided, not yet performed (no worker runs); nothing has left yet.
@@ -345,12 +358,12 @@ async def test_live_email_and_sms_are_delivered_for_real_once(
         {"channel": "sms", "to": sent.phone, "status": "pending", "url": url},
         {"channel": "link", "to": None, "status": "pending", "url": url},
     ]
-    assert (smtp.to(sent.email), gateway.to(sent.phone)) == ([], [])
+    assert (live.smtp.to(sent.email), live.gateway.to(sent.phone)) == ([], [])
 
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    await live.drain()
 
-    (mail,) = smtp.to(sent.email)
-    envelope = next(env for env, msg in smtp.received if msg is mail)
+    (mail,) = live.smtp.to(sent.email)
+    envelope = next(env for env, msg in live.smtp.received if msg is mail)
     assert envelope.mail_from == MAIL_FROM
     assert envelope.rcpt_tos == [sent.email]
     assert mail["To"] == sent.email
@@ -367,7 +380,7 @@ async def test_live_email_and_sms_are_delivered_for_real_once(
     assert (pdf.get_content_type(), pdf.get_filename()) == ("application/pdf", f"{number}.pdf")
     assert pdf.get_content().startswith(b"%PDF")
 
-    (sms,) = gateway.to(sent.phone)
+    (sms,) = live.gateway.to(sent.phone)
     assert sms["path"] == "/messages"
     assert sms["content_type"] == "application/json"
     assert sms["idempotency_key"] == sent.deliveries["sms"]
@@ -376,7 +389,7 @@ async def test_live_email_and_sms_are_delivered_for_real_once(
     for part in (number, "120,00\xa0€", url):
         assert part in sms["json"]["body"], (part, sms["json"]["body"])
 
-    timeline = await events(live_client, live_account, invoice)
+    timeline = await live.events(invoice)
     assert [e["type"] for e in timeline] == [
         "created",
         "sent",
@@ -386,44 +399,35 @@ async def test_live_email_and_sms_are_delivered_for_real_once(
     ]
     assert {e["data"]["delivery_id"] for e in timeline[2:]} == set(sent.deliveries.values())
     # Nothing was kept in the sandbox outbox: a live business's messages really left.
-    outbox = await live_client.get("/api/v1/sandbox/messages", headers=live_account.headers)
+    outbox = await live.client.get("/api/v1/sandbox/messages", headers=live.account.headers)
     assert outbox.json()["total"] == 0
 
     # Never twice: the same worker again, then a second worker instance, send nothing more.
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
-    again = new_worker(pool, live_invoicing, settings)
+    await live.drain()
+    again = live.worker()
     assert await again.run_once() == 0
-    assert (len(smtp.to(sent.email)), len(gateway.to(sent.phone))) == (1, 1)
-    assert await event_types(live_client, live_account, invoice) == [e["type"] for e in timeline]
+    assert (len(live.smtp.to(sent.email)), len(live.gateway.to(sent.phone))) == (1, 1)
+    assert await live.types(invoice) == [e["type"] for e in timeline]
 
 
-async def test_a_live_reminder_is_delivered_with_the_reminder_text(
-    live_client: AsyncTestClient[Any],
-    live_account: LiveAccount,
-    live_invoicing: Invoicing,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    live_url: str,
-    smtp: Mailbox,
-    gateway: Gateway,
-) -> None:
-    sent = await live_send(live_client, live_account, ["link"], locale="en")
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
-    response = await live_client.post(
+async def test_a_live_reminder_is_delivered_with_the_reminder_text(live: Live) -> None:
+    sent = await live.send(["link"], locale="en")
+    await live.drain()
+    response = await live.client.post(
         f"{INVOICES}/{sent.invoice['id']}/send",
-        headers=live_account.headers,
+        headers=live.account.headers,
         json={"channels": ["email", "sms"], "reminder": True},
     )
     assert response.status_code == 200, response.text
-    reminder_ids = await delivery_ids(live_client, live_account, sent.invoice)
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
-    (mail,) = smtp.to(sent.email)
+    reminder_ids = await live.delivery_ids(sent.invoice)
+    await live.drain()
+    (mail,) = live.smtp.to(sent.email)
     assert mail["Subject"] == f"Reminder: invoice {sent.invoice['number']} from {SELLER}"
     assert "€120.00" in mail.get_body(preferencelist=("plain",)).get_content()
-    (sms,) = gateway.to(sent.phone)
+    (sms,) = live.gateway.to(sent.phone)
     assert "reminder" in sms["json"]["body"]
     assert sms["idempotency_key"] == reminder_ids["sms"]
-    assert await event_types(live_client, live_account, sent.invoice) == [
+    assert await live.types(sent.invoice) == [
         "created",
         "sent",
         "delivered",
@@ -433,24 +437,16 @@ async def test_a_live_reminder_is_delivered_with_the_reminder_text(
     ]
 
 
-async def test_a_failing_gateway_is_retried_with_backoff_and_delivered_once(
-    live_client: AsyncTestClient[Any],
-    live_account: LiveAccount,
-    live_invoicing: Invoicing,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    live_url: str,
-    gateway: Gateway,
-) -> None:
-    gateway.script[:] = [500, 500]
-    sent = await live_send(live_client, live_account, ["sms"])
+async def test_a_failing_gateway_is_retried_with_backoff_and_delivered_once(live: Live) -> None:
+    live.gateway.script[:] = [500, 500]
+    sent = await live.send(["sms"])
     delivery = sent.deliveries["sms"]
-    worker = new_worker(pool, live_invoicing, settings)
+    worker = live.worker()
 
     for attempt in (1, 2):
         await worker.run_once()
-        assert len(gateway.to(sent.phone)) == attempt
-        row = await attempts_row(pool, delivery)
+        assert len(live.gateway.to(sent.phone)) == attempt
+        row = await attempts_row(live.pool, delivery)
         assert row is not None
         assert row["attempts"] == attempt
         assert row["done_at"] is None
@@ -459,109 +455,95 @@ async def test_a_failing_gateway_is_retried_with_backoff_and_delivered_once(
         assert 2**attempt - 1.5 < row["wait"] <= 2**attempt, row
         # Not due yet: the worker leaves it alone until then.
         await worker.run_once()
-        assert len(gateway.to(sent.phone)) == attempt
-        assert await event_types(live_client, live_account, sent.invoice) == ["created", "sent"]
-        await make_due(pool, delivery)
+        assert len(live.gateway.to(sent.phone)) == attempt
+        assert await live.types(sent.invoice) == ["created", "sent"]
+        await make_due(live.pool, delivery)
 
-    await drain(worker, live_url)
-    requests = gateway.to(sent.phone)
+    await live.drain(worker)
+    requests = live.gateway.to(sent.phone)
     assert len(requests) == 3
     # Every try carried the same idempotency key: the gateway can drop a repeat.
     assert {r["idempotency_key"] for r in requests} == {delivery}
-    row = await attempts_row(pool, delivery)
+    row = await attempts_row(live.pool, delivery)
     assert row is not None
     assert row["done_at"] is not None
-    assert await event_types(live_client, live_account, sent.invoice) == [
+    assert await live.types(sent.invoice) == [
         "created",
         "sent",
         "delivered",
     ]
-    await make_due(pool, delivery)
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
-    assert len(gateway.to(sent.phone)) == 3
+    await make_due(live.pool, delivery)
+    await live.drain()
+    assert len(live.gateway.to(sent.phone)) == 3
 
 
-async def test_after_max_attempts_the_delivery_fails_and_is_never_tried_again(
-    live_client: AsyncTestClient[Any],
-    live_account: LiveAccount,
-    live_invoicing: Invoicing,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    live_url: str,
-    gateway: Gateway,
-) -> None:
-    gateway.always = 503
-    sent = await live_send(live_client, live_account, ["sms"])
+async def test_after_max_attempts_the_delivery_fails_and_is_never_tried_again(live: Live) -> None:
+    live.gateway.always = 503
+    sent = await live.send(["sms"])
     delivery = sent.deliveries["sms"]
-    worker = new_worker(pool, live_invoicing, settings)
+    worker = live.worker()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         await worker.run_once()
-        assert len(gateway.to(sent.phone)) == attempt
+        assert len(live.gateway.to(sent.phone)) == attempt
         if attempt < MAX_ATTEMPTS:
-            assert await event_types(live_client, live_account, sent.invoice) == [
+            assert await live.types(sent.invoice) == [
                 "created",
                 "sent",
             ]
-            await make_due(pool, delivery)
+            await make_due(live.pool, delivery)
     # At once, as the worker's loop does (it runs again straight after finding work), while
     # the read model may still show the delivery pending: no further attempt.
     await worker.run_once()
-    assert len(gateway.to(sent.phone)) == MAX_ATTEMPTS
+    assert len(live.gateway.to(sent.phone)) == MAX_ATTEMPTS
 
-    settle(live_url)
-    timeline = await events(live_client, live_account, sent.invoice)
+    settle(live.url)
+    timeline = await live.events(sent.invoice)
     assert [e["type"] for e in timeline] == ["created", "sent", "delivery_failed"]
     failed = timeline[-1]["data"]
     assert (failed["delivery_id"], failed["channel"]) == (delivery, "sms")
     assert "503" in failed["error"]
-    fetched = await get_json(live_client, live_account, f"{INVOICES}/{sent.invoice['id']}")
+    fetched = await get_json(live.client, live.account, f"{INVOICES}/{sent.invoice['id']}")
     assert fetched["status"] == "sent"
 
     # However often a worker runs later, even with the wait skipped: nothing more.
-    gateway.always = None
-    await make_due(pool, delivery)
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
+    live.gateway.always = None
+    await make_due(live.pool, delivery)
+    await live.drain()
     # And with the read model lagging behind the `delivery_failed` event (shown pending).
-    await pool.execute("UPDATE rm_deliveries SET status = 'pending' WHERE id = $1", UUID(delivery))
+    await live.pool.execute(
+        "UPDATE rm_deliveries SET status = 'pending' WHERE id = $1", UUID(delivery)
+    )
     try:
-        await make_due(pool, delivery)
-        await new_worker(pool, live_invoicing, settings).run_once()
+        await make_due(live.pool, delivery)
+        await live.worker().run_once()
     finally:
-        await pool.execute(
+        await live.pool.execute(
             "UPDATE rm_deliveries SET status = 'failed' WHERE id = $1", UUID(delivery)
         )
-    assert len(gateway.to(sent.phone)) == MAX_ATTEMPTS
-    assert await event_types(live_client, live_account, sent.invoice) == [
+    assert len(live.gateway.to(sent.phone)) == MAX_ATTEMPTS
+    assert await live.types(sent.invoice) == [
         "created",
         "sent",
         "delivery_failed",
     ]
 
 
-async def test_an_unreachable_smtp_server_is_a_retried_failure(
-    live_client: AsyncTestClient[Any],
-    live_account: LiveAccount,
-    live_invoicing: Invoicing,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    live_url: str,
-    smtp: Mailbox,
-) -> None:
-    sent = await live_send(live_client, live_account, ["email"])
+async def test_an_unreachable_smtp_server_is_a_retried_failure(live: Live) -> None:
+    sent = await live.send(["email"])
     delivery = sent.deliveries["email"]
     # A port where nothing listens: the SMTP server is down.
-    down = Settings(database_url=live_url, public_base_url=BASE_URL, smtp_url="smtp://127.0.0.1:1")
-    await new_worker(pool, live_invoicing, down).run_once()
-    row = await attempts_row(pool, delivery)
+    down = Settings(database_url=live.url, public_base_url=BASE_URL, smtp_url="smtp://127.0.0.1:1")
+    await live.worker(down).run_once()
+    row = await attempts_row(live.pool, delivery)
     assert row is not None
     assert (row["attempts"], row["done_at"]) == (1, None)
     assert "SMTP" in row["last_error"]
-    assert await event_types(live_client, live_account, sent.invoice) == ["created", "sent"]
+    assert await live.types(sent.invoice) == ["created", "sent"]
     # The server is back: the next attempt delivers.
-    await make_due(pool, delivery)
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
-    assert len(smtp.to(sent.email)) == 1
-    assert await event_types(live_client, live_account, sent.invoice) == [
+    await make_due(live.pool, delivery)
+    await live.drain()
+    assert len(live.smtp.to(sent.email)) == 1
+    assert await live.types(sent.invoice) == [
         "created",
         "sent",
         "delivered",
@@ -570,101 +552,80 @@ async def test_an_unreachable_smtp_server_is_a_retried_failure(
 
 @pytest.mark.parametrize("how", ["api", "application"])
 async def test_a_decision_recorded_while_no_worker_ran_is_delivered_once_after_restart(
-    live_client: AsyncTestClient[Any],
-    live_account: LiveAccount,
-    live_invoicing: Invoicing,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    live_url: str,
-    smtp: Mailbox,
-    how: str,
+    live: Live, how: str
 ) -> None:
     if how == "api":
-        sent = await live_send(live_client, live_account, ["email"])
+        sent = await live.send(["email"])
         invoice, address = sent.invoice, sent.email
     else:
         address = f"{uuid4().hex[:12]}@client.example"
-        buyer = await create_client(live_client, live_account, "Acme", email=address)
-        invoice = await create_invoice(live_client, live_account, buyer["id"])
-        live_invoicing.send_invoice(live_account.business_id, UUID(invoice["id"]), ["email"])
+        buyer = await create_client(live.client, live.account, "Acme", email=address)
+        invoice = await create_invoice(live.client, live.account, buyer["id"])
+        live.invoicing.send_invoice(live.account.business_id, UUID(invoice["id"]), ["email"])
     # The decision is recorded (and projected); the process "crashed" before delivering.
-    settle(live_url)
+    settle(live.url)
     await asyncio.sleep(0.2)
-    assert smtp.to(address) == []
-    assert await event_types(live_client, live_account, invoice) == ["created", "sent"]
+    assert live.smtp.to(address) == []
+    assert await live.types(invoice) == ["created", "sent"]
 
     # Restart: a fresh worker delivers it, exactly once; another restart adds nothing.
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
-    assert len(smtp.to(address)) == 1
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
-    assert len(smtp.to(address)) == 1
-    assert await event_types(live_client, live_account, invoice) == ["created", "sent", "delivered"]
+    await live.drain()
+    assert len(live.smtp.to(address)) == 1
+    await live.drain()
+    assert len(live.smtp.to(address)) == 1
+    assert await live.types(invoice) == ["created", "sent", "delivered"]
 
 
 async def test_a_delivery_performed_but_not_recorded_is_recorded_without_sending_again(
-    live_client: AsyncTestClient[Any],
-    live_account: LiveAccount,
-    live_invoicing: Invoicing,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    live_url: str,
-    smtp: Mailbox,
-    gateway: Gateway,
+    live: Live,
 ) -> None:
-    sent = await live_send(live_client, live_account, ["email", "sms"])
+    sent = await live.send(["email", "sms"])
     # The crash came after the worker sent both and noted them done, before `delivered`.
     for delivery in sent.deliveries.values():
-        await pool.execute(
+        await live.pool.execute(
             "INSERT INTO delivery_attempts (delivery_id, attempts, next_attempt_at, done_at)"
             " VALUES ($1, 1, now(), now())",
             UUID(delivery),
         )
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
-    assert (smtp.to(sent.email), gateway.to(sent.phone)) == ([], [])
-    timeline = await events(live_client, live_account, sent.invoice)
+    await live.drain()
+    assert (live.smtp.to(sent.email), live.gateway.to(sent.phone)) == ([], [])
+    timeline = await live.events(sent.invoice)
     assert [e["type"] for e in timeline] == ["created", "sent", "delivered", "delivered"]
     assert {e["data"]["delivery_id"] for e in timeline[2:]} == set(sent.deliveries.values())
 
 
-async def test_the_policies_as_serve_starts_them_deliver_by_themselves(
-    live_client: AsyncTestClient[Any],
-    live_account: LiveAccount,
-    live_invoicing: Invoicing,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    live_url: str,
-    smtp: Mailbox,
-    gateway: Gateway,
-) -> None:
+async def test_the_policies_as_serve_starts_them_deliver_by_themselves(live: Live) -> None:
     """`serve` (or `projections run`) with SMTP_URL and SMS_GATEWAY_URL: the worker, its
     transports built from the settings, takes the lock and delivers; no help from the test."""
-    policies = start_policies(pool, live_invoicing, settings, StripeGateway(settings.stripe))
+    policies = start_policies(
+        live.pool, live.invoicing, live.settings, StripeGateway(live.settings.stripe)
+    )
     worker, tasks = policies.delivery, policies.tasks
     try:
-        sent = await live_send(live_client, live_account, ["email", "sms"], locale="sv")
+        sent = await live.send(["email", "sms"], locale="sv")
         deadline = time.monotonic() + 10
-        while not (smtp.to(sent.email) and gateway.to(sent.phone)):
+        while not (live.smtp.to(sent.email) and live.gateway.to(sent.phone)):
             assert time.monotonic() < deadline, f"nothing delivered; worker {worker.status}"
             await asyncio.sleep(0.02)
         assert worker.status == "running"
-        await wait_until_delivered(live_client, live_account, sent.invoice, 2)
+        await live.wait_until_delivered(sent.invoice, 2)
         await asyncio.sleep(0.3)  # the worker keeps running: still nothing more
-        assert await event_types(live_client, live_account, sent.invoice) == [
+        assert await live.types(sent.invoice) == [
             "created",
             "sent",
             "delivered",
             "delivered",
         ]
-        (mail,) = smtp.to(sent.email)
+        (mail,) = live.smtp.to(sent.email)
         assert mail["Subject"] == f"Faktura {sent.invoice['number']} från {SELLER}"
         assert mail["Message-ID"] == f"<{sent.deliveries['email']}@fastfaktura>"
-        assert len(gateway.to(sent.phone)) == 1
+        assert len(live.gateway.to(sent.phone)) == 1
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     # Stopped, the worker gave its lock back: another process's worker can take over.
-    with psycopg.connect(live_url, autocommit=True) as conn:
+    with psycopg.connect(live.url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT pg_try_advisory_lock(hashtext(%s))", (DeliveryWorker.LOCK,)
         ).fetchone()
@@ -672,41 +633,32 @@ async def test_the_policies_as_serve_starts_them_deliver_by_themselves(
         conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (DeliveryWorker.LOCK,))
 
 
-async def test_an_unexpected_error_is_a_failed_attempt_not_a_stopped_worker(
-    live_client: AsyncTestClient[Any],
-    live_account: LiveAccount,
-    live_invoicing: Invoicing,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    live_url: str,
-    smtp: Mailbox,
-    gateway: Gateway,
-) -> None:
+async def test_an_unexpected_error_is_a_failed_attempt_not_a_stopped_worker(live: Live) -> None:
     """A misconfigured gateway (port out of range: not even an HTTP error) must not stop the
     worker for every other delivery: it is a failed attempt, retried, and the email goes."""
-    sent = await live_send(live_client, live_account, ["sms", "email"])
+    sent = await live.send(["sms", "email"])
     broken = Settings(
-        database_url=live_url,
+        database_url=live.url,
         public_base_url=BASE_URL,
-        smtp_url=settings.smtp_url,
+        smtp_url=live.settings.smtp_url,
         sms_gateway_url="http://127.0.0.1:99999/messages",
     )
-    await drain(new_worker(pool, live_invoicing, broken), live_url)
-    assert len(smtp.to(sent.email)) == 1
-    row = await attempts_row(pool, sent.deliveries["sms"])
+    await live.drain(live.worker(broken))
+    assert len(live.smtp.to(sent.email)) == 1
+    row = await attempts_row(live.pool, sent.deliveries["sms"])
     assert row is not None
     assert (row["attempts"], row["done_at"]) == (1, None)
     assert row["last_error"]
-    assert await event_types(live_client, live_account, sent.invoice) == [
+    assert await live.types(sent.invoice) == [
         "created",
         "sent",
         "delivered",
     ]
     # Configured properly again, the next attempt reaches the gateway.
-    await make_due(pool, sent.deliveries["sms"])
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
-    assert len(gateway.to(sent.phone)) == 1
-    assert await event_types(live_client, live_account, sent.invoice) == [
+    await make_due(live.pool, sent.deliveries["sms"])
+    await live.drain()
+    assert len(live.gateway.to(sent.phone)) == 1
+    assert await live.types(sent.invoice) == [
         "created",
         "sent",
         "delivered",
@@ -714,36 +666,31 @@ async def test_an_unexpected_error_is_a_failed_attempt_not_a_stopped_worker(
     ]
 
 
-async def test_the_worker_survives_losing_its_database_connections(
-    live_client: AsyncTestClient[Any],
-    live_account: LiveAccount,
-    live_invoicing: Invoicing,
-    settings: Settings,
-    live_url: str,
-    smtp: Mailbox,
-) -> None:
+async def test_the_worker_survives_losing_its_database_connections(live: Live) -> None:
     """The database drops the worker's connections (restart, failover): the worker takes its
     lock again and goes on delivering; it never runs without the lock."""
     name = f"ff-worker-{secrets.token_hex(3)}"
     worker_pool = await asyncpg.create_pool(
-        live_url, min_size=1, max_size=3, server_settings={"application_name": name}
+        live.url, min_size=1, max_size=3, server_settings={"application_name": name}
     )
-    policies = start_policies(worker_pool, live_invoicing, settings, StripeGateway(settings.stripe))
+    policies = start_policies(
+        worker_pool, live.invoicing, live.settings, StripeGateway(live.settings.stripe)
+    )
     worker, tasks = policies.delivery, policies.tasks
     worker.restart_seconds = 0.1
     try:
         await wait_for(lambda: worker.status == "running")
-        with psycopg.connect(live_url, autocommit=True) as conn:
+        with psycopg.connect(live.url, autocommit=True) as conn:
             conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE application_name = %s",
                 (name,),
             )
-        sent = await live_send(live_client, live_account, ["email"])
-        await wait_for(lambda: len(smtp.to(sent.email)) == 1)
+        sent = await live.send(["email"])
+        await wait_for(lambda: len(live.smtp.to(sent.email)) == 1)
         await wait_for(lambda: worker.status == "running")
         # The delivery lock is held again, by one of the worker's own (new) connections.
-        with psycopg.connect(live_url, autocommit=True) as conn:
+        with psycopg.connect(live.url, autocommit=True) as conn:
             held = conn.execute(
                 "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
                 " WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = %s"
@@ -754,14 +701,14 @@ async def test_the_worker_survives_losing_its_database_connections(
                 "SELECT pg_try_advisory_lock(hashtext(%s))", (DeliveryWorker.LOCK,)
             ).fetchone()
         assert (held, taken) == ((1,), (False,))
-        await wait_until_delivered(live_client, live_account, sent.invoice, 1)
+        await live.wait_until_delivered(sent.invoice, 1)
         await asyncio.sleep(0.3)  # still running: nothing more
-        assert await event_types(live_client, live_account, sent.invoice) == [
+        assert await live.types(sent.invoice) == [
             "created",
             "sent",
             "delivered",
         ]
-        assert len(smtp.to(sent.email)) == 1
+        assert len(live.smtp.to(sent.email)) == 1
     finally:
         for task in tasks:
             task.cancel()
@@ -780,43 +727,24 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None
         await asyncio.sleep(0.02)
 
 
-async def wait_until_delivered(
-    client: AsyncTestClient[Any], account: LiveAccount, invoice: dict[str, Any], count: int
-) -> None:
-    """Until `count` deliveries of the invoice are recorded (a running worker records each
-    one just after performing it)."""
-    deadline = time.monotonic() + 10
-    while (await event_types(client, account, invoice)).count("delivered") < count:
-        assert time.monotonic() < deadline, "not recorded"
-        await asyncio.sleep(0.02)
-
-
-async def test_a_reminder_decided_before_a_payment_is_not_sent_after_it(
-    live_client: AsyncTestClient[Any],
-    live_account: LiveAccount,
-    live_invoicing: Invoicing,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    live_url: str,
-    smtp: Mailbox,
-) -> None:
-    sent = await live_send(live_client, live_account, ["link"], locale="en")
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
-    reminder = await live_client.post(
+async def test_a_reminder_decided_before_a_payment_is_not_sent_after_it(live: Live) -> None:
+    sent = await live.send(["link"], locale="en")
+    await live.drain()
+    reminder = await live.client.post(
         f"{INVOICES}/{sent.invoice['id']}/send",
-        headers=live_account.headers,
+        headers=live.account.headers,
         json={"channels": ["email"], "reminder": True},
     )
     assert reminder.status_code == 200, reminder.text
     # Paid in full before any worker picked the reminder up.
-    payment = await live_client.post(
+    payment = await live.client.post(
         f"{INVOICES}/{sent.invoice['id']}/payments",
-        headers=live_account.headers,
+        headers=live.account.headers,
         json={"amount_cents": sent.invoice["total_cents"], "method": "bank_transfer"},
     )
     assert payment.status_code == 201, payment.text
-    await drain(new_worker(pool, live_invoicing, settings), live_url)
-    assert smtp.to(sent.email) == []
-    history = await events(live_client, live_account, sent.invoice)
+    await live.drain()
+    assert live.smtp.to(sent.email) == []
+    history = await live.events(sent.invoice)
     assert [e["type"] for e in history][-1] == "delivery_failed"
     assert "paid" in history[-1]["data"]["error"]
