@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 
 import msgspec
 import pytest
+import stripe
 
 from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.payments.worker import PaymentWorker, payment_intent_key
@@ -79,6 +80,8 @@ async def test_sending_creates_one_payment_intent_with_amount_currency_and_metad
     }
     # A sandbox business uses the test key: the intent lives in test mode.
     assert (await shop.intent(intent["id"])).livemode is False
+    # Through a StripeClient of its own: the SDK's global key was never set.
+    assert stripe.api_key is None
 
     # More runs, and a restarted worker, find nothing more to do.
     await shop.drain()
