@@ -6,11 +6,10 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
 
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
-from fastfaktura.api.errors import problem_responses
+from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import CLIENT_CREATE_FIELDS, CLIENT_FIELDS, CLIENT_READ_ONLY
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import CONTROL_MESSAGE, check, has_control_characters, json_object
@@ -79,10 +78,7 @@ class ClientController(Controller):
         summary="Create a client",
         status_code=201,
         operation_class=json_body(ClientCreateRequest, "The new client"),
-        responses={
-            201: ResponseSpec(data_container=ClientResponse, description="Created"),
-            **problem_responses(400, 401, 409, 422),
-        },
+        responses=answers(201, ClientResponse, "Created", 400, 401, 409, 422),
     )
     async def create_client(
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]

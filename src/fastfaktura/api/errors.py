@@ -136,6 +136,16 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+def answers(
+    status: int, container: type[Any], description: str, *problems: int
+) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for a route: its success answer, then its RFC 9457 answers."""
+    return {
+        status: ResponseSpec(data_container=container, description=description),
+        **problem_responses(*problems),
+    }
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     InvalidInputError: _invalid,
     NotFoundError: _not_found,

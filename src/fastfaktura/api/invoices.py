@@ -11,7 +11,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
 
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
-from fastfaktura.api.errors import problem_responses
+from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import CANCEL_FIELDS, INVOICE_FIELDS, LINE_FIELDS, PAYMENT_FIELDS
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import check, check_each, json_object
@@ -125,10 +125,7 @@ class InvoiceController(Controller):
         summary="Create an invoice (with lines); numbered at once, gapless per business and year",
         status_code=201,
         operation_class=json_body(InvoiceCreateRequest, "The invoice and its lines"),
-        responses={
-            201: ResponseSpec(data_container=InvoiceResponse, description="Created"),
-            **problem_responses(400, 401, 409, 422),
-        },
+        responses=answers(201, InvoiceResponse, "Created", 400, 401, 409, 422),
     )
     async def create_invoice(
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
@@ -262,10 +259,7 @@ class InvoiceController(Controller):
         summary="Cancel an invoice (it keeps its number; nothing is deleted)",
         status_code=200,
         operation_class=json_body(CancelRequest, "Optional reason", required=False),
-        responses={
-            200: ResponseSpec(data_container=InvoiceResponse, description="Cancelled"),
-            **problem_responses(400, 401, 404, 409, 422),
-        },
+        responses=answers(200, InvoiceResponse, "Cancelled", 400, 401, 404, 409, 422),
     )
     async def cancel_invoice(
         self,
@@ -291,10 +285,7 @@ class InvoiceController(Controller):
         summary="Record a payment (partial allowed); `paid` once nothing is due",
         status_code=201,
         operation_class=json_body(PaymentRequest, "The payment"),
-        responses={
-            201: ResponseSpec(data_container=InvoiceResponse, description="Recorded"),
-            **problem_responses(400, 401, 404, 409, 422),
-        },
+        responses=answers(201, InvoiceResponse, "Recorded", 400, 401, 404, 409, 422),
     )
     async def record_payment(
         self,

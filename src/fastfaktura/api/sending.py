@@ -10,11 +10,10 @@ from uuid import UUID, uuid5
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
 
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
-from fastfaktura.api.errors import problem_responses
+from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import SEND_FIELDS
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import check_each, json_object
@@ -87,10 +86,7 @@ class SendController(Controller):
         summary="Send by email, SMS and/or link, or send a reminder (sandbox: simulated)",
         status_code=200,
         operation_class=json_body(SendRequest, "Channels, and whether this is a reminder"),
-        responses={
-            200: ResponseSpec(data_container=SendResponse, description="Sent (decided)"),
-            **problem_responses(400, 401, 404, 409, 422),
-        },
+        responses=answers(200, SendResponse, "Sent (decided)", 400, 401, 404, 409, 422),
     )
     async def send_invoice(
         self,

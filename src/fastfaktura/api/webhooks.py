@@ -13,9 +13,8 @@ from typing import Any
 import msgspec
 import structlog
 from litestar import Request, Response, post
-from litestar.openapi import ResponseSpec
 
-from fastfaktura.api.errors import Problem, problem, problem_responses
+from fastfaktura.api.errors import Problem, answers, problem
 from fastfaktura.api.services import json_response, services
 from fastfaktura.domain.errors import FieldError
 from fastfaktura.payments.gateway import WebhookRejected
@@ -37,10 +36,7 @@ class WebhookReceived(msgspec.Struct, kw_only=True):
     summary="Stripe webhook (authenticated by its Stripe-Signature header, not an API key)",
     tags=["Payments"],
     status_code=200,
-    responses={
-        200: ResponseSpec(data_container=WebhookReceived, description="Kept in the inbox"),
-        **problem_responses(400),
-    },
+    responses=answers(200, WebhookReceived, "Kept in the inbox", 400),
 )
 async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
     svc = services(request.app.state)
