@@ -98,6 +98,26 @@ BAD_BODIES = [
 ]
 
 
+async def refused(
+    client: AsyncTestClient[Any],
+    store: StoreProbe,
+    account: Account,
+    body: Any,
+    fields: list[str],
+) -> dict[str, Any]:
+    """POST /invoices with `body`: a 422 naming exactly `fields`, and nothing stored."""
+    return await assert_rejected(
+        client,
+        store,
+        "POST",
+        INVOICES,
+        status=422,
+        fields=fields,
+        headers=account.headers,
+        json=body,
+    )
+
+
 async def test_each_bad_body_names_its_field_and_leaves_nothing_behind(
     client: AsyncTestClient[Any], account: Account, store: StoreProbe
 ) -> None:
@@ -107,16 +127,7 @@ async def test_each_bad_body_names_its_field_and_leaves_nothing_behind(
     for param in BAD_BODIES:
         changes, fields = param.values
         body = {k: v for k, v in {**invoice_body(buyer["id"]), **changes}.items() if v is not ...}
-        await assert_rejected(
-            client,
-            store,
-            "POST",
-            INVOICES,
-            status=422,
-            fields=fields,
-            headers=account.headers,
-            json=body,
-        )
+        await refused(client, store, account, body, fields)
     invoice = await create_invoice(client, account, buyer["id"])
     assert invoice["number"].endswith("-00001")
 
@@ -126,15 +137,8 @@ async def test_due_date_before_the_issue_date_is_refused(
 ) -> None:
     buyer = await create_client(client, account)
     yesterday = (today_utc() - timedelta(days=1)).isoformat()
-    await assert_rejected(
-        client,
-        store,
-        "POST",
-        INVOICES,
-        status=422,
-        fields=["due_date"],
-        headers=account.headers,
-        json=invoice_body(buyer["id"], due_date=yesterday),
+    await refused(
+        client, store, account, invoice_body(buyer["id"], due_date=yesterday), ["due_date"]
     )
     assert (await create_invoice(client, account, buyer["id"]))["number"].endswith("-00001")
 
@@ -151,16 +155,7 @@ async def test_client_must_be_a_live_client_of_this_business(
     assert response.status_code == 200, response.text
 
     for client_id in (str(uuid4()), foreign["id"], archived["id"], str(account.business_id)):
-        body = await assert_rejected(
-            client,
-            store,
-            "POST",
-            INVOICES,
-            status=422,
-            fields=["client_id"],
-            headers=account.headers,
-            json=invoice_body(client_id),
-        )
+        body = await refused(client, store, account, invoice_body(client_id), ["client_id"])
         # A foreign client is reported exactly like one that does not exist.
         if client_id == foreign["id"]:
             assert "Someone" not in str(body)
@@ -222,13 +217,12 @@ async def test_every_invalid_field_is_reported_at_once(
             "not a line",
         ],
     }
-    await assert_rejected(
+    await refused(
         client,
         store,
-        "POST",
-        INVOICES,
-        status=422,
-        fields=[
+        account,
+        body,
+        [
             "currency",
             "due_date",
             "colour",
@@ -239,8 +233,6 @@ async def test_every_invalid_field_is_reported_at_once(
             "lines[2].extra",
             "lines[3]",
         ],
-        headers=account.headers,
-        json=body,
     )
 
 
@@ -308,18 +300,15 @@ async def test_a_negative_total_is_reported_with_the_other_invalid_fields(
     client: AsyncTestClient[Any], account: Account, store: StoreProbe
 ) -> None:
     buyer = await create_client(client, account)
-    await assert_rejected(
+    await refused(
         client,
         store,
-        "POST",
-        INVOICES,
-        status=422,
-        fields=["currency", "lines", "colour"],
-        headers=account.headers,
-        json={
+        account,
+        {
             **invoice_body(buyer["id"], currency="XXX", colour="red"),
             "lines": [with_line(unit_price_cents=100), with_line(unit_price_cents=-200)],
         },
+        ["currency", "lines", "colour"],
     )
 
 
@@ -329,29 +318,23 @@ async def test_amounts_too_large_to_store_are_refused_and_projection_keeps_going
     """quantity 10**9 times 10**12 cents passes each field's bounds, but the line is 10**21
     cents: beyond a bigint, it would poison the invoices read model for every business."""
     buyer = await create_client(client, account)
-    await assert_rejected(
+    await refused(
         client,
         store,
-        "POST",
-        INVOICES,
-        status=422,
-        fields=["lines[0]"],
-        headers=account.headers,
-        json=invoice_body(
+        account,
+        invoice_body(
             buyer["id"], lines=[with_line(quantity=1_000_000_000, unit_price_cents=10**12)]
         ),
+        ["lines[0]"],
     )
-    await assert_rejected(
+    await refused(
         client,
         store,
-        "POST",
-        INVOICES,
-        status=422,
-        fields=["lines"],
-        headers=account.headers,
-        json=invoice_body(
+        account,
+        invoice_body(
             buyer["id"], lines=[with_line(quantity=600, unit_price_cents=10**12, tax_rate=0)] * 2
         ),
+        ["lines"],
     )
     # The largest invoice allowed is stored, projected and read back exactly.
     largest = await create_invoice(
