@@ -284,35 +284,3 @@ async def test_put_lists_every_invalid_field_at_once(
         headers=account.headers,
         json=body,
     )
-
-
-@pytest.mark.parametrize(
-    ("content", "status", "fields"),
-    [
-        (b"{not json", 400, []),
-        (b'{"name": "x",}', 400, []),
-        (b"", 400, []),
-        (b"[]", 422, ["body"]),
-        (b'"a string"', 422, ["body"]),
-        (b"42", 422, ["body"]),
-        (b"null", 422, ["body"]),
-    ],
-)
-async def test_put_body_must_be_a_json_object(
-    client: AsyncTestClient[Any],
-    account: Account,
-    store: StoreProbe,
-    content: bytes,
-    status: int,
-    fields: list[str],
-) -> None:
-    await assert_rejected(
-        client,
-        store,
-        "PUT",
-        BUSINESS,
-        status=status,
-        fields=fields,
-        headers={**account.headers, "Content-Type": "application/json"},
-        content=content,
-    )

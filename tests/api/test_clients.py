@@ -247,42 +247,6 @@ async def test_create_lists_every_invalid_field_at_once(
 
 
 @pytest.mark.parametrize(
-    ("content", "status", "fields"),
-    [
-        (b"{not json", 400, []),
-        (b'{"name": "A"', 400, []),
-        (b"", 400, []),
-        (b"   ", 400, []),
-        (b'{"name": "\\ud800"}', 400, []),
-        (b"\xff\xfe", 400, []),
-        (b"[]", 422, ["body"]),
-        (b'[{"name": "A"}]', 422, ["body"]),
-        (b'"Acme"', 422, ["body"]),
-        (b"true", 422, ["body"]),
-        (b"null", 422, ["body"]),
-    ],
-)
-async def test_create_body_must_be_a_json_object(
-    client: AsyncTestClient[Any],
-    account: Account,
-    store: StoreProbe,
-    content: bytes,
-    status: int,
-    fields: list[str],
-) -> None:
-    await assert_rejected(
-        client,
-        store,
-        "POST",
-        CLIENTS,
-        status=status,
-        fields=fields,
-        headers={**account.headers, "Content-Type": "application/json"},
-        content=content,
-    )
-
-
-@pytest.mark.parametrize(
     ("body", "fields"),
     [
         ({"name": ""}, ["name"]),

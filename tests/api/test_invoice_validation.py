@@ -166,41 +166,6 @@ async def test_client_must_be_a_live_client_of_this_business(
     assert (await create_invoice(client, other, foreign["id"]))["number"].endswith("-00001")
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [b"{", b'{"client_id": }', b"[1, 2", b"\xff\xfe", b'{"lines": [}', b"", b"  "],
-    ids=["open-brace", "missing-value", "open-array", "not-utf8", "bad-nesting", "empty", "blank"],
-)
-async def test_malformed_json_is_400(
-    client: AsyncTestClient[Any], account: Account, store: StoreProbe, raw: bytes
-) -> None:
-    await assert_rejected(
-        client,
-        store,
-        "POST",
-        INVOICES,
-        status=400,
-        headers={**account.headers, "Content-Type": "application/json"},
-        content=raw,
-    )
-
-
-@pytest.mark.parametrize("raw", [b"[]", b'"text"', b"1", b"null"])
-async def test_a_body_that_is_not_an_object_is_422(
-    client: AsyncTestClient[Any], account: Account, store: StoreProbe, raw: bytes
-) -> None:
-    await assert_rejected(
-        client,
-        store,
-        "POST",
-        INVOICES,
-        status=422,
-        fields=["body"],
-        headers={**account.headers, "Content-Type": "application/json"},
-        content=raw,
-    )
-
-
 async def test_every_invalid_field_is_reported_at_once(
     client: AsyncTestClient[Any], account: Account, store: StoreProbe
 ) -> None:

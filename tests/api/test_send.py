@@ -156,39 +156,6 @@ async def test_an_invalid_send_body_is_a_422_naming_the_field(
     assert await events_of(client, account, invoice["id"]) == ["created"]
 
 
-async def test_a_body_that_is_not_an_object_is_a_422(
-    client: AsyncTestClient[Any], account: Account, store: StoreProbe
-) -> None:
-    invoice = await draft(client, account)
-    await assert_rejected(
-        client,
-        store,
-        "POST",
-        send_url(invoice["id"]),
-        headers=account.headers,
-        json=["email"],
-        status=422,
-        fields=["body"],
-    )
-
-
-@pytest.mark.parametrize("raw", [b'{"channels": ["email"]', b"channels=email", b""])
-async def test_a_body_that_is_not_json_is_a_400(
-    client: AsyncTestClient[Any], account: Account, store: StoreProbe, raw: bytes
-) -> None:
-    invoice = await draft(client, account)
-    await assert_rejected(
-        client,
-        store,
-        "POST",
-        send_url(invoice["id"]),
-        headers={**account.headers, "Content-Type": "application/json"},
-        content=raw,
-        status=400,
-    )
-    assert await events_of(client, account, invoice["id"]) == ["created"]
-
-
 @pytest.mark.parametrize(
     ("missing", "channels", "fields"),
     [
