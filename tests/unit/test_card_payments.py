@@ -145,3 +145,18 @@ def test_an_intent_paid_by_card_needs_nothing_more() -> None:
     invoice.record_card_payment("pi_1", TOTAL, "2026-11-25T10:00:00+00:00")
     assert invoice.status == "paid"
     assert (invoice.payment_request_action, card_payment_state(invoice)) == (None, "requested")
+
+
+def test_only_an_open_request_with_money_due_can_be_paid_by_card() -> None:
+    invoice = in_status("sent")
+    assert invoice.payable_intent_id is None  # no request yet
+    requested(invoice, "pi_1")
+    assert invoice.payable_intent_id == "pi_1"
+    invoice.record_payment(TOTAL - 1, "bank_transfer", "2026-11-25", None)
+    assert invoice.payable_intent_id == "pi_1"  # a cent is still due (the page checks the amount)
+    invoice.record_payment_request_closed(payment_intent_id="pi_1", reason="done")
+    assert invoice.payable_intent_id is None
+    cancelled = in_status("sent")
+    requested(cancelled, "pi_2")
+    cancelled.cancel(None)
+    assert cancelled.payable_intent_id is None

@@ -28,7 +28,7 @@ from fastfaktura.api.services import Services, services
 from fastfaktura.config import StripeSettings
 from fastfaktura.documents.store import invoice_pdf, was_issued
 from fastfaktura.domain.errors import NotFoundError
-from fastfaktura.domain.invoice import PAYABLE, Invoice, InvoiceStateError
+from fastfaktura.domain.invoice import Invoice, InvoiceStateError
 from fastfaktura.payments.gateway import PaymentIntentInfo, PaymentProviderError
 from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.models import InvoicesReadModel
@@ -89,18 +89,6 @@ def card_payment_policy(card: CardPayment, stripe: StripeSettings) -> str:
     )
 
 
-def asks_for_card_payment(invoice: Invoice) -> bool:
-    """Money is due and a PaymentIntent was made for this invoice."""
-    request = invoice.payment_request
-    return (
-        invoice.status in PAYABLE
-        and invoice.amount_due_cents > 0
-        and request is not None
-        and request.get("status") == "requested"
-        and bool(request.get("payment_intent_id"))
-    )
-
-
 def pays_exactly_what_is_due(intent: PaymentIntentInfo, invoice: Invoice) -> bool:
     """The intent can still be paid, and for the amount due now: one made before a partial
     bank payment would take too much, and must not be offered."""
@@ -115,7 +103,8 @@ def pays_exactly_what_is_due(intent: PaymentIntentInfo, invoice: Invoice) -> boo
 async def card_payment_for(svc: Services, invoice: Invoice) -> CardPayment | None:
     """The card payment the page offers, or None (nothing to pay by card, or Stripe is out
     of reach: the page shows without the button rather than fail)."""
-    if not asks_for_card_payment(invoice):
+    intent_id = invoice.payable_intent_id
+    if intent_id is None:
         return None
     business = await queries.get_business(svc.pool, invoice.business_id)
     if business is None:
@@ -124,8 +113,6 @@ async def card_payment_for(svc: Services, invoice: Invoice) -> CardPayment | Non
     publishable_key = svc.settings.stripe.publishable_key(mode)
     if publishable_key is None or svc.settings.stripe.secret_key(mode) is None:
         return None
-    assert invoice.payment_request is not None  # asks_for_card_payment checked it
-    intent_id = str(invoice.payment_request["payment_intent_id"])
     try:
         # The client is waiting for the page: a slow Stripe only costs the button.
         intent = await asyncio.wait_for(

@@ -354,6 +354,16 @@ class Invoice(Aggregate):
             return "close"
         return "update" if request["amount_cents"] != self.amount_due_cents else None
 
+    @property
+    def payable_intent_id(self) -> str | None:
+        """The PaymentIntent the client may pay now: money is due and the request is open."""
+        request = self.payment_request
+        if request is None or request["status"] != "requested":
+            return None
+        if self.status not in PAYABLE or self.amount_due_cents <= 0:
+            return None
+        return str(request["payment_intent_id"])
+
     def record_payment_request(
         self, *, provider: str, payment_intent_id: str, amount_cents: int, livemode: bool
     ) -> bool:
