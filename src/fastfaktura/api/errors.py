@@ -8,6 +8,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import ResponseSpec
 
 from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
@@ -36,6 +37,10 @@ class Unauthorized(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class BodyTooLarge(Exception):
+    """A request body over the limit (413), found after it was read."""
 
 
 class BadJson(Exception):
@@ -96,6 +101,20 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
     )
 
 
+# Kept here, not imported from api.input (which imports this module): the same 1 MiB.
+_MAX_BODY_TEXT = "1 MiB (1048576 bytes)"
+
+
+def _too_large(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # Litestar's request_max_body_size (set by create_app) or api.input's own check.
+    return problem(
+        413,
+        "request-too-large",
+        "Request too large",
+        f"The request body may be at most {_MAX_BODY_TEXT}.",
+    )
+
+
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     slug = "not-found" if isinstance(exc, NotFoundException) else "http-error"
     title = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}.get(
@@ -153,6 +172,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Unauthorized: _unauthorized,
     BadJson: _bad_json,
     ValidationException: _validation,
+    RequestEntityTooLarge: _too_large,
+    BodyTooLarge: _too_large,
     HTTPException: _http,
     Exception: _internal,
 }

@@ -13,6 +13,7 @@ import msgspec
 import structlog
 from litestar import Response
 
+from fastfaktura.api.input import parse_uuid
 from fastfaktura.application import Invoicing, Written
 from fastfaktura.config import Settings
 from fastfaktura.domain.errors import NotFoundError
@@ -60,10 +61,10 @@ def json_response(
 
 def parse_id(raw: str, resource: str) -> UUID:
     """Ids in paths are taken as text: anything that is not a UUID simply does not exist."""
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise NotFoundError(resource) from None
+    parsed = parse_uuid(raw)
+    if parsed is None:
+        raise NotFoundError(resource)
+    return parsed
 
 
 def services(state: Any) -> Services:
