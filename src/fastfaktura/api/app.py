@@ -27,6 +27,7 @@ from fastfaktura.api.clients import ClientController
 from fastfaktura.api.errors import EXCEPTION_HANDLERS
 from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
+from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
 from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.openapi import components
 from fastfaktura.api.public import public_invoice_page, public_invoice_pdf
@@ -155,6 +156,10 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
         ],
         dependencies={"tenant": Provide(provide_tenant)},
         exception_handlers=EXCEPTION_HANDLERS,
+        # Input limits (api/input.py): bodies stop at 1 MiB while they stream in (413), and
+        # unknown or repeated query parameters are refused on every /api/v1 route.
+        request_max_body_size=MAX_BODY_BYTES,
+        middleware=[QueryCheck],
         lifespan=[lifespan],
         on_startup=[_add_body_schemas],
         openapi_config=OpenAPIConfig(

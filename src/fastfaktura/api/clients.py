@@ -12,7 +12,14 @@ from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import CLIENT_CREATE_FIELDS, CLIENT_FIELDS, CLIENT_READ_ONLY
 from fastfaktura.api.idempotency import idempotent
-from fastfaktura.api.input import CONTROL_MESSAGE, check, has_control_characters, json_object
+from fastfaktura.api.input import (
+    CONTROL_MESSAGE,
+    Page,
+    PerPage,
+    check,
+    has_control_characters,
+    json_object,
+)
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import (
     ClientCreateRequest,
@@ -26,8 +33,6 @@ from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.models import ClientsReadModel
 
 _ROWS = ClientsReadModel()
-Page = Annotated[int, Parameter(ge=1, description="Page number, from 1")]
-PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page, 1 to 100")]
 
 
 def _response(client: Any) -> ClientResponse:

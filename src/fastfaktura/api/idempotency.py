@@ -18,6 +18,7 @@ import msgspec
 from litestar import Request, Response
 
 from fastfaktura.api.auth import Tenant
+from fastfaktura.api.input import nested_too_deep
 from fastfaktura.api.services import services
 from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError
 from fastfaktura.readmodels.sql import statement
@@ -65,10 +66,13 @@ async def idempotent(
 
 def _fingerprint(method: str, path: str, body: bytes) -> str:
     """Same request = same method, path and JSON value: spacing and key order do not count."""
-    try:
-        canonical = _CANONICAL.encode(msgspec.json.decode(body)) if body.strip() else b""
-    except msgspec.DecodeError:
+    if nested_too_deep(body):  # refused by the handler; the decoder would recurse without end
         canonical = body
+    else:
+        try:
+            canonical = _CANONICAL.encode(msgspec.json.decode(body)) if body.strip() else b""
+        except msgspec.DecodeError:
+            canonical = body
     return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
 
 

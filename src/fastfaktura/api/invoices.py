@@ -14,7 +14,7 @@ from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import CANCEL_FIELDS, INVOICE_FIELDS, LINE_FIELDS, PAYMENT_FIELDS
 from fastfaktura.api.idempotency import idempotent
-from fastfaktura.api.input import check, check_each, json_object
+from fastfaktura.api.input import Page, PerPage, check, check_each, json_object
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import (
     INVOICE_STATUSES,
@@ -36,8 +36,6 @@ from fastfaktura.readmodels.models import InvoicesReadModel
 
 _ROWS = InvoicesReadModel()
 T = TypeVar("T")
-Page = Annotated[int, Parameter(ge=1, description="Page number, from 1")]
-PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page, 1 to 100")]
 
 
 def parse_invoice(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:

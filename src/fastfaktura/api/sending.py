@@ -16,7 +16,7 @@ from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import SEND_FIELDS
 from fastfaktura.api.idempotency import idempotent
-from fastfaktura.api.input import check_each, json_object
+from fastfaktura.api.input import Page, PerPage, check_each, json_object, parse_uuid
 from fastfaktura.api.invoices import _from_aggregate
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import (
@@ -144,18 +144,17 @@ class SendController(Controller):
         self,
         request: Request[Any, Any, Any],
         tenant: NamedDependency[Tenant],
-        page: Annotated[int, Parameter(ge=1)] = 1,
-        per_page: Annotated[int, Parameter(ge=1, le=100)] = 50,
+        page: Page = 1,
+        per_page: PerPage = 50,
         invoice_id: Annotated[
             str | None, Parameter(description="Only this invoice's messages")
         ] = None,
     ) -> SandboxMessagePage:
         invoice: UUID | None = None
         if invoice_id is not None:
-            try:
-                invoice = UUID(invoice_id)
-            except ValueError:
-                raise InvalidInputError([FieldError("invoice_id", "must be a UUID")]) from None
+            invoice = parse_uuid(invoice_id)
+            if invoice is None:
+                raise InvalidInputError([FieldError("invoice_id", "must be a UUID")])
         pool = services(request.app.state).pool
         args = (tenant.business_id, invoice)
         rows = await pool.fetch(
