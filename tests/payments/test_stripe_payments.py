@@ -268,6 +268,8 @@ BAD_SIGNATURES = [
     "tampered body",
     "garbage header",
     "too old",
+    "in the future",
+    "timestamp not in digits",
     "not utf-8",
     "empty body",
 ]
@@ -288,6 +290,12 @@ async def test_a_bad_signature_answers_400_and_records_nothing(shop: Shop, case:
         signature = "t=yesterday,v1=zz,v0"
     elif case == "too old":
         signature = signed(payload, shop.webhook_secret, timestamp=int(time.time()) - 3600)
+    elif case == "in the future":
+        signature = signed(payload, shop.webhook_secret, timestamp=int(time.time()) + 3600)
+    elif case == "timestamp not in digits":
+        # `t=+1700000000`: Python's int() reads it as the signed number (so did the check).
+        stamp = str(int(time.time()))
+        signature = signed(payload, shop.webhook_secret, int(stamp)).replace(stamp, "+" + stamp)
     elif case == "not utf-8":
         payload = b"\xff\xfe" + payload
     elif case == "empty body":
@@ -300,6 +308,25 @@ async def test_a_bad_signature_answers_400_and_records_nothing(shop: Shop, case:
     await shop.drain()
     assert shop.counts() == before
     assert (await shop.state(invoice["id"]))[0] == "sent"
+
+
+async def test_a_signed_webhook_nested_too_deep_is_a_400_not_a_recursion(shop: Shop) -> None:
+    before = shop.counts()
+    for payload in (b"[" * 100_000 + b"]" * 100_000, b'{"id": "evt_deep", "data": ' + b"[" * 40):
+        problem = assert_problem(await shop.deliver(payload), 400)
+        assert "nested deeper than 32 levels" in problem["detail"]
+        assert [e["field"] for e in problem["errors"]] == ["body"]
+    assert shop.counts() == before
+
+
+async def test_a_signature_a_few_seconds_ahead_is_still_accepted(shop: Shop) -> None:
+    # Clocks differ a little: up to the tolerance (5 minutes) ahead is fine.
+    invoice, intent_id = await shop.requested()
+    payload = await shop.pay(intent_id)
+    ahead = signed(payload, shop.webhook_secret, timestamp=int(time.time()) + 60)
+    assert (await shop.deliver(payload, ahead)).status_code == 200
+    await shop.drain()
+    assert (await shop.state(invoice["id"]))[0] == "paid"
 
 
 async def test_a_signed_body_that_is_not_a_stripe_event_is_refused(shop: Shop) -> None:

@@ -50,7 +50,7 @@ async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
             "invalid-webhook",
             "Webhook rejected",
             str(exc),
-            [FieldError("Stripe-Signature", str(exc))],
+            [FieldError(exc.field, str(exc))],
         )
         return rejected
     first = await svc.pool.fetchval(

@@ -9,17 +9,23 @@ refused the request itself: amount, currency, parameters).
 
 from __future__ import annotations
 
+import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import stripe
 
+from fastfaktura.api.input import MAX_JSON_DEPTH, nested_too_deep
 from fastfaktura.config import StripeSettings
 
 PROVIDER = "stripe"
-# Stripe's default: a signature older than this is refused (replayed webhooks).
+# Stripe's default: a signature older than this is refused (replayed webhooks); one dated
+# further than this in the future too (a clock that far ahead is no clock we trust).
 SIGNATURE_TOLERANCE_SECONDS = 300
+# `t=` of Stripe-Signature: Unix seconds in ASCII digits (Python's int() takes other digits too).
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 class PaymentProviderError(Exception):
@@ -29,7 +35,23 @@ class PaymentProviderError(Exception):
 
 
 class WebhookRejected(Exception):
-    """The webhook is not Stripe's (signature) or not a Stripe event (body)."""
+    """The webhook is not Stripe's (signature) or not a Stripe event (body): `field` says which."""
+
+    def __init__(self, message: str, field: str = "Stripe-Signature") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def signature_timestamp(signature: str) -> int | None:
+    """The `t=` of a Stripe-Signature header, if it holds one timestamp in ASCII digits."""
+    stamps = [
+        value
+        for key, _, value in (item.strip().partition("=") for item in signature.split(","))
+        if key == "t"
+    ]
+    if len(stamps) != 1 or not _TIMESTAMP.fullmatch(stamps[0]):
+        return None
+    return int(stamps[0])
 
 
 @dataclass(frozen=True)
@@ -166,6 +188,14 @@ class StripeGateway:
             raise WebhookRejected("no webhook secret is configured (STRIPE_WEBHOOK_SECRET)")
         if not signature:
             raise WebhookRejected("the Stripe-Signature header is missing")
+        timestamp = signature_timestamp(signature)
+        if timestamp is None:
+            raise WebhookRejected("the Stripe-Signature header has no timestamp t=<Unix seconds>")
+        if timestamp > time.time() + SIGNATURE_TOLERANCE_SECONDS:
+            raise WebhookRejected(
+                "the Stripe-Signature timestamp is more than "
+                f"{SIGNATURE_TOLERANCE_SECONDS} seconds in the future"
+            )
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
@@ -184,12 +214,15 @@ class StripeGateway:
 
 
 def parse_event(payload: bytes) -> WebhookEvent:
+    # Checked before decoding: msgspec's decoder recurses once per level.
+    if nested_too_deep(payload):
+        raise WebhookRejected(f"the body is nested deeper than {MAX_JSON_DEPTH} levels", "body")
     try:
         body = msgspec.json.decode(payload)
     except msgspec.DecodeError:
-        raise WebhookRejected("the body is not JSON") from None
+        raise WebhookRejected("the body is not JSON", "body") from None
     if not isinstance(body, dict):
-        raise WebhookRejected("the body is not a Stripe event")
+        raise WebhookRejected("the body is not a Stripe event", "body")
     data = body.get("data")
     event_id, event_type, created = body.get("id"), body.get("type"), body.get("created")
     if (
@@ -201,7 +234,9 @@ def parse_event(payload: bytes) -> WebhookEvent:
         or not isinstance(data, dict)
         or not isinstance(data.get("object"), dict)
     ):
-        raise WebhookRejected("the body is not a Stripe event (id, type, created, data.object)")
+        raise WebhookRejected(
+            "the body is not a Stripe event (id, type, created, data.object)", "body"
+        )
     return WebhookEvent(
         id=event_id,
         type=event_type,
