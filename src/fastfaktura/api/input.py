@@ -76,9 +76,9 @@ def has_control_characters(value: str) -> bool:
 def nested_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether JSON text opens more than `limit` arrays or objects inside each other, closed or
     not. No recursion, whatever the depth: strings are cut out, the brackets left are summed
-    (+1 for `[`, -1 for `]`, ord("[") = 91, ord("]") = 93) in C-level iterators; under 0.2 s
-    for the worst 1 MiB. Invalid JSON may pass: the decoder refuses it without recursing
-    deeper than this allowed."""
+    (+1 for `[`, -1 for `]`, ord("[") = 91, ord("]") = 93) in C-level iterators: about 0.2 s
+    for the worst 1 MiB, under 1 ms for a 500-line invoice. Invalid JSON may pass: the decoder
+    refuses it without recursing deeper than this allowed."""
     if body.count(b"[") + body.count(b"{") <= limit:
         return False
     brackets = _JSON_STRING.sub(b"", body).translate(_AS_BRACKETS, _NOT_BRACKETS)
@@ -374,14 +374,16 @@ def query_errors(query: Iterable[tuple[str, Any]], declared: DeclaredQuery) -> l
     values: dict[str, list[Any]] = {}
     for name, value in query:
         values.setdefault(name, []).append(value)
-    known = ", ".join(sorted(declared.names)) or "none"
+    unknown = (
+        f"is not a query parameter of this endpoint (known: {', '.join(sorted(declared.names))})"
+        if declared.names
+        else "is not a query parameter of this endpoint (it takes none)"
+    )
     errors = []
     for name, given in values.items():
         shown = name[:_MAX_NAME_SHOWN]
         if name not in declared.names:
-            errors.append(
-                FieldError(shown, f"is not a query parameter of this endpoint (known: {known})")
-            )
+            errors.append(FieldError(shown, unknown))
         elif len(given) > 1 and name not in declared.repeatable:
             errors.append(FieldError(shown, "may be given only once"))
         elif name in declared.integers and not _INTEGER.fullmatch(str(given[0])):
