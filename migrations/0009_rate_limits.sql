@@ -1,0 +1,13 @@
+-- Rate limits (API.md "Limits and availability", docs/operations.md "Rate limits").
+
+-- One token bucket per API key (`key:<key prefix>`) and per client address on the public pages
+-- (`page:<address>`), shared by every server process on this database. UNLOGGED: a bucket is
+-- worth nothing after a crash (a lost bucket is a full one), so its writes skip the WAL.
+-- A row whose bucket has refilled is the same as no row: the API processes purge those.
+CREATE UNLOGGED TABLE rate_limit_buckets (
+    bucket text PRIMARY KEY,
+    tokens double precision NOT NULL,   -- whole and partial tokens left at updated_at
+    updated_at timestamptz NOT NULL,
+    allowed boolean NOT NULL            -- whether the last request took a token
+);
+CREATE INDEX ON rate_limit_buckets (updated_at);
