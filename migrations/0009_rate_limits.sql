@@ -10,4 +10,6 @@ CREATE UNLOGGED TABLE rate_limit_buckets (
     updated_at timestamptz NOT NULL,
     allowed boolean NOT NULL            -- whether the last request took a token
 );
-CREATE INDEX ON rate_limit_buckets (updated_at);
+-- No index on updated_at: every request updates its bucket's row, and without an index on the
+-- columns it changes that update is HOT (no index write). The purge scans the table once a
+-- minute; it holds a row per key and address seen in the last minute.
