@@ -306,3 +306,20 @@ async def test_buckets_that_have_refilled_are_purged(database_url: str) -> None:
         await pool.close()
     assert bucket_rows(database_url, stale) == 0
     assert bucket_rows(database_url, fresh) == 1
+
+
+async def test_the_openapi_document_lists_429_on_every_route_that_takes_a_key(
+    client: AsyncTestClient[Any],
+) -> None:
+    document = (await client.get("/schema/openapi.json")).json()
+    with_key = [
+        (path, method, operation["responses"])
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "401" in operation.get("responses", {})
+    ]
+    assert len(with_key) > 10
+    for path, method, responses in with_key:
+        assert "429" in responses, (method, path)
+        assert "application/problem+json" in responses["429"]["content"], (method, path)
+    assert "429" not in document["paths"]["/health"]["get"]["responses"]
