@@ -29,7 +29,7 @@ os.environ["XDG_RUNTIME_DIR"] = str(_RUNTIME)
 from fastfaktura.adapters.database import ConnectionParams, migrate, start_embedded  # noqa: E402
 from fastfaktura.api.app import create_app  # noqa: E402
 from fastfaktura.application import Invoicing  # noqa: E402
-from fastfaktura.config import Settings  # noqa: E402
+from fastfaktura.config import RateLimitSettings, Settings  # noqa: E402
 from fastfaktura.readmodels.engine import catch_up  # noqa: E402
 from fastfaktura.readmodels.models import READ_MODELS  # noqa: E402
 
@@ -79,7 +79,13 @@ def invoicing(database_url: str) -> Iterator[Invoicing]:
 @pytest.fixture(scope="session")
 async def client(database_url: str) -> AsyncIterator[AsyncTestClient[Any]]:
     """The whole service (API + live projections) in-process, as `fastfaktura serve` runs it."""
-    settings = Settings(database_url=database_url, public_base_url="http://testserver")
+    # No rate limits: the suite sends far more than 100 requests/s on a key, and many public
+    # page views from one address. tests/api/test_rate_limits.py runs apps with limits.
+    settings = Settings(
+        database_url=database_url,
+        public_base_url="http://testserver",
+        rate_limits=RateLimitSettings.off(),
+    )
     async with AsyncTestClient(app=create_app(settings, database_url)) as test_client:
         yield test_client
 

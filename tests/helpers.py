@@ -195,7 +195,8 @@ def serving(
     database_url: str, port: int, log_path: Path, env: dict[str, str] | None = None
 ) -> Iterator[str]:
     """`fastfaktura serve` as a subprocess on the database, with PUBLIC_BASE_URL pointing at
-    it (plus `env`); yields its base URL once /health is 200, and stops it afterwards."""
+    it and no rate limits (plus `env`); yields its base URL once /health is 200, and stops it
+    afterwards."""
     base = f"http://127.0.0.1:{port}"
     environment = {
         **os.environ,
@@ -203,6 +204,9 @@ def serving(
         "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"],
         "FASTFAKTURA_HOME": os.environ["XDG_RUNTIME_DIR"],
         "PUBLIC_BASE_URL": base,
+        # A test's bursts are not a client's: tests/api/test_rate_limits.py tests the limits.
+        "FASTFAKTURA_RATE_LIMIT_KEY_PER_SECOND": "0",
+        "FASTFAKTURA_RATE_LIMIT_PAGE_PER_SECOND": "0",
         **(env or {}),
     }
     with log_path.open("w") as log:

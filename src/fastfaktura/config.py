@@ -56,6 +56,57 @@ class StripeSettings(msgspec.Struct, frozen=True, kw_only=True):
         return tuple(mode for mode in ("sandbox", "live") if self.secret_key(mode))
 
 
+# -- Rate limits (API.md "Limits and availability"; docs/operations.md "Rate limits") ----------
+
+
+class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Token buckets: `*_per_second` is the sustained rate, `*_burst` the bucket's size. A rate
+    or a burst of 0 turns that limit off."""
+
+    # Per API key, on every authenticated /api/v1 request.
+    key_per_second: float = 100.0
+    key_burst: int = 200
+    # Per client address, on the public pages (/i/...).
+    page_per_second: float = 10.0
+    page_burst: int = 10
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RateLimitSettings:
+        defaults = cls()
+
+        def number(name: str, default: float) -> float:
+            raw = (env.get(f"FASTFAKTURA_RATE_LIMIT_{name}") or "").strip()
+            try:
+                value = float(raw) if raw else default
+            except ValueError:
+                value = -1.0
+            if not 0 <= value < float("inf"):
+                raise ValueError(f"FASTFAKTURA_RATE_LIMIT_{name} must be 0 or more, not {raw!r}")
+            return value
+
+        return cls(
+            key_per_second=number("KEY_PER_SECOND", defaults.key_per_second),
+            key_burst=int(number("KEY_BURST", defaults.key_burst)),
+            page_per_second=number("PAGE_PER_SECOND", defaults.page_per_second),
+            page_burst=int(number("PAGE_BURST", defaults.page_burst)),
+        )
+
+    @classmethod
+    def off(cls) -> RateLimitSettings:
+        return cls(key_per_second=0, key_burst=0, page_per_second=0, page_burst=0)
+
+    @property
+    def keys_limited(self) -> bool:
+        return self.key_per_second > 0 and self.key_burst > 0
+
+    @property
+    def pages_limited(self) -> bool:
+        return self.page_per_second > 0 and self.page_burst > 0
+
+
+# -- end of rate limits -----------------------------------------------------------------------
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Process settings. `database_url` None means: start the embedded PostgreSQL."""
 
@@ -74,6 +125,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How often `serve` runs the overdue sweep (seconds).
     overdue_sweep_seconds: float = 300.0
     stripe: StripeSettings = msgspec.field(default_factory=lambda: StripeSettings())
+    # Rate limits (RateLimitSettings above).
+    rate_limits: RateLimitSettings = msgspec.field(default_factory=lambda: RateLimitSettings())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +141,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             mail_from=env.get("FASTFAKTURA_MAIL_FROM") or "invoices@fastfaktura.localhost",
             overdue_sweep_seconds=float(env.get("FASTFAKTURA_OVERDUE_SWEEP_SECONDS") or 300),
             stripe=StripeSettings.from_env(env),
+            rate_limits=RateLimitSettings.from_env(env),
         )
 
     def base_url(self) -> str:

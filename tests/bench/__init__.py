@@ -15,4 +15,6 @@ Layout:
 - `store.py`: a generated store of `--events N` invoice events (default 1,000,000) in its own
   database: `fastfaktura projections rebuild --all` and `fastfaktura audit replay` (the real CLI,
   as subprocesses), and GET /invoices?status=draft on a server over it.
+- `rate_limits.py`: what the rate limiter adds to a request (GET /business on a server with and
+  without limits, and its query alone).
 """

@@ -28,6 +28,7 @@ MODULES = (
     "tests.bench.invoices",
     "tests.bench.store",
     "tests.bench.documents",
+    "tests.bench.rate_limits",
 )
 for module in MODULES:
     importlib.import_module(module)

@@ -236,20 +236,32 @@ class Environment:
         )
 
     def cli_env(self, database_url: str) -> dict[str, str]:
-        """The environment of a `fastfaktura` subprocess on that database."""
+        """The environment of a `fastfaktura` subprocess on that database. No rate limits: the
+        bench sends far more than 100 requests/s on its one key (`rate_limit_overhead` runs a
+        server with them)."""
         return {
             **os.environ,
             "DATABASE_URL": database_url,
             "FASTFAKTURA_HOME": str(self.workdir / "home"),
+            "FASTFAKTURA_RATE_LIMIT_KEY_PER_SECOND": "0",
+            "FASTFAKTURA_RATE_LIMIT_PAGE_PER_SECOND": "0",
         }
 
-    def serve(self, name: str, database_url: str, port: int, log_path: Path) -> HttpProcess:
-        """A `fastfaktura serve` on that database and port, healthy; stopped on exit at the
-        latest (stop() it sooner if you like: it is idempotent)."""
+    def serve(
+        self,
+        name: str,
+        database_url: str,
+        port: int,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
+    ) -> HttpProcess:
+        """A `fastfaktura serve` on that database and port (plus `env` and `args`), healthy;
+        stopped on exit at the latest (stop() it sooner if you like: it is idempotent)."""
         server = HttpProcess(
             name,
-            [*fastfaktura_command(), "serve", "--host", HOST, "--port", str(port)],
-            self.cli_env(database_url),
+            [*fastfaktura_command(), "serve", "--host", HOST, "--port", str(port), *args],
+            {**self.cli_env(database_url), **(env or {})},
             port,
             log_path,
         )

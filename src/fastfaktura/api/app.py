@@ -14,6 +14,7 @@ from litestar import Litestar, get
 # Private module: Litestar 2.25 has no public accessor for the built OpenAPI document.
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -31,6 +32,14 @@ from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
 from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.openapi import components
 from fastfaktura.api.public import public_invoice_page, public_invoice_pdf
+from fastfaktura.api.ratelimit import (
+    PUBLIC_PATHS,
+    PerAddressRateLimit,
+    RateLimited,
+    add_rate_limit_headers,
+    purge_buckets_forever,
+    rate_limited,
+)
 from fastfaktura.api.schemas import (
     BusinessUpdateRequest,
     CancelRequest,
@@ -131,10 +140,12 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
         app.state.delivery_worker = policies.delivery if policies else None
         app.state.payment_worker = policies.payments if policies else None
         purging = asyncio.create_task(_purge_idempotency_keys(pool))
+        purging_buckets = asyncio.create_task(purge_buckets_forever(pool, settings.rate_limits))
         try:
             yield
         finally:
             purging.cancel()
+            purging_buckets.cancel()
             for task in policies.tasks if policies else []:
                 task.cancel()
             if supervisor is not None:
@@ -155,11 +166,25 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
             docs_redirect,
         ],
         dependencies={"tenant": Provide(provide_tenant)},
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, RateLimited: rate_limited},
         # Input limits (api/input.py): bodies stop at 1 MiB while they stream in (413), and
         # unknown or repeated query parameters are refused on every /api/v1 route.
         request_max_body_size=MAX_BODY_BYTES,
-        middleware=[QueryCheck],
+        # Rate limits (api/ratelimit.py): per client address on the public pages; the per-key
+        # limit is taken with authentication, and its headers added to every answer after it.
+        middleware=[
+            QueryCheck,
+            *(
+                [
+                    DefineMiddleware(
+                        PerAddressRateLimit, limits=settings.rate_limits, paths=PUBLIC_PATHS
+                    )
+                ]
+                if settings.rate_limits.pages_limited
+                else []
+            ),
+        ],
+        before_send=[add_rate_limit_headers],
         lifespan=[lifespan],
         on_startup=[_add_body_schemas],
         openapi_config=OpenAPIConfig(

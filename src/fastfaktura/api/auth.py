@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -10,6 +11,7 @@ from uuid import UUID
 from litestar import Request
 
 from fastfaktura.api.errors import Unauthorized
+from fastfaktura.api.ratelimit import authenticate_and_take
 from fastfaktura.api.services import services
 from fastfaktura.domain.api_key import hash_key
 from fastfaktura.readmodels import queries
@@ -47,7 +49,14 @@ def presented_key(request: Request[Any, Any, Any]) -> str:
 
 async def provide_tenant(request: Request[Any, Any, Any]) -> Tenant:
     key = presented_key(request)
-    row = await queries.authenticate(services(request.app.state).pool, hash_key(key))
+    svc = services(request.app.state)
+    limits = svc.settings.rate_limits
+    row: Mapping[str, Any] | None
+    if limits.keys_limited:
+        # The same query also takes a token from the key's bucket: only a known key has one.
+        row = await authenticate_and_take(request, hash_key(key), limits)
+    else:
+        row = await queries.authenticate(svc.pool, hash_key(key))
     if row is None:
         raise Unauthorized("The API key is unknown or revoked.")
     # asyncpg returns its own UUID subclass; events must carry the standard type.

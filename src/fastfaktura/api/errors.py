@@ -139,11 +139,15 @@ _PROBLEM_DESCRIPTIONS = {
     404: "No such resource for this business (problem+json)",
     409: "Conflicts with the resource's state, or Idempotency-Key reused (problem+json)",
     422: "Invalid fields, each named in `errors` (problem+json)",
+    429: "This API key is over its rate limit: retry after `Retry-After` seconds (problem+json)",
 }
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the RFC 9457 answers a route can give."""
+    """OpenAPI entries for the RFC 9457 answers a route can give. A route that takes an API
+    key (it can answer 401) can also answer 429 (api/ratelimit.py)."""
+    if 401 in statuses and 429 not in statuses:
+        statuses = (*statuses, 429)
     return {
         status: ResponseSpec(
             data_container=Problem,

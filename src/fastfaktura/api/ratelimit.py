@@ -1,0 +1,236 @@
+"""Rate limits (API.md "Limits and availability"): token buckets kept in PostgreSQL, so every
+server process on the database draws from the same bucket (docs/operations.md "Rate limits").
+
+- Per API key: the token is taken by the statement that authenticates the key (api/auth.py), so
+  a limited request costs no extra round trip and only issued keys ever get a bucket. Every
+  answer after authentication carries `RateLimit-Limit`, `RateLimit-Remaining` and
+  `RateLimit-Reset` (errors included: a hook adds them as the answer leaves); over the limit,
+  `429` problem+json with `Retry-After`.
+- Per client address, on the public pages: `PerAddressRateLimit`, a middleware on the paths it
+  is given (`/i/` today; `/login` joins by adding its path in create_app). Over the limit, an
+  HTML `429` page.
+
+Litestar's RateLimitMiddleware does not fit: it counts a fixed window in a per-process store
+with a read-then-write under an in-process lock, so processes sharing a store would both admit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import ipaddress
+import math
+from dataclasses import dataclass
+from typing import Any, Final, cast
+
+import asyncpg
+import structlog
+from litestar import Request, Response
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import MediaType, ScopeType
+from litestar.response.base import ASGIResponse
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from fastfaktura.api.errors import problem
+from fastfaktura.api.public import HEADERS as PAGE_HEADERS
+from fastfaktura.api.services import services
+from fastfaktura.config import RateLimitSettings
+from fastfaktura.readmodels.sql import statement
+
+log = structlog.get_logger(__name__)
+
+# The public paths limited per client address; `/login` will join them.
+PUBLIC_PATHS: Final = ("/i/",)
+# Where a request's key quota waits for the hook that writes its headers.
+_SCOPE_KEY: Final = "fastfaktura.rate_limit"
+PURGE_EVERY_SECONDS: Final = 60.0
+
+
+def _sql(name: str) -> str:
+    return statement("_rate_limits", "queries.sql", name)
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A bucket just after a request drew on it."""
+
+    burst: int
+    per_second: float
+    tokens: float  # left after this request, partial tokens included
+    allowed: bool  # this request took a token
+
+    @property
+    def remaining(self) -> int:
+        return max(0, math.floor(self.tokens))
+
+    @property
+    def reset_seconds(self) -> int:
+        """Until the bucket is full again: `RateLimit-Limit` requests can then go at once."""
+        return max(0, math.ceil((self.burst - self.tokens) / self.per_second))
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Until the next whole token (at least 1: `Retry-After` 0 invites a busy loop)."""
+        return max(1, math.ceil((1 - self.tokens) / self.per_second))
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "RateLimit-Limit": str(self.burst),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.retry_after_seconds)
+        return headers
+
+
+class RateLimited(Exception):
+    """The API key's bucket is empty."""
+
+    def __init__(self, quota: Quota) -> None:
+        super().__init__("rate limited")
+        self.quota = quota
+
+
+def _quota(row: asyncpg.Record, per_second: float, burst: int) -> Quota:
+    return Quota(burst=burst, per_second=per_second, tokens=row["tokens"], allowed=row["allowed"])
+
+
+async def authenticate_and_take(
+    request: Request[Any, Any, Any], key_hash: str, limits: RateLimitSettings
+) -> asyncpg.Record | None:
+    """The key's row (business_id, mode), or None when unknown or revoked; raises RateLimited
+    when the key's bucket is empty. The quota is kept for the answer's headers."""
+    pool = services(request.app.state).pool
+    per_second, burst = limits.key_per_second, limits.key_burst
+    row: asyncpg.Record | None = await pool.fetchrow(
+        _sql("authenticate_and_take"), key_hash, per_second, burst
+    )
+    if row is None:
+        return None
+    quota = _quota(row, per_second, burst)
+    cast(dict[str, Any], request.scope)[_SCOPE_KEY] = quota
+    if not quota.allowed:
+        raise RateLimited(quota)
+    return row
+
+
+async def add_rate_limit_headers(message: Message, scope: Scope) -> None:
+    """before_send hook: the key's quota on every answer after authentication, errors too."""
+    if message["type"] != "http.response.start":
+        return
+    quota = cast(dict[str, Any], scope).get(_SCOPE_KEY)
+    if isinstance(quota, Quota):
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in quota.headers().items():
+            headers[name] = value
+
+
+def rate_limited(_: Request[Any, Any, Any], exc: RateLimited) -> Response[Any]:
+    seconds = exc.quota.retry_after_seconds
+    response = problem(
+        429,
+        "rate-limited",
+        "Too many requests",
+        f"This API key sent more than {exc.quota.per_second:g} requests per second (bursts up "
+        f"to {exc.quota.burst}). Retry in {seconds} s.",
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+# -- per client address -----------------------------------------------------------------------
+
+
+def client_address(scope: Scope) -> str:
+    """The bucket's address: the client's IPv4 address, or its IPv6 /64 (one host or LAN is
+    given a whole /64, and can pick any address in it). Behind a reverse proxy, uvicorn has
+    already put the forwarded client here (FORWARDED_ALLOW_IPS names the trusted proxies)."""
+    client = scope.get("client")
+    host = client[0] if client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def too_many_requests_page(retry_after_seconds: int) -> str:
+    """The HTML 429 of the public pages: minimal, in no one language (the number says it all).
+    One function, so that the pages' own error page can take its place."""
+    seconds = html.escape(str(retry_after_seconds))
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>429</title></head>"
+        '<body style="font-family: sans-serif; text-align: center; margin-top: 20vh">'
+        "<h1>429</h1><p>Too many requests &middot; Trop de requ&ecirc;tes &middot; "
+        "For mange foresp&oslash;rsler &middot; F&ouml;r m&aring;nga f&ouml;rfr&aring;gningar</p>"
+        f"<p>&#8635; {seconds} s</p></body></html>"
+    )
+
+
+class PerAddressRateLimit:
+    """ASGI middleware: one token per request on `paths` from the client address's bucket."""
+
+    def __init__(self, app: ASGIApp, limits: RateLimitSettings, paths: tuple[str, ...]) -> None:
+        self.app = app
+        self.per_second = limits.page_per_second
+        self.burst = limits.page_burst
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and scope["path"].startswith(self.paths):
+            pool = services(scope["litestar_app"].state).pool
+            bucket = "page:" + client_address(scope)
+            row = await pool.fetchrow(_sql("take"), bucket, self.per_second, self.burst)
+            quota = _quota(row, self.per_second, self.burst)
+            if not quota.allowed:
+                seconds = quota.retry_after_seconds
+                log.info("public page rate limited", bucket=bucket, retry_after=seconds)
+                # The pages' protective headers (no cache, no referrer, no script) here too.
+                answer = ASGIResponse(
+                    body=too_many_requests_page(seconds).encode(),
+                    status_code=429,
+                    media_type=MediaType.HTML,
+                    headers={**PAGE_HEADERS, "Retry-After": str(seconds)},
+                )
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+# -- housekeeping -----------------------------------------------------------------------------
+
+
+def purge_after_seconds(limits: RateLimitSettings) -> float:
+    """A bucket untouched for longer than its refill is full: dropping its row changes nothing."""
+    refills = [
+        burst / per_second
+        for per_second, burst in (
+            (limits.key_per_second, limits.key_burst),
+            (limits.page_per_second, limits.page_burst),
+        )
+        if per_second > 0
+    ]
+    return max([PURGE_EVERY_SECONDS, *refills])
+
+
+async def purge_full_buckets(pool: asyncpg.Pool, limits: RateLimitSettings) -> int:
+    status: str = await pool.execute(_sql("purge"), purge_after_seconds(limits))
+    return int(status.split()[-1])
+
+
+async def purge_buckets_forever(pool: asyncpg.Pool, limits: RateLimitSettings) -> None:
+    while True:
+        await asyncio.sleep(PURGE_EVERY_SECONDS)
+        try:
+            purged = await purge_full_buckets(pool, limits)
+            if purged:
+                log.debug("full rate limit buckets purged", count=purged)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("rate limit bucket purge failed", error=str(exc))
