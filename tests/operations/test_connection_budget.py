@@ -1,7 +1,7 @@
 """The connection budget (docs/operations.md, "Connection budget"), measured on real processes.
 
 On a PostgreSQL of its own (max_connections=100, so the other tests' connections do not
-count): four `fastfaktura serve --no-projections` on free ports in 8800-8899, one
+count): four `fastfaktura serve --no-projections` on free ports in 9300-9399, one
 `fastfaktura projections run --all`, and a `fastfaktura projections rebuild --all` while a
 concurrent load (writes and reads, enough to fill every API pool) runs against the four API
 processes. A sampler reads pg_stat_activity every 20 ms: the peak, per process (each names
@@ -34,7 +34,7 @@ from fastfaktura.readmodels.models import READ_MODELS
 from tests.bench.environment import _stop_postgres
 from tests.helpers import free_port, run_cli, running
 
-PORTS = range(8800, 8900)
+PORTS = range(9300, 9400)
 API_PROCESSES = 4
 # docs/operations.md, "Connection budget", with the default settings (checked against
 # fastfaktura.adapters.budget below, so the docs, the code and this test say the same).
