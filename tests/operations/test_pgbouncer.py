@@ -77,6 +77,9 @@ def pgbouncer(direct_url: str, log_path: Path) -> Iterator[str]:
         f"default_pool_size = {SERVER_CONNECTIONS}\n"
         "reserve_pool_size = 0\n"
         "max_client_conn = 200\n"
+        # Per-connection server settings (statement_timeout as a startup parameter) are
+        # refused by PgBouncer 1.18 unless listed here, and then dropped: see the docs.
+        "ignore_startup_parameters = options,statement_timeout\n"
     )
     for path in (userlist, ini):
         path.chmod(0o644)
