@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test lint browser fmt bench clean
+.PHONY: help install run test lint browser pgbouncer fmt bench clean
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z0-9_-]+:.*##/{printf "  %-10s %s\n",$$1,$$2}' $(MAKEFILE_LIST)
@@ -37,7 +37,17 @@ browser: ## Debian's Chromium for the headless browser tests (installed when roo
 		echo "chromium not installed (needs root and apt-get): browser tests will be skipped"; \
 	fi
 
-test: lint browser ## Lint, then the whole suite against a real PostgreSQL the suite starts itself
+pgbouncer: ## Debian's PgBouncer for the connection-pooler test (installed when root with apt-get)
+	@if command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; then \
+		echo "pgbouncer: $$(command -v pgbouncer || echo /usr/sbin/pgbouncer)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer) \
+			|| echo "pgbouncer could not be installed: the PgBouncer test will be skipped"; \
+	else \
+		echo "pgbouncer not installed (needs root and apt-get): the PgBouncer test will be skipped"; \
+	fi
+
+test: lint browser pgbouncer ## Lint, then the whole suite against a real PostgreSQL the suite starts itself
 	$(BIN)/pytest
 
 fmt: install ## Format and autofix

@@ -191,11 +191,46 @@ def free_port(ports: Iterable[int]) -> int:
 
 
 @contextmanager
+def running(
+    args: Iterable[str], database_url: str, log_path: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`fastfaktura ARGS` as a subprocess on the database, with no rate limits (plus `env`),
+    stopped (SIGTERM, then killed) when the block ends."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"],
+        "FASTFAKTURA_HOME": os.environ["XDG_RUNTIME_DIR"],
+        "FASTFAKTURA_RATE_LIMIT_KEY_PER_SECOND": "0",
+        "FASTFAKTURA_RATE_LIMIT_PAGE_PER_SECOND": "0",
+        **(env or {}),
+    }
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [FASTFAKTURA, *args], env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@contextmanager
 def serving(
-    database_url: str, port: int, log_path: Path, env: dict[str, str] | None = None
+    database_url: str,
+    port: int,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    args: Iterable[str] = (),
 ) -> Iterator[str]:
-    """`fastfaktura serve` as a subprocess on the database, with PUBLIC_BASE_URL pointing at
-    it and no rate limits (plus `env`); yields its base URL once /health is 200, and stops it
+    """`fastfaktura serve` (plus `args`) as a subprocess on the database, with PUBLIC_BASE_URL
+    pointing at it and no rate limits (plus `env`); yields its base URL once /health is 200, and
+    stops it
     afterwards."""
     base = f"http://127.0.0.1:{port}"
     environment = {
@@ -211,7 +246,7 @@ def serving(
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [FASTFAKTURA, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [FASTFAKTURA, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,

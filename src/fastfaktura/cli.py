@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
+import anyio.to_thread
 import asyncpg
 import msgspec
 import structlog
@@ -26,7 +27,13 @@ from rich.table import Table
 from rich.text import Text
 
 from fastfaktura import logs
-from fastfaktura.adapters.database import ConnectionParams, migrate, resolve_database_url
+from fastfaktura.adapters import budget
+from fastfaktura.adapters.database import (
+    ConnectionParams,
+    migrate,
+    resolve_database_url,
+    with_application_name,
+)
 from fastfaktura.application import Invoicing, IssuedKey
 from fastfaktura.config import Settings
 from fastfaktura.domain.business import Business
@@ -44,21 +51,41 @@ err = Console(stderr=True)
 
 
 class Context:
-    """Settings, the database (embedded unless DATABASE_URL), migrated, and the application."""
+    """Settings, the database (embedded unless DATABASE_URL), migrated, and the application.
 
-    def __init__(self, settings: Settings, *, keep_db_running: bool = False) -> None:
+    `database_url` is what the API serves on (maybe a transaction pooler); `direct_url` is
+    PostgreSQL itself (DATABASE_DIRECT_URL, else the same), for everything else the CLI does.
+    """
+
+    # Every connection of this process says which command opened it (pg_stat_activity);
+    # main() sets it.
+    application_name = "fastfaktura"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        keep_db_running: bool = False,
+        app_pool: tuple[int, int] = (budget.CLI_APP_POOL_SIZE, budget.CLI_APP_POOL_OVERFLOW),
+    ) -> None:
         self.settings = settings
-        self.database_url = resolve_database_url(
+        url = resolve_database_url(
             settings.database_url, settings.home, keep_running=keep_db_running
         )
-        migrate(self.database_url)
+        self.database_url = with_application_name(url, self.application_name)
+        self.direct_url = with_application_name(
+            settings.pools.direct_url or url, self.application_name
+        )
+        self._app_pool = app_pool
+        migrate(self.direct_url)
         self._app: Invoicing | None = None
 
     @property
     def app(self) -> Invoicing:
         if self._app is None:
-            env = ConnectionParams.from_url(self.database_url).eventsourcing_env(
-                pool_size=2, max_overflow=4
+            size, overflow = self._app_pool
+            env = ConnectionParams.from_url(self.direct_url).eventsourcing_env(
+                pool_size=size, max_overflow=overflow
             )
             self._app = Invoicing(env)
         return self._app
@@ -66,7 +93,7 @@ class Context:
     def catch_up(self, models: Sequence[ReadModel] = READ_MODELS) -> None:
         """Bring read models up to date now, so a CLI write is visible without a server."""
         for model in models:
-            catch_up(self.app, self.database_url, model)
+            catch_up(self.app, self.direct_url, model)
 
     def close(self) -> None:
         if self._app is not None:
@@ -145,7 +172,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f'  Try     : curl -H "X-Api-Key: {demo.secret}" {base}/api/v1/business\n', flush=True
         )
     ctx.close()
-    app = create_app(settings, ctx.database_url, run_projections=not args.no_projections)
+    app = create_app(
+        settings,
+        ctx.database_url,
+        run_projections=not args.no_projections,
+        direct_url=ctx.direct_url,
+    )
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
     # kills the process before exit handlers run, and the embedded PostgreSQL stays up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -212,7 +244,7 @@ def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
     ctx.close()
 
     async def fetch() -> list[Any]:
-        conn = await asyncpg.connect(ctx.database_url)
+        conn = await asyncpg.connect(ctx.direct_url)
         try:
             if (
                 await conn.fetchrow(statement("business", "queries.sql", "get_business"), business)
@@ -253,8 +285,8 @@ def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    url = resolve_database_url(settings.database_url, settings.home)
-    applied = migrate(url)
+    url = settings.pools.direct_url or resolve_database_url(settings.database_url, settings.home)
+    applied = migrate(with_application_name(url, Context.application_name))
     out.print(
         f"{len(applied)} migration(s) applied" + (": " + ", ".join(applied) if applied else "")
     )
@@ -294,7 +326,7 @@ def _status_rows(url: str) -> list[queries.ProjectionStatus]:
 def cmd_projections_status(args: argparse.Namespace, settings: Settings) -> int:
     ctx = Context(settings)
     ctx.close()
-    rows = _status_rows(ctx.database_url)
+    rows = _status_rows(ctx.direct_url)
     if args.json:
         print(json.dumps([r.__dict__ for r in rows]))
         return 0
@@ -306,10 +338,12 @@ def cmd_projections_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
-    ctx = Context(settings)
-    env = ConnectionParams.from_url(ctx.database_url).eventsourcing_env(pool_size=2, max_overflow=2)
+    # The application the runners fold with and the policies command through: sized like the
+    # API's write pool (budget.projections).
+    ctx = Context(settings, app_pool=(settings.pools.write, settings.pools.write_overflow))
+    env = ConnectionParams.from_url(ctx.direct_url).eventsourcing_env(pool_size=1, max_overflow=0)
     supervisor = ProjectionSupervisor(
-        ctx.database_url, env, loader(ctx.app), _selected(args.names, args.all)
+        ctx.direct_url, env, loader(ctx.app), _selected(args.names, args.all)
     )
     stop = threading.Event()
     # SIGTERM (a process manager stopping us) ends the loop like Ctrl-C: runners stop cleanly.
@@ -336,7 +370,11 @@ def _run_policies(ctx: Context, settings: Settings, stop: threading.Event) -> No
     from fastfaktura.policies import start_policies
 
     async def main() -> None:
-        pool = await asyncpg.create_pool(ctx.database_url, min_size=1, max_size=4)
+        # Commands run in worker threads, each holding one of the application's connections.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.pools.write_max
+        pool = await asyncpg.create_pool(
+            ctx.direct_url, min_size=1, max_size=settings.pools.policies
+        )
         policies = start_policies(pool, ctx.app, settings, StripeGateway(settings.stripe))
         try:
             while not stop.is_set():
@@ -360,7 +398,13 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
                 def advance(position: int, head: int, task: Any = task) -> None:
                     progress.update(task, completed=position, total=head)
 
-                result = rebuild(ctx.app, ctx.database_url, model, progress=advance)
+                result = rebuild(
+                    ctx.app,
+                    ctx.direct_url,
+                    model,
+                    workers=settings.pools.cli_workers,
+                    progress=advance,
+                )
                 progress.update(task, completed=1, total=1)
                 out.print(f"{result.name}: {result.events} events, swapped in at {result.position}")
     finally:
@@ -383,7 +427,12 @@ def cmd_audit_replay(args: argparse.Namespace, settings: Settings) -> int:
                     progress.advance(task, count)
 
                 differences += audit.compare(
-                    ctx.app, ctx.database_url, model, business_id=business, progress=advance
+                    ctx.app,
+                    ctx.direct_url,
+                    model,
+                    business_id=business,
+                    progress=advance,
+                    workers=settings.pools.cli_workers,
                 )
     finally:
         ctx.close()
@@ -477,7 +526,7 @@ def cmd_overdue_sweep(args: argparse.Namespace, settings: Settings) -> int:
     ctx.catch_up([read_model("invoices")])  # the sweep reads its candidates from it
 
     async def run() -> int:
-        pool = await asyncpg.create_pool(ctx.database_url, min_size=1, max_size=2)
+        pool = await asyncpg.create_pool(ctx.direct_url, min_size=1, max_size=2)
         try:
             return await sweep(pool, ctx.app, today)
         finally:
@@ -542,7 +591,7 @@ def cmd_payments_inbox(args: argparse.Namespace, settings: Settings) -> int:
     status = None if args.status == "all" else args.status
 
     async def fetch() -> list[Any]:
-        conn = await asyncpg.connect(ctx.database_url)
+        conn = await asyncpg.connect(ctx.direct_url)
         try:
             return list(await conn.fetch(_payments_sql("list_webhooks"), status, args.limit))
         finally:
@@ -598,7 +647,7 @@ def _change_inbox_row(settings: Settings, statement_name: str, *params: str) -> 
     ctx.close()
 
     async def change() -> bool:
-        conn = await asyncpg.connect(ctx.database_url)
+        conn = await asyncpg.connect(ctx.direct_url)
         try:
             return await conn.fetchval(_payments_sql(statement_name), *params) is not None
         finally:
@@ -736,9 +785,22 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _role(args: argparse.Namespace) -> str:
+    """What this process is, for pg_stat_activity: api, serve, projections or the command."""
+    if args.command == "serve":
+        return "api" if args.no_projections else "serve"
+    if args.command == "projections" and args.sub == "run":
+        return "projections"
+    return " ".join(filter(None, (args.command, getattr(args, "sub", None))))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    Context.application_name = f"fastfaktura {_role(args)} {os.getpid()}"
     logs.configure(json=settings.log_json)
     # pgserver keeps its inter-process lock in the runtime dir; give it a private one.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(settings.home).resolve() / "run"))

@@ -106,6 +106,55 @@ class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 # -- end of rate limits -----------------------------------------------------------------------
 
+# -- Connection budget (docs/operations.md, "Connection budget") --------------------------------
+# Each process kind opens at most a known number of PostgreSQL connections; these sizes set it.
+
+
+def _count(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name) or ""
+    try:
+        value = int(raw) if raw.strip() else default
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, not {raw!r}")
+    return value
+
+
+class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Connection pools and where they connect. `direct_url` set (and not DATABASE_URL):
+    DATABASE_URL is a transaction pooler (PgBouncer), used by the API's queries and commands
+    only; migrations, LISTEN, advisory locks, projections, policies and the CLI go direct."""
+
+    direct_url: str | None = None
+    # The API's asyncpg pool for queries (at most; one is kept open).
+    query: int = 5
+    # The write side's pool (eventsourcing, psycopg): kept open, plus overflow under load. Every
+    # command runs in a worker thread holding one of them: the thread limit is their sum.
+    write: int = 2
+    write_overflow: int = 4
+    # Where the policies run (delivery and payments workers, overdue sweep): each worker holds
+    # one connection for its advisory lock, so at least 3.
+    policies: int = 4
+    # Worker processes of `projections rebuild` and `audit replay` on a large store (each opens
+    # PARTITION_CONNECTIONS).
+    cli_workers: int = 2
+
+    @property
+    def write_max(self) -> int:
+        return self.write + self.write_overflow
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PoolSettings:
+        return cls(
+            direct_url=env.get("DATABASE_DIRECT_URL") or None,
+            query=_count(env, "DATABASE_QUERY_POOL_SIZE", 5, 1),
+            write=_count(env, "DATABASE_WRITE_POOL_SIZE", 2, 1),
+            write_overflow=_count(env, "DATABASE_WRITE_POOL_OVERFLOW", 4, 0),
+            policies=_count(env, "DATABASE_POLICY_POOL_SIZE", 4, 3),
+            cli_workers=_count(env, "DATABASE_CLI_WORKERS", 2, 1),
+        )
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Process settings. `database_url` None means: start the embedded PostgreSQL."""
@@ -127,6 +176,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stripe: StripeSettings = msgspec.field(default_factory=lambda: StripeSettings())
     # Rate limits (RateLimitSettings above).
     rate_limits: RateLimitSettings = msgspec.field(default_factory=lambda: RateLimitSettings())
+    pools: PoolSettings = msgspec.field(default_factory=lambda: PoolSettings())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -142,6 +192,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             overdue_sweep_seconds=float(env.get("FASTFAKTURA_OVERDUE_SWEEP_SECONDS") or 300),
             stripe=StripeSettings.from_env(env),
             rate_limits=RateLimitSettings.from_env(env),
+            pools=PoolSettings.from_env(env),
         )
 
     def base_url(self) -> str:

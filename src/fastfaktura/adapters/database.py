@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse, urlunparse
 
 import psycopg
 import structlog
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.utils import Environment, strtobool
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +52,7 @@ class ConnectionParams:
     user: str
     password: str
     dbname: str
+    application_name: str | None = None
 
     @classmethod
     def from_url(cls, url: str) -> ConnectionParams:
@@ -62,12 +65,21 @@ class ConnectionParams:
             user=unquote(parsed.username or "postgres"),
             password=unquote(parsed.password or ""),
             dbname=(parsed.path or "/postgres").lstrip("/") or "postgres",
+            application_name=query.get("application_name", [None])[0],
         )
 
     def eventsourcing_env(
-        self, *, pool_size: int, max_overflow: int, aggregate_cache: int = 0
+        self,
+        *,
+        pool_size: int,
+        max_overflow: int,
+        aggregate_cache: int = 0,
+        prepared_statements: bool = True,
     ) -> dict[str, str]:
         """The environment for an eventsourcing Application or tracking recorder.
+
+        `prepared_statements` off: for a transaction pooler (PgBouncer), where the next
+        statement may run on another server session than the one that prepared it.
 
         `aggregate_cache`: keep that many aggregates in memory and fast-forward them with only
         their new events (read from the store on every get, so other processes' writes are
@@ -81,7 +93,9 @@ class ConnectionParams:
         )
         return {
             **cache,
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": f"{__name__}:{TunedPostgresFactory.__qualname__}",
+            NO_PREPARED_STATEMENTS: "n" if prepared_statements else "y",
+            **({APPLICATION_NAME_KEY: self.application_name} if self.application_name else {}),
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),
@@ -95,6 +109,38 @@ class ConnectionParams:
             # notification order equal to commit order (live subscribers would miss events).
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         }
+
+
+NO_PREPARED_STATEMENTS = "FASTFAKTURA_NO_PREPARED_STATEMENTS"
+APPLICATION_NAME_KEY = "FASTFAKTURA_APPLICATION_NAME"
+
+
+class TunedPostgresFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL persistence, with two connection options its settings lack:
+    the session's application_name (which process holds which connection, in
+    pg_stat_activity), and no server-side prepared statements behind a transaction pooler
+    (the library prepares its statements explicitly; psycopg's prepare_threshold=None is the
+    only switch that stops that too)."""
+
+    def __init__(self, env: Environment | dict[str, str] | None) -> None:
+        super().__init__(env)
+        options = self.datastore.pool.kwargs
+        assert isinstance(options, dict)  # the library passes a dict
+        if name := self.env.get(APPLICATION_NAME_KEY):
+            options["application_name"] = name
+        if strtobool(self.env.get(NO_PREPARED_STATEMENTS) or "n"):
+            options["prepare_threshold"] = None
+
+
+def with_application_name(url: str, name: str) -> str:
+    """The URL with `application_name` set, unless it names one already (psycopg, asyncpg and
+    PgBouncer all pass it on to pg_stat_activity)."""
+    parsed = urlparse(url)
+    query = parse_qs(parsed.query, keep_blank_values=True)
+    if "application_name" in query:
+        return url
+    extra = urlencode({"application_name": name[:63]}, quote_via=quote)
+    return urlunparse(parsed._replace(query=f"{parsed.query}&{extra}" if parsed.query else extra))
 
 
 def migration_files() -> list[Path]:

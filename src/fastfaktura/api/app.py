@@ -62,9 +62,6 @@ from fastfaktura.readmodels.queries import PositionWatcher
 
 log = structlog.get_logger(__name__)
 
-# Command threads (anyio's default limiter is 40) each need a pooled connection.
-WRITE_POOL_SIZE = 4
-WRITE_POOL_OVERFLOW = 36
 AGGREGATE_CACHE = 10_000
 
 
@@ -104,31 +101,58 @@ def _add_body_schemas(app: Litestar) -> None:
     document.components.schemas = dict(sorted(schemas.items()))
 
 
-def create_app(settings: Settings, database_url: str, *, run_projections: bool = True) -> Litestar:
-    """The API for one process. `run_projections` off: another process runs them."""
+def create_app(
+    settings: Settings,
+    database_url: str,
+    *,
+    run_projections: bool = True,
+    direct_url: str | None = None,
+) -> Litestar:
+    """The API for one process. `run_projections` off: another process runs them.
+
+    `direct_url` (default: `database_url`) is PostgreSQL itself, for what needs a session of
+    its own (LISTEN, advisory locks): the projections and the policies. When it differs,
+    `database_url` is a transaction pooler, and no statement is prepared on the server.
+    """
+    direct_url = direct_url or database_url
+    pooled = direct_url != database_url
     params = ConnectionParams.from_url(database_url)
+    pools = settings.pools
+    # asyncpg's statement cache prepares named statements; 0 makes them unnamed, re-parsed
+    # with each execution (asyncpg's documented way to run behind PgBouncer).
+    statement_cache = {"statement_cache_size": 0} if pooled else {}
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Every command runs in a worker thread holding one write connection: no more threads
+        # than connections, so a burst waits here, not inside the pool.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = pools.write_max
         env = params.eventsourcing_env(
-            pool_size=WRITE_POOL_SIZE,
-            max_overflow=WRITE_POOL_OVERFLOW,
+            pool_size=pools.write,
+            max_overflow=pools.write_overflow,
             aggregate_cache=AGGREGATE_CACHE,
+            prepared_statements=not pooled,
         )
         invoicing = await anyio.to_thread.run_sync(lambda: Invoicing(env))
-        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=20)
+        pool = await asyncpg.create_pool(
+            database_url, min_size=1, max_size=pools.query, **statement_cache
+        )
         supervisor = None
         policies: Policies | None = None
+        policy_pool: asyncpg.Pool | None = None
         stripe = StripeGateway(settings.stripe)
         if run_projections:
-            runner_env = params.eventsourcing_env(pool_size=1, max_overflow=2)
+            runner_env = ConnectionParams.from_url(direct_url).eventsourcing_env(
+                pool_size=1, max_overflow=0
+            )
             supervisor = ProjectionSupervisor(
-                database_url, runner_env, loader(invoicing), READ_MODELS
+                direct_url, runner_env, loader(invoicing), READ_MODELS
             )
             supervisor.start()
             # Policies run where the projections run (delivery and payments workers, overdue
-            # sweep).
-            policies = start_policies(pool, invoicing, settings, stripe)
+            # sweep), on their own direct pool: each worker holds an advisory lock.
+            policy_pool = await asyncpg.create_pool(direct_url, min_size=1, max_size=pools.policies)
+            policies = start_policies(policy_pool, invoicing, settings, stripe)
         app.state.services = Services(
             settings=settings,
             app=invoicing,
@@ -150,6 +174,9 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
                 task.cancel()
             if supervisor is not None:
                 await anyio.to_thread.run_sync(supervisor.stop)
+            if policy_pool is not None and policies is not None:
+                await asyncio.gather(*policies.tasks, return_exceptions=True)
+                await policy_pool.close()
             await pool.close()
             await anyio.to_thread.run_sync(invoicing.close)
 

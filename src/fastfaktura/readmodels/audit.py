@@ -142,8 +142,9 @@ def compare_partition(
     assert model.order_column is not None
     ((table, columns),) = model.tables.items()
     order = model.order_column
+    # Its mapper only (budget.PARTITION_CONNECTIONS).
     app = Invoicing(
-        ConnectionParams.from_url(database_url).eventsourcing_env(pool_size=1, max_overflow=1)
+        ConnectionParams.from_url(database_url).eventsourcing_env(pool_size=1, max_overflow=0)
     )
     low, high = partition
     query = sql.SQL("SELECT * FROM {} WHERE {} >= %s AND (%s::uuid IS NULL OR {} < %s)").format(

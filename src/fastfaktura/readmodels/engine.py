@@ -20,13 +20,14 @@ import psycopg
 import structlog
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification, Tracking
-from eventsourcing.postgres import PostgresFactory, PostgresTrackingRecorder
+from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import BaseProjectionRunner, Projection
 from eventsourcing.utils import Environment
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from fastfaktura.adapters.database import ConnectionParams, TunedPostgresFactory
 from fastfaktura.application import Invoicing
 from fastfaktura.readmodels.model import Folder, ReadModel, Row
 from fastfaktura.readmodels.scan import Partition, aggregates, partitions
@@ -131,18 +132,26 @@ class ReadModelProjection(Projection[ReadModelView]):
         self.view.apply(domain_event, tracking)
 
 
+def _pool(env: dict[str, str], size: int) -> dict[str, str]:
+    return {**env, "POSTGRES_POOL_SIZE": str(size), "POSTGRES_MAX_OVERFLOW": "0"}
+
+
 class LiveRunner(BaseProjectionRunner[Invoicing]):
-    """The library's runner (LISTEN/NOTIFY subscription, commit-ordered reads) on one model."""
+    """The library's runner (LISTEN/NOTIFY subscription, commit-ordered reads) on one model.
+
+    Fixed pools (budget.RUNNER_CONNECTIONS with the supervisor's lock): the tracking recorder
+    writes from one thread (1); the upstream store holds LISTEN and reads notifications (2).
+    """
 
     def __init__(self, model: ReadModel, env: dict[str, str], load: Loader) -> None:
-        self._factory = PostgresFactory(Environment(model.name, env))
+        self._factory = TunedPostgresFactory(Environment(model.name, _pool(env, 1)))
         self.view = ReadModelView(self._factory.datastore, model=model, folder=Folder(load, 20_000))
         super().__init__(
             projection=ReadModelProjection(view=self.view),
             application_class=Invoicing,
             tracking_recorder=self.view,
             topics=model.topics,
-            env=env,
+            env=_pool(env, 2),
         )
 
     def close(self) -> None:
@@ -306,12 +315,12 @@ def backfill_partition(
 ) -> int:
     """Fold one id range of the store (events <= `upto`) into the fresh tables. Runs in a
     worker process: it opens its own connections. Returns the number of events folded."""
-    from fastfaktura.adapters.database import ConnectionParams
     from fastfaktura.readmodels.models import read_model
 
     model = read_model(model_name)
+    # Its mapper only (budget.PARTITION_CONNECTIONS).
     app = Invoicing(
-        ConnectionParams.from_url(database_url).eventsourcing_env(pool_size=1, max_overflow=1)
+        ConnectionParams.from_url(database_url).eventsourcing_env(pool_size=1, max_overflow=0)
     )
     events = 0
     buffered: dict[str, list[Row]] = {table: [] for table in model.tables}

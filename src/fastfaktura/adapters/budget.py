@@ -1,0 +1,55 @@
+"""The connection budget: the most PostgreSQL connections each kind of process opens, from the
+pool settings (docs/operations.md, "Connection budget"). The pools are built from the same
+numbers, so these are upper bounds by construction; tests/operations/test_connection_budget.py
+measures them under load."""
+
+from __future__ import annotations
+
+from fastfaktura.config import PoolSettings
+
+# One live read-model runner: its advisory-lock session, the tracking recorder's connection
+# (read-model rows and tracking row, one transaction), and the upstream store's two (LISTEN,
+# and the notification reads).
+RUNNER_CONNECTIONS = 4
+# The one-shot CLI's application: one connection at a time, one spare.
+CLI_APP_POOL_SIZE = 1
+CLI_APP_POOL_OVERFLOW = 1
+# A rebuild or audit partition (in a worker process, or in-process on a small store): its
+# store (mapper only, at most one), the streaming scan, and the output or compared rows.
+PARTITION_CONNECTIONS = 3
+# PostgreSQL keeps superuser_reserved_connections (3 by default) of max_connections for
+# superusers: the application's role must fit in the rest.
+MAX_CONNECTIONS = 100
+SUPERUSER_RESERVED = 3
+
+
+def api(pools: PoolSettings) -> int:
+    """`fastfaktura serve --no-projections`: the query pool and the write pool."""
+    return pools.query + pools.write_max
+
+
+def runners(models: int) -> int:
+    return models * RUNNER_CONNECTIONS
+
+
+def serve(pools: PoolSettings, models: int) -> int:
+    """`fastfaktura serve`: the API, the live runners and the policies' pool."""
+    return api(pools) + runners(models) + pools.policies
+
+
+def projections(pools: PoolSettings, models: int) -> int:
+    """`fastfaktura projections run`: the live runners, the application their folds and the
+    policies' commands share (sized like the API's write pool), and the policies' pool."""
+    return runners(models) + pools.write_max + pools.policies
+
+
+def cli(pools: PoolSettings) -> int:
+    """A one-shot command, `projections rebuild --all` and `audit replay` the largest: its
+    application, the rebuild's swap connection, and its partitions (in worker processes)."""
+    return CLI_APP_POOL_SIZE + CLI_APP_POOL_OVERFLOW + 1 + pools.cli_workers * PARTITION_CONNECTIONS
+
+
+def deployment(pools: PoolSettings, models: int, *, api_processes: int = 4) -> int:
+    """The documented deployment: `api_processes` API processes, one projections process and
+    one CLI rebuild at the same time, all straight to PostgreSQL."""
+    return api_processes * api(pools) + projections(pools, models) + cli(pools)
