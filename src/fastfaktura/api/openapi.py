@@ -163,8 +163,9 @@ def _number_once(schema: Any) -> None:
     branches = schema.one_of or []
     types = {branch.type for branch in branches if isinstance(branch, Schema)}
     if {OpenAPIType.INTEGER, OpenAPIType.NUMBER} <= types:
-        kept = [b for b in branches if not (isinstance(b, Schema) and b.type == "integer")]
-        schema.one_of = kept
+        schema.one_of = [
+            b for b in branches if not (isinstance(b, Schema) and b.type == OpenAPIType.INTEGER)
+        ]
     for child in [
         *(schema.properties or {}).values(),
         *(schema.one_of or []),
@@ -176,11 +177,13 @@ def _number_once(schema: Any) -> None:
 
 
 def fix_number_unions(document: OpenAPI) -> None:
+    """Every `int | float` of the document's schemas as a single `number`."""
     for schema in (document.components.schemas or {}).values():
         _number_once(schema)
 
 
 def add_links(document: OpenAPI) -> None:
+    """The links of LINKS on the answers they leave from."""
     by_id = {operation.operation_id: operation for operation in _operations(document)}
     for (source, status), targets in LINKS.items():
         answer = (by_id[source].responses or {})[status]
