@@ -30,7 +30,7 @@ from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
 from fastfaktura.api.invoices import InvoiceController
-from fastfaktura.api.openapi import components
+from fastfaktura.api.openapi import add_links, complete_answers, components, fix_number_unions
 from fastfaktura.api.public import public_invoice_page, public_invoice_pdf
 from fastfaktura.api.ratelimit import (
     PUBLIC_PATHS,
@@ -99,6 +99,15 @@ def _add_body_schemas(app: Litestar) -> None:
         )
     )
     document.components.schemas = dict(sorted(schemas.items()))
+
+
+def _complete_document(app: Litestar) -> None:
+    """Answers every route gives through shared code, number types matched once, and the
+    links between operations."""
+    document = app.plugins.get(OpenAPIPlugin).provide_openapi()
+    complete_answers(document)
+    fix_number_unions(document)
+    add_links(document)
 
 
 def create_app(
@@ -213,7 +222,7 @@ def create_app(
         ],
         before_send=[add_rate_limit_headers],
         lifespan=[lifespan],
-        on_startup=[_add_body_schemas],
+        on_startup=[_add_body_schemas, _complete_document],
         openapi_config=OpenAPIConfig(
             title="FastFaktura API",
             version=__version__,

@@ -10,6 +10,14 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Reference,
+    Schema,
+)
 
 from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
 
@@ -138,16 +146,19 @@ _PROBLEM_DESCRIPTIONS = {
     401: "Missing, malformed, unknown or revoked API key (problem+json)",
     404: "No such resource for this business (problem+json)",
     409: "Conflicts with the resource's state, or Idempotency-Key reused (problem+json)",
-    422: "Invalid fields, each named in `errors` (problem+json)",
-    429: "This API key is over its rate limit: retry after `Retry-After` seconds (problem+json)",
+    413: "The request body is too large (problem+json)",
+    422: "Invalid fields or query parameters, each named in `errors` (problem+json)",
+    429: "Too many requests: retry after `Retry-After` seconds (problem+json)",
+    503: "The database is unavailable or too slow, or the service is too busy: retry after "
+    "`Retry-After` seconds (problem+json)",
 }
+# The answers that say when to come back.
+_RETRY_AFTER_STATUSES = (429, 503)
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the RFC 9457 answers a route can give. A route that takes an API
-    key (it can answer 401) can also answer 429 (api/ratelimit.py)."""
-    if 401 in statuses and 429 not in statuses:
-        statuses = (*statuses, 429)
+    """OpenAPI entries for the RFC 9457 answers a route's handler can give. Those of shared
+    code (401, 429, 503, ...) are added to every route by api/openapi.py `complete_answers`."""
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -157,6 +168,26 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in statuses
     }
+
+
+def problem_answer(status: int) -> OpenAPIResponse:
+    """The OpenAPI entry of a problem answer, for the document's post-processing (where
+    answers every route can give are added once, api/openapi.py)."""
+    headers: dict[str, OpenAPIHeader | Reference] | None = None
+    if status in _RETRY_AFTER_STATUSES:
+        headers = {
+            "Retry-After": OpenAPIHeader(
+                schema=Schema(type=OpenAPIType.INTEGER, minimum=0),
+                description="Seconds to wait before retrying",
+            )
+        }
+    return OpenAPIResponse(
+        description=_PROBLEM_DESCRIPTIONS[status],
+        headers=headers,
+        content={
+            PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
+        },
+    )
 
 
 def answers(

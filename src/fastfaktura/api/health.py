@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.openapi import ResponseSpec
 
 from fastfaktura.api.services import services
 from fastfaktura.readmodels import queries
@@ -27,7 +28,19 @@ class Health(msgspec.Struct, kw_only=True):
     projections: list[ProjectionHealth]
 
 
-@get("/health", operation_id="Health", summary="Readiness and projection lag", tags=["Operations"])
+@get(
+    "/health",
+    operation_id="Health",
+    summary="Readiness and projection lag",
+    tags=["Operations"],
+    responses={
+        503: ResponseSpec(
+            data_container=Health,
+            description="Starting, or a projection failed (`status`: starting or degraded)",
+            generate_examples=False,
+        )
+    },
+)
 async def health(request: Request[Any, Any, Any]) -> Response[Health]:
     state = request.app.state
     if getattr(state, "services", None) is None:

@@ -175,6 +175,7 @@ class InvoiceController(Controller):
         "/{invoice_id:str}",
         operation_id="GetInvoice",
         summary="An invoice with its lines and events",
+        responses=problem_responses(401, 404),
     )
     async def get_invoice(
         self,

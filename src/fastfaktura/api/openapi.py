@@ -1,7 +1,11 @@
-"""OpenAPI for bodies we check ourselves: msgspec's JSON Schema turned into Litestar's objects.
+"""The OpenAPI document's finishing: what Litestar cannot derive from the handlers.
 
 Handlers read raw bodies (to report every invalid field, where a decoder stops at the first),
-so the request-body schemas are registered here explicitly.
+so the request-body schemas are registered here explicitly, turned from msgspec's JSON Schema
+into Litestar's objects. The answers every route can give through shared code (authentication,
+query and body checks, rate limits, database deadlines) are added here once, and the links that
+say which operation's answer feeds which next one (what clients, and Schemathesis's stateful
+tests, follow).
 """
 
 from __future__ import annotations
@@ -11,7 +15,20 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import msgspec
-from litestar.openapi.spec import OpenAPIMediaType, Operation, Reference, RequestBody, Schema
+from litestar.openapi.spec import (
+    Link,
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    RequestBody,
+    Schema,
+)
+
+from fastfaktura.api.errors import PROBLEM_JSON, problem_answer
 
 _SCHEMA_FIELDS = {f.name for f in fields(Schema)}
 
@@ -65,3 +82,118 @@ def json_body(
             )
 
     return BodyOperation
+
+
+# Which answer feeds which next operation: {(operationId, status): {target operationId:
+# (parameters, requestBody)}}, values as OpenAPI runtime expressions.
+_CLIENT_ID = {"client_id": "$response.body#/id"}
+_INVOICE_ID = {"invoice_id": "$response.body#/id"}
+_SENT_INVOICE_ID = {"invoice_id": "$response.body#/invoice/id"}
+_INVOICE_READS_AND_COMMANDS = (
+    "GetInvoice",
+    "ListInvoiceEvents",
+    "GetInvoicePdf",
+    "SendInvoice",
+    "RecordPayment",
+    "CancelInvoice",
+)
+LINKS: dict[tuple[str, str], dict[str, tuple[dict[str, str], dict[str, str] | None]]] = {
+    ("CreateClient", "201"): {
+        "GetClient": (_CLIENT_ID, None),
+        "UpdateClient": (_CLIENT_ID, None),
+        "ArchiveClient": (_CLIENT_ID, None),
+        # An invoice for the client just made (the rest of the body as generated).
+        "CreateInvoice": ({}, {"client_id": "$response.body#/id"}),
+    },
+    ("UpdateClient", "200"): {"GetClient": (_CLIENT_ID, None)},
+    ("CreateInvoice", "201"): {
+        **dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_INVOICE_ID, None)),
+        "ListSandboxMessages": (_INVOICE_ID, None),
+    },
+    ("SendInvoice", "200"): {
+        **dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_SENT_INVOICE_ID, None)),
+        "ListSandboxMessages": (_SENT_INVOICE_ID, None),
+    },
+    ("RecordPayment", "201"): dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_INVOICE_ID, None)),
+    ("CancelInvoice", "200"): dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_INVOICE_ID, None)),
+}
+
+
+def _operations(document: OpenAPI) -> list[Operation]:
+    found = []
+    for item in (document.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method)
+            if operation is not None:
+                found.append(operation)
+    return found
+
+
+def _is_problem(answer: OpenAPIResponse | Reference) -> bool:
+    return isinstance(answer, OpenAPIResponse) and PROBLEM_JSON in (answer.content or {})
+
+
+def complete_answers(document: OpenAPI) -> None:
+    """Document, on every operation, the answers that come from shared code rather than
+    from its handler, and drop Litestar's default 400 entry, a shape the service never
+    sends (its invalid parameters are a 422 problem)."""
+    for operation in _operations(document):
+        responses = operation.responses or {}
+        if "400" in responses and not _is_problem(responses["400"]):
+            del responses["400"]
+        statuses = [503]  # the database unavailable or too slow
+        if operation.security:
+            statuses += [401, 422, 429]  # the key, query parameters, the per-key rate limit
+        if operation.request_body is not None:
+            statuses += [400, 413, 422]
+        if any(
+            isinstance(p, Parameter) and p.param_in == "path" for p in operation.parameters or []
+        ):
+            statuses.append(404)
+        for status in sorted(set(statuses)):
+            responses.setdefault(str(status), problem_answer(status))
+        operation.responses = dict(sorted(responses.items()))
+
+
+def _number_once(schema: Any) -> None:
+    """Litestar renders `int | float` as `oneOf: [integer, number]`, which every whole number
+    matches twice, making it invalid under `oneOf`: keep `number`, which holds both."""
+    if not isinstance(schema, Schema):
+        return
+    branches = schema.one_of or []
+    types = {branch.type for branch in branches if isinstance(branch, Schema)}
+    if {OpenAPIType.INTEGER, OpenAPIType.NUMBER} <= types:
+        schema.one_of = [
+            b for b in branches if not (isinstance(b, Schema) and b.type == OpenAPIType.INTEGER)
+        ]
+    for child in [
+        *(schema.properties or {}).values(),
+        *(schema.one_of or []),
+        *(schema.any_of or []),
+        *(schema.all_of or []),
+        schema.items,
+    ]:
+        _number_once(child)
+
+
+def fix_number_unions(document: OpenAPI) -> None:
+    """Every `int | float` of the document's schemas as a single `number`."""
+    for schema in (document.components.schemas or {}).values():
+        _number_once(schema)
+
+
+def add_links(document: OpenAPI) -> None:
+    """The links of LINKS on the answers they leave from."""
+    by_id = {operation.operation_id: operation for operation in _operations(document)}
+    for (source, status), targets in LINKS.items():
+        answer = (by_id[source].responses or {})[status]
+        assert isinstance(answer, OpenAPIResponse)
+        answer.links = {
+            target: Link(
+                operation_id=target,
+                parameters=dict(parameters) or None,
+                request_body=body,
+                description=f"{target} with what {source} answered",
+            )
+            for target, (parameters, body) in targets.items()
+        }

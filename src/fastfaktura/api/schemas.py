@@ -111,36 +111,49 @@ Phone = Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{1,14}$", examples=["+3361234
 Country = Annotated[
     str, Meta(min_length=2, max_length=2, examples=["FR"], description="ISO 3166-1 alpha-2")
 ]
-Text = Annotated[str, Meta(min_length=1)]
+# Text as api/input.py takes it: no control character (C0 but tab, newline and carriage
+# return; DEL), and not blank.
+_PRINTABLE = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*"
+NON_BLANK_TEXT = f"^{_PRINTABLE}[^\\s\\x00-\\x1f\\x7f]{_PRINTABLE}$"
+Text = Annotated[str, Meta(min_length=1, pattern=NON_BLANK_TEXT)]
+Tag = Annotated[str, Meta(min_length=1, max_length=100, pattern=NON_BLANK_TEXT)]
 _UNSET: Any = msgspec.UNSET
 
 
 class ClientCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=200, examples=["Acme SARL"])]
+    name: Annotated[
+        str, Meta(min_length=1, max_length=200, pattern=NON_BLANK_TEXT, examples=["Acme SARL"])
+    ]
     email: Email | None = _UNSET
     phone: Phone | None = _UNSET
     address: Text | None = _UNSET
     country: Country | None = _UNSET
     locale: Locale = _UNSET
     external_id: (
-        Annotated[str, Meta(max_length=255, description="Unique among live clients")] | None
+        Annotated[
+            str,
+            Meta(max_length=255, pattern=NON_BLANK_TEXT, description="Unique among live clients"),
+        ]
+        | None
     ) = _UNSET
-    tags: list[str] = _UNSET
+    tags: Annotated[list[Tag], Meta(max_length=50)] = _UNSET
     vat_number: Text | None = _UNSET
-    company_id: Annotated[str, Meta(description="SIREN, org nr, ...")] | None = _UNSET
+    company_id: (
+        Annotated[str, Meta(pattern=NON_BLANK_TEXT, description="SIREN, org nr, ...")] | None
+    ) = _UNSET
 
 
 class ClientUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Merge: omitted fields keep their value, null clears a nullable field."""
 
-    name: Annotated[str, Meta(min_length=1, max_length=200)] = _UNSET
+    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=NON_BLANK_TEXT)] = _UNSET
     email: Email | None = _UNSET
     phone: Phone | None = _UNSET
     address: Text | None = _UNSET
     country: Country | None = _UNSET
     locale: Locale = _UNSET
     external_id: str | None = _UNSET
-    tags: list[str] = _UNSET
+    tags: Annotated[list[Tag], Meta(max_length=50)] = _UNSET
     vat_number: Text | None = _UNSET
     company_id: str | None = _UNSET
 
@@ -148,7 +161,7 @@ class ClientUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
 class BusinessUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Merge: omitted fields keep their value, null clears a nullable field."""
 
-    name: Annotated[str, Meta(min_length=1, max_length=200)] = _UNSET
+    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=NON_BLANK_TEXT)] = _UNSET
     legal_name: Text | None = _UNSET
     email: Email | None = _UNSET
     phone: Phone | None = _UNSET
@@ -178,6 +191,10 @@ class BusinessUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=
 
 # -- invoices -----------------------------------------------------------------------------------
 
+# Decimals may also be written as strings, judged as written (a value, not its rounding).
+_QUANTITY = r"^[0-9]{1,9}(\.[0-9]{1,4})?$"
+_TAX_RATE = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$"
+
 
 class InvoicePage(msgspec.Struct, kw_only=True):
     data: list[InvoiceResponse]
@@ -187,16 +204,44 @@ class InvoicePage(msgspec.Struct, kw_only=True):
 
 
 class InvoiceLineRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    description: Annotated[str, Meta(min_length=1, max_length=1000, examples=["Consulting"])]
-    quantity: Annotated[
-        float, Meta(gt=0, description="Decimal > 0, up to 4 decimals", examples=[1])
+    description: Annotated[
+        str, Meta(min_length=1, max_length=1000, pattern=NON_BLANK_TEXT, examples=["Consulting"])
     ]
+    quantity: (
+        Annotated[
+            float,
+            Meta(
+                gt=0,
+                le=1_000_000_000,
+                multiple_of=0.0001,
+                description="Up to 4 decimals",
+                examples=[1],
+            ),
+        ]
+        | Annotated[str, Meta(pattern=_QUANTITY, description="> 0, at most 1e9", examples=["2.25"])]
+    )
     unit_price_cents: Annotated[
-        int, Meta(description="Minor units; negative for a discount", examples=[50000])
+        int,
+        Meta(
+            ge=-(10**12),
+            le=10**12,
+            description="Minor units; negative for a discount",
+            examples=[50000],
+        ),
     ]
-    tax_rate: Annotated[
-        float, Meta(ge=0, le=100, description="Percent, up to 2 decimals", examples=[20])
-    ]
+    tax_rate: (
+        Annotated[
+            float,
+            Meta(
+                ge=0,
+                le=100,
+                multiple_of=0.01,
+                description="Percent, up to 2 decimals",
+                examples=[20],
+            ),
+        ]
+        | Annotated[str, Meta(pattern=_TAX_RATE, description="0 to 100", examples=["5.5"])]
+    )
 
 
 class InvoiceCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -205,19 +250,24 @@ class InvoiceCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
     due_date: (
         Annotated[date, Meta(description="Default: issue date + payment_terms_days")] | None
     ) = _UNSET
-    notes: Annotated[str, Meta(max_length=5000)] | None = _UNSET
+    notes: Annotated[str, Meta(max_length=5000, pattern=NON_BLANK_TEXT)] | None = _UNSET
     lines: Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)]
 
 
 class PaymentRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    amount_cents: Annotated[int, Meta(ge=1, description="At most the amount due", examples=[12000])]
+    amount_cents: Annotated[
+        int, Meta(ge=1, le=10**15, description="At most the amount due", examples=[12000])
+    ]
     method: Literal["bank_transfer", "card", "cash", "other"]
     paid_at: Annotated[datetime, Meta(description="Default: now")] | None = _UNSET
-    reference: Annotated[str, Meta(max_length=200)] | None = _UNSET
+    reference: Annotated[str, Meta(max_length=200, pattern=NON_BLANK_TEXT)] | None = _UNSET
 
 
 class CancelRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    reason: Annotated[str, Meta(max_length=1000, examples=["Issued twice"])] | None = _UNSET
+    reason: (
+        Annotated[str, Meta(max_length=1000, pattern=NON_BLANK_TEXT, examples=["Issued twice"])]
+        | None
+    ) = _UNSET
 
 
 Channel = Literal["email", "sms", "link"]

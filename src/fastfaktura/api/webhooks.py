@@ -36,7 +36,7 @@ class WebhookReceived(msgspec.Struct, kw_only=True):
     summary="Stripe webhook (authenticated by its Stripe-Signature header, not an API key)",
     tags=["Payments"],
     status_code=200,
-    responses=answers(200, WebhookReceived, "Kept in the inbox", 400),
+    responses=answers(200, WebhookReceived, "Kept in the inbox", 400, 413),
 )
 async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
     svc = services(request.app.state)

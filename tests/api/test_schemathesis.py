@@ -1,0 +1,189 @@
+"""API conformance: Schemathesis fuzzes the running service from its own OpenAPI document.
+
+Every operation is called with its documented examples and with generated cases (valid and
+invalid), then sequences of calls follow the document's links (create a client, read, change
+and archive it; create an invoice, send it, pay it, cancel it, read its events and PDF). Each
+answer must be no server error, have a documented status code and content type, and match the
+documented schema.
+
+The service runs in-process (its ASGI app with projections and workers, as `fastfaktura
+serve` runs it) on a database of its own, as a sandbox business: nothing leaves the machine
+(sandbox deliveries are simulated, no Stripe key is configured) and no other test sees its data.
+
+Reproducible and bounded: a fixed seed, derandomized generation, a bounded number of examples
+per operation and of stateful steps, a deadline per example and a timeout per request.
+CONFORMANCE_EXAMPLES (per operation), CONFORMANCE_STEPS (stateful scenarios) and
+CONFORMANCE_SEED run it longer or differently (docs/operations.md, "API conformance testing").
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import schemathesis
+from schemathesis.engine import events, from_schema
+from schemathesis.engine.recorder import ScenarioRecorder
+from schemathesis.python import asgi
+
+from fastfaktura.api.app import create_app
+from fastfaktura.config import RateLimitSettings, Settings
+from fastfaktura.readmodels.engine import catch_up
+from fastfaktura.readmodels.models import READ_MODELS
+from tests.conftest import invoicing_on
+from tests.helpers import drop_database, fresh_database
+
+SEED = int(os.environ.get("CONFORMANCE_SEED", "20261205"))
+# Generated cases per operation (examples come on top), and calls per stateful scenario.
+EXAMPLES = int(os.environ.get("CONFORMANCE_EXAMPLES", "20"))
+STATEFUL_STEPS = int(os.environ.get("CONFORMANCE_STEPS", "20"))
+# A hang is what it catches: the slowest honest answer (a PDF) takes well under a second.
+REQUEST_TIMEOUT_SECONDS = 10
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+)
+# Schemathesis takes a body field named `*_id` for a reference to another resource; these two
+# are plain values (a SIREN, the caller's own id). Left as references, no scenario could start
+# with POST /clients, whose `company_id` nothing produces.
+NOT_REFERENCES = ("company_id", "external_id")
+
+
+@dataclass
+class Service:
+    app: Any
+    api_key: str
+
+
+@dataclass
+class Outcome:
+    failures: list[str] = field(default_factory=list)
+    answers: Counter[str] = field(default_factory=Counter)
+
+
+@pytest.fixture(scope="module")
+def service(database_url: str) -> Iterator[Service]:
+    """The service (API, projections, workers) on a database of its own, with a sandbox
+    business: what it does leaves no trace in the suite's database."""
+    url = fresh_database(database_url, "conformance")
+    try:
+        with invoicing_on(url) as invoicing:
+            issued = invoicing.register_business("Conformance SARL", "sandbox").value
+            for model in READ_MODELS:
+                catch_up(invoicing, url, model)
+        # Without rate limits: a 429 is documented (it would pass), but it would cut the run short.
+        settings = Settings(
+            database_url=url,
+            public_base_url="http://testserver",
+            rate_limits=RateLimitSettings.off(),
+        )
+        try:
+            yield Service(create_app(settings, url), issued.secret)
+        finally:
+            # Schemathesis started the app's lifespan when it first called it: stop it.
+            asgi.shutdown_lifespans()
+    finally:
+        drop_database(database_url, url)
+
+
+def run(service: Service, phases: dict[str, Any]) -> Outcome:
+    """Schemathesis's engine (what `schemathesis run` does) on the in-process app, with our
+    checks, seed and bounds; every failed check, as a line and a curl command."""
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            # No state carried over from an earlier run: the same seed, the same run.
+            "cache": {"enabled": False},
+            "request-timeout": REQUEST_TIMEOUT_SECONDS,
+            "headers": {"X-Api-Key": service.api_key},
+            "generation": {
+                "mode": "all",
+                "max-examples": EXAMPLES,
+                "deterministic": True,
+                "database": "none",
+            },
+            "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+            "phases": {
+                "examples": {"enabled": False},
+                "coverage": {"enabled": False},
+                "fuzzing": {"enabled": False},
+                "stateful": {"enabled": False},
+                **phases,
+            },
+        }
+    )
+    # From the running app: the document as served, with what its startup adds.
+    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", service.app, config=config)
+    for node in schema.analysis.dependency_graph.operations.values():
+        node.inputs = [slot for slot in node.inputs if slot.resource_field not in NOT_REFERENCES]
+    schema.hook("map_body")(_cents_as_written)
+    outcome = Outcome()
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            _collect(event.recorder, outcome)
+        elif isinstance(event, events.NonFatalError):
+            outcome.failures.append(f"{event.label}: {event.info.format()}")
+        elif isinstance(event, events.FatalError):
+            raise event.exception
+    return outcome
+
+
+def _cents_as_written(_: Any, body: Any) -> Any:
+    """JSON Schema counts 12.0 as an integer, the API takes amounts as written (API.md): a
+    generated 12.0 would only ever be refused, and scenarios would rarely get an invoice."""
+    if isinstance(body, dict):
+        return {
+            key: int(value)
+            if key.endswith("_cents") and isinstance(value, float) and value.is_integer()
+            else _cents_as_written(_, value)
+            for key, value in body.items()
+        }
+    if isinstance(body, list):
+        return [_cents_as_written(_, item) for item in body]
+    return body
+
+
+def _collect(recorder: ScenarioRecorder, outcome: Outcome) -> None:
+    for case_id, interaction in recorder.interactions.items():
+        status = interaction.response.status_code if interaction.response else "no answer"
+        outcome.answers[f"{recorder.cases[case_id].value.operation.label} {status}"] += 1
+    for checks in recorder.checks.values():
+        for check in checks:
+            if check.failure_info is None:
+                continue
+            failure = check.failure_info.failure
+            line = (
+                f"{failure.operation} [{check.name}] {failure.title}: {failure.message}\n"
+                f"    {check.failure_info.code_sample}"
+            )
+            outcome.failures.append(line)
+
+
+def _report(outcome: Outcome) -> str:
+    answers = "\n".join(f"  {key}: {count}" for key, count in sorted(outcome.answers.items()))
+    return f"answers:\n{answers}"
+
+
+def test_every_operation_answers_as_documented(service: Service) -> None:
+    """Each operation: its documented examples, then generated cases, valid and invalid."""
+    outcome = run(service, {"examples": {"enabled": True}, "fuzzing": {"enabled": True}})
+    print(_report(outcome))
+    assert not outcome.failures, "\n".join(outcome.failures)
+    assert outcome.answers, "nothing was called"
+
+
+def test_linked_scenarios_answer_as_documented(service: Service) -> None:
+    """Sequences that follow the document's links: client -> invoice -> send, pay, cancel."""
+    # Valid data only (the per-operation test sends the invalid): scenarios get further.
+    stateful = {"enabled": True, "max-steps": STATEFUL_STEPS, "generation": {"mode": "positive"}}
+    outcome = run(service, {"stateful": stateful})
+    print(_report(outcome))
+    assert not outcome.failures, "\n".join(outcome.failures)
+    # The links were followed: invoices were made for clients made in the same scenario.
+    assert outcome.answers["POST /api/v1/invoices 201"], _report(outcome)
