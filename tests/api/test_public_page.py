@@ -8,12 +8,12 @@ U+202F a narrow no-break space (French digit groups).
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 import pytest
@@ -27,6 +27,7 @@ from tests.conftest import Account
 from tests.helpers import settle
 from tests.invoicing_support import (
     INVOICES,
+    concurrently,
     create_client,
     create_invoice,
     get_json,
@@ -288,7 +289,8 @@ async def test_64_concurrent_views_all_answer_the_page_and_record_one_opened(
     """Viewers racing on one invoice: each gets the page (never a 409), one `opened`."""
     invoice = await invoice_for(client, account, invoicing, database_url)
 
-    responses = await asyncio.gather(*(client.get(invoice["public_url"]) for _ in range(64)))
+    path = urlsplit(invoice["public_url"]).path
+    responses = await concurrently(client, [("GET", path, {})] * 64)
 
     assert [r.status_code for r in responses] == [200] * 64, {
         r.status_code: r.text[:200] for r in responses if r.status_code != 200
