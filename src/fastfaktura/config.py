@@ -56,6 +56,58 @@ class StripeSettings(msgspec.Struct, frozen=True, kw_only=True):
         return tuple(mode for mode in ("sandbox", "live") if self.secret_key(mode))
 
 
+# -- PDF rendering pool (docs/operations.md "PDF rendering pool") ---------------------------
+# WeasyPrint is CPU-bound and holds the GIL: PDFs render in worker processes, queued per
+# business and bounded. Environment: FASTFAKTURA_PDF_WORKERS, FASTFAKTURA_PDF_BUSINESS_IN_FLIGHT,
+# FASTFAKTURA_PDF_QUEUE, FASTFAKTURA_PDF_BUSINESS_QUEUE, FASTFAKTURA_PDF_RETRY_AFTER_SECONDS.
+
+
+def default_pdf_workers() -> int:
+    """One worker per core, 2 to 4: with 2, one business's long PDF never blocks another's
+    (even on one core, which the OS then shares); beyond 4, the API process's own work
+    competes for the cores."""
+    return max(2, min(os.cpu_count() or 1, 4))
+
+
+class PdfPoolSettings(msgspec.Struct, frozen=True, kw_only=True):
+    # Worker processes, per server process.
+    workers: int = msgspec.field(default_factory=default_pdf_workers)
+    # Jobs of one business rendering at once; 0: workers - 1 (at least 1), so that one
+    # business never holds every worker and another business finds one free.
+    business_in_flight: int = 0
+    # Jobs waiting for a worker, in all and per business; one more answers 503.
+    queue: int = 64
+    business_queue: int = 16
+    # The Retry-After of that 503 (seconds).
+    retry_after_seconds: int = 5
+
+    def __post_init__(self) -> None:
+        if self.workers < 1 or self.business_in_flight < 0 or self.retry_after_seconds < 1:
+            raise ValueError("PDF pool: workers and Retry-After >= 1, in-flight cap >= 0")
+        if self.queue < 0 or self.business_queue < 0:
+            raise ValueError("PDF pool: queue bounds >= 0")
+
+    @property
+    def in_flight_per_business(self) -> int:
+        return self.business_in_flight or max(1, self.workers - 1)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PdfPoolSettings:
+        def number(name: str, default: int) -> int:
+            return int(env.get(name) or default)
+
+        return cls(
+            workers=number("FASTFAKTURA_PDF_WORKERS", default_pdf_workers()),
+            business_in_flight=number("FASTFAKTURA_PDF_BUSINESS_IN_FLIGHT", 0),
+            queue=number("FASTFAKTURA_PDF_QUEUE", 64),
+            business_queue=number("FASTFAKTURA_PDF_BUSINESS_QUEUE", 16),
+            retry_after_seconds=number("FASTFAKTURA_PDF_RETRY_AFTER_SECONDS", 5),
+        )
+
+
+# -- end of the PDF rendering pool block ---------------------------------------------------
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Process settings. `database_url` None means: start the embedded PostgreSQL."""
 
@@ -74,6 +126,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How often `serve` runs the overdue sweep (seconds).
     overdue_sweep_seconds: float = 300.0
     stripe: StripeSettings = msgspec.field(default_factory=lambda: StripeSettings())
+    pdf: PdfPoolSettings = msgspec.field(default_factory=lambda: PdfPoolSettings())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +141,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             mail_from=env.get("FASTFAKTURA_MAIL_FROM") or "invoices@fastfaktura.localhost",
             overdue_sweep_seconds=float(env.get("FASTFAKTURA_OVERDUE_SWEEP_SECONDS") or 300),
             stripe=StripeSettings.from_env(env),
+            pdf=PdfPoolSettings.from_env(env),
         )
 
     def base_url(self) -> str:

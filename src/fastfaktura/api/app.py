@@ -44,6 +44,7 @@ from fastfaktura.api.services import Services
 from fastfaktura.api.webhooks import stripe_webhook
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
+from fastfaktura.documents.pool import PdfRenderPool
 from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.policies import Policies, start_policies
 from fastfaktura.readmodels.engine import ProjectionSupervisor, loader
@@ -107,6 +108,8 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
         )
         invoicing = await anyio.to_thread.run_sync(lambda: Invoicing(env))
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=20)
+        pdfs = PdfRenderPool(settings.pdf)
+        await pdfs.start()
         supervisor = None
         policies: Policies | None = None
         stripe = StripeGateway(settings.stripe)
@@ -118,13 +121,14 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
             supervisor.start()
             # Policies run where the projections run (delivery and payments workers, overdue
             # sweep).
-            policies = start_policies(pool, invoicing, settings, stripe)
+            policies = start_policies(pool, invoicing, settings, stripe, pdfs)
         app.state.services = Services(
             settings=settings,
             app=invoicing,
             pool=pool,
             watcher=PositionWatcher(pool, READ_MODELS),
             stripe=stripe,
+            pdfs=pdfs,
         )
         app.state.supervisor = supervisor
         app.state.delivery_worker = policies.delivery if policies else None
@@ -138,6 +142,7 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
                 task.cancel()
             if supervisor is not None:
                 await anyio.to_thread.run_sync(supervisor.stop)
+            await pdfs.close()
             await pool.close()
             await anyio.to_thread.run_sync(invoicing.close)
 

@@ -10,6 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi import ResponseSpec
 
+from fastfaktura.documents.pool import PdfRenderUnavailableError
 from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
 
 log = structlog.get_logger(__name__)
@@ -104,6 +105,15 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     return problem(exc.status_code, slug, title, exc.detail)
 
 
+def _pdf_unavailable(
+    _: Request[Any, Any, Any], exc: PdfRenderUnavailableError
+) -> Response[Problem]:
+    # The PDF pool's queue is full (or it is stopping): the client retries later.
+    response = problem(503, "pdf-queue-full", "Service unavailable", exc.detail)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled error", path=request.url.path, method=request.method)
     return problem(
@@ -120,6 +130,7 @@ _PROBLEM_DESCRIPTIONS = {
     404: "No such resource for this business (problem+json)",
     409: "Conflicts with the resource's state, or Idempotency-Key reused (problem+json)",
     422: "Invalid fields, each named in `errors` (problem+json)",
+    503: "Busy or unavailable for now; retry after `Retry-After` seconds (problem+json)",
 }
 
 
@@ -154,5 +165,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     BadJson: _bad_json,
     ValidationException: _validation,
     HTTPException: _http,
+    PdfRenderUnavailableError: _pdf_unavailable,
     Exception: _internal,
 }

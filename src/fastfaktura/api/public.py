@@ -205,7 +205,9 @@ async def public_invoice_pdf(
     if not await was_issued(svc.app, business_id, invoice_id, row["status"]):
         return _not_found(request)
     invoice = InvoiceResponse.from_row(dict(row), svc.settings.base_url())
-    pdf = await invoice_pdf(svc.pool, business_id, invoice, int(row["version"]), issued=True)
+    pdf = await invoice_pdf(
+        svc.pdfs, svc.pool, business_id, invoice, int(row["version"]), issued=True
+    )
     # The page's headers but its Content-Security-Policy (a browser's PDF viewer may need more).
     headers = {name: value for name, value in HEADERS.items() if name != "Content-Security-Policy"}
     headers.update(
