@@ -63,10 +63,9 @@ class StripeSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def default_pdf_workers() -> int:
-    """One worker per core, 2 to 4: with 2, one business's long PDF never blocks another's
-    (even on one core, which the OS then shares); beyond 4, the API process's own work
-    competes for the cores."""
-    return max(2, min(os.cpu_count() or 1, 4))
+    """One worker per core (up to 4) plus one: a business may keep every core busy (its cap
+    is workers - 1), and the one more worker is always there for the other businesses."""
+    return min(os.cpu_count() or 1, 4) + 1
 
 
 class PdfPoolSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -168,9 +168,10 @@ async def test_a_full_queue_answers_503_with_retry_after_and_the_pool_serves_on(
     assert again.content.startswith(b"%PDF-")
 
 
-def test_the_worker_processes_load_no_database_driver() -> None:
-    """What a worker runs (the module the fork server preloads, and what it imports) can
-    reach no database: no driver is even imported."""
+def test_the_code_a_worker_runs_loads_no_database_driver() -> None:
+    """What a worker renders with (the module the fork server preloads, and all it imports)
+    imports no database driver, and a job carries only the invoice's data: a worker has
+    neither the means nor an address to open a database connection."""
     probe = (
         "import sys, fastfaktura.documents.pool\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
