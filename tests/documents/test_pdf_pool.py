@@ -8,6 +8,8 @@ where a test can also look at the pool's load.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -181,3 +183,32 @@ def test_the_code_a_worker_runs_loads_no_database_driver() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert found.stdout.strip() == "[]", found.stdout
+
+
+async def test_a_worker_killed_mid_render_answers_503_and_the_next_pdf_renders(
+    client: AsyncTestClient[Any],
+    small_pool_client: AsyncTestClient[Any],
+    new_account: Callable[..., Account],
+) -> None:
+    account = seller_account(new_account, "Business K")
+    slow = await invoice_for(client, account, lines=LARGE[:200])
+    pool = pdf_pool(small_pool_client)
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
+        async with http_in_app(small_pool_client) as http:
+            url = f"{INVOICES}/{slow['id']}/pdf"
+            killed = asyncio.create_task(http.get(url, headers=account.headers))
+            await until(lambda: pool.load().rendering == 1)
+            [worker] = pool.worker_pids()
+            os.kill(worker, signal.SIGKILL)
+            interrupted = await killed
+            return interrupted, await http.get(url, headers=account.headers)
+
+    interrupted, again = await in_app_loop(small_pool_client, scenario)
+
+    problem = assert_problem(interrupted, 503)
+    assert "interrupted" in problem["detail"]
+    assert interrupted.headers["retry-after"] == "7"
+    assert again.status_code == 200, again.text
+    assert again.content.startswith(b"%PDF-")
+    assert (pool.load().rendering, pool.load().waiting) == (0, 0)

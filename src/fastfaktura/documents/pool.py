@@ -100,11 +100,14 @@ class InlinePdfRenderer:
     policy run without the app's pool (tools, tests). Serving processes use PdfRenderPool."""
 
     def __init__(self) -> None:
-        self._one_at_a_time = anyio.CapacityLimiter(1)
+        # Made on first use: a limiter belongs to the event loop that is running then.
+        self._one_at_a_time: anyio.CapacityLimiter | None = None
 
     async def render(
         self, business_id: UUID, invoice: InvoiceResponse, *, issued: bool
     ) -> RenderedPdf:
+        if self._one_at_a_time is None:
+            self._one_at_a_time = anyio.CapacityLimiter(1)
         return await anyio.to_thread.run_sync(
             render_job, invoice, issued, limiter=self._one_at_a_time
         )
@@ -244,6 +247,12 @@ class PdfRenderPool:
             refused_urls=len(rendered.refused_urls),
         )
         return rendered
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes' ids (for an operator, or a test that kills one)."""
+        # ProcessPoolExecutor keeps its processes by pid; it has no public accessor.
+        processes = getattr(self._executor, "_processes", None) or {}
+        return sorted(processes)
 
     def load(self) -> PoolLoad:
         return PoolLoad(
