@@ -328,9 +328,15 @@ class Invoicing(Application[UUID]):
         )
 
     def open_invoice(self, business_id: UUID, invoice_id: UUID) -> Written[Invoice]:
-        """A view of the public page: records `opened` (the first view of a sent invoice
-        also sets its status). A draft has no public page (InvoiceStateError)."""
-        return self._on_invoice(business_id, invoice_id, lambda invoice: invoice.open())
+        """A view of the public page: records `opened` at most once per invoice per UTC day
+        (the first view of a sent invoice also sets its status). A draft has no public page
+        (InvoiceStateError).
+
+        Views race each other (a link opened by many at once): the loser of a race reloads
+        and decides again, and finds today's `opened` recorded by the winner, so it records
+        nothing and succeeds. A view is never a conflict."""
+        today = self.clock().astimezone(UTC).date()
+        return self._on_invoice(business_id, invoice_id, lambda invoice: invoice.open(today))
 
     def cancel_invoice(
         self, business_id: UUID, invoice_id: UUID, reason: str | None

@@ -366,6 +366,7 @@ def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_policies(ctx: Context, settings: Settings, stop: threading.Event) -> None:
+    from fastfaktura.documents.pool import PdfRenderPool
     from fastfaktura.payments.gateway import StripeGateway
     from fastfaktura.policies import start_policies
 
@@ -375,7 +376,10 @@ def _run_policies(ctx: Context, settings: Settings, stop: threading.Event) -> No
         pool = await asyncpg.create_pool(
             ctx.direct_url, min_size=1, max_size=settings.pools.policies
         )
-        policies = start_policies(pool, ctx.app, settings, StripeGateway(settings.stripe))
+        # The delivery worker renders the PDFs it attaches to emails in worker processes too.
+        pdfs = PdfRenderPool(settings.pdf)
+        await pdfs.start()
+        policies = start_policies(pool, ctx.app, settings, StripeGateway(settings.stripe), pdfs)
         try:
             while not stop.is_set():
                 await asyncio.sleep(0.5)
@@ -383,6 +387,7 @@ def _run_policies(ctx: Context, settings: Settings, stop: threading.Event) -> No
             for task in policies.tasks:
                 task.cancel()
             await asyncio.gather(*policies.tasks, return_exceptions=True)
+            await pdfs.close()
             await pool.close()
 
     asyncio.run(main())

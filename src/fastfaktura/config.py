@@ -156,6 +156,57 @@ class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+# -- PDF rendering pool (docs/operations.md "PDF rendering pool") ---------------------------
+# WeasyPrint is CPU-bound and holds the GIL: PDFs render in worker processes, queued per
+# business and bounded. Environment: FASTFAKTURA_PDF_WORKERS, FASTFAKTURA_PDF_BUSINESS_IN_FLIGHT,
+# FASTFAKTURA_PDF_QUEUE, FASTFAKTURA_PDF_BUSINESS_QUEUE, FASTFAKTURA_PDF_RETRY_AFTER_SECONDS.
+
+
+def default_pdf_workers() -> int:
+    """One worker per core (up to 4) plus one: a business may keep every core busy (its cap
+    is workers - 1), and the one more worker is always there for the other businesses."""
+    return min(os.cpu_count() or 1, 4) + 1
+
+
+class PdfPoolSettings(msgspec.Struct, frozen=True, kw_only=True):
+    # Worker processes, per server process.
+    workers: int = msgspec.field(default_factory=default_pdf_workers)
+    # Jobs of one business rendering at once; 0: workers - 1 (at least 1), so that one
+    # business never holds every worker and another business finds one free.
+    business_in_flight: int = 0
+    # Jobs waiting for a worker, in all and per business; one more answers 503.
+    queue: int = 64
+    business_queue: int = 16
+    # The Retry-After of that 503 (seconds).
+    retry_after_seconds: int = 5
+
+    def __post_init__(self) -> None:
+        if self.workers < 1 or self.business_in_flight < 0 or self.retry_after_seconds < 1:
+            raise ValueError("PDF pool: workers and Retry-After >= 1, in-flight cap >= 0")
+        if self.queue < 0 or self.business_queue < 0:
+            raise ValueError("PDF pool: queue bounds >= 0")
+
+    @property
+    def in_flight_per_business(self) -> int:
+        return self.business_in_flight or max(1, self.workers - 1)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PdfPoolSettings:
+        def number(name: str, default: int) -> int:
+            return int(env.get(name) or default)
+
+        return cls(
+            workers=number("FASTFAKTURA_PDF_WORKERS", default_pdf_workers()),
+            business_in_flight=number("FASTFAKTURA_PDF_BUSINESS_IN_FLIGHT", 0),
+            queue=number("FASTFAKTURA_PDF_QUEUE", 64),
+            business_queue=number("FASTFAKTURA_PDF_BUSINESS_QUEUE", 16),
+            retry_after_seconds=number("FASTFAKTURA_PDF_RETRY_AFTER_SECONDS", 5),
+        )
+
+
+# -- end of the PDF rendering pool block ---------------------------------------------------
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Process settings. `database_url` None means: start the embedded PostgreSQL."""
 
@@ -177,6 +228,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Rate limits (RateLimitSettings above).
     rate_limits: RateLimitSettings = msgspec.field(default_factory=lambda: RateLimitSettings())
     pools: PoolSettings = msgspec.field(default_factory=lambda: PoolSettings())
+    pdf: PdfPoolSettings = msgspec.field(default_factory=lambda: PdfPoolSettings())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -193,6 +245,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             stripe=StripeSettings.from_env(env),
             rate_limits=RateLimitSettings.from_env(env),
             pools=PoolSettings.from_env(env),
+            pdf=PdfPoolSettings.from_env(env),
         )
 
     def base_url(self) -> str:

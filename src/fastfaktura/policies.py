@@ -20,6 +20,7 @@ from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
 from fastfaktura.delivery.transports import SmsGatewayTransport, SmtpTransport, Transport
 from fastfaktura.delivery.worker import DeliveryWorker
+from fastfaktura.documents.pool import InlinePdfRenderer, PdfRenderer
 from fastfaktura.overdue import sweep
 from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.payments.worker import PaymentWorker
@@ -58,11 +59,22 @@ class Policies:
 
 
 def start_policies(
-    pool: asyncpg.Pool, invoicing: Invoicing, settings: Settings, gateway: StripeGateway
+    pool: asyncpg.Pool,
+    invoicing: Invoicing,
+    settings: Settings,
+    gateway: StripeGateway,
+    pdfs: PdfRenderer | None = None,
 ) -> Policies:
     """Start the policies on the running event loop; cancel the tasks to stop them. The
-    payments worker runs as well without Stripe keys: it still keeps the webhook inbox."""
-    delivery = DeliveryWorker(pool, invoicing, settings.base_url(), transports=transports(settings))
+    payments worker runs as well without Stripe keys: it still keeps the webhook inbox.
+    `pdfs`: the process's PDF pool, for the PDFs attached to emails (None: in a thread)."""
+    delivery = DeliveryWorker(
+        pool,
+        invoicing,
+        settings.base_url(),
+        transports=transports(settings),
+        pdfs=pdfs or InlinePdfRenderer(),
+    )
     payments = PaymentWorker(pool, invoicing, gateway)
     tasks = [
         asyncio.create_task(delivery.run()),

@@ -11,13 +11,15 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 import pytest
 from litestar.testing import AsyncTestClient
 
+from fastfaktura.api.services import services
 from fastfaktura.application import Invoicing
 from fastfaktura.web.labels import LABELS, LOCALES, STATUS_LABELS
 from fastfaktura.web.page import preferred_locale
@@ -25,6 +27,7 @@ from tests.conftest import Account
 from tests.helpers import settle
 from tests.invoicing_support import (
     INVOICES,
+    concurrently,
     create_client,
     create_invoice,
     get_json,
@@ -211,7 +214,7 @@ async def test_the_page_shows_the_invoice_in_the_clients_locale_without_a_key(
     assert shown_status(page) == "opened"
 
 
-async def test_first_view_of_a_sent_invoice_opens_it_and_later_views_are_recorded_only(
+async def test_first_view_of_a_sent_invoice_opens_it_and_a_later_view_that_day_adds_nothing(
     client: AsyncTestClient[Any], account: Account, invoicing: Invoicing, database_url: str
 ) -> None:
     invoice = await invoice_for(client, account, invoicing, database_url)
@@ -229,11 +232,12 @@ async def test_first_view_of_a_sent_invoice_opens_it_and_later_views_are_recorde
     assert second.status_code == 200, second.text
     assert shown_status(second.text) == "opened"
     assert await status_of(client, account, invoice["id"]) == "opened"
-    assert (await event_types(client, account, invoice["id"])).count("opened") == 2
+    # At most one `opened` per invoice per UTC day (API.md lifecycle table).
+    assert (await event_types(client, account, invoice["id"])).count("opened") == 1
 
 
 @pytest.mark.parametrize("status", ["overdue", "paid", "cancelled"])
-async def test_views_of_overdue_paid_or_cancelled_invoices_record_opened_only(
+async def test_views_of_overdue_paid_or_cancelled_invoices_record_opened_once_a_day_only(
     client: AsyncTestClient[Any],
     account: Account,
     invoicing: Invoicing,
@@ -257,13 +261,13 @@ async def test_views_of_overdue_paid_or_cancelled_invoices_record_opened_only(
         assert response.status_code == 200, response.text
     before = await event_types(client, account, invoice_id)
 
-    for views in (1, 2):
+    for _ in range(2):
         response = await client.get(invoice["public_url"])
         assert response.status_code == 200, response.text
         assert shown_status(response.text) == status
         assert f">{STATUS_LABELS['en'][status]}<" in response.text
         after = await event_types(client, account, invoice_id)
-        assert after.count("opened") == views
+        assert after.count("opened") == 1  # the second view, the same day, records nothing
         assert lifecycle(after) == lifecycle(before)
         assert await status_of(client, account, invoice_id) == status
 
@@ -272,6 +276,63 @@ async def test_views_of_overdue_paid_or_cancelled_invoices_record_opened_only(
     assert LABELS["en"][notice[status]] in page
     # A cancelled invoice asks for nothing: no amount due is printed for it.
     assert ("Amount due" in page) is (status != "cancelled")
+
+
+def pin_clock(client: AsyncTestClient[Any], monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
+    """The serving app's clock (Invoicing(clock=...)) reads `at` until the test ends."""
+    monkeypatch.setattr(services(client.app.state).app, "clock", lambda: at)
+
+
+async def test_64_concurrent_views_all_answer_the_page_and_record_one_opened(
+    client: AsyncTestClient[Any], account: Account, invoicing: Invoicing, database_url: str
+) -> None:
+    """Viewers racing on one invoice: each gets the page (never a 409), one `opened`."""
+    invoice = await invoice_for(client, account, invoicing, database_url)
+
+    path = urlsplit(invoice["public_url"]).path
+    responses = await concurrently(client, [("GET", path, {})] * 64)
+
+    assert [r.status_code for r in responses] == [200] * 64, {
+        r.status_code: r.text[:200] for r in responses if r.status_code != 200
+    }
+    assert {shown_status(r.text) for r in responses} == {"opened"}
+    types = await event_types(client, account, invoice["id"])
+    assert types.count("opened") == 1
+    assert await status_of(client, account, invoice["id"]) == "opened"
+
+
+async def test_views_record_one_opened_per_utc_day(
+    client: AsyncTestClient[Any],
+    account: Account,
+    invoicing: Invoicing,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    invoice = await invoice_for(client, account, invoicing, database_url)
+    day = datetime(2031, 5, 6, 0, 0, 1, tzinfo=UTC)
+    pin_clock(client, monkeypatch, day)
+
+    for _ in range(50):
+        response = await client.get(invoice["public_url"])
+        assert response.status_code == 200, response.text
+    events = await get_json(client, account, f"{INVOICES}/{invoice['id']}/events")
+    opened = [e for e in events["data"] if e["type"] == "opened"]
+    assert [e["data"] for e in opened] == [{"on": "2031-05-06"}]
+
+    # Just before and just after midnight UTC (a clock in another zone counts in UTC).
+    pin_clock(client, monkeypatch, day.replace(hour=23, minute=59, second=59))
+    assert (await client.get(invoice["public_url"])).status_code == 200
+    # 01:30 on the next day in UTC+2 is still 23:30 on the first day in UTC.
+    pin_clock(client, monkeypatch, datetime(2031, 5, 7, 1, 30, tzinfo=timezone(timedelta(hours=2))))
+    assert (await client.get(invoice["public_url"])).status_code == 200
+    pin_clock(client, monkeypatch, day + timedelta(days=1))
+    for _ in range(3):
+        assert (await client.get(invoice["public_url"])).status_code == 200
+
+    events = await get_json(client, account, f"{INVOICES}/{invoice['id']}/events")
+    opened = [e for e in events["data"] if e["type"] == "opened"]
+    assert [e["data"] for e in opened] == [{"on": "2031-05-06"}, {"on": "2031-05-07"}]
+    assert await status_of(client, account, invoice["id"]) == "opened"
 
 
 async def test_a_draft_has_no_public_page_and_its_view_records_nothing(

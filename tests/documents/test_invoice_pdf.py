@@ -17,8 +17,10 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from fastfaktura.application import Invoicing
-from fastfaktura.documents import render, store
+from fastfaktura.documents import render
 from fastfaktura.documents.document import DRAFT_MARKS, FRENCH_LATE_PAYMENT, PDF_LABELS
+from fastfaktura.documents.pool import PdfRenderPool
+from fastfaktura.documents.render import RenderedPdf
 from fastfaktura.web.labels import LABELS
 from fastfaktura.web.page import money
 from tests.conftest import Account
@@ -136,14 +138,16 @@ async def test_hostile_text_is_shown_as_text_and_fetches_nothing(
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fetchers: list[render.AssetFetcher] = []
+    # The renderer runs in a worker process; what its fetcher saw comes back with the PDF.
+    fetchers: list[RenderedPdf] = []
+    real = PdfRenderPool.render
 
-    class Recording(render.AssetFetcher):
-        def __init__(self) -> None:
-            super().__init__()
-            fetchers.append(self)
+    async def recording(pool: PdfRenderPool, business_id: Any, invoice: Any, **kw: Any) -> Any:
+        rendered = await real(pool, business_id, invoice, **kw)
+        fetchers.append(rendered)
+        return rendered
 
-    monkeypatch.setattr(render, "AssetFetcher", Recording)
+    monkeypatch.setattr(PdfRenderPool, "render", recording)
     account = seller_account(new_account)
     long_word = "A" * 5000
     invoice = await invoice_for(
@@ -166,8 +170,8 @@ async def test_hostile_text_is_shown_as_text_and_fetches_nothing(
     for rtl in HOSTILE[4:]:
         assert set(rtl.replace(" ", "")) <= set(text), rtl
     [fetcher] = fetchers
-    assert fetcher.refused == []
-    assert set(fetcher.requested) <= {f"{render.ASSET_SCHEME}{n}" for n in render.ASSET_NAMES}
+    assert list(fetcher.refused_urls) == []
+    assert set(fetcher.requested_urls) <= {f"{render.ASSET_SCHEME}{n}" for n in render.ASSET_NAMES}
 
 
 async def test_a_sent_invoice_is_rendered_once_and_served_from_the_store(
@@ -178,13 +182,13 @@ async def test_a_sent_invoice_is_rendered_once_and_served_from_the_store(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     renders: list[str] = []
-    real = store.render_pdf_async
+    real = PdfRenderPool.render
 
-    async def counting(doc: Any) -> bytes:
-        renders.append(doc.number)
-        return await real(doc)
+    async def counting(pool: PdfRenderPool, business_id: Any, invoice: Any, **kw: Any) -> Any:
+        renders.append(invoice.number)
+        return await real(pool, business_id, invoice, **kw)
 
-    monkeypatch.setattr(store, "render_pdf_async", counting)
+    monkeypatch.setattr(PdfRenderPool, "render", counting)
     account = seller_account(new_account)
     invoice = await invoice_for(client, account, locale="fr", currency="EUR")
     send(invoicing, database_url, account, invoice)
@@ -215,13 +219,13 @@ async def test_a_draft_is_marked_rendered_each_time_and_never_stored(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     renders: list[str] = []
-    real = store.render_pdf_async
+    real = PdfRenderPool.render
 
-    async def counting(doc: Any) -> bytes:
-        renders.append(doc.number)
-        return await real(doc)
+    async def counting(pool: PdfRenderPool, business_id: Any, invoice: Any, **kw: Any) -> Any:
+        renders.append(invoice.number)
+        return await real(pool, business_id, invoice, **kw)
 
-    monkeypatch.setattr(store, "render_pdf_async", counting)
+    monkeypatch.setattr(PdfRenderPool, "render", counting)
     account = seller_account(new_account)
     for locale in ("fr", "nb"):
         invoice = await invoice_for(client, account, locale=locale)

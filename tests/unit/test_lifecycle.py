@@ -19,6 +19,9 @@ from fastfaktura.readmodels.timeline import event_type
 ISSUED = date(2026, 11, 24)
 DUE = ISSUED + timedelta(days=30)
 TOTAL = 12000  # 100.00 net + 20 % VAT
+# `opened` invoices were viewed on ISSUED; the table's "open" is a view on another day (at most
+# one `opened` per day: a second view the same day records nothing, see test_views.py).
+VIEWED = ISSUED + timedelta(days=1)
 
 
 def draft() -> Invoice:
@@ -45,7 +48,7 @@ def in_status(status: str) -> Invoice:
     steps: dict[str, list[Callable[[Invoice], object]]] = {
         "draft": [],
         "sent": [lambda i: i.send({"link": None})],
-        "opened": [lambda i: i.send({"link": None}), lambda i: i.open()],
+        "opened": [lambda i: i.send({"link": None}), lambda i: i.open(ISSUED)],
         "overdue": [
             lambda i: i.send({"link": None}),
             lambda i: i.mark_overdue(DUE + timedelta(days=1)),
@@ -66,7 +69,7 @@ def in_status(status: str) -> Invoice:
 ACTIONS: dict[str, Callable[[Invoice], object]] = {
     "send": lambda i: i.send({"email": "a@example.com"}),
     "remind": lambda i: i.send({"email": "a@example.com"}, reminder=True),
-    "open": lambda i: i.open(),
+    "open": lambda i: i.open(VIEWED),
     "overdue": lambda i: i.mark_overdue(DUE + timedelta(days=1)),
     "pay_part": lambda i: i.record_payment(5000, "card", "2026-11-25", "r1"),
     "pay_all": lambda i: i.record_payment(TOTAL, "cash", "2026-11-25", None),
@@ -174,6 +177,6 @@ def test_an_invoice_cancelled_after_it_was_sent_stays_viewable() -> None:
     invoice = in_status("sent")
     invoice.cancel("sent by mistake")
     invoice.collect_events()
-    invoice.open()
+    invoice.open(VIEWED)
     assert [event_type(type(e).TOPIC) for e in invoice.collect_events()] == ["opened"]
     assert invoice.status == "cancelled"

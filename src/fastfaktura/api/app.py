@@ -54,6 +54,7 @@ from fastfaktura.api.services import Services
 from fastfaktura.api.webhooks import stripe_webhook
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
+from fastfaktura.documents.pool import PdfRenderPool
 from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.policies import Policies, start_policies
 from fastfaktura.readmodels.engine import ProjectionSupervisor, loader
@@ -146,6 +147,8 @@ def create_app(
         pool = await asyncpg.create_pool(
             database_url, min_size=1, max_size=pools.query, **statement_cache
         )
+        pdfs = PdfRenderPool(settings.pdf)
+        await pdfs.start()
         supervisor = None
         policies: Policies | None = None
         policy_pool: asyncpg.Pool | None = None
@@ -161,13 +164,14 @@ def create_app(
             # Policies run where the projections run (delivery and payments workers, overdue
             # sweep), on their own direct pool: each worker holds an advisory lock.
             policy_pool = await asyncpg.create_pool(direct_url, min_size=1, max_size=pools.policies)
-            policies = start_policies(policy_pool, invoicing, settings, stripe)
+            policies = start_policies(policy_pool, invoicing, settings, stripe, pdfs)
         app.state.services = Services(
             settings=settings,
             app=invoicing,
             pool=pool,
             watcher=PositionWatcher(pool, READ_MODELS),
             stripe=stripe,
+            pdfs=pdfs,
         )
         app.state.supervisor = supervisor
         app.state.delivery_worker = policies.delivery if policies else None
@@ -186,6 +190,7 @@ def create_app(
             if policy_pool is not None and policies is not None:
                 await asyncio.gather(*policies.tasks, return_exceptions=True)
                 await policy_pool.close()
+            await pdfs.close()
             await pool.close()
             await anyio.to_thread.run_sync(invoicing.close)
 

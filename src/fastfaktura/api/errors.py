@@ -19,6 +19,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+from fastfaktura.documents.pool import PdfRenderUnavailableError
 from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
 
 log = structlog.get_logger(__name__)
@@ -131,6 +132,15 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     return problem(exc.status_code, slug, title, exc.detail)
 
 
+def _pdf_unavailable(
+    _: Request[Any, Any, Any], exc: PdfRenderUnavailableError
+) -> Response[Problem]:
+    # The PDF pool's queue is full (or it is stopping): the client retries later.
+    response = problem(503, "pdf-queue-full", "Service unavailable", exc.detail)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled error", path=request.url.path, method=request.method)
     return problem(
@@ -210,5 +220,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     RequestEntityTooLarge: _too_large,
     BodyTooLarge: _too_large,
     HTTPException: _http,
+    PdfRenderUnavailableError: _pdf_unavailable,
     Exception: _internal,
 }

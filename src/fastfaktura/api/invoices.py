@@ -221,7 +221,7 @@ class InvoiceController(Controller):
                 description="The PDF",
                 generate_examples=False,
             ),
-            **problem_responses(401, 404),
+            **problem_responses(401, 404, 503),
         },
     )
     async def get_invoice_pdf(
@@ -239,7 +239,7 @@ class InvoiceController(Controller):
         invoice = InvoiceResponse.from_row(row, svc.settings.base_url())
         issued = await was_issued(svc.app, tenant.business_id, invoice.id, invoice.status)
         pdf = await invoice_pdf(
-            svc.pool, tenant.business_id, invoice, int(row["version"]), issued=issued
+            svc.pdfs, svc.pool, tenant.business_id, invoice, int(row["version"]), issued=issued
         )
         return Response(
             pdf.content,

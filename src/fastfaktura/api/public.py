@@ -1,9 +1,11 @@
 """The public invoice page, `GET /i/{token}` (API.md "Public page"): no API key.
 
 The token (192 random bits) is the page's only key; an invoice id never opens it. Each view
-records `opened` through the application (the first view of a sent invoice also sets its
-status), and the page is rendered from the aggregate that command left, so the status shown
-already includes this view. Unknown tokens and drafts are one and the same 404 page.
+goes through the application's `open_invoice`, which records `opened` at most once per
+invoice per UTC day (the first view of a sent invoice also sets its status) and never fails
+because another view raced it; the page is rendered from the aggregate that command left, so
+the status shown already includes this view. Unknown tokens and drafts are one and the same
+404 page.
 
 While money is due and the invoice's PaymentIntent (made by the payments worker) can still be
 paid for exactly that amount, the page offers to pay by card with Stripe.js; its
@@ -40,7 +42,7 @@ _ROWS = InvoicesReadModel()
 # Tokens are 32 URL-safe characters; anything much longer is not worth a query.
 MAX_TOKEN_LENGTH = 128
 HEADERS = {
-    # Every view is recorded and shows the live status: never served from a cache.
+    # Every view may be recorded and shows the live status: never served from a cache.
     "Cache-Control": "no-store",
     # The token is a secret: it must not leak to another site through a Referer.
     "Referrer-Policy": "no-referrer",
@@ -150,7 +152,7 @@ def _not_found(request: Request[Any, Any, Any]) -> Response[str]:
 async def public_invoice_page(
     request: Request[Any, Any, Any], token: FromPath[str]
 ) -> Response[str]:
-    """The invoice, in its client's locale; records `opened`."""
+    """The invoice, in its client's locale; records `opened` (once a day at most)."""
     if not 0 < len(token) <= MAX_TOKEN_LENGTH:
         return _not_found(request)
     svc = services(request.app.state)
@@ -203,7 +205,9 @@ async def public_invoice_pdf(
     if not await was_issued(svc.app, business_id, invoice_id, row["status"]):
         return _not_found(request)
     invoice = InvoiceResponse.from_row(dict(row), svc.settings.base_url())
-    pdf = await invoice_pdf(svc.pool, business_id, invoice, int(row["version"]), issued=True)
+    pdf = await invoice_pdf(
+        svc.pdfs, svc.pool, business_id, invoice, int(row["version"]), issued=True
+    )
     # The page's headers but its Content-Security-Policy (a browser's PDF viewer may need more).
     headers = {name: value for name, value in HEADERS.items() if name != "Content-Security-Policy"}
     headers.update(

@@ -16,6 +16,7 @@ from litestar import Response
 from fastfaktura.api.input import parse_uuid
 from fastfaktura.application import Invoicing, Written
 from fastfaktura.config import Settings
+from fastfaktura.documents.pool import PdfRenderPool
 from fastfaktura.domain.errors import NotFoundError
 from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.readmodels import queries
@@ -31,6 +32,7 @@ class Services:
     pool: asyncpg.Pool
     watcher: queries.PositionWatcher
     stripe: StripeGateway
+    pdfs: PdfRenderPool
 
     async def execute(self, command: Callable[[], Written[T]]) -> Written[T]:
         """Run a command on the (synchronous) write side in a worker thread, then wait until

@@ -26,6 +26,7 @@ import structlog
 from fastfaktura.application import Invoicing
 from fastfaktura.delivery.messages import Attachment, InvoiceFacts, render
 from fastfaktura.delivery.transports import DeliveryError, Transport
+from fastfaktura.documents.pool import InlinePdfRenderer, PdfRenderer
 from fastfaktura.documents.store import invoice_pdf
 from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
@@ -52,6 +53,8 @@ class DeliveryWorker(LockedWorker):
     app: Invoicing
     base_url: str
     transports: dict[str, Transport] = field(default_factory=dict)  # channel -> live transport
+    # The app's PDF pool; a worker run on its own renders in a thread.
+    pdfs: PdfRenderer = field(default_factory=InlinePdfRenderer)
     poll_seconds: float = 0.1
     batch: int = 50
     restart_seconds: float = 1.0
@@ -161,7 +164,7 @@ class DeliveryWorker(LockedWorker):
         """The invoice as issued (the same stored PDF the API serves), for email."""
         document = InvoiceResponse.from_row(invoice, self.base_url)
         pdf = await invoice_pdf(
-            self.pool, business_id, document, int(invoice["version"]), issued=True
+            self.pdfs, self.pool, business_id, document, int(invoice["version"]), issued=True
         )
         return Attachment(pdf.filename, "application/pdf", pdf.content)
 

@@ -198,11 +198,13 @@ class InvoiceDocument:
 
     @property
     def filename(self) -> str:
-        """`{number}.pdf`; numbers are letters, digits, '-' and '_' (anything else is replaced)."""
-        safe = "".join(
-            c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in self.number
-        )
-        return f"{safe or 'invoice'}.pdf"
+        return pdf_filename(self.number)
+
+
+def pdf_filename(number: str) -> str:
+    """`{number}.pdf`; numbers are letters, digits, '-' and '_' (anything else is replaced)."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in number)
+    return f"{safe or 'invoice'}.pdf"
 
 
 def _party(party: Seller | Buyer) -> Party:

@@ -1,4 +1,4 @@
-"""Invoice document -> PDF (WeasyPrint), in a worker thread.
+"""Invoice document -> PDF (WeasyPrint), in a worker process of the PDF pool (pool.py).
 
 Safety: the HTML is a Jinja2 template with autoescaping always on, so user text (descriptions,
 notes, names) is text, never markup; and WeasyPrint only ever fetches through `AssetFetcher`,
@@ -17,23 +17,24 @@ import logging
 import mimetypes
 import threading
 import time
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from typing import Any, Final
+from uuid import UUID
 
-import anyio
-import anyio.to_thread
 import facturx
-import structlog
+import msgspec
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from fastfaktura.documents.cii import build_cii
-from fastfaktura.documents.document import InvoiceDocument
+from fastfaktura.documents.document import InvoiceDocument, build_document
+from fastfaktura.readmodels.invoice_view import InvoiceResponse
+from fastfaktura.web.labels import LOCALES
 
-log = structlog.get_logger(__name__)
 ASSET_SCHEME: Final = "fastfaktura-asset:"
 # Every file the renderer may read, by the name the CSS uses: nothing else exists for it.
 ASSET_NAMES: Final = frozenset({"fonts/DejaVuSans.ttf", "fonts/DejaVuSans-Bold.ttf"})
@@ -42,7 +43,7 @@ PDF_VARIANT: Final = "pdf/a-3b"
 # WeasyPrint warns (through logging) for every refused URL; our fetcher records them instead.
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
 logging.getLogger("fontTools").setLevel(logging.ERROR)
-# factur-x logs every embedding at INFO; "invoice pdf rendered" below says what matters.
+# factur-x logs every embedding at INFO; the pool's "invoice pdf rendered" says what matters.
 logging.getLogger("factur-x").setLevel(logging.WARNING)
 
 
@@ -105,6 +106,7 @@ def _stylesheet_text() -> str:
 
 # The stylesheet and its fonts, parsed once per rendering thread (WeasyPrint's objects are not
 # to be shared between threads): parsing them again cost about a tenth of a one-line invoice.
+# A pool worker process renders in one thread, so it parses them once (see warm_up).
 _per_thread = threading.local()
 
 
@@ -120,7 +122,6 @@ def _styles() -> tuple[FontConfiguration, CSS]:
 def render_pdf(doc: InvoiceDocument, fetcher: AssetFetcher | None = None) -> bytes:
     """The PDF of `doc` (blocking: CPU-bound, seconds for hundreds of lines)."""
     fetcher = fetcher or AssetFetcher()
-    started = time.perf_counter()
     fonts, stylesheet = _styles()
     html = HTML(string=render_html(doc), base_url=ASSET_SCHEME, url_fetcher=fetcher)
     pdf: bytes = html.write_pdf(
@@ -144,24 +145,83 @@ def render_pdf(doc: InvoiceDocument, fetcher: AssetFetcher | None = None) -> byt
                 "subject": f"Invoice {doc.number} dated {doc.issue_date.isoformat()}",
             },
         )
-    log.info(
-        "invoice pdf rendered",
-        invoice_id=str(doc.invoice_id),
-        lines=len(doc.lines),
-        draft=doc.draft,
-        bytes=len(pdf),
-        seconds=round(time.perf_counter() - started, 3),
-        refused_urls=len(fetcher.refused),
-    )
     return pdf
 
 
-@cache
-def _limiter() -> anyio.CapacityLimiter:
-    # Rendering is CPU-bound and fontconfig/Pango are not reliably thread-safe: one at a time.
-    return anyio.CapacityLimiter(1)
+@dataclass(frozen=True)
+class RenderedPdf:
+    """A PDF and what its rendering asked for (every URL requested, those refused), as a
+    worker process sends it back: the serving process logs it (workers do not log)."""
+
+    content: bytes
+    seconds: float
+    requested_urls: tuple[str, ...]
+    refused_urls: tuple[str, ...]
 
 
-async def render_pdf_async(doc: InvoiceDocument) -> bytes:
-    """render_pdf in a worker thread, so the event loop keeps serving."""
-    return await anyio.to_thread.run_sync(render_pdf, doc, limiter=_limiter())
+def render_job(invoice: InvoiceResponse, issued: bool) -> RenderedPdf:
+    """One job of the PDF pool, run in a worker process: plain data in, plain data out. The
+    document is built here too: formatting hundreds of lines is CPU work as well, which would
+    stall the serving process's event loop."""
+    fetcher = AssetFetcher()
+    started = time.perf_counter()
+    content = render_pdf(build_document(invoice, issued=issued), fetcher)
+    return RenderedPdf(
+        content=content,
+        seconds=time.perf_counter() - started,
+        requested_urls=tuple(fetcher.requested),
+        refused_urls=tuple(fetcher.refused),
+    )
+
+
+def warm_up() -> None:
+    """Render a small sample invoice in each locale (and once as issued): the template, the
+    fonts, each locale's formats and the Factur-X schema are loaded now, not by a worker
+    process's first jobs (which took several times as long as the next ones)."""
+    for locale in LOCALES:
+        render_pdf(build_document(_sample_invoice(locale), issued=False))
+    render_pdf(build_document(_sample_invoice(LOCALES[0]), issued=True))
+
+
+def _sample_invoice(locale: str) -> InvoiceResponse:
+    party = {"email": None, "phone": None, "address": "1 rue de la Paix\n75002 Paris"}
+    party |= {"country": "FR", "vat_number": "FR40303265045", "company_id": "303265045"}
+    return msgspec.convert(
+        {
+            "id": str(UUID(int=0)),
+            "number": "F2026-00001",
+            "client_id": str(UUID(int=0)),
+            "currency": "EUR",
+            "status": "draft",
+            "issue_date": "2026-01-01",
+            "due_date": "2026-01-31",
+            "notes": None,
+            "lines": [
+                {
+                    "description": "Sample",
+                    "quantity": 1,
+                    "unit_price_cents": 100,
+                    "tax_rate": 20,
+                    "net_cents": 100,
+                }
+            ],
+            "subtotal_cents": 100,
+            "tax_cents": 20,
+            "total_cents": 120,
+            "tax_breakdown": [{"rate": 20, "base_cents": 100, "tax_cents": 20}],
+            "amount_paid_cents": 0,
+            "amount_due_cents": 120,
+            "seller": {
+                **party,
+                "name": "Sample",
+                "legal_name": "Sample SAS",
+                "iban": None,
+                "bic": None,
+            },
+            "buyer": {**party, "id": str(UUID(int=0)), "name": "Sample", "locale": locale},
+            "public_url": "https://fastfaktura.invalid/i/sample",
+            "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
+        },
+        InvoiceResponse,
+    )

@@ -4,6 +4,10 @@ A sent invoice never changes: its PDF is rendered once, on the first request, st
 SHA-256 and served from the table afterwards, byte for byte. Drafts are rendered on every
 request and never stored. Two first requests at once may both render; the first to store
 wins and both answer with the stored bytes, so every reader sees one and the same document.
+
+Rendering is the renderer's (the app's PdfRenderPool: fair per business, bounded, in worker
+processes; a full queue raises PdfQueueFullError before anything is done). The database work
+stays here, in the serving process.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import anyio.to_thread
 import asyncpg
 
 from fastfaktura.application import Invoicing
-from fastfaktura.documents.document import InvoiceDocument, build_document
-from fastfaktura.documents.render import render_pdf_async
+from fastfaktura.documents.document import pdf_filename
+from fastfaktura.documents.pool import PdfRenderer
 from fastfaktura.domain.errors import NotFoundError
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
@@ -51,19 +55,26 @@ async def was_issued(app: Invoicing, business_id: UUID, invoice_id: UUID, status
 
 
 async def invoice_pdf(
-    pool: asyncpg.Pool, business_id: UUID, invoice: InvoiceResponse, version: int, *, issued: bool
+    renderer: PdfRenderer,
+    pool: asyncpg.Pool,
+    business_id: UUID,
+    invoice: InvoiceResponse,
+    version: int,
+    *,
+    issued: bool,
 ) -> InvoicePdf:
     """The PDF of `invoice` (of `business_id`; the caller has checked it is theirs), as issued
     when `issued` (Factur-X, stored), else a draft (marked, rendered each time, not stored)."""
-    doc: InvoiceDocument = build_document(invoice, issued=issued)
-    if doc.draft:
-        return InvoicePdf(await render_pdf_async(doc), doc.filename, rendered=True, cached=False)
+    filename = pdf_filename(invoice.number)
+    if not issued:
+        rendered = await renderer.render(business_id, invoice, issued=False)
+        return InvoicePdf(rendered.content, filename, rendered=True, cached=False)
     stored = await pool.fetchval(_SELECT, business_id, invoice.id)
     if stored is not None:
-        return InvoicePdf(bytes(stored), doc.filename, rendered=False, cached=True)
-    content = await render_pdf_async(doc)
+        return InvoicePdf(bytes(stored), filename, rendered=False, cached=True)
+    content = (await renderer.render(business_id, invoice, issued=True)).content
     digest = hashlib.sha256(content).hexdigest()
     await pool.execute(_INSERT, business_id, invoice.id, version, content, digest)
     # Another request may have stored first: serve what the table holds, whoever wrote it.
     stored = await pool.fetchval(_SELECT, business_id, invoice.id)
-    return InvoicePdf(bytes(stored), doc.filename, rendered=True, cached=True)
+    return InvoicePdf(bytes(stored), filename, rendered=True, cached=True)

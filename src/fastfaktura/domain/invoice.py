@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from typing import Any, Final
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -143,6 +143,8 @@ class Invoice(Aggregate):
         self.payment_request: dict[str, Any] | None = None
         # References of the card payments recorded: a PaymentIntent is never counted twice.
         self.card_payment_references: set[str] = set()
+        # The UTC day (YYYY-MM-DD) of the last `opened` recorded, if any.
+        self.last_opened_on: str | None = None
 
     @classmethod
     def draft(
@@ -273,18 +275,25 @@ class Invoice(Aggregate):
     def _delivery_failed(self, delivery_id: str, channel: str, error: str) -> None:
         self.deliveries[delivery_id].update(status="failed", error=error)
 
-    def open(self) -> None:
-        """A view of the public page: the first one of a sent invoice sets `opened`; later
-        views are recorded only. An invoice never sent (a draft, or a draft cancelled) has
-        no public page."""
+    def open(self, today: date) -> bool:
+        """A view of the public page on the UTC day `today`. The first view of a sent invoice
+        records `opened` and sets that status; later views record `opened` (status unchanged)
+        at most once per day, so anonymous traffic cannot grow the stream without bound.
+        False: this view records nothing (the day's view is recorded already). An invoice
+        never sent (a draft, or a draft cancelled) has no public page."""
         if not self.was_sent:
             raise InvoiceStateError("an invoice that was never sent has no public page")
-        self._opened()
+        day = today.isoformat()
+        if self.last_opened_on == day:
+            return False
+        self._opened(on=day)
+        return True
 
     @event("Opened", topic="fastfaktura:Invoice.Opened")
-    def _opened(self) -> None:
+    def _opened(self, on: str) -> None:
         if self.status == "sent":
             self.status = "opened"
+        self.last_opened_on = on
 
     def mark_overdue(self, today: date) -> bool:
         """Record `overdue` once, for a sent or opened invoice past its due date."""
@@ -485,6 +494,16 @@ class Invoice(Aggregate):
         if self.status not in allowed:
             raise InvoiceStateError(f"cannot {action} an invoice that is {self.status}")
 
+
+def _opened_v1_to_v2(state: dict[str, Any]) -> None:
+    """`opened` v1 had no `on`: such a view counts for the UTC day it was stored on."""
+    state["on"] = state["timestamp"].astimezone(UTC).date().isoformat()
+
+
+# `opened` v2 added `on` (views are recorded at most once per invoice per day). The event class
+# is the one @event defines (it carries the stored topic), so its version is set here.
+setattr(Invoice.__dict__["Opened"], "class_version", 2)  # noqa: B010
+setattr(Invoice.__dict__["Opened"], "upcast_v1_v2", staticmethod(_opened_v1_to_v2))  # noqa: B010
 
 REMINDABLE: Final = ("sent", "opened", "overdue")
 PAYABLE: Final = ("sent", "opened", "overdue")
