@@ -56,6 +56,19 @@ class StripeSettings(msgspec.Struct, frozen=True, kw_only=True):
         return tuple(mode for mode in ("sandbox", "live") if self.secret_key(mode))
 
 
+def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, not {raw!r}")
+    return value
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Process settings. `database_url` None means: start the embedded PostgreSQL."""
 
@@ -74,6 +87,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How often `serve` runs the overdue sweep (seconds).
     overdue_sweep_seconds: float = 300.0
     stripe: StripeSettings = msgspec.field(default_factory=lambda: StripeSettings())
+    # -- Deadlines (docs/operations.md "Deadlines and availability") -------------------------
+    # The deadline of every database call, in seconds (FASTFAKTURA_DATABASE_TIMEOUT_SECONDS):
+    # pool acquire, connect, each statement (server-side statement_timeout and client-side),
+    # and how long a request waits for its command. Past it, or with the database
+    # unreachable: 503 with Retry-After.
+    database_timeout: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +107,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             mail_from=env.get("FASTFAKTURA_MAIL_FROM") or "invoices@fastfaktura.localhost",
             overdue_sweep_seconds=float(env.get("FASTFAKTURA_OVERDUE_SWEEP_SECONDS") or 300),
             stripe=StripeSettings.from_env(env),
+            database_timeout=_positive_seconds(env, "FASTFAKTURA_DATABASE_TIMEOUT_SECONDS", 5.0),
         )
 
     def base_url(self) -> str:

@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 import psycopg
 import structlog
 
+from fastfaktura.adapters.deadlines import DEADLINE_ENV_KEY, FACTORY_TOPIC, whole_seconds
+
 log = structlog.get_logger(__name__)
 
 APPLICATION_NAME = "Invoicing"
@@ -65,7 +67,12 @@ class ConnectionParams:
         )
 
     def eventsourcing_env(
-        self, *, pool_size: int, max_overflow: int, aggregate_cache: int = 0
+        self,
+        *,
+        pool_size: int,
+        max_overflow: int,
+        aggregate_cache: int = 0,
+        timeout: float | None = None,
     ) -> dict[str, str]:
         """The environment for an eventsourcing Application or tracking recorder.
 
@@ -73,15 +80,28 @@ class ConnectionParams:
         their new events (read from the store on every get, so other processes' writes are
         seen). Long streams, like a busy business's numbering series, then cost one small
         read instead of a full replay per command.
+
+        `timeout`: the deadline (seconds) of every database call: connect, pool acquire,
+        statement, and the event store's table lock (adapters/deadlines.py).
         """
         cache = (
             {"AGGREGATE_CACHE_MAXSIZE": str(aggregate_cache), "AGGREGATE_CACHE_FASTFORWARD": "y"}
             if aggregate_cache
             else {}
         )
+        bounded = (
+            {
+                "PERSISTENCE_MODULE": FACTORY_TOPIC,
+                DEADLINE_ENV_KEY: repr(float(timeout)),
+                "POSTGRES_CONNECT_TIMEOUT": str(whole_seconds(timeout)),
+                "POSTGRES_LOCK_TIMEOUT": str(whole_seconds(timeout)),
+            }
+            if timeout
+            else {"PERSISTENCE_MODULE": "eventsourcing.postgres"}
+        )
         return {
             **cache,
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            **bounded,
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),

@@ -21,6 +21,7 @@ from litestar.response import Redirect
 
 from fastfaktura import __version__
 from fastfaktura.adapters.database import ConnectionParams
+from fastfaktura.adapters.deadlines import create_read_pool
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
@@ -104,16 +105,25 @@ def create_app(settings: Settings, database_url: str, *, run_projections: bool =
             pool_size=WRITE_POOL_SIZE,
             max_overflow=WRITE_POOL_OVERFLOW,
             aggregate_cache=AGGREGATE_CACHE,
+            timeout=settings.database_timeout,
         )
         invoicing = await anyio.to_thread.run_sync(lambda: Invoicing(env))
-        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=20)
+        pool = await create_read_pool(
+            database_url, min_size=1, max_size=20, deadline=settings.database_timeout
+        )
         supervisor = None
         policies: Policies | None = None
         stripe = StripeGateway(settings.stripe)
         if run_projections:
-            runner_env = params.eventsourcing_env(pool_size=1, max_overflow=2)
+            runner_env = params.eventsourcing_env(
+                pool_size=1, max_overflow=2, timeout=settings.database_timeout
+            )
             supervisor = ProjectionSupervisor(
-                database_url, runner_env, loader(invoicing), READ_MODELS
+                database_url,
+                runner_env,
+                loader(invoicing),
+                READ_MODELS,
+                connect_timeout=settings.database_timeout,
             )
             supervisor.start()
             # Policies run where the projections run (delivery and payments workers, overdue
