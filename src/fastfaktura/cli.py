@@ -27,6 +27,7 @@ from rich.text import Text
 
 from fastfaktura import logs
 from fastfaktura.adapters.database import ConnectionParams, migrate, resolve_database_url
+from fastfaktura.adapters.deadlines import create_read_pool
 from fastfaktura.application import Invoicing, IssuedKey
 from fastfaktura.config import Settings
 from fastfaktura.domain.business import Business
@@ -307,9 +308,15 @@ def cmd_projections_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
     ctx = Context(settings)
-    env = ConnectionParams.from_url(ctx.database_url).eventsourcing_env(pool_size=2, max_overflow=2)
+    env = ConnectionParams.from_url(ctx.database_url).eventsourcing_env(
+        pool_size=2, max_overflow=2, timeout=settings.database_timeout
+    )
     supervisor = ProjectionSupervisor(
-        ctx.database_url, env, loader(ctx.app), _selected(args.names, args.all)
+        ctx.database_url,
+        env,
+        loader(ctx.app),
+        _selected(args.names, args.all),
+        connect_timeout=settings.database_timeout,
     )
     stop = threading.Event()
     # SIGTERM (a process manager stopping us) ends the loop like Ctrl-C: runners stop cleanly.
@@ -336,7 +343,9 @@ def _run_policies(ctx: Context, settings: Settings, stop: threading.Event) -> No
     from fastfaktura.policies import start_policies
 
     async def main() -> None:
-        pool = await asyncpg.create_pool(ctx.database_url, min_size=1, max_size=4)
+        pool = await create_read_pool(
+            ctx.database_url, min_size=1, max_size=4, deadline=settings.database_timeout
+        )
         policies = start_policies(pool, ctx.app, settings, StripeGateway(settings.stripe))
         try:
             while not stop.is_set():

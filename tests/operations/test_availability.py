@@ -246,6 +246,8 @@ async def assert_everything_unavailable(
     assert_unavailable_page(page)
     assert took < ANSWER_WITHIN, took
     await assert_degraded(client)
+    slowest = max(took for _, took in answers)
+    print(f"{len(answers)} concurrent requests answered 503, the slowest in {slowest:.2f} s")
 
 
 async def assert_recovered(
@@ -322,6 +324,7 @@ async def test_kill_9_mid_burst_loses_no_answered_write_and_leaves_no_gap(
         statuses = sorted({response.status_code for response in answers})
         assert set(statuses) <= {201, 503}, [r.text for r in answers if r.status_code >= 500]
         created = [UUID(r.json()["id"]) for r in answers if r.status_code == 201]
+        print(f"burst: {len(created)} answered 201, {len(answers) - len(created)} answered 503")
         assert created, statuses
         assert 503 in statuses, statuses
         await assert_recovered(client, headers, invoice)
