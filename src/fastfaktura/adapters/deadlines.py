@@ -26,6 +26,7 @@ import anyio.to_thread
 import asyncpg
 import eventsourcing.persistence
 import psycopg
+from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment
 
@@ -53,8 +54,10 @@ _UNAVAILABLE: Final[tuple[type[BaseException], ...]] = (
 
 
 def database_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` (or what it was raised from) says the database is unavailable or too
-    slow: answered 503 with Retry-After, never 500."""
+    """Whether `exc`, what it was raised from, or what it was raised while handling says the
+    database is unavailable or too slow: answered 503 with Retry-After, never 500. (asyncpg,
+    releasing a connection that broke mid-query, raises an internal error while handling the
+    connection error.)"""
     seen: BaseException | None = exc
     for _ in range(5):
         if seen is None:
@@ -63,7 +66,7 @@ def database_unavailable(exc: BaseException) -> bool:
         # subclasses, such as DataError, are our bugs).
         if isinstance(seen, _UNAVAILABLE) or type(seen) is asyncpg.InterfaceError:
             return True
-        seen = seen.__cause__
+        seen = seen.__cause__ or seen.__context__
     return False
 
 
@@ -113,6 +116,15 @@ class DeadlinePool(asyncpg.Pool):  # type: ignore[misc]
     def acquire(self, *, timeout: float | None = None) -> Any:
         return super().acquire(timeout=self._acquire_timeout if timeout is None else timeout)
 
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:
+        try:
+            await super().release(connection, timeout=timeout)
+        except asyncpg.InternalClientError as exc:
+            # A connection that broke under a query (the server crashed) cannot be reset:
+            # asyncpg has terminated it and says so with an internal error. It is a lost
+            # connection, like the others.
+            raise asyncpg.ConnectionDoesNotExistError(f"connection lost: {exc}") from exc
+
 
 def create_read_pool(
     database_url: str, *, min_size: int, max_size: int, deadline: float
@@ -137,12 +149,20 @@ def create_read_pool(
     )
 
 
-async def run_in_thread(func: Callable[[], T], deadline: float) -> T:
+def deadline_of(app: Application[Any]) -> float | None:
+    """The deadline an application was built with (eventsourcing_env(timeout=...)), if any."""
+    raw = app.env.get(DEADLINE_ENV_KEY)
+    return float(raw) if raw else None
+
+
+async def run_in_thread(func: Callable[[], T], deadline: float | None) -> T:
     """`func()` in a worker thread; TimeoutError when it has not finished within `deadline`.
 
     The thread is abandoned, not stopped (a thread blocked in a socket cannot be): it finishes
     or fails when the server answers or its connection breaks. Its outcome is then unknown to
     the caller (a write may still commit): Idempotency-Key makes the retry safe.
     """
+    if deadline is None:
+        return await anyio.to_thread.run_sync(func)
     with anyio.fail_after(deadline):
         return await anyio.to_thread.run_sync(func, abandon_on_cancel=True)
