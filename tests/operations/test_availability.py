@@ -295,7 +295,6 @@ async def test_frozen_database_answers_503_within_the_deadline_then_recovers(
         invoice = await sent_invoice(client, headers)
         with running.frozen():
             await assert_everything_unavailable(client, headers, invoice)
-            await assert_everything_unavailable(client, headers, invoice)
         took = await assert_recovered(client, headers, invoice)
         print(f"recovered {took:.2f} s after SIGCONT")
 
@@ -327,8 +326,13 @@ async def test_kill_9_mid_burst_loses_no_answered_write_and_leaves_no_gap(
         print(f"burst: {len(created)} answered 201, {len(answers) - len(created)} answered 503")
         assert created, statuses
         assert 503 in statuses, statuses
-        await assert_recovered(client, headers, invoice)
+        took = await assert_recovered(client, headers, invoice)
+        print(f"recovered {took:.2f} s after the restart")
 
+    # The read model may still be applying the last events: bring it up to date first.
+    with invoicing_on(running.url) as app:
+        for model in READ_MODELS:
+            catch_up(app, running.url, model)
     with psycopg.connect(running.url) as conn:
         stored = {
             row[0]: row[1]
@@ -346,4 +350,4 @@ async def test_kill_9_mid_burst_loses_no_answered_write_and_leaves_no_gap(
             )
         )
     # The read model shows every stored invoice, numbered 1..n without a gap.
-    assert numbers == list(range(1, len(stored) + 1))
+    assert numbers == list(range(1, len(stored) + 1)), (numbers, len(stored))

@@ -66,6 +66,7 @@ def _raised_while_handling(exc: BaseException, handled: BaseException) -> BaseEx
         asyncpg.TooManyConnectionsError("too many clients"),
         asyncpg.ConnectionDoesNotExistError("connection was closed"),
         asyncpg.InterfaceError("cannot perform operation: connection is closed"),
+        asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is ..."),
         psycopg.OperationalError("server closed the connection unexpectedly"),
         psycopg_pool.PoolTimeout("couldn't get a connection after 1.00 sec"),
         eventsourcing.persistence.OperationalError("connection failed"),

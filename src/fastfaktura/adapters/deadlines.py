@@ -47,6 +47,11 @@ _UNAVAILABLE: Final[tuple[type[BaseException], ...]] = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.LockNotAvailableError,
+    # A connection that broke under a query leaves asyncpg's protocol in a state it reports as
+    # an internal error ("cannot switch to state ...; another operation is in progress") on
+    # its next use or its reset; a stale statement cache is the other case. Both pass with a
+    # fresh connection.
+    asyncpg.InternalClientError,
     psycopg.OperationalError,
     eventsourcing.persistence.OperationalError,
     eventsourcing.persistence.InterfaceError,
@@ -116,15 +121,6 @@ class DeadlinePool(asyncpg.Pool):  # type: ignore[misc]
     def acquire(self, *, timeout: float | None = None) -> Any:
         return super().acquire(timeout=self._acquire_timeout if timeout is None else timeout)
 
-    async def release(self, connection: Any, *, timeout: float | None = None) -> None:
-        try:
-            await super().release(connection, timeout=timeout)
-        except asyncpg.InternalClientError as exc:
-            # A connection that broke under a query (the server crashed) cannot be reset:
-            # asyncpg has terminated it and says so with an internal error. It is a lost
-            # connection, like the others.
-            raise asyncpg.ConnectionDoesNotExistError(f"connection lost: {exc}") from exc
-
 
 def create_read_pool(
     database_url: str, *, min_size: int, max_size: int, deadline: float
@@ -160,7 +156,7 @@ async def run_in_thread(func: Callable[[], T], deadline: float | None) -> T:
 
     The thread is abandoned, not stopped (a thread blocked in a socket cannot be): it finishes
     or fails when the server answers or its connection breaks. Its outcome is then unknown to
-    the caller (a write may still commit): Idempotency-Key makes the retry safe.
+    the caller: a write may still commit once a frozen server wakes.
     """
     if deadline is None:
         return await anyio.to_thread.run_sync(func)
