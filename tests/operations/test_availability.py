@@ -121,12 +121,17 @@ class OwnServer:
 
 
 @pytest.fixture(scope="module")
-def own_server() -> OwnServer:
+def own_server() -> Iterator[OwnServer]:
     home = Path(tempfile.mkdtemp(prefix="ff-avail-"))
     home.chmod(0o755)
-    url = start_embedded(home)  # stops when the suite exits
+    url = start_embedded(home)
     migrate(url)
-    return OwnServer(home / "pg", url)
+    server = OwnServer(home / "pg", url)
+    yield server
+    # pgserver stops only the postmaster it started itself: the tests restarted it.
+    server.signal_all(signal.SIGCONT)
+    if server.processes_or_none():
+        server.stop()
 
 
 @pytest.fixture
