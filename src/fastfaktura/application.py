@@ -255,11 +255,14 @@ class Invoicing(Application[UUID]):
             due_date = issue_date + timedelta(days=int(business.profile["payment_terms_days"]))
         seller = {"name": business.name, **{k: business.field(k) for k in SELLER_FIELDS}}
         buyer = {k: client.details.get(k) for k in BUYER_FIELDS}
-        token = secrets.token_urlsafe(24)  # 192 random bits; the public URL's only secret
         year = issue_date.year
         series_key = series_id(business_id, year)
 
         def attempt() -> Written[Invoice]:
+            # 192 random bits, the public URL's only secret: one per attempt, as the invoice id
+            # is. An attempt whose commit went through unseen (the connection broke) leaves its
+            # invoice behind, and the next one must not share its token.
+            token = secrets.token_urlsafe(24)
             try:
                 series: Aggregate = self.repository.get(series_key)
             except AggregateNotFoundError:

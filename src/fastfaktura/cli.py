@@ -34,6 +34,7 @@ from fastfaktura.adapters.database import (
     resolve_database_url,
     with_application_name,
 )
+from fastfaktura.adapters.deadlines import create_read_pool
 from fastfaktura.application import Invoicing, IssuedKey
 from fastfaktura.config import Settings
 from fastfaktura.domain.business import Business
@@ -341,9 +342,15 @@ def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
     # The application the runners fold with and the policies command through: sized like the
     # API's write pool (budget.projections).
     ctx = Context(settings, app_pool=(settings.pools.write, settings.pools.write_overflow))
-    env = ConnectionParams.from_url(ctx.direct_url).eventsourcing_env(pool_size=1, max_overflow=0)
+    env = ConnectionParams.from_url(ctx.direct_url).eventsourcing_env(
+        pool_size=1, max_overflow=0, timeout=settings.database_timeout
+    )
     supervisor = ProjectionSupervisor(
-        ctx.direct_url, env, loader(ctx.app), _selected(args.names, args.all)
+        ctx.direct_url,
+        env,
+        loader(ctx.app),
+        _selected(args.names, args.all),
+        connect_timeout=settings.database_timeout,
     )
     stop = threading.Event()
     # SIGTERM (a process manager stopping us) ends the loop like Ctrl-C: runners stop cleanly.
@@ -373,8 +380,11 @@ def _run_policies(ctx: Context, settings: Settings, stop: threading.Event) -> No
     async def main() -> None:
         # Commands run in worker threads, each holding one of the application's connections.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.pools.write_max
-        pool = await asyncpg.create_pool(
-            ctx.direct_url, min_size=1, max_size=settings.pools.policies
+        pool = await create_read_pool(
+            ctx.direct_url,
+            min_size=1,
+            max_size=settings.pools.policies,
+            deadline=settings.database_timeout,
         )
         # The delivery worker renders the PDFs it attaches to emails in worker processes too.
         pdfs = PdfRenderPool(settings.pdf)

@@ -207,6 +207,19 @@ class PdfPoolSettings(msgspec.Struct, frozen=True, kw_only=True):
 # -- end of the PDF rendering pool block ---------------------------------------------------
 
 
+def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, not {raw!r}")
+    return value
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Process settings. `database_url` None means: start the embedded PostgreSQL."""
 
@@ -229,6 +242,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limits: RateLimitSettings = msgspec.field(default_factory=lambda: RateLimitSettings())
     pools: PoolSettings = msgspec.field(default_factory=lambda: PoolSettings())
     pdf: PdfPoolSettings = msgspec.field(default_factory=lambda: PdfPoolSettings())
+    # -- Deadlines (docs/operations.md "Deadlines and availability") -------------------------
+    # The deadline of every database call, in seconds (FASTFAKTURA_DATABASE_TIMEOUT_SECONDS):
+    # pool acquire, connect, each statement (server-side statement_timeout and client-side),
+    # and how long a request waits for its command. Past it, or with the database
+    # unreachable: 503 with Retry-After.
+    database_timeout: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -246,6 +265,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             rate_limits=RateLimitSettings.from_env(env),
             pools=PoolSettings.from_env(env),
             pdf=PdfPoolSettings.from_env(env),
+            database_timeout=_positive_seconds(env, "FASTFAKTURA_DATABASE_TIMEOUT_SECONDS", 5.0),
         )
 
     def base_url(self) -> str:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
+from fastfaktura.adapters.deadlines import database_unavailable
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
 from fastfaktura.delivery.transports import SmsGatewayTransport, SmtpTransport, Transport
@@ -48,6 +49,11 @@ async def sweep_overdue_forever(
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # A lost connection or a conflict: log it and try again at the next interval.
             log.warning("overdue sweep failed", error=str(exc))
+        except Exception as exc:
+            # The write side's errors (eventsourcing's) when the database is away: the same.
+            if not database_unavailable(exc):
+                raise
+            log.warning("overdue sweep failed", error=f"{type(exc).__name__}: {exc}")
         await asyncio.sleep(every_seconds)
 
 

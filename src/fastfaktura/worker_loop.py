@@ -12,6 +12,8 @@ from typing import ClassVar
 import asyncpg
 import structlog
 
+from fastfaktura.adapters.deadlines import database_unavailable
+
 log = structlog.get_logger(__name__)
 
 
@@ -43,11 +45,21 @@ class LockedWorker(ABC):
         while True:
             try:
                 await self._run_locked()
-            except Exception:
+            except Exception as exc:
                 self.status = "failed"
-                log.exception(
-                    "worker failed; restarting", worker=self.LOCK, backoff=self.restart_seconds
-                )
+                if database_unavailable(exc):
+                    # Expected while PostgreSQL is away: one line, not a traceback (rendering
+                    # one every second would hold up the event loop the API answers on).
+                    log.warning(
+                        "worker: database unavailable; restarting",
+                        worker=self.LOCK,
+                        backoff=self.restart_seconds,
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
+                else:
+                    log.exception(
+                        "worker failed; restarting", worker=self.LOCK, backoff=self.restart_seconds
+                    )
                 await asyncio.sleep(self.restart_seconds)
 
     async def _run_locked(self) -> None:

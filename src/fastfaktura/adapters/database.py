@@ -16,6 +16,8 @@ import structlog
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, strtobool
 
+from fastfaktura.adapters.deadlines import DEADLINE_ENV_KEY, bound_pool, whole_seconds
+
 log = structlog.get_logger(__name__)
 
 APPLICATION_NAME = "Invoicing"
@@ -75,6 +77,7 @@ class ConnectionParams:
         max_overflow: int,
         aggregate_cache: int = 0,
         prepared_statements: bool = True,
+        timeout: float | None = None,
     ) -> dict[str, str]:
         """The environment for an eventsourcing Application or tracking recorder.
 
@@ -85,10 +88,22 @@ class ConnectionParams:
         their new events (read from the store on every get, so other processes' writes are
         seen). Long streams, like a busy business's numbering series, then cost one small
         read instead of a full replay per command.
+
+        `timeout`: the deadline (seconds) of every database call: connect, pool acquire,
+        statement, and the event store's table lock (adapters/deadlines.py).
         """
         cache = (
             {"AGGREGATE_CACHE_MAXSIZE": str(aggregate_cache), "AGGREGATE_CACHE_FASTFORWARD": "y"}
             if aggregate_cache
+            else {}
+        )
+        bounded = (
+            {
+                DEADLINE_ENV_KEY: repr(float(timeout)),
+                "POSTGRES_CONNECT_TIMEOUT": str(whole_seconds(timeout)),
+                "POSTGRES_LOCK_TIMEOUT": str(whole_seconds(timeout)),
+            }
+            if timeout
             else {}
         )
         return {
@@ -96,6 +111,7 @@ class ConnectionParams:
             "PERSISTENCE_MODULE": f"{__name__}:{TunedPostgresFactory.__qualname__}",
             NO_PREPARED_STATEMENTS: "n" if prepared_statements else "y",
             **({APPLICATION_NAME_KEY: self.application_name} if self.application_name else {}),
+            **bounded,
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),
@@ -116,20 +132,24 @@ APPLICATION_NAME_KEY = "FASTFAKTURA_APPLICATION_NAME"
 
 
 class TunedPostgresFactory(PostgresFactory):
-    """eventsourcing's PostgreSQL persistence, with two connection options its settings lack:
+    """eventsourcing's PostgreSQL persistence, with connection options its settings lack:
     the session's application_name (which process holds which connection, in
-    pg_stat_activity), and no server-side prepared statements behind a transaction pooler
-    (the library prepares its statements explicitly; psycopg's prepare_threshold=None is the
-    only switch that stops that too)."""
+    pg_stat_activity); no server-side prepared statements behind a transaction pooler (the
+    library prepares its statements explicitly; psycopg's prepare_threshold=None is the only
+    switch that stops that too); and, when the environment has a deadline, bounds on every
+    call (adapters/deadlines.py)."""
 
     def __init__(self, env: Environment | dict[str, str] | None) -> None:
         super().__init__(env)
-        options = self.datastore.pool.kwargs
+        pool = self.datastore.pool
+        options = pool.kwargs
         assert isinstance(options, dict)  # the library passes a dict
         if name := self.env.get(APPLICATION_NAME_KEY):
             options["application_name"] = name
         if strtobool(self.env.get(NO_PREPARED_STATEMENTS) or "n"):
             options["prepare_threshold"] = None
+        if raw := self.env.get(DEADLINE_ENV_KEY):
+            bound_pool(pool, float(raw))
 
 
 def with_application_name(url: str, name: str) -> str:

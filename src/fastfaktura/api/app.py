@@ -22,6 +22,7 @@ from litestar.response import Redirect
 
 from fastfaktura import __version__
 from fastfaktura.adapters.database import ConnectionParams
+from fastfaktura.adapters.deadlines import create_read_pool
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
@@ -142,10 +143,15 @@ def create_app(
             max_overflow=pools.write_overflow,
             aggregate_cache=AGGREGATE_CACHE,
             prepared_statements=not pooled,
+            timeout=settings.database_timeout,
         )
         invoicing = await anyio.to_thread.run_sync(lambda: Invoicing(env))
-        pool = await asyncpg.create_pool(
-            database_url, min_size=1, max_size=pools.query, **statement_cache
+        pool = await create_read_pool(
+            database_url,
+            min_size=1,
+            max_size=pools.query,
+            deadline=settings.database_timeout,
+            **statement_cache,
         )
         pdfs = PdfRenderPool(settings.pdf)
         await pdfs.start()
@@ -155,15 +161,21 @@ def create_app(
         stripe = StripeGateway(settings.stripe)
         if run_projections:
             runner_env = ConnectionParams.from_url(direct_url).eventsourcing_env(
-                pool_size=1, max_overflow=0
+                pool_size=1, max_overflow=0, timeout=settings.database_timeout
             )
             supervisor = ProjectionSupervisor(
-                direct_url, runner_env, loader(invoicing), READ_MODELS
+                direct_url,
+                runner_env,
+                loader(invoicing),
+                READ_MODELS,
+                connect_timeout=settings.database_timeout,
             )
             supervisor.start()
             # Policies run where the projections run (delivery and payments workers, overdue
             # sweep), on their own direct pool: each worker holds an advisory lock.
-            policy_pool = await asyncpg.create_pool(direct_url, min_size=1, max_size=pools.policies)
+            policy_pool = await create_read_pool(
+                direct_url, min_size=1, max_size=pools.policies, deadline=settings.database_timeout
+            )
             policies = start_policies(policy_pool, invoicing, settings, stripe, pdfs)
         app.state.services = Services(
             settings=settings,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
 import msgspec
 import structlog
@@ -19,12 +20,18 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+from fastfaktura.adapters.deadlines import database_unavailable
 from fastfaktura.documents.pool import PdfRenderUnavailableError
 from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from fastfaktura.web.page import public_error_page
 
 log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://fastfaktura.io/problems/"
+# Where the public pages live: their errors are HTML pages, never problem+json.
+PUBLIC_PAGES_PREFIX: Final = "/i/"
+# What a 503 asks the client to wait before retrying (seconds).
+UNAVAILABLE_RETRY_AFTER_SECONDS: Final = 5
 
 
 class ProblemField(msgspec.Struct, kw_only=True):
@@ -129,7 +136,10 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     title = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}.get(
         exc.status_code, "Error"
     )
-    return problem(exc.status_code, slug, title, exc.detail)
+    response = problem(exc.status_code, slug, title, exc.detail)
+    # Retry-After of a 429 or 503, Allow of a 405: kept.
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def _pdf_unavailable(
@@ -142,6 +152,21 @@ def _pdf_unavailable(
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    if database_unavailable(exc):
+        log.warning(
+            "database unavailable or too slow",
+            path=request.url.path,
+            method=request.method,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        response = problem(
+            503,
+            "database-unavailable",
+            "Service unavailable",
+            "The database is unavailable or too slow; retry after a short wait.",
+        )
+        response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+        return response
     log.exception("unhandled error", path=request.url.path, method=request.method)
     return problem(
         500,
@@ -210,7 +235,27 @@ def answers(
     }
 
 
-EXCEPTION_HANDLERS: dict[Any, Any] = {
+Handler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
+
+
+def html_on_public_pages(handler: Handler) -> Handler:
+    """`handler`, but on the public pages its answer becomes the HTML error page of the same
+    status (and Retry-After)."""
+
+    def handle(request: Request[Any, Any, Any], exc: Any) -> Response[Any]:
+        response = handler(request, exc)
+        if not request.url.path.startswith(PUBLIC_PAGES_PREFIX):
+            return response
+        return public_error_page(
+            response.status_code or 500,
+            response.headers.get("Retry-After"),
+            request.headers.get("accept-language"),
+        )
+
+    return handle
+
+
+_HANDLERS: dict[Any, Handler] = {
     InvalidInputError: _invalid,
     NotFoundError: _not_found,
     ConflictError: _conflict,
@@ -222,4 +267,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: _http,
     PdfRenderUnavailableError: _pdf_unavailable,
     Exception: _internal,
+}
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    exc: html_on_public_pages(handler) for exc, handler in _HANDLERS.items()
 }

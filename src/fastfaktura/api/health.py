@@ -1,17 +1,24 @@
 """GET /health: 200 once every read model has a running projection (or, on an API-only worker,
-once the app is up), 503 before or when a projection has failed."""
+once the app is up), 503 before or when a projection has failed, or when the database is
+unreachable or too slow (`degraded`, never a 500, never longer than the database deadline)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
+import structlog
 from litestar import Request, Response, get
 from litestar.openapi import ResponseSpec
 
+from fastfaktura.adapters.deadlines import database_unavailable
+from fastfaktura.api.errors import UNAVAILABLE_RETRY_AFTER_SECONDS
 from fastfaktura.api.services import services
 from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.models import READ_MODELS
+
+log = structlog.get_logger(__name__)
 
 
 class ProjectionHealth(msgspec.Struct, kw_only=True):
@@ -23,9 +30,11 @@ class ProjectionHealth(msgspec.Struct, kw_only=True):
     error: str | None = None
 
 
-class Health(msgspec.Struct, kw_only=True):
+class Health(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: str
     projections: list[ProjectionHealth]
+    # Set when the database could not be read (unreachable or too slow).
+    database: str | None = None
 
 
 @get(
@@ -50,7 +59,21 @@ async def health(request: Request[Any, Any, Any]) -> Response[Health]:
     # their runner states are not known here; positions and lag still are.
     runners = supervisor.states if supervisor is not None else {}
     external = supervisor is None
-    rows = await queries.status(services(state).pool, READ_MODELS)
+    svc = services(state)
+    try:
+        # The pool's deadlines bound each call; this bounds the whole check.
+        rows = await asyncio.wait_for(
+            queries.status(svc.pool, READ_MODELS), svc.settings.database_timeout
+        )
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        log.warning("health: database unavailable", error=f"{type(exc).__name__}: {exc}")
+        return Response(
+            Health(status="degraded", projections=[], database="unavailable"),
+            status_code=503,
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+        )
     projections = [
         ProjectionHealth(
             name=row.name,

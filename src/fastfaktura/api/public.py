@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import string
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -41,6 +42,8 @@ log = structlog.get_logger(__name__)
 _ROWS = InvoicesReadModel()
 # Tokens are 32 URL-safe characters; anything much longer is not worth a query.
 MAX_TOKEN_LENGTH = 128
+# Anything else (a NUL byte, which PostgreSQL text cannot hold, or other junk) names no invoice.
+TOKEN_CHARACTERS: Final = frozenset(string.ascii_letters + string.digits + "-_")
 HEADERS = {
     # Every view may be recorded and shows the live status: never served from a cache.
     "Cache-Control": "no-store",
@@ -63,6 +66,11 @@ STRIPE_API_URL: Final = "https://api.stripe.com"
 STRIPE_PAGE_TIMEOUT_SECONDS: Final = 3.0
 # Stripe.js opens its 3-D Secure challenges in frames from there.
 STRIPE_HOOKS_ORIGIN: Final = "https://hooks.stripe.com"
+
+
+def well_formed(token: str) -> bool:
+    """Whether `token` could be a public token at all: only those are worth a query."""
+    return 0 < len(token) <= MAX_TOKEN_LENGTH and TOKEN_CHARACTERS.issuperset(token)
 
 
 def _html(
@@ -153,7 +161,7 @@ async def public_invoice_page(
     request: Request[Any, Any, Any], token: FromPath[str]
 ) -> Response[str]:
     """The invoice, in its client's locale; records `opened` (once a day at most)."""
-    if not 0 < len(token) <= MAX_TOKEN_LENGTH:
+    if not well_formed(token):
         return _not_found(request)
     svc = services(request.app.state)
     row = await svc.pool.fetchrow(
@@ -193,7 +201,7 @@ async def public_invoice_pdf(
     Like the page, only for an invoice that was sent: a draft, or a draft cancelled unsent,
     is the not-found page. Downloading the PDF records nothing (the page view did).
     """
-    if not 0 < len(token) <= MAX_TOKEN_LENGTH:
+    if not well_formed(token):
         return _not_found(request)
     svc = services(request.app.state)
     row = await svc.pool.fetchrow(

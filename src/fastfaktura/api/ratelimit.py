@@ -17,7 +17,6 @@ with a read-then-write under an in-process lock, so processes sharing a store wo
 from __future__ import annotations
 
 import asyncio
-import html
 import ipaddress
 import math
 from dataclasses import dataclass
@@ -31,11 +30,12 @@ from litestar.enums import MediaType, ScopeType
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from fastfaktura.api.errors import problem
-from fastfaktura.api.public import HEADERS as PAGE_HEADERS
+from fastfaktura.adapters.deadlines import database_unavailable
+from fastfaktura.api.errors import UNAVAILABLE_RETRY_AFTER_SECONDS, problem
 from fastfaktura.api.services import services
 from fastfaktura.config import RateLimitSettings
 from fastfaktura.readmodels.sql import statement
+from fastfaktura.web.page import ERROR_PAGE_HEADERS, render_error
 
 log = structlog.get_logger(__name__)
 
@@ -159,18 +159,18 @@ def client_address(scope: Scope) -> str:
     return str(address)
 
 
-def too_many_requests_page(retry_after_seconds: int) -> str:
-    """The HTML 429 of the public pages: minimal, in no one language (the number says it all).
-    One function, so that the pages' own error page can take its place."""
-    seconds = html.escape(str(retry_after_seconds))
-    return (
-        '<!DOCTYPE html><html><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>429</title></head>"
-        '<body style="font-family: sans-serif; text-align: center; margin-top: 20vh">'
-        "<h1>429</h1><p>Too many requests &middot; Trop de requ&ecirc;tes &middot; "
-        "For mange foresp&oslash;rsler &middot; F&ouml;r m&aring;nga f&ouml;rfr&aring;gningar</p>"
-        f"<p>&#8635; {seconds} s</p></body></html>"
+def public_error_answer(status: int, retry_after_seconds: int, scope: Scope) -> ASGIResponse:
+    """The public pages' HTML error page (web/page.py, in the reader's language), answered
+    from middleware, where no exception handler runs."""
+    accept_language = next(
+        (value.decode("latin-1") for name, value in scope["headers"] if name == b"accept-language"),
+        None,
+    )
+    return ASGIResponse(
+        body=render_error(status, accept_language).encode(),
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers={**ERROR_PAGE_HEADERS, "Retry-After": str(retry_after_seconds)},
     )
 
 
@@ -187,19 +187,21 @@ class PerAddressRateLimit:
         if scope["type"] == ScopeType.HTTP and scope["path"].startswith(self.paths):
             pool = services(scope["litestar_app"].state).pool
             bucket = "page:" + client_address(scope)
-            row = await pool.fetchrow(_sql("take"), bucket, self.per_second, self.burst)
+            try:
+                row = await pool.fetchrow(_sql("take"), bucket, self.per_second, self.burst)
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                # The database is away: the page could not be served either (HTML 503).
+                await public_error_answer(503, UNAVAILABLE_RETRY_AFTER_SECONDS, scope)(
+                    scope, receive, send
+                )
+                return
             quota = _quota(row, self.per_second, self.burst)
             if not quota.allowed:
                 seconds = quota.retry_after_seconds
                 log.info("public page rate limited", bucket=bucket, retry_after=seconds)
-                # The pages' protective headers (no cache, no referrer, no script) here too.
-                answer = ASGIResponse(
-                    body=too_many_requests_page(seconds).encode(),
-                    status_code=429,
-                    media_type=MediaType.HTML,
-                    headers={**PAGE_HEADERS, "Retry-After": str(seconds)},
-                )
-                await answer(scope, receive, send)
+                await public_error_answer(429, seconds, scope)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
-import anyio.to_thread
 import asyncpg
 import msgspec
 import structlog
 from litestar import Response
 
+from fastfaktura.adapters.deadlines import run_in_thread
 from fastfaktura.api.input import parse_uuid
 from fastfaktura.application import Invoicing, Written
 from fastfaktura.config import Settings
@@ -36,8 +36,11 @@ class Services:
 
     async def execute(self, command: Callable[[], Written[T]]) -> Written[T]:
         """Run a command on the (synchronous) write side in a worker thread, then wait until
-        the read models it affects show it, so the caller's next read sees its write."""
-        written = await anyio.to_thread.run_sync(command)
+        the read models it affects show it, so the caller's next read sees its write.
+
+        The command has the database deadline (TimeoutError past it: 503); the wait for the
+        read models has its own bound, past which the write is answered anyway."""
+        written = await run_in_thread(command, self.settings.database_timeout)
         caught_up = await self.watcher.wait(
             written.recorded, self.settings.read_your_writes_timeout
         )

@@ -16,9 +16,9 @@ import hashlib
 from dataclasses import dataclass
 from uuid import UUID
 
-import anyio.to_thread
 import asyncpg
 
+from fastfaktura.adapters.deadlines import deadline_of, run_in_thread
 from fastfaktura.application import Invoicing
 from fastfaktura.documents.document import pdf_filename
 from fastfaktura.documents.pool import PdfRenderer
@@ -48,7 +48,9 @@ async def was_issued(app: Invoicing, business_id: UUID, invoice_id: UUID, status
     if status != "cancelled":
         return status != "draft"
     try:
-        invoice = await anyio.to_thread.run_sync(app.get, Invoice, invoice_id, business_id)
+        invoice = await run_in_thread(
+            lambda: app.get(Invoice, invoice_id, business_id), deadline_of(app)
+        )
     except NotFoundError:
         return False
     return bool(invoice.was_sent)

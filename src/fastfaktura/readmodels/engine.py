@@ -28,6 +28,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from fastfaktura.adapters.database import ConnectionParams, TunedPostgresFactory
+from fastfaktura.adapters.deadlines import whole_seconds
 from fastfaktura.application import Invoicing
 from fastfaktura.readmodels.model import Folder, ReadModel, Row
 from fastfaktura.readmodels.scan import Partition, aggregates, partitions
@@ -39,6 +40,9 @@ PAGE_SIZE = 1000
 _JSON = msgspec.json.Encoder()
 REBUILD_SUFFIX = "__rebuild"
 PARALLEL_FROM_EVENTS = 50_000
+# A failed runner restarts after 0.5 s, doubling up to this: a projection is back within a few
+# seconds of its database.
+MAX_RESTART_BACKOFF_SECONDS = 4.0
 Loader = Callable[[UUID, int], Aggregate]
 Progress = Callable[[int, int], None]
 
@@ -144,6 +148,7 @@ class LiveRunner(BaseProjectionRunner[Invoicing]):
     """
 
     def __init__(self, model: ReadModel, env: dict[str, str], load: Loader) -> None:
+        # Bounded by the environment's deadline, when it has one (adapters/deadlines.py).
         self._factory = TunedPostgresFactory(Environment(model.name, _pool(env, 1)))
         self.view = ReadModelView(self._factory.datastore, model=model, folder=Folder(load, 20_000))
         super().__init__(
@@ -171,13 +176,15 @@ class ProjectionSupervisor:
     """Keeps one live runner per read model going: restarts it with backoff when it fails.
 
     A session advisory lock per read model makes exactly one process (of many) its active
-    runner; the others stand by and take over when it goes away.
+    runner; the others stand by and take over when it goes away. `connect_timeout` (seconds)
+    bounds connecting for that lock (a frozen server would hold it forever).
     """
 
     database_url: str
     env: dict[str, str]
     load: Loader
     models: Sequence[ReadModel]
+    connect_timeout: float | None = None
     states: dict[str, RunnerState] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -201,7 +208,9 @@ class ProjectionSupervisor:
         backoff = 0.5
         while not self._stopping.is_set():
             try:
-                with psycopg.connect(self.database_url, autocommit=True) as lock_conn:
+                with psycopg.connect(
+                    self.database_url, autocommit=True, connect_timeout=self._connect_timeout()
+                ) as lock_conn:
                     got = lock_conn.execute(
                         "SELECT pg_try_advisory_lock(hashtext(%s))",
                         (f"fastfaktura.projection.{model.name}",),
@@ -223,7 +232,10 @@ class ProjectionSupervisor:
                     backoff=backoff,
                 )
                 self._stopping.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, MAX_RESTART_BACKOFF_SECONDS)
+
+    def _connect_timeout(self) -> int | None:
+        return whole_seconds(self.connect_timeout) if self.connect_timeout else None
 
     def _run(self, model: ReadModel, state: RunnerState) -> None:
         runner = LiveRunner(model, self.env, self.load)

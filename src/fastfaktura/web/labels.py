@@ -229,3 +229,66 @@ STATUS_LABELS: Final[dict[str, dict[str, str]]] = {
         "cancelled": "Makulerad",
     },
 }
+
+# The public pages' error pages other than "not found" (API.md "Limits and availability": the
+# public pages answer HTML in every case): per locale, per kind, (title, text).
+ERROR_PAGE_LABELS: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "fr": {
+        "unavailable": (
+            "Service momentanément indisponible",
+            "La facture ne peut pas être affichée pour le moment. Réessayez dans quelques "
+            "instants.",
+        ),
+        "too_many_requests": (
+            "Trop de requêtes",
+            "Trop de pages ont été demandées en peu de temps. Réessayez dans quelques instants.",
+        ),
+        "error": (
+            "Une erreur est survenue",
+            "La facture ne peut pas être affichée. Réessayez plus tard ou contactez l'émetteur "
+            "de la facture.",
+        ),
+    },
+    "en": {
+        "unavailable": (
+            "Service temporarily unavailable",
+            "The invoice cannot be shown right now. Please try again in a few moments.",
+        ),
+        "too_many_requests": (
+            "Too many requests",
+            "Too many pages were requested in a short time. Please try again in a few moments.",
+        ),
+        "error": (
+            "Something went wrong",
+            "The invoice cannot be shown. Try again later, or contact the sender of the invoice.",
+        ),
+    },
+    "nb": {
+        "unavailable": (
+            "Tjenesten er midlertidig utilgjengelig",
+            "Fakturaen kan ikke vises akkurat nå. Prøv igjen om et øyeblikk.",
+        ),
+        "too_many_requests": (
+            "For mange forespørsler",
+            "For mange sider ble hentet på kort tid. Prøv igjen om et øyeblikk.",
+        ),
+        "error": (
+            "Noe gikk galt",
+            "Fakturaen kan ikke vises. Prøv igjen senere, eller kontakt avsenderen av fakturaen.",
+        ),
+    },
+    "sv": {
+        "unavailable": (
+            "Tjänsten är tillfälligt otillgänglig",
+            "Fakturan kan inte visas just nu. Försök igen om en liten stund.",
+        ),
+        "too_many_requests": (
+            "För många förfrågningar",
+            "För många sidor begärdes på kort tid. Försök igen om en liten stund.",
+        ),
+        "error": (
+            "Något gick fel",
+            "Fakturan kan inte visas. Försök igen senare eller kontakta fakturans avsändare.",
+        ),
+    },
+}

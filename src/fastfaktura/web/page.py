@@ -17,9 +17,17 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from litestar import Response
+from litestar.enums import MediaType
 
 from fastfaktura.readmodels.invoice_view import Buyer, InvoiceResponse, Seller
-from fastfaktura.web.labels import DEFAULT_LOCALE, LABELS, LOCALES, STATUS_LABELS
+from fastfaktura.web.labels import (
+    DEFAULT_LOCALE,
+    ERROR_PAGE_LABELS,
+    LABELS,
+    LOCALES,
+    STATUS_LABELS,
+)
 
 # Every currency the API accepts (EUR, USD, GBP, NOK, SEK, DKK) counts in hundredths.
 MINOR_UNIT_DIGITS: Final = 2
@@ -245,3 +253,44 @@ def render_not_found(accept_language: str | None) -> str:
     """No such invoice (unknown token, or a draft): a page, in the reader's language if known."""
     locale = preferred_locale(accept_language)
     return _render("not_found.html", lang=locale, t=LABELS[locale])
+
+
+# What every error page of the public pages carries: never cached, no script, no referrer.
+ERROR_PAGE_HEADERS: Final = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+}
+_ERROR_KINDS: Final = {429: "too_many_requests", 503: "unavailable"}
+
+
+def render_error(status: int, accept_language: str | None) -> str:
+    """The page for an error answer of the public pages (404: not found; 429, 503: try again
+    shortly; anything else: a generic error), in the reader's language if known."""
+    if status == 404:
+        return render_not_found(accept_language)
+    locale = preferred_locale(accept_language)
+    title, text = ERROR_PAGE_LABELS[locale][_ERROR_KINDS.get(status, "error")]
+    return _render("error.html", lang=locale, t=LABELS[locale], title=title, text=text)
+
+
+def public_error_page(
+    status: int, retry_after: int | str | None = None, accept_language: str | None = None
+) -> Response[str]:
+    """The HTML answer of a public page (`/i/...`) that fails with `status`: the public pages
+    answer HTML in every case, never JSON (API.md "Limits and availability"). `retry_after`
+    (seconds) is sent as `Retry-After` (429, 503)."""
+    headers = dict(ERROR_PAGE_HEADERS)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return Response(
+        render_error(status, accept_language),
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers=headers,
+    )
