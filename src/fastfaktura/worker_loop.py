@@ -1,6 +1,7 @@
 """The loop every policy worker shares: one active worker per database, by a PostgreSQL
 advisory lock held on a dedicated connection; work in batches; sleep until woken or the poll
-interval ends; start over when the database (and the lock with it) goes away."""
+interval ends; when the database (and the lock with it) goes away, stop at once, in the
+middle of a batch too, and start over."""
 
 from __future__ import annotations
 
@@ -64,26 +65,68 @@ class LockedWorker(ABC):
 
     async def _run_locked(self) -> None:
         async with self.pool.acquire() as lock_conn:
-            while not await lock_conn.fetchval(
-                "SELECT pg_try_advisory_lock(hashtext($1))", self.LOCK
-            ):
-                self.status = "standby"
-                await asyncio.sleep(2.0)
-            self.status = "running"
+            lost = asyncio.Event()
+
+            def on_lost(_conn: object) -> None:
+                lost.set()
+
+            # Listening from before the lock is taken: a session that ends at any later moment
+            # is heard of (asyncpg calls this when it tears the connection down).
+            lock_conn.add_termination_listener(on_lost)
             try:
-                while True:
-                    if lock_conn.is_closed():
-                        # The session that held the lock is gone (so is the lock): another
-                        # worker may hold it now. Stop working; start over. (Once asyncpg's
-                        # pool has detached the lost connection, is_closed() raises instead:
-                        # the same way out.)
-                        raise LockLostError("the connection holding the worker lock was lost")
-                    done = await self.run_once()
-                    if not done:
-                        self._wake.clear()
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                while not await lock_conn.fetchval(
+                    "SELECT pg_try_advisory_lock(hashtext($1))", self.LOCK
+                ):
+                    self.status = "standby"
+                    await asyncio.sleep(2.0)
+                self.status = "running"
+                try:
+                    await self._work_while_locked(lock_conn, lost)
+                finally:
+                    # A lost connection has released the lock already.
+                    with contextlib.suppress(Exception):
+                        await lock_conn.execute(
+                            "SELECT pg_advisory_unlock(hashtext($1))", self.LOCK
+                        )
             finally:
-                # A lost connection has released the lock already.
-                with contextlib.suppress(Exception):
-                    await lock_conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self.LOCK)
+                # Pooled connections keep their listeners; a detached one has none left.
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    lock_conn.remove_termination_listener(on_lost)
+
+    async def _work_while_locked(
+        self, lock_conn: asyncpg.pool.PoolConnectionProxy, lost: asyncio.Event
+    ) -> None:
+        """Work in batches until the session holding the lock ends, then stop at once, in the
+        middle of a batch too: checking between batches is not enough, as a batch started just
+        before the loss (or just after it, before asyncpg has read the closed socket) would go
+        on for as long as it takes (a PDF, an SMTP exchange) while another worker may hold the
+        lock. Stopping there is a crash the workers are built to survive (see their module
+        docstrings)."""
+        work = asyncio.create_task(self._work(lock_conn))
+        watch = asyncio.create_task(lost.wait())
+        try:
+            await asyncio.wait((work, watch), return_when=asyncio.FIRST_COMPLETED)
+            if lost.is_set():
+                self.status = "failed"  # at once: "running" means the lock is held
+        finally:
+            work.cancel()
+            watch.cancel()
+            # A batch in a thread (a PDF) is cancelled when the thread returns.
+            await asyncio.gather(work, watch, return_exceptions=True)
+        if lost.is_set():
+            cause = None if work.cancelled() else work.exception()
+            raise LockLostError("the connection holding the worker lock was lost") from cause
+        work.result()  # the work ends only by raising
+
+    async def _work(self, lock_conn: asyncpg.pool.PoolConnectionProxy) -> None:
+        while True:
+            if lock_conn.is_closed():
+                # Closed without asyncpg's teardown (a protocol abort): the lock is gone as
+                # well. (Once the pool has detached the lost connection, is_closed() raises
+                # instead: the same way out.)
+                raise LockLostError("the connection holding the worker lock was lost")
+            done = await self.run_once()
+            if not done:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
