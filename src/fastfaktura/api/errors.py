@@ -188,7 +188,7 @@ _PROBLEM_DESCRIPTIONS = {
     "`Retry-After` seconds (problem+json)",
 }
 # The answers that say when to come back.
-_RETRY_AFTER_STATUSES = (429, 503)
+RETRY_AFTER_STATUSES = (429, 503)
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
@@ -209,7 +209,7 @@ def problem_answer(status: int) -> OpenAPIResponse:
     """The OpenAPI entry of a problem answer, for the document's post-processing (where
     answers every route can give are added once, api/openapi.py)."""
     headers: dict[str, OpenAPIHeader | Reference] | None = None
-    if status in _RETRY_AFTER_STATUSES:
+    if status in RETRY_AFTER_STATUSES:
         headers = {
             "Retry-After": OpenAPIHeader(
                 schema=Schema(type=OpenAPIType.INTEGER, minimum=0),

@@ -28,7 +28,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 
-from fastfaktura.api.errors import PROBLEM_JSON, problem_answer
+from fastfaktura.api.errors import PROBLEM_JSON, RETRY_AFTER_STATUSES, problem_answer
 
 _SCHEMA_FIELDS = {f.name for f in fields(Schema)}
 
@@ -152,6 +152,11 @@ def complete_answers(document: OpenAPI) -> None:
             statuses.append(404)
         for status in sorted(set(statuses)):
             responses.setdefault(str(status), problem_answer(status))
+        # A handler's own 429/503 (e.g. the PDF queue is full) says when to come back too.
+        for status in RETRY_AFTER_STATUSES:
+            declared = responses.get(str(status))
+            if isinstance(declared, OpenAPIResponse) and _is_problem(declared):
+                declared.headers = declared.headers or problem_answer(status).headers
         operation.responses = dict(sorted(responses.items()))
 
 
