@@ -212,6 +212,9 @@ def test_four_api_processes_projections_and_a_rebuild_fit_in_max_connections(
 ) -> None:
     # The documented defaults: no pool setting of the caller's environment leaks in.
     clean = {n: "" for n in os.environ if n.startswith("DATABASE_") and n != "DATABASE_URL"}
+    # One PDF worker per process: PDFs open no connection, and five processes' worth of
+    # default pools would only slow this test's start on two cores.
+    clean["FASTFAKTURA_PDF_WORKERS"] = "1"
     with own_postgres() as url, ExitStack() as stack:
         created = run_cli(url, "accounts", "create", "--name", "Budget", "--json")
         assert created.returncode == 0, created.stderr

@@ -138,6 +138,7 @@ class PdfRenderPool:
     def __init__(self, settings: PdfPoolSettings) -> None:
         self.settings = settings
         self._executor: ProcessPoolExecutor | None = None
+        self._starting: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._waiting: dict[UUID, deque[_Job]] = {}
@@ -151,10 +152,19 @@ class PdfRenderPool:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the workers and wait until each has loaded WeasyPrint and the fonts."""
+        """Start the workers in the background: each loads WeasyPrint and the fonts before its
+        first job. The service does not wait for them (starting a few processes takes seconds
+        on a busy machine); a PDF asked for meanwhile waits until they are ready."""
         self._loop = asyncio.get_running_loop()
+        self._starting = asyncio.ensure_future(self._start_workers())
+
+    async def _start_workers(self) -> None:
         started = time.perf_counter()
-        self._executor = await anyio.to_thread.run_sync(self._new_executor, True)
+        executor = await anyio.to_thread.run_sync(self._new_executor, True)
+        if self._closed:
+            await anyio.to_thread.run_sync(executor.shutdown)
+            return
+        self._executor = executor
         log.info(
             "pdf pool started",
             workers=self.settings.workers,
@@ -187,6 +197,10 @@ class PdfRenderPool:
         """Refuse new jobs, fail those still waiting, and stop the workers once the jobs they
         are running have ended."""
         self._closed = True
+        if self._starting is not None and not self._starting.done():
+            # Its workers are stopped as soon as they are up.
+            with suppress(Exception):
+                await self._starting
         for jobs in self._waiting.values():
             for job in jobs:
                 if not job.result.done():
@@ -208,6 +222,12 @@ class PdfRenderPool:
 
         Raises PdfQueueFullError at once when it would have to wait and the queue (or this
         business's share of it) is full."""
+        if self._starting is not None and not self._starting.done():
+            try:
+                await asyncio.shield(self._starting)
+            except Exception as exc:
+                log.error("pdf pool failed to start", error=str(exc))
+                raise self._unavailable("PDF rendering could not start") from exc
         if self._closed or self._executor is None or self._loop is None:
             raise self._unavailable("PDF rendering is not running")
         job = _Job(business_id, invoice, issued, self._loop.create_future())
