@@ -1,2 +1,2 @@
 """Delivering messages: their text, in the client's language (messages, pure), and the
-transports that carry them (sandbox outbox, SMTP, SMS gateway)."""
+transports that carry them (SMTP, SMS gateway). The sandbox outbox is the delivery worker's."""
