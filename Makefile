@@ -22,10 +22,11 @@ $(STAMP): pyproject.toml
 run: install ## Embedded PostgreSQL (unless DATABASE_URL), migrate, demo account, serve on :8000
 	$(BIN)/fastfaktura serve --demo
 
-lint: install ## ruff check, ruff format --check, mypy --strict on src/
+lint: install ## ruff check, ruff format --check, mypy --strict on src/, the dependency rule
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
 
 browser: ## Debian's Chromium for the headless browser tests (installed when root with apt-get)
 	@if command -v chromium >/dev/null 2>&1; then \
@@ -58,4 +59,4 @@ bench: install ## Throughput and latency figures, each as a ratio to a baseline 
 	$(BIN)/python -m tests.bench
 
 clean: ## Remove caches (keeps .venv and .fastfaktura data)
-	rm -rf .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -299,7 +299,7 @@ class Invoicing(Application[UUID]):
     ) -> Written[Invoice]:
         """Record the decision to send (`sent`, or `reminder_sent`) with one delivery per
         channel, addressed to the client as it is now. The delivery worker, following the
-        log, performs them (fastfaktura.delivery)."""
+        log, performs them (fastfaktura.policies.delivery)."""
 
         def attempt() -> Written[Invoice]:
             invoice = self.get(Invoice, invoice_id, business_id)

@@ -373,9 +373,9 @@ def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_policies(ctx: Context, settings: Settings, stop: threading.Event) -> None:
-    from fastfaktura.documents.pool import PdfRenderPool
-    from fastfaktura.payments.gateway import StripeGateway
-    from fastfaktura.policies import start_policies
+    from fastfaktura.adapters.pdf.pool import PdfRenderPool
+    from fastfaktura.adapters.stripe_gateway import StripeGateway
+    from fastfaktura.policies.start import start_policies
 
     async def main() -> None:
         # Commands run in worker threads, each holding one of the application's connections.
@@ -531,7 +531,7 @@ def _progress() -> Progress:
 
 
 def cmd_overdue_sweep(args: argparse.Namespace, settings: Settings) -> int:
-    from fastfaktura.overdue import sweep
+    from fastfaktura.policies.overdue import sweep
 
     try:
         today = date.fromisoformat(args.today) if args.today else datetime.now(UTC).date()

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from fastfaktura.web.labels import ERROR_PAGE_LABELS, LOCALES
-from fastfaktura.web.page import public_error_page
+from fastfaktura.adapters.web.labels import ERROR_PAGE_LABELS, LOCALES
+from fastfaktura.adapters.web.page import public_error_page
 
 HTML = "text/html; charset=utf-8"
 

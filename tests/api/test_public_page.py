@@ -19,10 +19,10 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.testing import AsyncTestClient
 
+from fastfaktura.adapters.web.labels import LABELS, LOCALES, STATUS_LABELS
+from fastfaktura.adapters.web.page import preferred_locale
 from fastfaktura.api.services import services
 from fastfaktura.application import Invoicing
-from fastfaktura.web.labels import LABELS, LOCALES, STATUS_LABELS
-from fastfaktura.web.page import preferred_locale
 from tests.conftest import Account
 from tests.helpers import settle
 from tests.invoicing_support import (

@@ -209,7 +209,7 @@ async def test_public_pages_are_limited_per_client_address_with_an_html_429(
             assert refused.headers["content-type"].startswith("text/html")
             assert int(refused.headers["Retry-After"]) >= 1
             assert refused.headers["Cache-Control"] == "no-store"
-            # The public pages' own error page (web/page.py), never JSON.
+            # The public pages' own error page (adapters/web/page.py), never JSON.
             assert "Too many pages were requested" in refused.text
             assert "RateLimit-Remaining" not in refused.headers
         # Another address has its own bucket; the API is not counted per address.

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import msgspec
 
+from fastfaktura.adapters.pdf.document import build_document
+from fastfaktura.adapters.pdf.render import render_pdf
 from fastfaktura.api.schemas import InvoiceResponse
-from fastfaktura.documents.document import build_document
-from fastfaktura.documents.render import render_pdf
 from tests.bench.figures import Figure, Goal, percentile
 from tests.bench.registry import Bench, scenario
 

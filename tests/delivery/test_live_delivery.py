@@ -39,12 +39,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from litestar.testing import AsyncTestClient
 
+from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.api.app import create_app
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
-from fastfaktura.delivery.worker import MAX_ATTEMPTS, DeliveryWorker
-from fastfaktura.payments.gateway import StripeGateway
-from fastfaktura.policies import start_policies, transports
+from fastfaktura.policies.delivery import MAX_ATTEMPTS, DeliveryWorker
+from fastfaktura.policies.start import start_policies, transports
 from tests.conftest import invoicing_on
 from tests.helpers import caught_up_continuously, drop_database, fresh_database, settle
 from tests.invoicing_support import INVOICES, create_client, create_invoice, get_json

@@ -1,4 +1,4 @@
-"""The loop the delivery and payments workers share (worker_loop.LockedWorker), on the real
+"""The loop the delivery and payments workers share (policies.loop.LockedWorker), on the real
 database: a worker never goes on working once the session holding its lock is gone."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import ClassVar
 import asyncpg
 import psycopg
 
-from fastfaktura.worker_loop import LockedWorker
+from fastfaktura.policies.loop import LockedWorker
 
 
 @dataclass

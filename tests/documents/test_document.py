@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from fastfaktura.adapters.pdf.document import legal_mentions
 from fastfaktura.api.schemas import Seller
-from fastfaktura.documents.document import legal_mentions
 
 
 def seller(**fields: Any) -> Seller:

@@ -16,8 +16,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from lxml import etree
 
+from fastfaktura.adapters.pdf.cii import NSMAP
 from fastfaktura.application import Invoicing
-from fastfaktura.documents.cii import NSMAP
 from tests.conftest import Account
 from tests.documents.support import SELLER, get_pdf, invoice_for, seller_account
 from tests.helpers import settle

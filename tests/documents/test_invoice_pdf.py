@@ -16,13 +16,13 @@ import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from fastfaktura.adapters.pdf import render
+from fastfaktura.adapters.pdf.document import DRAFT_MARKS, FRENCH_LATE_PAYMENT, PDF_LABELS
+from fastfaktura.adapters.pdf.pool import PdfRenderPool
+from fastfaktura.adapters.pdf.render import RenderedPdf
+from fastfaktura.adapters.web.labels import LABELS
+from fastfaktura.adapters.web.page import money
 from fastfaktura.application import Invoicing
-from fastfaktura.documents import render
-from fastfaktura.documents.document import DRAFT_MARKS, FRENCH_LATE_PAYMENT, PDF_LABELS
-from fastfaktura.documents.pool import PdfRenderPool
-from fastfaktura.documents.render import RenderedPdf
-from fastfaktura.web.labels import LABELS
-from fastfaktura.web.page import money
 from tests.conftest import Account
 from tests.documents.support import (
     LINE,

@@ -20,10 +20,10 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
+from fastfaktura.adapters.pdf.pool import PdfRenderPool
 from fastfaktura.api.app import create_app
 from fastfaktura.api.services import services
 from fastfaktura.config import PdfPoolSettings, Settings
-from fastfaktura.documents.pool import PdfRenderPool
 from tests.conftest import Account
 from tests.documents.support import LINE, invoice_for, pages_text, seller_account
 from tests.helpers import assert_problem
@@ -175,7 +175,7 @@ def test_the_code_a_worker_runs_loads_no_database_driver() -> None:
     imports no database driver, and a job carries only the invoice's data: a worker has
     neither the means nor an address to open a database connection."""
     probe = (
-        "import sys, fastfaktura.documents.pool\n"
+        "import sys, fastfaktura.adapters.pdf.pool\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('asyncpg', 'psycopg', 'psycopg_pool', 'eventsourcing', 'sqlalchemy')))"
     )

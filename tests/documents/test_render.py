@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from weasyprint import HTML
 
-from fastfaktura.documents.render import ASSET_NAMES, ASSET_SCHEME, AssetFetcher, AssetRefusedError
+from fastfaktura.adapters.pdf.render import (
+    ASSET_NAMES,
+    ASSET_SCHEME,
+    AssetFetcher,
+    AssetRefusedError,
+)
 
 REFUSED = [
     "file:///etc/passwd",

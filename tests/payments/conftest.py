@@ -19,11 +19,11 @@ import pytest
 import stripe
 from litestar.testing import AsyncTestClient
 
+from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.api.app import create_app
 from fastfaktura.application import Invoicing
 from fastfaktura.config import LOCAL_STRIPE_JS_PATH, Settings, StripeSettings
-from fastfaktura.payments.gateway import StripeGateway
-from fastfaktura.payments.worker import PaymentWorker
+from fastfaktura.policies.payments import PaymentWorker
 from tests.conftest import invoicing_on
 from tests.helpers import caught_up_continuously, drop_database, fresh_database, settle
 from tests.payments.support import PayAccount, Shop

@@ -14,7 +14,7 @@ import stripe
 from litestar.testing import AsyncTestClient
 from psycopg.rows import dict_row
 
-from fastfaktura.payments.worker import PaymentWorker
+from fastfaktura.policies.payments import PaymentWorker
 from tests.helpers import settle
 from tests.invoicing_support import INVOICES, create_client, create_invoice, get_json
 

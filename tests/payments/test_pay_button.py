@@ -18,12 +18,12 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
+from fastfaktura.adapters.web.labels import LABELS, LOCALES
 from fastfaktura.api.app import create_app
 from fastfaktura.api.public import STRIPE_PAGE_TIMEOUT_SECONDS
 from fastfaktura.application import Invoicing
 from fastfaktura.config import LOCAL_STRIPE_JS_PATH, Settings
-from fastfaktura.payments.worker import PaymentWorker
-from fastfaktura.web.labels import LABELS, LOCALES
+from fastfaktura.policies.payments import PaymentWorker
 from tests.payments.conftest import (
     BASE_URL,
     TEST_PUBLISHABLE_KEY,

@@ -18,8 +18,8 @@ import msgspec
 import pytest
 import stripe
 
-from fastfaktura.payments.gateway import StripeGateway
-from fastfaktura.payments.worker import PaymentWorker, payment_intent_key
+from fastfaktura.adapters.stripe_gateway import StripeGateway
+from fastfaktura.policies.payments import PaymentWorker, payment_intent_key
 from tests.helpers import assert_problem
 from tests.invoicing_support import concurrently
 from tests.payments.conftest import new_pay_account, stripe_settings

@@ -23,6 +23,8 @@ from litestar.response import Redirect
 from fastfaktura import __version__
 from fastfaktura.adapters.database import ConnectionParams
 from fastfaktura.adapters.deadlines import create_read_pool
+from fastfaktura.adapters.pdf.pool import PdfRenderPool
+from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
@@ -55,9 +57,7 @@ from fastfaktura.api.services import Services
 from fastfaktura.api.webhooks import stripe_webhook
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
-from fastfaktura.documents.pool import PdfRenderPool
-from fastfaktura.payments.gateway import StripeGateway
-from fastfaktura.policies import Policies, start_policies
+from fastfaktura.policies.start import Policies, start_policies
 from fastfaktura.readmodels.engine import ProjectionSupervisor, loader
 from fastfaktura.readmodels.models import READ_MODELS
 from fastfaktura.readmodels.queries import PositionWatcher

@@ -21,9 +21,9 @@ from litestar.openapi.spec import (
 )
 
 from fastfaktura.adapters.deadlines import database_unavailable
-from fastfaktura.documents.pool import PdfRenderUnavailableError
+from fastfaktura.adapters.pdf.pool import PdfRenderUnavailableError
+from fastfaktura.adapters.web.page import public_error_page
 from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
-from fastfaktura.web.page import public_error_page
 
 log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"

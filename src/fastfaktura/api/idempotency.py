@@ -18,9 +18,9 @@ import msgspec
 from litestar import Request, Response
 
 from fastfaktura.api.auth import Tenant
-from fastfaktura.api.input import nested_too_deep
 from fastfaktura.api.services import services
 from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError
+from fastfaktura.jsonlimits import nested_too_deep
 from fastfaktura.readmodels.sql import statement
 
 HEADER = "idempotency-key"

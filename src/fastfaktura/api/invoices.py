@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
 
+from fastfaktura.adapters.pdf.store import invoice_pdf, was_issued
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import CANCEL_FIELDS, INVOICE_FIELDS, LINE_FIELDS, PAYMENT_FIELDS
@@ -28,7 +29,6 @@ from fastfaktura.api.schemas import (
 )
 from fastfaktura.api.services import Services, json_response, parse_id, services
 from fastfaktura.application import Written
-from fastfaktura.documents.store import invoice_pdf, was_issued
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
 from fastfaktura.domain.invoice import MAX_LINES, Invoice, InvoiceLine, price
 from fastfaktura.readmodels import queries, timeline

@@ -26,17 +26,17 @@ from litestar import Request, Response, get
 from litestar.enums import MediaType
 from litestar.params import FromPath
 
+from fastfaktura.adapters.pdf.store import invoice_pdf, was_issued
+from fastfaktura.adapters.stripe_gateway import PaymentIntentInfo, PaymentProviderError
+from fastfaktura.adapters.web.page import CardPayment, render_invoice, render_not_found
 from fastfaktura.api.schemas import InvoiceResponse
 from fastfaktura.api.services import Services, services
 from fastfaktura.config import StripeSettings
-from fastfaktura.documents.store import invoice_pdf, was_issued
 from fastfaktura.domain.errors import NotFoundError
 from fastfaktura.domain.invoice import Invoice, InvoiceStateError
-from fastfaktura.payments.gateway import PaymentIntentInfo, PaymentProviderError
 from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.models import InvoicesReadModel
 from fastfaktura.readmodels.sql import statement
-from fastfaktura.web.page import CardPayment, render_invoice, render_not_found
 
 log = structlog.get_logger(__name__)
 _ROWS = InvoicesReadModel()

@@ -31,11 +31,11 @@ from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastfaktura.adapters.deadlines import database_unavailable
+from fastfaktura.adapters.web.page import ERROR_PAGE_HEADERS, render_error
 from fastfaktura.api.errors import UNAVAILABLE_RETRY_AFTER_SECONDS, problem
 from fastfaktura.api.services import services
 from fastfaktura.config import RateLimitSettings
 from fastfaktura.readmodels.sql import statement
-from fastfaktura.web.page import ERROR_PAGE_HEADERS, render_error
 
 log = structlog.get_logger(__name__)
 
@@ -160,7 +160,7 @@ def client_address(scope: Scope) -> str:
 
 
 def public_error_answer(status: int, retry_after_seconds: int, scope: Scope) -> ASGIResponse:
-    """The public pages' HTML error page (web/page.py, in the reader's language), answered
+    """The public pages' HTML error page (adapters/web/page.py, in the reader's language), answered
     from middleware, where no exception handler runs."""
     accept_language = next(
         (value.decode("latin-1") for name, value in scope["headers"] if name == b"accept-language"),

@@ -13,12 +13,12 @@ import structlog
 from litestar import Response
 
 from fastfaktura.adapters.deadlines import run_in_thread
+from fastfaktura.adapters.pdf.pool import PdfRenderPool
+from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.api.input import parse_uuid
 from fastfaktura.application import Invoicing, Written
 from fastfaktura.config import Settings
-from fastfaktura.documents.pool import PdfRenderPool
 from fastfaktura.domain.errors import NotFoundError
-from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.readmodels import queries
 
 log = structlog.get_logger(__name__)

@@ -14,10 +14,10 @@ import msgspec
 import structlog
 from litestar import Request, Response, post
 
+from fastfaktura.adapters.stripe_gateway import WebhookRejected
 from fastfaktura.api.errors import Problem, answers, problem
 from fastfaktura.api.services import json_response, services
 from fastfaktura.domain.errors import FieldError
-from fastfaktura.payments.gateway import WebhookRejected
 from fastfaktura.readmodels.sql import statement
 
 log = structlog.get_logger(__name__)

@@ -17,8 +17,8 @@ from typing import Any
 import msgspec
 import stripe
 
-from fastfaktura.api.input import MAX_JSON_DEPTH, nested_too_deep
 from fastfaktura.config import StripeSettings
+from fastfaktura.jsonlimits import MAX_JSON_DEPTH, nested_too_deep
 
 PROVIDER = "stripe"
 # Stripe's default: a signature older than this is refused (replayed webhooks); one dated

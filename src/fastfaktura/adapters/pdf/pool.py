@@ -46,8 +46,8 @@ import anyio
 import anyio.to_thread
 import structlog
 
+from fastfaktura.adapters.pdf.render import RenderedPdf, render_job, warm_up
 from fastfaktura.config import PdfPoolSettings
-from fastfaktura.documents.render import RenderedPdf, render_job, warm_up
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 
 log = structlog.get_logger(__name__)
@@ -176,7 +176,7 @@ class PdfRenderPool:
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         if context.get_start_method() == "forkserver":
             # The fork server imports the renderer once; each worker is a fork of it.
-            context.set_forkserver_preload(["fastfaktura.documents.pool"])
+            context.set_forkserver_preload(["fastfaktura.adapters.pdf.pool"])
         workers = self.settings.workers
         barrier = context.Barrier(workers) if wait_until_ready else None
         executor = ProcessPoolExecutor(

@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlparse
 import aiosmtplib
 import httpx
 
-from fastfaktura.delivery.messages import Message
+from fastfaktura.adapters.delivery.messages import Message
 
 
 class DeliveryError(Exception):

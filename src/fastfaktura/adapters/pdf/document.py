@@ -20,13 +20,13 @@ from uuid import UUID
 import msgspec
 from babel.numbers import format_decimal
 
+from fastfaktura.adapters.web.labels import LABELS
+from fastfaktura.adapters.web.page import InvoiceView, client_locale, invoice_view, money
 from fastfaktura.readmodels.invoice_view import Buyer, InvoiceResponse, Seller
-from fastfaktura.web.labels import LABELS
-from fastfaktura.web.page import InvoiceView, client_locale, invoice_view, money
 
 # The visible mark on every page of a draft, per client locale.
 DRAFT_MARKS: Final = {"fr": "BROUILLON", "en": "DRAFT", "nb": "UTKAST", "sv": "UTKAST"}
-# Words only the PDF needs (the rest are the public page's, web/labels.py).
+# Words only the PDF needs (the rest are the public page's, adapters/web/labels.py).
 PDF_LABELS: Final[dict[str, dict[str, str]]] = {
     "fr": {"page": "Page", "of": "/", "public_link": "Consulter en ligne"},
     "en": {"page": "Page", "of": "/", "public_link": "View online"},

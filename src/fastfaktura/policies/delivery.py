@@ -23,16 +23,16 @@ import anyio.to_thread
 import asyncpg
 import structlog
 
+from fastfaktura.adapters.delivery.messages import Attachment, InvoiceFacts, render
+from fastfaktura.adapters.delivery.transports import DeliveryError, Transport
+from fastfaktura.adapters.pdf.pool import InlinePdfRenderer, PdfRenderer
+from fastfaktura.adapters.pdf.store import invoice_pdf
 from fastfaktura.application import Invoicing
-from fastfaktura.delivery.messages import Attachment, InvoiceFacts, render
-from fastfaktura.delivery.transports import DeliveryError, Transport
-from fastfaktura.documents.pool import InlinePdfRenderer, PdfRenderer
-from fastfaktura.documents.store import invoice_pdf
+from fastfaktura.policies.loop import LockedWorker
 from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 from fastfaktura.readmodels.queries import standard_uuid
 from fastfaktura.readmodels.sql import statement
-from fastfaktura.worker_loop import LockedWorker
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 6  # then `delivery_failed`; waits 2, 4, 8, 16, 32 s in between

@@ -38,21 +38,21 @@ import msgspec
 import structlog
 from eventsourcing import persistence
 
-from fastfaktura.application import Invoicing, Written
-from fastfaktura.domain.business import Business
-from fastfaktura.domain.errors import ConflictError, InvalidInputError, NotFoundError
-from fastfaktura.domain.invoice import Invoice, InvoiceStateError
-from fastfaktura.payments.gateway import (
+from fastfaktura.adapters.stripe_gateway import (
     PROVIDER,
     PaymentProviderError,
     StripeGateway,
     WebhookEvent,
     parse_event,
 )
+from fastfaktura.application import Invoicing, Written
+from fastfaktura.domain.business import Business
+from fastfaktura.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from fastfaktura.domain.invoice import Invoice, InvoiceStateError
+from fastfaktura.policies.loop import LockedWorker
 from fastfaktura.readmodels.models import READ_MODELS
 from fastfaktura.readmodels.queries import PositionWatcher, standard_uuid
 from fastfaktura.readmodels.sql import statement
-from fastfaktura.worker_loop import LockedWorker
 
 log = structlog.get_logger(__name__)
 MAX_BACKOFF_SECONDS = 3600.0

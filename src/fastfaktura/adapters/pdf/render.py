@@ -2,7 +2,7 @@
 
 Safety: the HTML is a Jinja2 template with autoescaping always on, so user text (descriptions,
 notes, names) is text, never markup; and WeasyPrint only ever fetches through `AssetFetcher`,
-which serves the package's own files under documents/assets/ by name and refuses every other
+which serves the package's own files under adapters/pdf/assets/ by name and refuses every other
 URL (file:, http:, https:, data:, anything), recording each request. Nothing in a rendered
 invoice can make the renderer read a file or reach the network.
 
@@ -30,10 +30,10 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from fastfaktura.documents.cii import build_cii
-from fastfaktura.documents.document import InvoiceDocument, build_document
+from fastfaktura.adapters.pdf.cii import build_cii
+from fastfaktura.adapters.pdf.document import InvoiceDocument, build_document
+from fastfaktura.adapters.web.labels import LOCALES
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
-from fastfaktura.web.labels import LOCALES
 
 ASSET_SCHEME: Final = "fastfaktura-asset:"
 # Every file the renderer may read, by the name the CSS uses: nothing else exists for it.
@@ -66,7 +66,9 @@ class AssetFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint is untyped
         if name not in ASSET_NAMES:
             self.refused.append(url)
             raise AssetRefusedError(f"not a FastFaktura document asset: {url[:200]}")
-        content = files("fastfaktura.documents").joinpath("assets", *name.split("/")).read_bytes()
+        content = (
+            files("fastfaktura.adapters.pdf").joinpath("assets", *name.split("/")).read_bytes()
+        )
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         return URLFetcherResponse(url, content, {"Content-Type": content_type})
 
@@ -84,8 +86,8 @@ def environment() -> Environment:
         # The web templates too: the lines table is shared with the public page.
         loader=ChoiceLoader(
             [
-                PackageLoader("fastfaktura.documents", "templates"),
-                PackageLoader("fastfaktura.web", "templates"),
+                PackageLoader("fastfaktura.adapters.pdf", "templates"),
+                PackageLoader("fastfaktura.adapters.web", "templates"),
             ]
         ),
         autoescape=True,
@@ -101,7 +103,7 @@ def render_html(doc: InvoiceDocument) -> str:
 
 @cache
 def _stylesheet_text() -> str:
-    return files("fastfaktura.documents").joinpath("assets", "invoice.css").read_text("utf-8")
+    return files("fastfaktura.adapters.pdf").joinpath("assets", "invoice.css").read_text("utf-8")
 
 
 # The stylesheet and its fonts, parsed once per rendering thread (WeasyPrint's objects are not

@@ -20,14 +20,14 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from litestar import Response
 from litestar.enums import MediaType
 
-from fastfaktura.readmodels.invoice_view import Buyer, InvoiceResponse, Seller
-from fastfaktura.web.labels import (
+from fastfaktura.adapters.web.labels import (
     DEFAULT_LOCALE,
     ERROR_PAGE_LABELS,
     LABELS,
     LOCALES,
     STATUS_LABELS,
 )
+from fastfaktura.readmodels.invoice_view import Buyer, InvoiceResponse, Seller
 
 # Every currency the API accepts (EUR, USD, GBP, NOK, SEK, DKK) counts in hundredths.
 MINOR_UNIT_DIGITS: Final = 2
@@ -205,7 +205,7 @@ def environment() -> Environment:
     """Built on first use (not at import). Autoescaping is on for every template, whatever
     its name; StrictUndefined turns a missing value into an error instead of a blank."""
     return Environment(
-        loader=PackageLoader("fastfaktura.web", "templates"),
+        loader=PackageLoader("fastfaktura.adapters.web", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -13,7 +13,7 @@ from typing import Final
 
 from lxml import etree
 
-from fastfaktura.documents.document import InvoiceDocument, Party
+from fastfaktura.adapters.pdf.document import InvoiceDocument, Party
 
 RSM: Final = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 RAM: Final = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"

@@ -1,10 +1,10 @@
 """Policies: background work that follows what was recorded and acts on it, started wherever
 the projections run (`serve`, or `projections run` next to API-only workers).
 
-- the delivery worker (fastfaktura.delivery.worker), one active per database;
-- the payments worker (fastfaktura.payments.worker), one active per database: Stripe
+- the delivery worker (fastfaktura.policies.delivery), one active per database;
+- the payments worker (fastfaktura.policies.payments), one active per database: Stripe
   PaymentIntents for sent invoices, and the webhook inbox;
-- the overdue sweep (fastfaktura.overdue), on an interval; it is idempotent per invoice.
+- the overdue sweep (fastfaktura.policies.overdue), on an interval; it is idempotent per invoice.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import asyncpg
 import structlog
 
 from fastfaktura.adapters.deadlines import database_unavailable
+from fastfaktura.adapters.delivery.transports import SmsGatewayTransport, SmtpTransport, Transport
+from fastfaktura.adapters.pdf.pool import InlinePdfRenderer, PdfRenderer
+from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
-from fastfaktura.delivery.transports import SmsGatewayTransport, SmtpTransport, Transport
-from fastfaktura.delivery.worker import DeliveryWorker
-from fastfaktura.documents.pool import InlinePdfRenderer, PdfRenderer
-from fastfaktura.overdue import sweep
-from fastfaktura.payments.gateway import StripeGateway
-from fastfaktura.payments.worker import PaymentWorker
+from fastfaktura.policies.delivery import DeliveryWorker
+from fastfaktura.policies.overdue import sweep
+from fastfaktura.policies.payments import PaymentWorker
 
 log = structlog.get_logger(__name__)
 

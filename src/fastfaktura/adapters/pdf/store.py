@@ -19,9 +19,9 @@ from uuid import UUID
 import asyncpg
 
 from fastfaktura.adapters.deadlines import deadline_of, run_in_thread
+from fastfaktura.adapters.pdf.document import pdf_filename
+from fastfaktura.adapters.pdf.pool import PdfRenderer
 from fastfaktura.application import Invoicing
-from fastfaktura.documents.document import pdf_filename
-from fastfaktura.documents.pool import PdfRenderer
 from fastfaktura.domain.errors import NotFoundError
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.invoice_view import InvoiceResponse

@@ -1,1 +1,0 @@
-"""Pages for people rather than programs: the public invoice page (HTML, in the client's locale)."""
