@@ -20,6 +20,7 @@ from fastfaktura.documents.pool import PdfRenderPool
 from fastfaktura.domain.errors import NotFoundError
 from fastfaktura.payments.gateway import StripeGateway
 from fastfaktura.readmodels import queries
+from fastfaktura.readmodels.events import EventReader
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -29,6 +30,7 @@ T = TypeVar("T")
 class Services:
     settings: Settings
     app: Invoicing
+    events: EventReader  # the read side's port onto the event store (the timeline)
     pool: asyncpg.Pool
     watcher: queries.PositionWatcher
     stripe: StripeGateway

@@ -49,9 +49,9 @@ from fastfaktura.payments.gateway import (
     WebhookEvent,
     parse_event,
 )
+from fastfaktura.payments.inbox import inbox_sql
 from fastfaktura.readmodels.models import READ_MODELS
 from fastfaktura.readmodels.queries import PositionWatcher, standard_uuid
-from fastfaktura.readmodels.sql import statement
 from fastfaktura.worker_loop import LockedWorker
 
 log = structlog.get_logger(__name__)
@@ -74,7 +74,7 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 
 def _sql(name: str) -> str:
-    return statement("_payments", "queries.sql", name)
+    return inbox_sql(name)
 
 
 def payment_intent_key(invoice_id: UUID, amount_cents: int) -> str:

@@ -13,7 +13,7 @@ import structlog
 from asyncpg import Pool
 
 from fastfaktura.readmodels.model import ReadModel
-from fastfaktura.readmodels.sql import statement
+from fastfaktura.readmodels.sql import local_statement, statement
 
 log = structlog.get_logger(__name__)
 
@@ -25,7 +25,9 @@ def standard_uuid(value: Any) -> UUID:
 
 def _tracking(model: ReadModel, name: str) -> str:
     # The table name is a code constant of the read model, never user input.
-    return statement("_tracking", "queries.sql", name).format(tracking=model.tracking_table)
+    return local_statement(__file__, "tracking/queries.sql", name).format(
+        tracking=model.tracking_table
+    )
 
 
 async def get_business(pool: Pool, business_id: UUID) -> dict[str, Any] | None:

@@ -15,10 +15,13 @@ import psycopg
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 
-from fastfaktura.application import Invoicing
+from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import ReadModel
 
 _SPACE = 1 << 128
+# Rebuild and audit scan in worker processes from this store size on: they cost about a second
+# to start, only worth it on a large store.
+PARALLEL_FROM_EVENTS = 50_000
 Partition = tuple[UUID, UUID | None]  # [low, high): None is the end of the id space
 
 
@@ -37,7 +40,7 @@ ORDER BY originator_id, originator_version
 
 
 def aggregates(
-    app: Invoicing,
+    events: EventReader,
     conn: psycopg.Connection[Any],
     model: ReadModel,
     partition: Partition,
@@ -52,9 +55,7 @@ def aggregates(
         cursor.itersize = 2000
         cursor.execute(_EVENTS, params)
         for originator_id, version, topic, state in cursor:
-            event: Any = app.mapper.to_domain_event(
-                StoredEvent(originator_id, version, topic, bytes(state))
-            )
+            event: Any = events.decode(StoredEvent(originator_id, version, topic, bytes(state)))
             if current is not None and current.id != originator_id:
                 yield current
                 current = None
