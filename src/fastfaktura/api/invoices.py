@@ -28,11 +28,12 @@ from fastfaktura.api.schemas import (
 )
 from fastfaktura.api.services import Services, json_response, parse_id, services
 from fastfaktura.application import Written
-from fastfaktura.documents.store import invoice_pdf, was_issued
+from fastfaktura.documents.store import invoice_pdf
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
 from fastfaktura.domain.invoice import MAX_LINES, Invoice, InvoiceLine, price
 from fastfaktura.readmodels import queries, timeline
 from fastfaktura.readmodels.models import InvoicesReadModel
+from fastfaktura.readmodels.queries import StoredInvoice
 
 _ROWS = InvoicesReadModel()
 T = TypeVar("T")
@@ -90,11 +91,13 @@ async def check_against_state(
         raise InvalidInputError(errors)
 
 
-async def _invoice_response(svc: Services, tenant: Tenant, invoice_id: Any) -> InvoiceResponse:
-    row = await queries.get_invoice(svc.pool, tenant.business_id, invoice_id)
-    if row is None:
+async def _stored_invoice(svc: Services, tenant: Tenant, invoice_id: Any) -> StoredInvoice:
+    stored = await queries.find_invoice(
+        svc.pool, tenant.business_id, invoice_id, svc.settings.base_url()
+    )
+    if stored is None:
         raise NotFoundError("invoice")
-    return InvoiceResponse.from_row(row, svc.settings.base_url())
+    return stored
 
 
 async def _events(svc: Services, tenant: Tenant, invoice_id: Any) -> list[EventResponse]:
@@ -154,16 +157,15 @@ class InvoiceController(Controller):
                 [FieldError("status", "must be one of: " + ", ".join(INVOICE_STATUSES))]
             )
         svc = services(request.app.state)
-        rows, total = await queries.list_invoices(
-            svc.pool, tenant.business_id, status=status, page=page, per_page=per_page
-        )
-        base = svc.settings.base_url()
-        return InvoicePage(
-            data=[InvoiceResponse.from_row(r, base) for r in rows],
+        invoices, total = await queries.invoice_page(
+            svc.pool,
+            tenant.business_id,
+            status=status,
             page=page,
             per_page=per_page,
-            total=total,
+            base_url=svc.settings.base_url(),
         )
+        return InvoicePage(data=invoices, page=page, per_page=per_page, total=total)
 
     @get(
         "/{invoice_id:str}",
@@ -181,7 +183,7 @@ class InvoiceController(Controller):
         target = parse_id(invoice_id, "invoice")
         # The row alone says whether this is an invoice of the caller's business (404 without
         # touching the store); the store is read for the `events` the answer includes.
-        invoice = await _invoice_response(svc, tenant, target)
+        invoice = (await _stored_invoice(svc, tenant, target)).view
         invoice.events = await _events(svc, tenant, target)
         return invoice
 
@@ -227,19 +229,14 @@ class InvoiceController(Controller):
         invoice_id: FromPath[str],
     ) -> Response[bytes]:
         svc = services(request.app.state)
-        row = await queries.get_invoice(
-            svc.pool, tenant.business_id, parse_id(invoice_id, "invoice")
-        )
-        if row is None:
-            raise NotFoundError("invoice")
-        invoice = InvoiceResponse.from_row(row, svc.settings.base_url())
+        stored = await _stored_invoice(svc, tenant, parse_id(invoice_id, "invoice"))
         pdf = await invoice_pdf(
             svc.pdfs,
             svc.pool,
             tenant.business_id,
-            invoice,
-            int(row["version"]),
-            issued=was_issued(row),
+            stored.view,
+            stored.version,
+            issued=stored.was_sent,  # the read model says whether it was ever sent
         )
         return Response(
             pdf.content,
