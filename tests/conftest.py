@@ -30,7 +30,8 @@ from fastfaktura.adapters.database import ConnectionParams, migrate, start_embed
 from fastfaktura.api.app import create_app  # noqa: E402
 from fastfaktura.application import Invoicing  # noqa: E402
 from fastfaktura.config import RateLimitSettings, Settings  # noqa: E402
-from fastfaktura.readmodels.engine import catch_up  # noqa: E402
+from fastfaktura.event_reader import event_reader  # noqa: E402
+from fastfaktura.readmodels.catchup import catch_up  # noqa: E402
 from fastfaktura.readmodels.models import READ_MODELS  # noqa: E402
 
 
@@ -108,7 +109,7 @@ def new_account(invoicing: Invoicing, database_url: str) -> Callable[..., Accoun
     def make(name: str = "Test Business", mode: str = "sandbox", **profile: Any) -> Account:
         issued = invoicing.register_business(name, mode, **profile).value
         for model in READ_MODELS:
-            catch_up(invoicing, database_url, model)
+            catch_up(event_reader(invoicing), database_url, model)
         return Account(issued.business_id, issued.secret, issued.prefix)
 
     return make

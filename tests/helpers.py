@@ -22,7 +22,8 @@ from psycopg import sql
 
 from fastfaktura.adapters.database import migrate
 from fastfaktura.application import Invoicing
-from fastfaktura.readmodels.engine import catch_up
+from fastfaktura.event_reader import event_reader
+from fastfaktura.readmodels.catchup import catch_up
 from fastfaktura.readmodels.models import READ_MODELS
 from tests.conftest import StoreProbe
 
@@ -163,7 +164,7 @@ def caught_up_continuously(invoicing: Invoicing, url: str) -> Iterator[None]:
         while not stop.is_set():
             try:
                 for model in READ_MODELS:
-                    catch_up(invoicing, url, model)
+                    catch_up(event_reader(invoicing), url, model)
             except Exception as exc:  # reported at the end; settle() times out meanwhile
                 failures.append(exc)
             stop.wait(0.01)

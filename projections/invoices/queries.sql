@@ -13,11 +13,6 @@ LIMIT $3 OFFSET $4;
 -- name: count_invoices
 SELECT count(*) FROM rm_invoices WHERE business_id = $1 AND ($2::text IS NULL OR status = $2);
 
--- name: invoice_stream
--- The events endpoint reads the aggregate's stream from the event store, not a read model.
-SELECT originator_id, originator_version, topic, state, notification_id
-FROM invoicing_events WHERE originator_id = $1 ORDER BY originator_version;
-
 -- name: overdue_candidates
 -- Sent or opened invoices past their due date, for the overdue sweep (all businesses).
 SELECT business_id, id FROM rm_invoices

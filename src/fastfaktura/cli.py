@@ -35,15 +35,20 @@ from fastfaktura.adapters.database import (
     with_application_name,
 )
 from fastfaktura.adapters.deadlines import create_read_pool
+from fastfaktura.adapters.stripe_inbox import inbox_sql
 from fastfaktura.application import Invoicing, IssuedKey
 from fastfaktura.config import Settings
 from fastfaktura.domain.business import Business
 from fastfaktura.domain.errors import ApiKeyNotFoundError, DomainError
 from fastfaktura.domain.invoice import Invoice
+from fastfaktura.event_reader import event_reader
 from fastfaktura.readmodels import audit, queries
-from fastfaktura.readmodels.engine import ProjectionSupervisor, catch_up, loader, rebuild
+from fastfaktura.readmodels.catchup import catch_up
+from fastfaktura.readmodels.events import EventReader
+from fastfaktura.readmodels.live import ProjectionSupervisor
 from fastfaktura.readmodels.model import ReadModel
 from fastfaktura.readmodels.models import READ_MODELS, read_model
+from fastfaktura.readmodels.rebuild import rebuild
 from fastfaktura.readmodels.sql import statement
 
 log = structlog.get_logger("fastfaktura.cli")
@@ -91,10 +96,15 @@ class Context:
             self._app = Invoicing(env)
         return self._app
 
+    @property
+    def events(self) -> EventReader:
+        """The read side's port onto the store, through this context's application."""
+        return event_reader(self.app)
+
     def catch_up(self, models: Sequence[ReadModel] = READ_MODELS) -> None:
         """Bring read models up to date now, so a CLI write is visible without a server."""
         for model in models:
-            catch_up(self.app, self.direct_url, model)
+            catch_up(self.events, self.direct_url, model)
 
     def close(self) -> None:
         if self._app is not None:
@@ -348,7 +358,7 @@ def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
     supervisor = ProjectionSupervisor(
         ctx.direct_url,
         env,
-        loader(ctx.app),
+        ctx.events,
         _selected(args.names, args.all),
         connect_timeout=settings.database_timeout,
     )
@@ -414,7 +424,7 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
                     progress.update(task, completed=position, total=head)
 
                 result = rebuild(
-                    ctx.app,
+                    ctx.events,
                     ctx.direct_url,
                     model,
                     workers=settings.pools.cli_workers,
@@ -442,7 +452,7 @@ def cmd_audit_replay(args: argparse.Namespace, settings: Settings) -> int:
                     progress.advance(task, count)
 
                 differences += audit.compare(
-                    ctx.app,
+                    ctx.events,
                     ctx.direct_url,
                     model,
                     business_id=business,
@@ -499,7 +509,7 @@ def _print_as_of(ctx: Context, args: argparse.Namespace, business: UUID | None) 
             states.append({"table": "rm_invoices", **{k: _plain(v) for k, v in row.items()}})
     else:
         for model in READ_MODELS:
-            for replayed in audit.replay_states(ctx.app, model, as_of=as_of).values():
+            for replayed in audit.replay_states(ctx.events, model, as_of=as_of).values():
                 for table, rows in model.rows(replayed).items():
                     for row in rows:
                         if business is None or row.get("business_id") == business:
@@ -585,7 +595,7 @@ def positive_int(value: str) -> int:
 
 
 def _payments_sql(name: str) -> str:
-    return statement("_payments", "queries.sql", name)
+    return inbox_sql(name)
 
 
 def _inbox_row(row: Any) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from fastfaktura.application import Invoicing
-from fastfaktura.readmodels.engine import catch_up
+from fastfaktura.event_reader import event_reader
+from fastfaktura.readmodels.catchup import catch_up
 from fastfaktura.readmodels.models import read_model
 from tests.conftest import Account, StoreProbe
 from tests.helpers import assert_problem, assert_rejected
@@ -113,11 +114,11 @@ async def test_revoked_key_answers_401_while_the_business_other_key_still_works(
 ) -> None:
     account = new_account("Revoking Oy")
     second = invoicing.issue_api_key(account.business_id).value
-    catch_up(invoicing, database_url, read_model("api_keys"))
+    catch_up(event_reader(invoicing), database_url, read_model("api_keys"))
     assert (await client.get(BUSINESS, headers=account.headers)).status_code == 200
 
     invoicing.revoke_api_key(account.key_prefix)
-    catch_up(invoicing, database_url, read_model("api_keys"))
+    catch_up(event_reader(invoicing), database_url, read_model("api_keys"))
 
     for headers in (account.headers, {"Authorization": f"Bearer {account.api_key}"}):
         await assert_rejected(client, store, "GET", BUSINESS, status=401, headers=headers)

@@ -14,8 +14,9 @@ from litestar.testing import AsyncTestClient
 
 from fastfaktura.application import Invoicing
 from fastfaktura.domain.invoice import series_id
-from fastfaktura.readmodels.engine import rebuild
+from fastfaktura.event_reader import event_reader
 from fastfaktura.readmodels.models import InvoicesReadModel
+from fastfaktura.readmodels.rebuild import rebuild
 from tests.conftest import Account
 from tests.helpers import assert_problem, problem_fields
 from tests.invoicing_support import (
@@ -317,7 +318,7 @@ async def test_events_are_read_from_the_event_store_not_the_read_model(
         assert still.status_code == 200, still.text
         assert still.json() == events
     finally:
-        rebuild(invoicing, database_url, InvoicesReadModel())
+        rebuild(event_reader(invoicing), database_url, InvoicesReadModel())
     restored = await get_json(client, account, url)
     assert restored.pop("events") == events["data"]
     assert restored == invoice

@@ -32,7 +32,8 @@ from schemathesis.python import asgi
 
 from fastfaktura.api.app import create_app
 from fastfaktura.config import RateLimitSettings, Settings
-from fastfaktura.readmodels.engine import catch_up
+from fastfaktura.event_reader import event_reader
+from fastfaktura.readmodels.catchup import catch_up
 from fastfaktura.readmodels.models import READ_MODELS
 from tests.conftest import invoicing_on
 from tests.helpers import drop_database, fresh_database
@@ -76,7 +77,7 @@ def service(database_url: str) -> Iterator[Service]:
         with invoicing_on(url) as invoicing:
             issued = invoicing.register_business("Conformance SARL", "sandbox").value
             for model in READ_MODELS:
-                catch_up(invoicing, url, model)
+                catch_up(event_reader(invoicing), url, model)
         # Without rate limits: a 429 is documented (it would pass), but it would cut the run short.
         settings = Settings(
             database_url=url,

@@ -40,12 +40,13 @@ def _get_business(conn: http.Connection) -> Op:
 
 async def _queries(bench: Bench) -> tuple[list[float], list[float]]:
     """Seconds per authenticating query, without and with the token, sequential."""
+    from fastfaktura.api import ratelimit
     from fastfaktura.domain.api_key import hash_key
-    from fastfaktura.readmodels.sql import statement
+    from fastfaktura.readmodels.sql import local_statement, statement
 
     key_hash = hash_key(bench.env.account.api_key)
     plain = statement("api_keys", "queries.sql", "authenticate")
-    taking = statement("_rate_limits", "queries.sql", "authenticate_and_take")
+    taking = local_statement(ratelimit.__file__, "ratelimit.sql", "authenticate_and_take")
     conn = await asyncpg.connect(bench.env.database_url)
     try:
         timings: tuple[list[float], list[float]] = ([], [])

@@ -13,9 +13,10 @@ import psycopg
 from litestar.testing import AsyncTestClient
 
 from fastfaktura.application import Invoicing
+from fastfaktura.event_reader import event_reader
 from fastfaktura.readmodels import audit
-from fastfaktura.readmodels.engine import RebuildResult, rebuild
 from fastfaktura.readmodels.models import read_model
+from fastfaktura.readmodels.rebuild import RebuildResult, rebuild
 from tests.conftest import Account
 from tests.helpers import run_cli, settle
 
@@ -188,7 +189,7 @@ async def test_rebuild_beside_the_live_projections_under_writes_loses_nothing(
     assert expected_total == len(steady)
 
     def rebuild_repeatedly() -> list[RebuildResult]:
-        return [rebuild(invoicing, database_url, model) for _ in range(3)]
+        return [rebuild(event_reader(invoicing), database_url, model) for _ in range(3)]
 
     # A real thread: the test client runs each request to completion on its own portal, so
     # an asyncio task would only start once the writes are over.
@@ -218,8 +219,11 @@ async def test_rebuild_beside_the_live_projections_under_writes_loses_nothing(
 
     assert set(totals) == {expected_total}  # never a half-built list
     settle(database_url)
-    assert audit.compare(invoicing, database_url, model) == []
-    assert audit.compare(invoicing, database_url, model, business_id=writer.business_id) == []
+    assert audit.compare(event_reader(invoicing), database_url, model) == []
+    assert (
+        audit.compare(event_reader(invoicing), database_url, model, business_id=writer.business_id)
+        == []
+    )
     listed = await client.get(f"{CLIENTS}?per_page=100", headers=writer.headers)
     assert listed.json()["total"] == len(written)
     assert {c["id"] for c in listed.json()["data"]} >= set(written[:100])

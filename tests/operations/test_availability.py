@@ -29,7 +29,8 @@ import pytest
 from pgserver._commands import pg_ctl
 
 from fastfaktura.adapters.database import migrate, start_embedded
-from fastfaktura.readmodels.engine import catch_up
+from fastfaktura.event_reader import event_reader
+from fastfaktura.readmodels.catchup import catch_up
 from fastfaktura.readmodels.models import READ_MODELS
 from tests.conftest import invoicing_on
 from tests.helpers import assert_problem, free_port, serving
@@ -192,7 +193,7 @@ def new_account(url: str) -> dict[str, str]:
     with invoicing_on(url) as app:
         issued = app.register_business("Availability AB", "sandbox").value
         for model in READ_MODELS:
-            catch_up(app, url, model)
+            catch_up(event_reader(app), url, model)
     return {"X-Api-Key": issued.secret}
 
 
@@ -343,7 +344,7 @@ async def test_kill_9_mid_burst_loses_no_answered_write_and_leaves_no_gap(
     # The read model may still be applying the last events: bring it up to date first.
     with invoicing_on(running.url) as app:
         for model in READ_MODELS:
-            catch_up(app, running.url, model)
+            catch_up(event_reader(app), running.url, model)
     with psycopg.connect(running.url) as conn:
         recorded = {
             row[0]

@@ -17,9 +17,10 @@ import psycopg
 from litestar.testing import AsyncTestClient
 
 from fastfaktura.application import Invoicing
+from fastfaktura.event_reader import event_reader
 from fastfaktura.readmodels.audit import compare
-from fastfaktura.readmodels.engine import rebuild
 from fastfaktura.readmodels.models import InvoicesReadModel
+from fastfaktura.readmodels.rebuild import rebuild
 from tests.conftest import Account
 from tests.helpers import settle
 from tests.invoicing_support import INVOICES, create_client, create_invoice, get_json
@@ -58,7 +59,9 @@ async def test_audit_finds_tampering_and_rebuild_restores_every_answer(
     settle(database_url)
     model = InvoicesReadModel()
 
-    assert compare(invoicing, database_url, model) == []  # the whole store, every business
+    assert (
+        compare(event_reader(invoicing), database_url, model) == []
+    )  # the whole store, every business
     before = await _answers(client, account, ids)
 
     target = ids[1]
@@ -67,7 +70,9 @@ async def test_audit_finds_tampering_and_rebuild_restores_every_answer(
     tampered = await get_json(client, account, f"{INVOICES}/{target}")
     assert tampered["total_cents"] == 1  # GET reads the read model
 
-    differences = compare(invoicing, database_url, model, business_id=account.business_id)
+    differences = compare(
+        event_reader(invoicing), database_url, model, business_id=account.business_id
+    )
     assert len(differences) == 1, differences
     difference = differences[0]
     assert difference.table == "rm_invoices"
@@ -75,12 +80,12 @@ async def test_audit_finds_tampering_and_rebuild_restores_every_answer(
     assert difference.problem.startswith("total_cents ")
     assert "total_cents" in str(difference)
     assert str(invoices[1]["total_cents"]) in difference.problem
-    assert compare(invoicing, database_url, model) == differences
+    assert compare(event_reader(invoicing), database_url, model) == differences
 
-    result = rebuild(invoicing, database_url, model)
+    result = rebuild(event_reader(invoicing), database_url, model)
     assert result.name == "invoices"
     assert result.events >= 3
-    assert compare(invoicing, database_url, model) == []
+    assert compare(event_reader(invoicing), database_url, model) == []
     assert await _answers(client, account, ids) == before
 
     # The live projection carries on after the swap: a new invoice is projected and listed.
@@ -89,7 +94,7 @@ async def test_audit_finds_tampering_and_rebuild_restores_every_answer(
     assert listed["total"] == 4
     assert listed["data"][0]["id"] == later["id"]
     settle(database_url)
-    assert compare(invoicing, database_url, model) == []
+    assert compare(event_reader(invoicing), database_url, model) == []
 
 
 async def test_audit_names_a_missing_row_and_a_row_without_events(
@@ -119,7 +124,9 @@ async def test_audit_names_a_missing_row_and_a_row_without_events(
     try:
         problems = sorted(
             d.problem
-            for d in compare(invoicing, database_url, model, business_id=account.business_id)
+            for d in compare(
+                event_reader(invoicing), database_url, model, business_id=account.business_id
+            )
         )
         # Reported in id order, which is not part of the contract: compare as a set.
         assert problems == [
@@ -127,8 +134,10 @@ async def test_audit_names_a_missing_row_and_a_row_without_events(
             "missing from the read model",
         ]
     finally:
-        rebuild(invoicing, database_url, model)
-    assert compare(invoicing, database_url, model, business_id=account.business_id) == []
+        rebuild(event_reader(invoicing), database_url, model)
+    assert (
+        compare(event_reader(invoicing), database_url, model, business_id=account.business_id) == []
+    )
 
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -57,8 +57,9 @@ from fastfaktura.api.services import Services
 from fastfaktura.api.webhooks import stripe_webhook
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
+from fastfaktura.event_reader import event_reader
 from fastfaktura.policies.start import Policies, start_policies
-from fastfaktura.readmodels.engine import ProjectionSupervisor, loader
+from fastfaktura.readmodels.live import ProjectionSupervisor
 from fastfaktura.readmodels.models import READ_MODELS
 from fastfaktura.readmodels.queries import PositionWatcher
 
@@ -146,6 +147,8 @@ def create_app(
             timeout=settings.database_timeout,
         )
         invoicing = await anyio.to_thread.run_sync(lambda: Invoicing(env))
+        # The read side's port onto the store: the read models never see the application.
+        events = event_reader(invoicing)
         pool = await create_read_pool(
             database_url,
             min_size=1,
@@ -166,7 +169,7 @@ def create_app(
             supervisor = ProjectionSupervisor(
                 direct_url,
                 runner_env,
-                loader(invoicing),
+                events,
                 READ_MODELS,
                 connect_timeout=settings.database_timeout,
             )
@@ -180,6 +183,7 @@ def create_app(
         app.state.services = Services(
             settings=settings,
             app=invoicing,
+            events=events,
             pool=pool,
             watcher=PositionWatcher(pool, READ_MODELS),
             stripe=stripe,

@@ -21,7 +21,7 @@ from fastfaktura.api.auth import Tenant
 from fastfaktura.api.services import services
 from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError
 from fastfaktura.jsonlimits import nested_too_deep
-from fastfaktura.readmodels.sql import statement
+from fastfaktura.readmodels.sql import local_statement
 
 HEADER = "idempotency-key"
 _CANONICAL = msgspec.json.Encoder(order="sorted")
@@ -29,7 +29,7 @@ IN_FLIGHT_WAIT_SECONDS = 30.0
 
 
 def _sql(name: str) -> str:
-    return statement("_idempotency", "queries.sql", name)
+    return local_statement(__file__, "idempotency.sql", name)
 
 
 async def idempotent(

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
 
-from fastfaktura.adapters.pdf.store import invoice_pdf, was_issued
+from fastfaktura.adapters.pdf.store import invoice_pdf
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import CANCEL_FIELDS, INVOICE_FIELDS, LINE_FIELDS, PAYMENT_FIELDS
@@ -33,6 +33,7 @@ from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundErr
 from fastfaktura.domain.invoice import MAX_LINES, Invoice, InvoiceLine, price
 from fastfaktura.readmodels import queries, timeline
 from fastfaktura.readmodels.models import InvoicesReadModel
+from fastfaktura.readmodels.queries import StoredInvoice
 
 _ROWS = InvoicesReadModel()
 T = TypeVar("T")
@@ -90,27 +91,23 @@ async def check_against_state(
         raise InvalidInputError(errors)
 
 
-async def _invoice_response(svc: Services, tenant: Tenant, invoice_id: Any) -> InvoiceResponse:
-    row = await queries.get_invoice(svc.pool, tenant.business_id, invoice_id)
-    if row is None:
+async def _stored_invoice(svc: Services, tenant: Tenant, invoice_id: Any) -> StoredInvoice:
+    stored = await queries.find_invoice(
+        svc.pool, tenant.business_id, invoice_id, svc.settings.base_url()
+    )
+    if stored is None:
         raise NotFoundError("invoice")
-    return InvoiceResponse.from_row(row, svc.settings.base_url())
+    return stored
 
 
 async def _events(svc: Services, tenant: Tenant, invoice_id: Any) -> list[EventResponse]:
-    events = await timeline.stream(svc.pool, svc.app, invoice_id)
-    # Read from the store itself: the stream must be an invoice of the caller's business.
-    if (
-        not events
-        or events[0]["type"] != "created"
-        or events[0].pop("business_id") != tenant.business_id
-    ):
+    """The timeline, read from the event store (no read model holds it): only when the answer
+    includes it. Whether the stream is an invoice of the caller's business is decided by its
+    first event's topic and business."""
+    events = await timeline.invoice_events(svc.pool, svc.events, tenant.business_id, invoice_id)
+    if events is None:
         raise NotFoundError("invoice")
-    for event in events:
-        event.pop("business_id", None)
-    if not events[0]["data"].get("number"):
-        raise NotFoundError("invoice")
-    return [EventResponse(**event) for event in events]
+    return events
 
 
 class InvoiceController(Controller):
@@ -160,16 +157,15 @@ class InvoiceController(Controller):
                 [FieldError("status", "must be one of: " + ", ".join(INVOICE_STATUSES))]
             )
         svc = services(request.app.state)
-        rows, total = await queries.list_invoices(
-            svc.pool, tenant.business_id, status=status, page=page, per_page=per_page
-        )
-        base = svc.settings.base_url()
-        return InvoicePage(
-            data=[InvoiceResponse.from_row(r, base) for r in rows],
+        invoices, total = await queries.invoice_page(
+            svc.pool,
+            tenant.business_id,
+            status=status,
             page=page,
             per_page=per_page,
-            total=total,
+            base_url=svc.settings.base_url(),
         )
+        return InvoicePage(data=invoices, page=page, per_page=per_page, total=total)
 
     @get(
         "/{invoice_id:str}",
@@ -185,7 +181,9 @@ class InvoiceController(Controller):
     ) -> InvoiceResponse:
         svc = services(request.app.state)
         target = parse_id(invoice_id, "invoice")
-        invoice = await _invoice_response(svc, tenant, target)
+        # The row alone says whether this is an invoice of the caller's business (404 without
+        # touching the store); the store is read for the `events` the answer includes.
+        invoice = (await _stored_invoice(svc, tenant, target)).view
         invoice.events = await _events(svc, tenant, target)
         return invoice
 
@@ -231,15 +229,14 @@ class InvoiceController(Controller):
         invoice_id: FromPath[str],
     ) -> Response[bytes]:
         svc = services(request.app.state)
-        row = await queries.get_invoice(
-            svc.pool, tenant.business_id, parse_id(invoice_id, "invoice")
-        )
-        if row is None:
-            raise NotFoundError("invoice")
-        invoice = InvoiceResponse.from_row(row, svc.settings.base_url())
-        issued = await was_issued(svc.app, tenant.business_id, invoice.id, invoice.status)
+        stored = await _stored_invoice(svc, tenant, parse_id(invoice_id, "invoice"))
         pdf = await invoice_pdf(
-            svc.pdfs, svc.pool, tenant.business_id, invoice, int(row["version"]), issued=issued
+            svc.pdfs,
+            svc.pool,
+            tenant.business_id,
+            stored.view,
+            stored.version,
+            issued=stored.was_sent,  # the read model says whether it was ever sent
         )
         return Response(
             pdf.content,

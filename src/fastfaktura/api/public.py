@@ -209,8 +209,8 @@ async def public_invoice_pdf(
     )
     if row is None:
         return _not_found(request)
-    business_id, invoice_id = row["business_id"], row["id"]
-    if not await was_issued(svc.app, business_id, invoice_id, row["status"]):
+    business_id = row["business_id"]
+    if not was_issued(row):
         return _not_found(request)
     invoice = InvoiceResponse.from_row(dict(row), svc.settings.base_url())
     pdf = await invoice_pdf(

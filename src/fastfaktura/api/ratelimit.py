@@ -35,7 +35,7 @@ from fastfaktura.adapters.web.page import ERROR_PAGE_HEADERS, render_error
 from fastfaktura.api.errors import UNAVAILABLE_RETRY_AFTER_SECONDS, problem
 from fastfaktura.api.services import services
 from fastfaktura.config import RateLimitSettings
-from fastfaktura.readmodels.sql import statement
+from fastfaktura.readmodels.sql import local_statement
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +47,7 @@ PURGE_EVERY_SECONDS: Final = 60.0
 
 
 def _sql(name: str) -> str:
-    return statement("_rate_limits", "queries.sql", name)
+    return local_statement(__file__, "ratelimit.sql", name)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from fastfaktura.application import Invoicing, Written
 from fastfaktura.config import Settings
 from fastfaktura.domain.errors import NotFoundError
 from fastfaktura.readmodels import queries
+from fastfaktura.readmodels.events import EventReader
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -29,6 +30,7 @@ T = TypeVar("T")
 class Services:
     settings: Settings
     app: Invoicing
+    events: EventReader  # the read side's port onto the event store (the timeline)
     pool: asyncpg.Pool
     watcher: queries.PositionWatcher
     stripe: StripeGateway

@@ -15,10 +15,10 @@ import structlog
 from litestar import Request, Response, post
 
 from fastfaktura.adapters.stripe_gateway import WebhookRejected
+from fastfaktura.adapters.stripe_inbox import inbox_sql
 from fastfaktura.api.errors import Problem, answers, problem
 from fastfaktura.api.services import json_response, services
 from fastfaktura.domain.errors import FieldError
-from fastfaktura.readmodels.sql import statement
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +54,7 @@ async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
         )
         return rejected
     first = await svc.pool.fetchval(
-        statement("_payments", "queries.sql", "keep_webhook"),
+        inbox_sql("keep_webhook"),
         event.id,
         event.type,
         event.livemode,

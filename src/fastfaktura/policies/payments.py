@@ -45,6 +45,7 @@ from fastfaktura.adapters.stripe_gateway import (
     WebhookEvent,
     parse_event,
 )
+from fastfaktura.adapters.stripe_inbox import inbox_sql
 from fastfaktura.application import Invoicing, Written
 from fastfaktura.domain.business import Business
 from fastfaktura.domain.errors import ConflictError, InvalidInputError, NotFoundError
@@ -52,7 +53,6 @@ from fastfaktura.domain.invoice import Invoice, InvoiceStateError
 from fastfaktura.policies.loop import LockedWorker
 from fastfaktura.readmodels.models import READ_MODELS
 from fastfaktura.readmodels.queries import PositionWatcher, standard_uuid
-from fastfaktura.readmodels.sql import statement
 
 log = structlog.get_logger(__name__)
 MAX_BACKOFF_SECONDS = 3600.0
@@ -74,7 +74,7 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 
 def _sql(name: str) -> str:
-    return statement("_payments", "queries.sql", name)
+    return inbox_sql(name)
 
 
 def payment_intent_key(invoice_id: UUID, amount_cents: int) -> str:

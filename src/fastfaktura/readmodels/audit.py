@@ -17,12 +17,13 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 
-from fastfaktura.application import Invoicing
-from fastfaktura.readmodels.engine import PAGE_SIZE, PARALLEL_FROM_EVENTS, _pages, loader
+from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import Folder, ReadModel, Row
-from fastfaktura.readmodels.scan import Partition, aggregates, partitions
+from fastfaktura.readmodels.rows import pages
+from fastfaktura.readmodels.scan import PARALLEL_FROM_EVENTS, Partition, aggregates, partitions
 
 Progress = Callable[[str, int], None]
+OpenReader = Callable[[str], EventReader]
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Difference:
 
 
 def replay_states(
-    app: Invoicing,
+    events: EventReader,
     model: ReadModel,
     *,
     as_of: datetime | None = None,
@@ -46,13 +47,13 @@ def replay_states(
     upto: int | None = None,
 ) -> dict[UUID, Aggregate]:
     """Every aggregate of the model, folded from its events (up to `as_of` when given)."""
-    folder = Folder(loader(app), maxsize=10**9)  # the whole set stays in memory: no reloads
+    folder = Folder(events.load, maxsize=10**9)  # the whole set stays in memory: no reloads
     states: dict[UUID, Aggregate] = {}
-    for page in _pages(app, model, 0, PAGE_SIZE):
+    for page in pages(events, model, 0):
         for notification in page:
             if upto is not None and notification.id > upto:
                 break
-            event = app.mapper.to_domain_event(notification)
+            event = events.decode(notification)
             if as_of is not None and getattr(event, "timestamp") > as_of:  # noqa: B009
                 continue
             states[event.originator_id] = folder.apply(event)
@@ -96,7 +97,7 @@ def _row_differences(
 
 
 def compare(
-    app: Invoicing,
+    events: EventReader,
     database_url: str,
     model: ReadModel,
     *,
@@ -106,36 +107,41 @@ def compare(
 ) -> list[Difference]:
     """Every difference between the read model and the aggregates folded from the events."""
     if model.order_column is None:
-        return _compare_in_memory(app, database_url, model, business_id, progress)
-    size = app.recorder.max_notification_id() or 0
+        return _compare_in_memory(events, database_url, model, business_id, progress)
+    size = events.head()
     if workers <= 1 or size < PARALLEL_FROM_EVENTS:
-        events, whole = compare_partition(
-            database_url, model.name, (UUID(int=0), None), business_id
+        folded, whole = compare_partition(
+            events.opener, database_url, model.name, (UUID(int=0), None), business_id
         )
         if progress is not None:
-            progress(model.name, events)
+            progress(model.name, folded)
         return whole
     differences: list[Difference] = []
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [
-            pool.submit(compare_partition, database_url, model.name, part, business_id)
+            pool.submit(
+                compare_partition, events.opener, database_url, model.name, part, business_id
+            )
             for part in partitions(workers * 8)
         ]
         for future in as_completed(futures):
-            events, found = future.result()
+            folded, found = future.result()
             differences += found
             if progress is not None:
-                progress(model.name, events)
+                progress(model.name, folded)
     return differences
 
 
 def compare_partition(
-    database_url: str, model_name: str, partition: Partition, business_id: UUID | None
+    open_reader: OpenReader,
+    database_url: str,
+    model_name: str,
+    partition: Partition,
+    business_id: UUID | None,
 ) -> tuple[int, list[Difference]]:
     """Merge-join one id range: aggregates folded in id order against rows read in id order.
     Memory stays flat. Runs in a worker process (its own connections)."""
-    from fastfaktura.adapters.database import ConnectionParams
     from fastfaktura.readmodels.models import read_model
 
     model = read_model(model_name)
@@ -143,9 +149,7 @@ def compare_partition(
     ((table, columns),) = model.tables.items()
     order = model.order_column
     # Its mapper only (budget.PARTITION_CONNECTIONS).
-    app = Invoicing(
-        ConnectionParams.from_url(database_url).eventsourcing_env(pool_size=1, max_overflow=0)
-    )
+    events = open_reader(database_url)
     low, high = partition
     query = sql.SQL("SELECT * FROM {} WHERE {} >= %s AND (%s::uuid IS NULL OR {} < %s)").format(
         sql.Identifier(table), sql.Identifier(order), sql.Identifier(order)
@@ -163,7 +167,7 @@ def compare_partition(
         return (row[order], *(row[c] for c in columns))
 
     differences: list[Difference] = []
-    events = 0
+    folded = 0
     try:
         with (
             psycopg.connect(database_url) as scan_conn,
@@ -178,8 +182,8 @@ def compare_partition(
             cursor.execute(query, params)
             actual = iter(cursor)
             pending: Row | None = next(actual, None)
-            for aggregate in aggregates(app, scan_conn, model, partition, upto=tracked):
-                events += aggregate.version
+            for aggregate in aggregates(events, scan_conn, model, partition, upto=tracked):
+                folded += aggregate.version
                 rows = [
                     _as_stored(model, row)
                     for row in model.rows(aggregate)[table]
@@ -207,8 +211,8 @@ def compare_partition(
                 )
                 pending = next(actual, None)
     finally:
-        app.close()
-    return events, differences
+        events.close()
+    return folded, differences
 
 
 def _snapshot_position(conn: psycopg.Connection[Any], model: ReadModel) -> int:
@@ -223,7 +227,7 @@ def _snapshot_position(conn: psycopg.Connection[Any], model: ReadModel) -> int:
 
 
 def _compare_in_memory(
-    app: Invoicing,
+    events: EventReader,
     database_url: str,
     model: ReadModel,
     business_id: UUID | None,
@@ -233,7 +237,7 @@ def _compare_in_memory(
     differences: list[Difference] = []
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
         tracked = _snapshot_position(conn, model)
-        states = replay_states(app, model, progress=progress, upto=tracked)
+        states = replay_states(events, model, progress=progress, upto=tracked)
         for table, key_columns in model.tables.items():
             expected: dict[tuple[Any, ...], Row] = {}
             for state in states.values():

@@ -106,6 +106,9 @@ class InvoicesReadModel(ReadModel):
             "public_token": aggregate.public_token,
             "card_payment": card_payment_state(aggregate),
             "payment_intent_id": (aggregate.payment_request or {}).get("payment_intent_id"),
+            # Whether it was ever sent: its PDF is then the stored Factur-X one, its public
+            # page shown (a cancelled invoice's status cannot tell).
+            "was_sent": aggregate.was_sent,
             "version": aggregate.version,
             "created_at": aggregate.created_on,
             "updated_at": aggregate.modified_on,

@@ -9,11 +9,13 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 import structlog
 from asyncpg import Pool
 
+from fastfaktura.readmodels.invoice_view import InvoiceResponse
 from fastfaktura.readmodels.model import ReadModel
-from fastfaktura.readmodels.sql import statement
+from fastfaktura.readmodels.sql import local_statement, statement
 
 log = structlog.get_logger(__name__)
 
@@ -25,7 +27,9 @@ def standard_uuid(value: Any) -> UUID:
 
 def _tracking(model: ReadModel, name: str) -> str:
     # The table name is a code constant of the read model, never user input.
-    return statement("_tracking", "queries.sql", name).format(tracking=model.tracking_table)
+    return local_statement(__file__, "tracking/queries.sql", name).format(
+        tracking=model.tracking_table
+    )
 
 
 async def get_business(pool: Pool, business_id: UUID) -> dict[str, Any] | None:
@@ -148,7 +152,47 @@ async def status(pool: Pool, models: Sequence[ReadModel]) -> list[ProjectionStat
     return result
 
 
+class StoredInvoice(msgspec.Struct, frozen=True, kw_only=True):
+    """An `rm_invoices` row: the invoice as the API serves it, and what only the server needs
+    (the version its stored PDF was rendered from, whether it was ever sent)."""
+
+    view: InvoiceResponse
+    version: int
+    was_sent: bool
+
+
+async def find_invoice(
+    pool: Pool, business_id: UUID, invoice_id: UUID, base_url: str
+) -> StoredInvoice | None:
+    row = await pool.fetchrow(
+        statement("invoices", "queries.sql", "get_invoice"), business_id, invoice_id
+    )
+    if row is None:
+        return None
+    return StoredInvoice(
+        view=InvoiceResponse.from_row(dict(row), base_url),
+        version=int(row["version"]),
+        was_sent=bool(row["was_sent"]),
+    )
+
+
+async def invoice_page(
+    pool: Pool,
+    business_id: UUID,
+    *,
+    status: str | None,
+    page: int,
+    per_page: int,
+    base_url: str,
+) -> tuple[list[InvoiceResponse], int]:
+    rows, total = await list_invoices(
+        pool, business_id, status=status, page=page, per_page=per_page
+    )
+    return [InvoiceResponse.from_row(row, base_url) for row in rows], total
+
+
 async def get_invoice(pool: Pool, business_id: UUID, invoice_id: UUID) -> dict[str, Any] | None:
+    """The row as a dict: what the delivery worker builds its message from."""
     row = await pool.fetchrow(
         statement("invoices", "queries.sql", "get_invoice"), business_id, invoice_id
     )

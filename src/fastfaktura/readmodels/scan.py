@@ -15,10 +15,14 @@ import psycopg
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 
-from fastfaktura.application import Invoicing
+from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import ReadModel
+from fastfaktura.readmodels.sql import local_statement
 
 _SPACE = 1 << 128
+# Rebuild and audit scan in worker processes from this store size on: they cost about a second
+# to start, only worth it on a large store.
+PARALLEL_FROM_EVENTS = 50_000
 Partition = tuple[UUID, UUID | None]  # [low, high): None is the end of the id space
 
 
@@ -27,17 +31,8 @@ def partitions(count: int) -> list[Partition]:
     return [(low, bounds[i + 1] if i + 1 < count else None) for i, low in enumerate(bounds)]
 
 
-_EVENTS = """
-SELECT originator_id, originator_version, topic, state FROM invoicing_events
-WHERE topic = ANY(%(topics)s) AND originator_id >= %(low)s
-  AND (%(high)s::uuid IS NULL OR originator_id < %(high)s)
-  AND (%(upto)s::bigint IS NULL OR notification_id <= %(upto)s)
-ORDER BY originator_id, originator_version
-"""
-
-
 def aggregates(
-    app: Invoicing,
+    events: EventReader,
     conn: psycopg.Connection[Any],
     model: ReadModel,
     partition: Partition,
@@ -50,11 +45,9 @@ def aggregates(
     current: Any = None
     with conn.cursor(name="fastfaktura_scan") as cursor:  # server-side: streamed, not loaded
         cursor.itersize = 2000
-        cursor.execute(_EVENTS, params)
+        cursor.execute(local_statement(__file__, "scan.sql", "events_in_id_order"), params)
         for originator_id, version, topic, state in cursor:
-            event: Any = app.mapper.to_domain_event(
-                StoredEvent(originator_id, version, topic, bytes(state))
-            )
+            event: Any = events.decode(StoredEvent(originator_id, version, topic, bytes(state)))
             if current is not None and current.id != originator_id:
                 yield current
                 current = None

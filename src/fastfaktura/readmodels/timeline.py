@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -10,12 +11,16 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from asyncpg import Pool
 from eventsourcing.persistence import StoredEvent
 
-from fastfaktura.application import Invoicing
+from fastfaktura.domain.invoice import Invoice
+from fastfaktura.readmodels.events import EventReader
+from fastfaktura.readmodels.invoice_view import EventResponse
 from fastfaktura.readmodels.queries import standard_uuid
-from fastfaktura.readmodels.sql import statement
+from fastfaktura.readmodels.sql import local_statement
 
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
 _EVENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://fastfaktura.io/ns/event")
+# The stored topic that starts every invoice's stream (and no other aggregate's).
+INVOICE_CREATED_TOPIC: str = Invoice.Created.TOPIC  # type: ignore[attr-defined]
 
 
 def event_type(topic: str) -> str:
@@ -24,13 +29,24 @@ def event_type(topic: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-async def stream(pool: Pool, app: Invoicing, aggregate_id: UUID) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class StreamEvent:
+    """One event of a stream: its API shape, and what tells whose and what it is."""
+
+    topic: str
+    business_id: UUID | None
+    response: EventResponse
+
+
+async def stream(pool: Pool, events: EventReader, aggregate_id: UUID) -> list[StreamEvent]:
     """The stream in order, each event decoded through the application's mapper (so
     upcasters apply) as {id, type, version, occurred_at, data}."""
-    rows = await pool.fetch(statement("invoices", "queries.sql", "invoice_stream"), aggregate_id)
-    events = []
+    rows = await pool.fetch(
+        local_statement(__file__, "timeline.sql", "aggregate_stream"), aggregate_id
+    )
+    decoded = []
     for row in rows:
-        domain_event: Any = app.mapper.to_domain_event(
+        domain_event: Any = events.decode(
             StoredEvent(
                 originator_id=standard_uuid(row["originator_id"]),
                 originator_version=row["originator_version"],
@@ -40,14 +56,30 @@ async def stream(pool: Pool, app: Invoicing, aggregate_id: UUID) -> list[dict[st
         )
         occurred_at: datetime = domain_event.timestamp
         data = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
-        events.append(
-            {
-                "id": uuid5(_EVENT_NAMESPACE, f"{aggregate_id}/{row['originator_version']}"),
-                "type": event_type(row["topic"]),
-                "version": row["originator_version"],
-                "occurred_at": occurred_at,
-                "data": data,  # msgspec writes Decimal as its exact string, UUID as text
-                "business_id": getattr(domain_event, "business_id", None),
-            }
+        decoded.append(
+            StreamEvent(
+                topic=row["topic"],
+                business_id=getattr(domain_event, "business_id", None),
+                response=EventResponse(
+                    id=uuid5(_EVENT_NAMESPACE, f"{aggregate_id}/{row['originator_version']}"),
+                    type=event_type(row["topic"]),
+                    version=row["originator_version"],
+                    occurred_at=occurred_at,
+                    data=data,  # msgspec writes Decimal as its exact string, UUID as text
+                ),
+            )
         )
-    return events
+    return decoded
+
+
+async def invoice_events(
+    pool: Pool, events: EventReader, business_id: UUID, invoice_id: UUID
+) -> list[EventResponse] | None:
+    """The invoice's events, or None when the stream is not an invoice of `business_id`: its
+    first event's topic says whether it is an invoice, its business_id whose it is."""
+    found = await stream(pool, events, invoice_id)
+    if not found or found[0].topic != INVOICE_CREATED_TOPIC:
+        return None
+    if found[0].business_id != business_id:
+        return None
+    return [event.response for event in found]

@@ -13,17 +13,15 @@ stays here, in the serving process.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from fastfaktura.adapters.deadlines import deadline_of, run_in_thread
 from fastfaktura.adapters.pdf.document import pdf_filename
 from fastfaktura.adapters.pdf.pool import PdfRenderer
-from fastfaktura.application import Invoicing
-from fastfaktura.domain.errors import NotFoundError
-from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 
 _SELECT = "SELECT content FROM invoice_documents WHERE business_id = $1 AND invoice_id = $2"
@@ -42,18 +40,10 @@ class InvoicePdf:
     cached: bool  # stored in invoice_documents (every invoice but a draft)
 
 
-async def was_issued(app: Invoicing, business_id: UUID, invoice_id: UUID, status: str) -> bool:
-    """Whether the invoice was ever sent: every status but `draft` says so, except
-    `cancelled`, which a draft can reach unsent (then the aggregate knows)."""
-    if status != "cancelled":
-        return status != "draft"
-    try:
-        invoice = await run_in_thread(
-            lambda: app.get(Invoice, invoice_id, business_id), deadline_of(app)
-        )
-    except NotFoundError:
-        return False
-    return bool(invoice.was_sent)
+def was_issued(row: Mapping[str, Any]) -> bool:
+    """Whether the invoice (its `rm_invoices` row) was ever sent. The read model records it:
+    the status alone cannot tell, as a draft may be cancelled unsent."""
+    return bool(row["was_sent"])
 
 
 async def invoice_pdf(
