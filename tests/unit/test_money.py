@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from fastfaktura.api.domain_errors import field_errors
 from fastfaktura.domain.errors import RulesBroken
-from fastfaktura.domain.pricing import MAX_AMOUNT_CENTS, MAX_LINES, InvoiceLine, price
 from fastfaktura.domain.money import LineInput, TaxLine, canonical, compute_totals, round_cents
+from fastfaktura.domain.pricing import MAX_AMOUNT_CENTS, MAX_LINES, InvoiceLine, price
 
 D = Decimal
 
