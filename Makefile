@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test lint browser pgbouncer fmt bench clean
+.PHONY: help install run test test-unit lint browser pgbouncer fmt bench clean
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z0-9_-]+:.*##/{printf "  %-10s %s\n",$$1,$$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,15 @@ pgbouncer: ## Debian's PgBouncer for the connection-pooler test (installed when 
 
 test: lint browser pgbouncer ## Lint, then the whole suite against a real PostgreSQL the suite starts itself
 	$(BIN)/pytest
+
+# tests/unit needs no database (domain, application on the in-memory store, API input rules).
+# --confcutdir keeps tests/conftest.py (PostgreSQL, the app) out: faster, and a test there
+# asking for the database fails. FASTFAKTURA_TESTS_WITHOUT_DATABASE makes that conftest refuse
+# to start PostgreSQL too, should it ever be loaded.
+UNIT_TESTS := tests/unit
+
+test-unit: install ## The database-free tests only (domain, application in memory), timed
+	@TIMEFORMAT='test-unit: %R s'; time FASTFAKTURA_TESTS_WITHOUT_DATABASE=1 $(BIN)/pytest -q --confcutdir=tests/unit $(UNIT_TESTS)
 
 fmt: install ## Format and autofix
 	$(BIN)/ruff format src tests

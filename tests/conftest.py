@@ -42,6 +42,9 @@ def _with_database(url: str, name: str) -> str:
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
+    if os.environ.get("FASTFAKTURA_TESTS_WITHOUT_DATABASE"):
+        # `make test-unit`: the database-free selection must stay free of PostgreSQL.
+        pytest.fail("this test needs PostgreSQL: move it out of the database-free folders")
     server = os.environ.get("DATABASE_URL")
     if server:
         name = f"fastfaktura_test_{secrets.token_hex(4)}"

@@ -13,7 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from fastfaktura.application import Invoicing
-from fastfaktura.domain.invoice import series_id
+from fastfaktura.domain.series import series_id
 from fastfaktura.event_reader import event_reader
 from fastfaktura.readmodels.models import InvoicesReadModel
 from fastfaktura.readmodels.rebuild import rebuild

@@ -189,7 +189,7 @@ def generate_store(bench: Bench) -> Store:
     """Make the store (synchronous: run it in a thread). Every phase is timed and said."""
     from fastfaktura.adapters.database import ConnectionParams
     from fastfaktura.application import Invoicing
-    from fastfaktura.domain.invoice import format_number
+    from fastfaktura.domain.series import format_number
 
     env = bench.env
     n = bench.settings.events

@@ -4,9 +4,11 @@ is recorded once, a PaymentIntent is counted once, and the invoices read model's
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pytest
 
-from fastfaktura.domain.errors import InvalidInputError
+from fastfaktura.domain.errors import PaymentOutsideAmountDue
 from fastfaktura.domain.invoice import Invoice, InvoiceStateError
 from fastfaktura.readmodels.models import card_payment_state
 from tests.unit.test_lifecycle import TOTAL, draft, in_status
@@ -46,7 +48,9 @@ def test_the_payment_request_is_recorded_once() -> None:
     assert requested(invoice, "pi_first") is True
     assert requested(invoice, "pi_second") is False
     assert topics(invoice) == ["PaymentRequested"]
-    assert invoice.payment_request == {
+    # A typed value now (domain/payment_request.py); its fields are those of the dict it was.
+    assert invoice.payment_request is not None
+    assert asdict(invoice.payment_request) == {
         "provider": "stripe",
         "status": "requested",
         "payment_intent_id": "pi_first",
@@ -105,7 +109,7 @@ def test_a_card_payment_is_refused_where_no_payment_is_allowed(status: str) -> N
 
 def test_a_card_payment_above_the_amount_due_is_refused() -> None:
     invoice = in_status("sent")
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(PaymentOutsideAmountDue):
         invoice.record_card_payment("pi_more", TOTAL + 1, "2026-11-25T10:00:00+00:00")
     assert topics(invoice) == []
 

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastfaktura.domain.errors import InvalidInputError
-from fastfaktura.domain.invoice import MAX_AMOUNT_CENTS, MAX_LINES, InvoiceLine, price
+from fastfaktura.api.domain_errors import field_errors
+from fastfaktura.domain.errors import RulesBroken
 from fastfaktura.domain.money import LineInput, TaxLine, canonical, compute_totals, round_cents
+from fastfaktura.domain.pricing import MAX_AMOUNT_CENTS, MAX_LINES, InvoiceLine, price
 
 D = Decimal
 
@@ -237,9 +238,9 @@ def invoice_line(quantity: str, unit_price_cents: int, tax_rate: str = "20") -> 
 
 
 def test_price_refuses_a_negative_total_naming_lines() -> None:
-    with pytest.raises(InvalidInputError) as caught:
+    with pytest.raises(RulesBroken) as caught:
         price([invoice_line("1", 1000, "0"), invoice_line("1", -1001, "0")])
-    assert [e.field for e in caught.value.errors] == ["lines"]
+    assert [e.field for e in field_errors(caught.value.rules)] == ["lines"]
 
 
 def test_price_accepts_a_zero_total_and_a_discounted_positive_total() -> None:
@@ -254,9 +255,9 @@ def test_price_accepts_a_zero_total_and_a_discounted_positive_total() -> None:
 
 @pytest.mark.parametrize("count", [0, MAX_LINES + 1])
 def test_price_refuses_no_lines_and_more_than_500(count: int) -> None:
-    with pytest.raises(InvalidInputError) as caught:
+    with pytest.raises(RulesBroken) as caught:
         price([invoice_line("1", 100)] * count)
-    assert [e.field for e in caught.value.errors] == ["lines"]
+    assert [e.field for e in field_errors(caught.value.rules)] == ["lines"]
 
 
 def test_price_accepts_exactly_500_lines() -> None:
@@ -273,9 +274,9 @@ def test_price_bounds_every_amount_to_keep_it_storable() -> None:
     assert at_limit.total_cents == 10**15
 
     def refused(lines: list[InvoiceLine]) -> list[str]:
-        with pytest.raises(InvalidInputError) as caught:
+        with pytest.raises(RulesBroken) as caught:
             price(lines)
-        return [e.field for e in caught.value.errors]
+        return [e.field for e in field_errors(caught.value.rules)]
 
     # The largest quantity times the largest price the API accepts: 10**21 cents.
     assert refused([invoice_line("1000000000", 10**12)]) == ["lines[0]"]

@@ -23,7 +23,15 @@ from litestar.openapi.spec import (
 from fastfaktura.adapters.deadlines import database_unavailable
 from fastfaktura.adapters.pdf.pool import PdfRenderUnavailableError
 from fastfaktura.adapters.web.page import public_error_page
-from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from fastfaktura.api.domain_errors import field_errors
+from fastfaktura.domain.errors import (
+    ConflictError,
+    FieldError,
+    InvalidInputError,
+    NotFoundError,
+    RuleBroken,
+    RulesBroken,
+)
 
 log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -86,6 +94,18 @@ def problem(
 def _invalid(_: Request[Any, Any, Any], exc: InvalidInputError) -> Response[Problem]:
     return problem(
         422, "validation-error", "Invalid request", "One or more fields are invalid.", exc.errors
+    )
+
+
+def _rules_broken(_: Request[Any, Any, Any], exc: RuleBroken | RulesBroken) -> Response[Problem]:
+    # A domain rule refused the command: named by the fields it is about, like bad input.
+    rules = exc.rules if isinstance(exc, RulesBroken) else [exc]
+    return problem(
+        422,
+        "validation-error",
+        "Invalid request",
+        "One or more fields are invalid.",
+        field_errors(rules),
     )
 
 
@@ -257,6 +277,8 @@ def html_on_public_pages(handler: Handler) -> Handler:
 
 _HANDLERS: dict[Any, Handler] = {
     InvalidInputError: _invalid,
+    RuleBroken: _rules_broken,
+    RulesBroken: _rules_broken,
     NotFoundError: _not_found,
     ConflictError: _conflict,
     Unauthorized: _unauthorized,

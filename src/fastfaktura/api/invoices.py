@@ -10,8 +10,10 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
 
+from fastfaktura.adapters.deadlines import run_in_thread
 from fastfaktura.adapters.pdf.store import invoice_pdf
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
+from fastfaktura.api.domain_errors import field_errors
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import CANCEL_FIELDS, INVOICE_FIELDS, LINE_FIELDS, PAYMENT_FIELDS
 from fastfaktura.api.idempotency import idempotent
@@ -30,7 +32,8 @@ from fastfaktura.api.schemas import (
 from fastfaktura.api.services import Services, json_response, parse_id, services
 from fastfaktura.application import Written
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
-from fastfaktura.domain.invoice import MAX_LINES, Invoice, InvoiceLine, price
+from fastfaktura.domain.invoice import Invoice
+from fastfaktura.domain.pricing import MAX_LINES, InvoiceLine
 from fastfaktura.readmodels import queries, timeline
 from fastfaktura.readmodels.models import InvoicesReadModel
 from fastfaktura.readmodels.queries import StoredInvoice
@@ -40,7 +43,8 @@ T = TypeVar("T")
 
 
 def parse_invoice(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:
-    """Check the whole body, lines included: the command's fields and every error found."""
+    """Check the body's shape, lines included: the command's fields and every error found.
+    `lines` is left out when any line is invalid (the rules on lines need them all)."""
     data = json_object(body)
     clean, errors = check_each({k: v for k, v in data.items() if k != "lines"}, INVOICE_FIELDS)
     raw_lines = data.get("lines")
@@ -64,31 +68,25 @@ def parse_invoice(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:
                 continue
             lines.append(InvoiceLine(**line))
         if len(lines) == len(raw_lines):
-            # A negative total is reported together with the other invalid fields.
-            try:
-                price(lines)
-            except InvalidInputError as exc:
-                errors += exc.errors
-    return {**clean, "lines": lines}, errors
+            clean["lines"] = lines
+    return clean, errors
 
 
-async def check_against_state(
+async def refuse_with_rules(
     svc: Services, tenant: Tenant, command: dict[str, Any], errors: list[FieldError]
 ) -> None:
-    """Add what the body alone cannot tell (client known and live, due date not past) and
-    raise with every error at once. The application checks again when it decides."""
-    client_id = command.get("client_id")
-    if client_id is not None:
-        client = await queries.get_client(svc.pool, tenant.business_id, client_id)
-        if client is None:
-            errors.append(FieldError("client_id", "no such client"))
-        elif client["archived_at"] is not None:
-            errors.append(FieldError("client_id", "the client is archived"))
-    due_date = command.get("due_date")
-    if due_date is not None and due_date < svc.app.clock().date():
-        errors.append(FieldError("due_date", "may not be before the issue date"))
-    if errors:
-        raise InvalidInputError(errors)
+    """A body with shape errors cannot be created, but the domain still judges the parts
+    that are valid (client, due date, lines), so that every error is reported at once."""
+    rules = await run_in_thread(
+        lambda: svc.app.invoice_rules_broken(
+            tenant.business_id,
+            client_id=command.get("client_id"),
+            due_date=command.get("due_date"),
+            lines=command.get("lines"),
+        ),
+        svc.settings.database_timeout,
+    )
+    raise InvalidInputError(errors + field_errors(rules))
 
 
 async def _stored_invoice(svc: Services, tenant: Tenant, invoice_id: Any) -> StoredInvoice:
@@ -128,7 +126,9 @@ class InvoiceController(Controller):
         async def produce() -> Response[bytes]:
             svc = services(request.app.state)
             command, errors = parse_invoice(await request.body())
-            await check_against_state(svc, tenant, command, errors)
+            if errors:
+                await refuse_with_rules(svc, tenant, command, errors)
+            # The domain decides the rest (RulesBroken: 422 naming each field).
             written = await svc.execute(
                 lambda: svc.app.create_invoice(tenant.business_id, **command)
             )

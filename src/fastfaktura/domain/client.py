@@ -8,7 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError
+from fastfaktura.domain.errors import ClientNameRequired, ConflictError
 
 CLIENT_FIELDS: Final = (
     "name",
@@ -82,7 +82,7 @@ class Client(Aggregate):
 def _require_name(details: dict[str, Any]) -> None:
     name = details.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise InvalidInputError([FieldError("name", "is required and may not be blank")])
+        raise ClientNameRequired()
 
 
 class ExternalIdTakenError(ConflictError):

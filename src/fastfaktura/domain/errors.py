@@ -41,3 +41,94 @@ class ConflictError(DomainError):
 
 class ApiKeyNotFoundError(DomainError):
     """No API key with that prefix (CLI only)."""
+
+
+# -- business rules ---------------------------------------------------------------------------
+# Each error is named after the rule it guards and says nothing of HTTP or JSON: the API maps
+# each one to the field it is about (fastfaktura.api.domain_errors).
+
+
+class RuleBroken(DomainError):
+    """A business rule refused the command; nothing was recorded."""
+
+
+class RulesBroken(DomainError):
+    """Several rules refused the command at once (all reported in one answer)."""
+
+    def __init__(self, rules: list[RuleBroken]) -> None:
+        super().__init__("; ".join(str(rule) for rule in rules))
+        self.rules = rules
+
+
+class LineCountOutOfRange(RuleBroken):
+    def __init__(self, count: int, maximum: int) -> None:
+        super().__init__(f"an invoice holds 1 to {maximum} lines, not {count}")
+        self.count = count
+        self.maximum = maximum
+
+
+class LineAmountTooLarge(RuleBroken):
+    def __init__(self, index: int, maximum_cents: int) -> None:
+        super().__init__(f"line {index}: quantity * unit price exceeds {maximum_cents} cents")
+        self.index = index
+        self.maximum_cents = maximum_cents
+
+
+class InvoiceAmountTooLarge(RuleBroken):
+    def __init__(self, maximum_cents: int) -> None:
+        super().__init__(f"the invoice's amounts exceed {maximum_cents} cents")
+        self.maximum_cents = maximum_cents
+
+
+class NegativeTotal(RuleBroken):
+    def __init__(self) -> None:
+        super().__init__("the invoice total may not be negative")
+
+
+class DueDateBeforeIssueDate(RuleBroken):
+    def __init__(self) -> None:
+        super().__init__("the due date may not be before the issue date")
+
+
+class InvoicedClientUnknown(RuleBroken):
+    """An invoice is for a client of the same business."""
+
+    def __init__(self) -> None:
+        super().__init__("no such client")
+
+
+class InvoicedClientArchived(RuleBroken):
+    """An archived client is not invoiced any more."""
+
+    def __init__(self) -> None:
+        super().__init__("the client is archived")
+
+
+class PaymentOutsideAmountDue(RuleBroken):
+    """A payment is at least one cent and at most the amount due."""
+
+    def __init__(self, amount_cents: int, amount_due_cents: int) -> None:
+        # Worded for the operators who read it in the Stripe inbox's outcome.
+        super().__init__(f"amount_cents must be 1 to {amount_due_cents} (the amount due)")
+        self.amount_cents = amount_cents
+        self.amount_due_cents = amount_due_cents
+
+
+class UnknownDelivery(RuleBroken):
+    def __init__(self, delivery_id: str) -> None:
+        super().__init__(f"no such delivery for this invoice: {delivery_id}")
+        self.delivery_id = delivery_id
+
+
+class ChannelWithoutAddress(RuleBroken):
+    """A channel needs the client's address for it (email, phone)."""
+
+    def __init__(self, channel: str, detail: str) -> None:
+        super().__init__(f"{channel} needs the client's {detail}")
+        self.channel = channel
+        self.detail = detail
+
+
+class ClientNameRequired(RuleBroken):
+    def __init__(self) -> None:
+        super().__init__("a client needs a name that is not blank")

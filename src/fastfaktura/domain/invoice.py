@@ -1,99 +1,41 @@
-"""The Invoice aggregate and the gapless numbering series it is saved with.
+"""The Invoice aggregate: drafted numbered and priced, then sent, viewed, paid or cancelled.
 
-An invoice is numbered when it is created, from an InvoiceSeries (one per business and year)
-saved in the same transaction: a number is consumed only if the invoice is stored, and two
-concurrent creations collide on the series' version, so one of them retries.
+Its number comes from the series it is saved with (domain/series.py), its totals from its
+lines (domain/pricing.py), and its card payment request is a small state machine of its own
+(domain/payment_request.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, date
-from decimal import Decimal
 from typing import Any, Final
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError
-from fastfaktura.domain.money import LineInput, Totals, canonical, compute_totals
+from fastfaktura.domain.errors import (
+    ConflictError,
+    DueDateBeforeIssueDate,
+    PaymentOutsideAmountDue,
+    RuleBroken,
+    RulesBroken,
+    UnknownDelivery,
+)
+from fastfaktura.domain.payment_request import (
+    PaymentRequest,
+    ProviderAction,
+    next_action,
+    payable_intent,
+)
+from fastfaktura.domain.pricing import InvoiceLine, breakdown_records, line_records, priced
 
-MAX_LINES: Final = 500
-# Every amount (line net, VAT base and tax, subtotal, total) stays within +/- this many cents:
-# far inside a PostgreSQL bigint (the read models) and a JSON number's exact integers (2**53).
-MAX_AMOUNT_CENTS: Final = 10**15
-_SERIES_NAMESPACE: Final = uuid5(NAMESPACE_URL, "https://fastfaktura.io/ns/invoice-series")
-
-
-@dataclass(frozen=True)
-class InvoiceLine:
-    description: str
-    quantity: Decimal
-    unit_price_cents: int
-    tax_rate: Decimal
-
-
-def format_number(prefix: str, year: int, sequence: int) -> str:
-    """`{invoice_prefix}{YYYY}-{NNNNN}`, e.g. F2026-00042 (more digits past 99,999)."""
-    return f"{prefix}{year}-{sequence:05d}"
+__all__ = ["CANCELLABLE", "PAYABLE", "REMINDABLE", "Invoice", "InvoiceLine", "InvoiceStateError"]
 
 
-def price(lines: list[InvoiceLine]) -> Totals:
-    """Totals of the lines; a negative total is refused (credit notes are another document)."""
-    if not 1 <= len(lines) <= MAX_LINES:
-        raise InvalidInputError([FieldError("lines", f"must hold 1 to {MAX_LINES} lines")])
-    totals = compute_totals(
-        [LineInput(ln.quantity, ln.unit_price_cents, ln.tax_rate) for ln in lines]
-    )
-    too_large = f"amounts may not exceed {MAX_AMOUNT_CENTS} cents"
-    errors = [
-        FieldError(f"lines[{index}]", f"quantity * unit_price_cents: {too_large}")
-        for index, net in enumerate(totals.net_cents)
-        if abs(net) > MAX_AMOUNT_CENTS
-    ]
-    amounts = [totals.subtotal_cents, totals.tax_cents, totals.total_cents]
-    amounts += [a for item in totals.tax_breakdown for a in (item.base_cents, item.tax_cents)]
-    if not errors and any(abs(amount) > MAX_AMOUNT_CENTS for amount in amounts):
-        errors.append(FieldError("lines", f"the invoice's {too_large}"))
-    if totals.total_cents < 0:
-        errors.append(FieldError("lines", "the invoice total may not be negative"))
-    if errors:
-        raise InvalidInputError(errors)
-    return totals
-
-
-class InvoiceSeries(Aggregate):
-    """The last number used by a business in a calendar year."""
-
-    TOPIC = "fastfaktura:InvoiceSeries"
-
-    @event("Created", topic="fastfaktura:InvoiceSeries.Created")
-    def __init__(self, business_id: UUID, year: int) -> None:
-        self.business_id = business_id
-        self.year = year
-        self.last = 0
-
-    @staticmethod
-    def create_id(business_id: UUID, year: int, **_: object) -> UUID:
-        return series_id(business_id, year)
-
-    @property
-    def next_sequence(self) -> int:
-        return self.last + 1
-
-    def allocate(self, invoice_id: UUID) -> int:
-        """Give the next number to `invoice_id` (saved with that invoice, or not at all)."""
-        self._allocated(sequence=self.last + 1, invoice_id=invoice_id)
-        return self.last
-
-    @event("NumberAllocated", topic="fastfaktura:InvoiceSeries.NumberAllocated")
-    def _allocated(self, sequence: int, invoice_id: UUID) -> None:
-        self.last = sequence
-
-
-def series_id(business_id: UUID, year: int) -> UUID:
-    return uuid5(_SERIES_NAMESPACE, f"{business_id}/{year}")
+def date_rules(issue_date: date, due_date: date | None) -> list[RuleBroken]:
+    """The due date is never before the issue date."""
+    return [DueDateBeforeIssueDate()] if due_date is not None and due_date < issue_date else []
 
 
 class Invoice(Aggregate):
@@ -138,9 +80,8 @@ class Invoice(Aggregate):
         self.was_sent = False
         # Every delivery ever decided, by id: {id, channel, to, kind, status, error}.
         self.deliveries: dict[str, dict[str, Any]] = {}
-        # The card payment request (a Stripe PaymentIntent), once one was made or refused:
-        # {provider, status: requested|failed, payment_intent_id, amount_cents, error}.
-        self.payment_request: dict[str, Any] | None = None
+        # The card payment request (a Stripe PaymentIntent), once one was made or refused.
+        self.payment_request: PaymentRequest | None = None
         # References of the card payments recorded: a PaymentIntent is never counted twice.
         self.card_payment_references: set[str] = set()
         # The UTC day (YYYY-MM-DD) of the last `opened` recorded, if any.
@@ -162,16 +103,12 @@ class Invoice(Aggregate):
         seller: dict[str, Any],
         buyer: dict[str, Any],
     ) -> Invoice:
-        """Decide: price the lines and check the dates, then record `created`, all frozen."""
-        errors = []
-        if due_date < issue_date:
-            errors.append(FieldError("due_date", "may not be before the issue date"))
-        try:
-            totals = price(lines)
-        except InvalidInputError as exc:
-            errors += exc.errors
-        if errors:
-            raise InvalidInputError(errors)
+        """Decide: price the lines and check the dates, then record `created`, all frozen.
+        Raises RulesBroken with every rule broken."""
+        totals, broken = priced(lines)
+        broken += date_rules(issue_date, due_date)
+        if broken or totals is None:
+            raise RulesBroken(broken)
         return cls(
             business_id=business_id,
             client_id=client_id,
@@ -180,23 +117,11 @@ class Invoice(Aggregate):
             issue_date=issue_date.isoformat(),
             due_date=due_date.isoformat(),
             notes=notes,
-            lines=[
-                {
-                    "description": line.description,
-                    "quantity": canonical(line.quantity),
-                    "unit_price_cents": line.unit_price_cents,
-                    "tax_rate": canonical(line.tax_rate),
-                    "net_cents": net,
-                }
-                for line, net in zip(lines, totals.net_cents, strict=True)
-            ],
+            lines=line_records(lines, totals),
             subtotal_cents=totals.subtotal_cents,
             tax_cents=totals.tax_cents,
             total_cents=totals.total_cents,
-            tax_breakdown=[
-                {"rate": item.rate, "base_cents": item.base_cents, "tax_cents": item.tax_cents}
-                for item in totals.tax_breakdown
-            ],
+            tax_breakdown=breakdown_records(totals),
             public_token=public_token,
             seller=seller,
             buyer=buyer,
@@ -256,9 +181,7 @@ class Invoice(Aggregate):
         """The outcome of one delivery, once: a repeat (a retried worker) records nothing."""
         delivery = self.deliveries.get(delivery_id)
         if delivery is None:
-            raise InvalidInputError(
-                [FieldError("delivery_id", "no such delivery for this invoice")]
-            )
+            raise UnknownDelivery(delivery_id)
         if delivery["status"] != "pending":
             return False
         if error is None:
@@ -312,13 +235,7 @@ class Invoice(Aggregate):
         """A payment (partial allowed); `paid` follows when nothing is due any more."""
         self._require("record a payment for", PAYABLE)
         if not 0 < amount_cents <= self.amount_due_cents:
-            raise InvalidInputError(
-                [
-                    FieldError(
-                        "amount_cents", f"must be 1 to {self.amount_due_cents} (the amount due)"
-                    )
-                ]
-            )
+            raise PaymentOutsideAmountDue(amount_cents, self.amount_due_cents)
         self._payment_recorded(
             amount_cents=amount_cents, method=method, paid_at=paid_at, reference=reference
         )
@@ -338,40 +255,22 @@ class Invoice(Aggregate):
     @property
     def awaits_payment_request(self) -> bool:
         """Sent, money due, and no card payment request made or refused yet."""
-        return self.payment_request_action == "create"
+        return self.payment_request_action is ProviderAction.CREATE
 
     @property
-    def payment_request_action(self) -> str | None:
-        """What the payments worker has to do at the provider for this invoice, if anything:
-
-        - `create`: sent, money due, no request made (or refused) yet;
-        - `update`: the request's amount is no longer the amount due (a payment was recorded
-          by other means): the intent must ask for what is due now;
-        - `close`: nothing is due any more (paid by other means, or cancelled): the intent
-          must not take money.
-
-        An intent that was paid (its payment recorded) is consumed: nothing more to do."""
-        request = self.payment_request
-        due = self.status in PAYABLE and self.amount_due_cents > 0
-        if request is None:
-            return "create" if due else None
-        if request["status"] != "requested":
-            return None
-        if request["payment_intent_id"] in self.card_payment_references:
-            return None
-        if not due:
-            return "close"
-        return "update" if request["amount_cents"] != self.amount_due_cents else None
+    def payment_request_action(self) -> ProviderAction | None:
+        """What the payments worker has to do at the provider for this invoice, if anything
+        (domain/payment_request.py `next_action`)."""
+        return next_action(self.payment_request, self._payable_cents, self.card_payment_references)
 
     @property
     def payable_intent_id(self) -> str | None:
         """The PaymentIntent the client may pay now: money is due and the request is open."""
-        request = self.payment_request
-        if request is None or request["status"] != "requested":
-            return None
-        if self.status not in PAYABLE or self.amount_due_cents <= 0:
-            return None
-        return str(request["payment_intent_id"])
+        return payable_intent(self.payment_request, self._payable_cents)
+
+    @property
+    def _payable_cents(self) -> int:
+        return self.amount_due_cents if self.status in PAYABLE else 0
 
     def record_payment_request(
         self, *, provider: str, payment_intent_id: str, amount_cents: int, livemode: bool
@@ -402,22 +301,14 @@ class Invoice(Aggregate):
         currency: str,
         livemode: bool,
     ) -> None:
-        self.payment_request = {
-            "provider": provider,
-            "status": "requested",
-            "payment_intent_id": payment_intent_id,
-            "amount_cents": amount_cents,
-            "error": None,
-        }
+        self.payment_request = PaymentRequest.requested(provider, payment_intent_id, amount_cents)
 
     def record_payment_request_update(self, *, payment_intent_id: str, amount_cents: int) -> bool:
         """The intent now asks for `amount_cents` (once per change)."""
-        if not self._is_open_request(payment_intent_id):
+        request = self.payment_request
+        if request is None or not request.is_open_for(payment_intent_id):
             return False
-        if (
-            self.payment_request is not None
-            and self.payment_request["amount_cents"] == amount_cents
-        ):
+        if request.amount_cents == amount_cents:
             return False
         self._payment_request_updated(
             payment_intent_id=payment_intent_id, amount_cents=amount_cents
@@ -426,28 +317,21 @@ class Invoice(Aggregate):
 
     @event("PaymentRequestUpdated", topic="fastfaktura:Invoice.PaymentRequestUpdated")
     def _payment_request_updated(self, payment_intent_id: str, amount_cents: int) -> None:
-        assert self.payment_request is not None
-        self.payment_request = {**self.payment_request, "amount_cents": amount_cents}
+        if self.payment_request is not None:
+            self.payment_request = self.payment_request.updated(amount_cents)
 
     def record_payment_request_closed(self, *, payment_intent_id: str, reason: str) -> bool:
         """The intent takes no money any more (cancelled at the provider, or found closed)."""
-        if not self._is_open_request(payment_intent_id):
+        request = self.payment_request
+        if request is None or not request.is_open_for(payment_intent_id):
             return False
         self._payment_request_closed(payment_intent_id=payment_intent_id, reason=reason)
         return True
 
     @event("PaymentRequestClosed", topic="fastfaktura:Invoice.PaymentRequestClosed")
     def _payment_request_closed(self, payment_intent_id: str, reason: str) -> None:
-        assert self.payment_request is not None
-        self.payment_request = {**self.payment_request, "status": "closed", "error": reason}
-
-    def _is_open_request(self, payment_intent_id: str) -> bool:
-        request = self.payment_request
-        return (
-            request is not None
-            and request["status"] == "requested"
-            and request["payment_intent_id"] == payment_intent_id
-        )
+        if self.payment_request is not None:
+            self.payment_request = self.payment_request.closed(reason)
 
     def record_payment_request_failed(self, *, provider: str, error: str) -> bool:
         """The provider refused the request for good (card payment is not offered), once."""
@@ -458,19 +342,13 @@ class Invoice(Aggregate):
 
     @event("PaymentRequestFailed", topic="fastfaktura:Invoice.PaymentRequestFailed")
     def _payment_request_failed(self, provider: str, error: str) -> None:
-        self.payment_request = {
-            "provider": provider,
-            "status": "failed",
-            "payment_intent_id": None,
-            "amount_cents": None,
-            "error": error,
-        }
+        self.payment_request = PaymentRequest.failed(provider, error)
 
     def record_card_payment(self, payment_intent_id: str, amount_cents: int, paid_at: str) -> bool:
         """A card payment the provider confirmed, once per PaymentIntent: False when it was
         recorded already (a webhook delivered again, or another event for the same intent).
         A cancelled or paid invoice refuses it (InvoiceStateError), as does an amount above
-        the amount due (InvalidInputError): the money was taken, so the caller keeps the
+        the amount due (PaymentOutsideAmountDue): the money was taken, so the caller keeps the
         notification for an operator (a refund, or an explanation to the client)."""
         if payment_intent_id in self.card_payment_references:
             return False

@@ -48,7 +48,7 @@ from fastfaktura.adapters.stripe_gateway import (
 from fastfaktura.adapters.stripe_inbox import inbox_sql
 from fastfaktura.application import Invoicing, Written
 from fastfaktura.domain.business import Business
-from fastfaktura.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from fastfaktura.domain.errors import ConflictError, NotFoundError, PaymentOutsideAmountDue
 from fastfaktura.domain.invoice import Invoice, InvoiceStateError
 from fastfaktura.policies.loop import LockedWorker
 from fastfaktura.readmodels.models import READ_MODELS
@@ -97,7 +97,7 @@ class Settlement:
 
 def _intent_id(invoice: Invoice) -> str:
     assert invoice.payment_request is not None
-    return str(invoice.payment_request["payment_intent_id"])
+    return str(invoice.payment_request.payment_intent_id)
 
 
 @dataclass
@@ -359,9 +359,8 @@ class PaymentWorker(LockedWorker):
             )
         except InvoiceStateError as exc:
             return attention(f"{exc}: payment kept, not applied (refund it, or settle by hand)")
-        except InvalidInputError as exc:
-            detail = "; ".join(f"{e.field} {e.message}" for e in exc.errors)
-            return attention(f"{detail}: payment kept, not applied (refund the difference)")
+        except PaymentOutsideAmountDue as exc:
+            return attention(f"{exc}: payment kept, not applied (refund the difference)")
         if not written.value:
             return Settlement(
                 "applied",

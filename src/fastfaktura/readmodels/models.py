@@ -105,7 +105,11 @@ class InvoicesReadModel(ReadModel):
             "buyer": aggregate.buyer,
             "public_token": aggregate.public_token,
             "card_payment": card_payment_state(aggregate),
-            "payment_intent_id": (aggregate.payment_request or {}).get("payment_intent_id"),
+            "payment_intent_id": (
+                None
+                if aggregate.payment_request is None
+                else aggregate.payment_request.payment_intent_id
+            ),
             # Whether it was ever sent: its PDF is then the stored Factur-X one, its public
             # page shown (a cancelled invoice's status cannot tell).
             "was_sent": aggregate.was_sent,
@@ -125,7 +129,7 @@ def card_payment_state(invoice: Invoice) -> str | None:
         return "pending"
     if action is not None:
         return "stale"
-    return None if invoice.payment_request is None else str(invoice.payment_request["status"])
+    return None if invoice.payment_request is None else str(invoice.payment_request.status)
 
 
 class DeliveriesReadModel(ReadModel):

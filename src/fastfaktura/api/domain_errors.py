@@ -1,0 +1,56 @@
+"""The API edge of the domain's rules: each rule error named by the domain becomes the field
+it is about and the message clients read (API.md), here and nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+from fastfaktura.domain.errors import (
+    ChannelWithoutAddress,
+    ClientNameRequired,
+    DueDateBeforeIssueDate,
+    FieldError,
+    InvoiceAmountTooLarge,
+    InvoicedClientArchived,
+    InvoicedClientUnknown,
+    LineAmountTooLarge,
+    LineCountOutOfRange,
+    NegativeTotal,
+    PaymentOutsideAmountDue,
+    RuleBroken,
+    UnknownDelivery,
+)
+
+
+def _too_large(maximum_cents: int) -> str:
+    return f"amounts may not exceed {maximum_cents} cents"
+
+
+# Rule -> (field, message). Every RuleBroken subclass has its entry (tests/unit pins this).
+RULE_FIELDS: Final[dict[type[RuleBroken], Callable[[Any], FieldError]]] = {
+    LineCountOutOfRange: lambda e: FieldError("lines", f"must hold 1 to {e.maximum} lines"),
+    LineAmountTooLarge: lambda e: FieldError(
+        f"lines[{e.index}]", f"quantity * unit_price_cents: {_too_large(e.maximum_cents)}"
+    ),
+    InvoiceAmountTooLarge: lambda e: FieldError(
+        "lines", f"the invoice's {_too_large(e.maximum_cents)}"
+    ),
+    NegativeTotal: lambda e: FieldError("lines", "the invoice total may not be negative"),
+    DueDateBeforeIssueDate: lambda e: FieldError("due_date", "may not be before the issue date"),
+    InvoicedClientUnknown: lambda e: FieldError("client_id", "no such client"),
+    InvoicedClientArchived: lambda e: FieldError("client_id", "the client is archived"),
+    PaymentOutsideAmountDue: lambda e: FieldError(
+        "amount_cents", f"must be 1 to {e.amount_due_cents} (the amount due)"
+    ),
+    UnknownDelivery: lambda e: FieldError("delivery_id", "no such delivery for this invoice"),
+    ChannelWithoutAddress: lambda e: FieldError(
+        "channels", f"{e.channel} needs the client's {e.detail}"
+    ),
+    ClientNameRequired: lambda e: FieldError("name", "is required and may not be blank"),
+}
+
+
+def field_errors(rules: Iterable[RuleBroken]) -> list[FieldError]:
+    """The fields the rules are about, in the order the rules were found."""
+    return [RULE_FIELDS[type(rule)](rule) for rule in rules]

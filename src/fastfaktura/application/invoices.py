@@ -1,0 +1,225 @@
+"""Commands on invoices: create (numbered from its series), send, deliveries, views, payments,
+overdue and cancel. Card payment requests are in card_payments.py."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
+
+from fastfaktura.application.base import Clock, Decided, WriteModel, Written, utc_now
+from fastfaktura.domain.business import Business
+from fastfaktura.domain.client import Client
+from fastfaktura.domain.errors import (
+    ChannelWithoutAddress,
+    InvoicedClientArchived,
+    InvoicedClientUnknown,
+    NotFoundError,
+    RuleBroken,
+    RulesBroken,
+)
+from fastfaktura.domain.invoice import Invoice, date_rules
+from fastfaktura.domain.pricing import InvoiceLine, priced
+from fastfaktura.domain.series import InvoiceSeries, format_number, series_id
+
+# The client detail each delivery channel is addressed to (`link` needs none).
+CHANNEL_ADDRESS = {"email": "email", "sms": "phone"}
+SELLER_FIELDS = (
+    "legal_name",
+    "email",
+    "phone",
+    "address",
+    "country",
+    "vat_number",
+    "company_id",
+    "iban",
+    "bic",
+    "vat_exempt_293b",
+    "late_payment_rate",
+    "f_skatt",
+)
+BUYER_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "address",
+    "country",
+    "vat_number",
+    "company_id",
+    "locale",
+)
+
+
+class InvoiceCommands(WriteModel):
+    def __init__(self, env: Mapping[str, str] | None = None, clock: Clock = utc_now) -> None:
+        super().__init__(env, clock)
+        # Creations in one process queue per series instead of racing on its version; other
+        # processes still race, and the loser retries (see WriteModel._command).
+        self._series_locks: dict[UUID, threading.Lock] = {}
+        self._series_locks_guard = threading.Lock()
+
+    def invoice_rules_broken(
+        self,
+        business_id: UUID,
+        *,
+        client_id: UUID | None = None,
+        due_date: date | None = None,
+        lines: list[InvoiceLine] | None = None,
+    ) -> list[RuleBroken]:
+        """The rules a creation would break, judged on the parts given (the others are
+        unknown): so a caller with a partly invalid request still reports every error."""
+        broken = priced(lines)[1] if lines is not None else []
+        if client_id is not None:
+            broken += self._client_rules(business_id, client_id)[1]
+        return broken + date_rules(self.clock().date(), due_date)
+
+    def _client_rules(
+        self, business_id: UUID, client_id: UUID
+    ) -> tuple[Client | None, list[RuleBroken]]:
+        try:
+            client = self.get(Client, client_id, business_id)
+        except NotFoundError:
+            return None, [InvoicedClientUnknown()]
+        return client, [InvoicedClientArchived()] if client.is_archived else []
+
+    def create_invoice(
+        self,
+        business_id: UUID,
+        *,
+        client_id: UUID,
+        currency: str,
+        lines: list[InvoiceLine],
+        due_date: date | None = None,
+        notes: str | None = None,
+    ) -> Written[Invoice]:
+        """Number and record a draft invoice, with the seller and buyer frozen as they are now.
+        Raises RulesBroken with every rule the lines, the client and the dates break."""
+        business = self.get(Business, business_id)
+        issue_date = self.clock().date()
+        client, client_broken = self._client_rules(business_id, client_id)
+        if client is None or client_broken:
+            # Reported with the rules of the lines and dates, in one answer.
+            raise RulesBroken(priced(lines)[1] + client_broken + date_rules(issue_date, due_date))
+        if due_date is None:
+            due_date = issue_date + timedelta(days=int(business.profile["payment_terms_days"]))
+        seller = {"name": business.name, **{k: business.field(k) for k in SELLER_FIELDS}}
+        buyer = {**{k: client.details.get(k) for k in BUYER_FIELDS}, "id": str(client.id)}
+        year = issue_date.year
+        series_key = series_id(business_id, year)
+
+        def attempt() -> Decided[Invoice]:
+            # 192 random bits, the public URL's only secret: one per attempt, as the invoice id
+            # is. An attempt whose commit went through unseen (the connection broke) leaves its
+            # invoice behind, and the next one must not share its token.
+            token = secrets.token_urlsafe(24)
+            series = self.find(InvoiceSeries, series_key) or InvoiceSeries(
+                business_id=business_id, year=year
+            )
+            invoice = Invoice.draft(
+                business_id=business_id,
+                client_id=client_id,
+                number=format_number(
+                    str(business.profile["invoice_prefix"]), year, series.next_sequence
+                ),
+                currency=currency,
+                issue_date=issue_date,
+                due_date=due_date,
+                notes=notes,
+                lines=lines,
+                public_token=token,
+                seller=seller,
+                buyer=buyer,
+            )
+            series.allocate(invoice.id)
+            return Decided(invoice, (series, invoice))
+
+        with self._series_lock(series_key):
+            return self._command(attempt)
+
+    def _series_lock(self, key: UUID) -> threading.Lock:
+        with self._series_locks_guard:
+            return self._series_locks.setdefault(key, threading.Lock())
+
+    def send_invoice(
+        self,
+        business_id: UUID,
+        invoice_id: UUID,
+        channels: Sequence[str],
+        *,
+        reminder: bool = False,
+    ) -> Written[Invoice]:
+        """Record the decision to send (`sent`, or `reminder_sent`) with one delivery per
+        channel, addressed to the client as it is now. The delivery worker, following the
+        log, performs them (fastfaktura.policies.delivery)."""
+
+        def attempt() -> Decided[Invoice]:
+            invoice = self.get(Invoice, invoice_id, business_id)
+            invoice.check_sendable(reminder=reminder)
+            client = self.get(Client, invoice.client_id, business_id)
+            recipients: dict[str, str | None] = {}
+            broken: list[RuleBroken] = []
+            for channel in channels:
+                detail = CHANNEL_ADDRESS.get(channel)
+                address = client.details.get(detail) if detail else None
+                if detail and not address:
+                    broken.append(ChannelWithoutAddress(channel, detail))
+                recipients[channel] = address
+            if broken:
+                raise RulesBroken(broken)
+            invoice.send(recipients, reminder=reminder)
+            return Decided(invoice, (invoice,))
+
+        return self._command(attempt)
+
+    def record_delivery(
+        self, business_id: UUID, invoice_id: UUID, delivery_id: str, *, error: str | None = None
+    ) -> Written[Invoice]:
+        """The outcome of one delivery, as an event (a repeat records nothing)."""
+        return self._change(
+            Invoice,
+            invoice_id,
+            business_id,
+            lambda invoice: invoice.record_delivery(delivery_id, error=error),
+        )
+
+    def open_invoice(self, business_id: UUID, invoice_id: UUID) -> Written[Invoice]:
+        """A view of the public page: records `opened` at most once per invoice per UTC day
+        (the first view of a sent invoice also sets its status). A draft has no public page
+        (InvoiceStateError).
+
+        Views race each other (a link opened by many at once): the loser of a race reloads
+        and decides again, and finds today's `opened` recorded by the winner, so it records
+        nothing and succeeds. A view is never a conflict."""
+        today = self.clock().astimezone(UTC).date()
+        return self._change(Invoice, invoice_id, business_id, lambda inv: inv.open(today))
+
+    def cancel_invoice(
+        self, business_id: UUID, invoice_id: UUID, reason: str | None
+    ) -> Written[Invoice]:
+        return self._change(Invoice, invoice_id, business_id, lambda inv: inv.cancel(reason))
+
+    def record_payment(
+        self,
+        business_id: UUID,
+        invoice_id: UUID,
+        *,
+        amount_cents: int,
+        method: str,
+        paid_at: datetime | None = None,
+        reference: str | None = None,
+    ) -> Written[Invoice]:
+        at = (paid_at or self.clock()).isoformat()
+        return self._change(
+            Invoice,
+            invoice_id,
+            business_id,
+            lambda invoice: invoice.record_payment(amount_cents, method, at, reference),
+        )
+
+    def mark_overdue(self, business_id: UUID, invoice_id: UUID, today: date) -> Written[Invoice]:
+        """Record `overdue` if the invoice is past due and still unpaid (else nothing)."""
+        return self._change(
+            Invoice, invoice_id, business_id, lambda invoice: invoice.mark_overdue(today)
+        )

@@ -1,0 +1,81 @@
+"""An invoice's lines priced: the totals and the rules on them (count, size, sign)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final
+
+from fastfaktura.domain.errors import (
+    InvoiceAmountTooLarge,
+    LineAmountTooLarge,
+    LineCountOutOfRange,
+    NegativeTotal,
+    RuleBroken,
+    RulesBroken,
+)
+from fastfaktura.domain.money import LineInput, Totals, canonical, compute_totals
+
+MAX_LINES: Final = 500
+# Every amount (line net, VAT base and tax, subtotal, total) stays within +/- this many cents:
+# far inside a PostgreSQL bigint (the read models) and a JSON number's exact integers (2**53).
+MAX_AMOUNT_CENTS: Final = 10**15
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    description: str
+    quantity: Decimal
+    unit_price_cents: int
+    tax_rate: Decimal
+
+
+def priced(lines: list[InvoiceLine]) -> tuple[Totals | None, list[RuleBroken]]:
+    """The totals, and every rule the lines break (all of them, for one answer)."""
+    if not 1 <= len(lines) <= MAX_LINES:
+        return None, [LineCountOutOfRange(len(lines), MAX_LINES)]
+    totals = compute_totals(
+        [LineInput(ln.quantity, ln.unit_price_cents, ln.tax_rate) for ln in lines]
+    )
+    broken: list[RuleBroken] = [
+        LineAmountTooLarge(index, MAX_AMOUNT_CENTS)
+        for index, net in enumerate(totals.net_cents)
+        if abs(net) > MAX_AMOUNT_CENTS
+    ]
+    amounts = [totals.subtotal_cents, totals.tax_cents, totals.total_cents]
+    amounts += [a for item in totals.tax_breakdown for a in (item.base_cents, item.tax_cents)]
+    if not broken and any(abs(amount) > MAX_AMOUNT_CENTS for amount in amounts):
+        broken.append(InvoiceAmountTooLarge(MAX_AMOUNT_CENTS))
+    if totals.total_cents < 0:
+        # Credit notes are another document.
+        broken.append(NegativeTotal())
+    return totals, broken
+
+
+def price(lines: list[InvoiceLine]) -> Totals:
+    """Totals of the lines; raises RulesBroken with every rule they break."""
+    totals, broken = priced(lines)
+    if broken or totals is None:
+        raise RulesBroken(broken)
+    return totals
+
+
+def line_records(lines: list[InvoiceLine], totals: Totals) -> list[dict[str, Any]]:
+    """The lines as the `created` event stores them (canonical decimals, net per line)."""
+    return [
+        {
+            "description": line.description,
+            "quantity": canonical(line.quantity),
+            "unit_price_cents": line.unit_price_cents,
+            "tax_rate": canonical(line.tax_rate),
+            "net_cents": net,
+        }
+        for line, net in zip(lines, totals.net_cents, strict=True)
+    ]
+
+
+def breakdown_records(totals: Totals) -> list[dict[str, Any]]:
+    return [
+        {"rate": item.rate, "base_cents": item.base_cents, "tax_cents": item.tax_cents}
+        for item in totals.tax_breakdown
+    ]
