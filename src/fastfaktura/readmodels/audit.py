@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -258,35 +258,3 @@ def _compare_in_memory(
                     )
                 )
     return differences
-
-
-# -- states as they stood (`fastfaktura audit replay --as-of`) ----------------------------------
-
-
-def rows_as_of(
-    app: Invoicing,
-    models: Sequence[ReadModel],
-    as_of: datetime,
-    business_id: UUID | None = None,
-) -> list[tuple[str, Row]]:
-    """Each model's rows, (table, row), as the events alone had them at `as_of`; of one
-    business when given."""
-    found: list[tuple[str, Row]] = []
-    for model in models:
-        for state in replay_states(app, model, as_of=as_of).values():
-            for table, rows in model.rows(state).items():
-                found += [
-                    (table, row)
-                    for row in rows
-                    if business_id is None or row.get("business_id") == business_id
-                ]
-    return found
-
-
-def aggregate_as_of(app: Invoicing, aggregate_id: UUID, as_of: datetime) -> Aggregate | None:
-    """One aggregate folded from its events recorded up to `as_of`; None before it existed."""
-    state: Any = None
-    for event in app.events.get(aggregate_id):
-        if getattr(event, "timestamp") <= as_of:  # noqa: B009
-            state = cast(Any, event).mutate(state)
-    return cast(Aggregate | None, state)
