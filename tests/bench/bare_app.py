@@ -1,6 +1,6 @@
 """The baseline of GET /api/v1/invoices/{id}: a bare Litestar app doing the same primary-key
 select of the same row and returning it as JSON, with nothing else (no auth, no events, no
-response schema). Served exactly as `fastfaktura serve` serves the API (cli.cmd_serve):
+response schema). Served exactly as `fastfaktura serve` serves the API (cli/serve.py, cmd_serve):
 `uvicorn.run(app, host, port, log_config=None, access_log=False)`, one process, the same
 asyncpg pool size as the API (api/app.py: min 2, max 20).
 

@@ -1,0 +1,110 @@
+"""`fastfaktura accounts` and `fastfaktura keys`: businesses and their API keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+import asyncpg
+from rich.table import Table
+
+from fastfaktura.application import IssuedKey
+from fastfaktura.cli.arguments import uuid_arg
+from fastfaktura.cli.context import Context
+from fastfaktura.cli.output import err, out
+from fastfaktura.config import Settings
+from fastfaktura.domain.errors import ApiKeyNotFoundError, DomainError
+from fastfaktura.readmodels.models import read_model
+from fastfaktura.readmodels.sql import statement
+
+
+def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = Context(settings)
+    ctx.migrate()
+    try:
+        issued = ctx.app.register_business(args.name, "live" if args.live else "sandbox").value
+        ctx.catch_up()
+        _print_key(issued, args.json)
+    finally:
+        ctx.close()
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = Context(settings)
+    ctx.migrate()
+    try:
+        issued = ctx.app.issue_api_key(uuid_arg(args.business, "--business")).value
+        ctx.catch_up()
+        _print_key(issued, args.json)
+    except (DomainError, ValueError):
+        err.print(f"No business {args.business}.")
+        return 1
+    finally:
+        ctx.close()
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    business = uuid_arg(args.business, "--business")
+    ctx = Context(settings)
+    ctx.migrate()
+    ctx.catch_up([read_model("api_keys")])
+    ctx.close()
+
+    async def fetch() -> list[Any]:
+        conn = await asyncpg.connect(ctx.direct_url)
+        try:
+            if (
+                await conn.fetchrow(statement("business", "queries.sql", "get_business"), business)
+                is None
+            ):
+                raise SystemExit(f"No business {business}.")
+            return list(
+                await conn.fetch(statement("api_keys", "queries.sql", "list_keys"), business)
+            )
+        finally:
+            await conn.close()
+
+    rows = asyncio.run(fetch())
+    table = Table("key_prefix", "mode", "issued_at", "revoked_at")
+    for row in rows:
+        table.add_row(
+            row["key_prefix"], row["mode"], str(row["issued_at"]), str(row["revoked_at"] or "")
+        )
+    out.print(table)
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = Context(settings)
+    ctx.migrate()
+    try:
+        ctx.app.revoke_api_key(args.key_prefix)
+        ctx.catch_up([read_model("api_keys")])
+        out.print(f"Revoked {args.key_prefix}.")
+        return 0
+    except ApiKeyNotFoundError:
+        err.print(f"No API key with prefix {args.key_prefix!r}.")
+        return 1
+    finally:
+        ctx.close()
+
+
+def _print_key(issued: IssuedKey, as_json: bool) -> None:
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "business_id": str(issued.business_id),
+                    "api_key": issued.secret,
+                    "key_prefix": issued.prefix,
+                }
+            )
+        )
+    else:
+        out.print(f"business_id: {issued.business_id}")
+        out.print(f"api_key:     {issued.secret}   (shown once: store it now)")
+        out.print(f"key_prefix:  {issued.prefix}")

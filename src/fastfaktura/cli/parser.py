@@ -1,0 +1,232 @@
+"""The command-line tree: every command and option, with the help `--help` prints."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fastfaktura.cli.accounts import (
+    cmd_accounts_create,
+    cmd_keys_create,
+    cmd_keys_list,
+    cmd_keys_revoke,
+)
+from fastfaktura.cli.arguments import positive_int
+from fastfaktura.cli.audit import cmd_audit_replay
+from fastfaktura.cli.db import cmd_db_migrate, cmd_db_url
+from fastfaktura.cli.overdue import cmd_overdue_sweep
+from fastfaktura.cli.payments import (
+    INBOX_STATUSES,
+    cmd_payments_inbox,
+    cmd_payments_resolve,
+    cmd_payments_retry,
+)
+from fastfaktura.cli.projections import (
+    cmd_projections_rebuild,
+    cmd_projections_run,
+    cmd_projections_status,
+)
+from fastfaktura.cli.serve import cmd_serve
+from fastfaktura.readmodels.models import READ_MODELS
+
+if TYPE_CHECKING:  # argparse names no public type for it, and it is generic in typeshed only
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _command(commands: Commands, name: str, help: str) -> argparse.ArgumentParser:
+    """A command whose `--help` starts with the line the list of commands shows for it."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=help, description=help)
+    return parser
+
+
+def _group(commands: Commands, name: str, help: str) -> Commands:
+    """A command made of subcommands (`keys create`, `keys list`, ...)."""
+    sub: Commands = _command(commands, name, help).add_subparsers(
+        dest="sub", required=True, title="commands", metavar="COMMAND"
+    )
+    return sub
+
+
+def _json_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="fastfaktura",
+        description="FastFaktura invoicing service. Settings come from the environment\n"
+        "(docs/operations.md); without DATABASE_URL an embedded PostgreSQL runs in\n"
+        "$FASTFAKTURA_HOME.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the epilog's columns
+    )
+    commands = root.add_subparsers(
+        dest="command", required=True, title="commands", metavar="COMMAND"
+    )
+    _serve(commands)
+    _accounts(commands)
+    _keys(commands)
+    _db(commands)
+    _projections(commands)
+    _overdue(commands)
+    _audit(commands)
+    _payments(commands)
+    listed = dict(leaf_commands(root))
+    width = max(map(len, listed)) + 2
+    root.epilog = "every command (`fastfaktura COMMAND [SUBCOMMAND] --help` for its options):\n" + (
+        "\n".join(f"  {name:<{width}}{command.description}" for name, command in listed.items())
+    )
+    return root
+
+
+def leaf_commands(
+    parser: argparse.ArgumentParser, path: str = ""
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every command that runs something, by its full name (`keys create`), in tree order."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                full = f"{path} {name}".strip()
+                if any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+                    yield from leaf_commands(sub, full)
+                else:
+                    yield full, sub
+
+
+def _serve(commands: Commands) -> None:
+    serve = _command(
+        commands, "serve", "migrate, run the projections and policies, and serve the API"
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=8000, help="port to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--demo", action="store_true", help="create (first run) and print the sandbox demo account"
+    )
+    serve.add_argument(
+        "--no-projections",
+        action="store_true",
+        help="serve the API only: another process (`projections run`) runs the projections "
+        "and policies",
+    )
+    serve.set_defaults(run=cmd_serve)
+
+
+def _accounts(commands: Commands) -> None:
+    accounts = _group(commands, "accounts", "businesses (accounts) using the API")
+    create = _command(accounts, "create", "record a business and its first API key, printed once")
+    create.add_argument("--name", required=True, help="the business's display name")
+    create.add_argument(
+        "--live", action="store_true", help="a live business (default: sandbox, for testing)"
+    )
+    _json_option(create, "business_id, api_key and key_prefix")
+    create.set_defaults(run=cmd_accounts_create)
+
+
+def _keys(commands: Commands) -> None:
+    keys = _group(commands, "keys", "a business's API keys")
+    create = _command(keys, "create", "issue another API key for a business, printed once")
+    create.add_argument("--business", required=True, help="the business id (a UUID)")
+    _json_option(create, "business_id, api_key and key_prefix")
+    create.set_defaults(run=cmd_keys_create)
+    listing = _command(keys, "list", "list a business's keys: prefix, mode, issued, revoked")
+    listing.add_argument("--business", required=True, help="the business id (a UUID)")
+    listing.set_defaults(run=cmd_keys_list)
+    revoke = _command(keys, "revoke", "revoke a key at once (revoking it again changes nothing)")
+    revoke.add_argument(
+        "key_prefix", help="the key's 16-character prefix (ffk_test_... or ffk_live_...)"
+    )
+    revoke.set_defaults(run=cmd_keys_revoke)
+
+
+def _db(commands: Commands) -> None:
+    db = _group(commands, "db", "the PostgreSQL database")
+    _command(db, "migrate", "apply the pending migrations and name them").set_defaults(
+        run=cmd_db_migrate
+    )
+    _command(
+        db, "url", "print the database URL (an embedded server is left running for psql)"
+    ).set_defaults(run=cmd_db_url)
+
+
+def _projections(commands: Commands) -> None:
+    projections = _group(commands, "projections", "the read models, kept from the events")
+    status = _command(projections, "status", "each read model's position, the head and the lag")
+    _json_option(status, "the list")
+    status.set_defaults(run=cmd_projections_status)
+    known = ", ".join(model.name for model in READ_MODELS)
+    for name, help, run in (
+        (
+            "run",
+            "run the projections and policies (deliveries, payments, overdue) until stopped",
+            cmd_projections_run,
+        ),
+        (
+            "rebuild",
+            "rebuild read models from the events into fresh tables, swapped in atomically",
+            cmd_projections_rebuild,
+        ),
+    ):
+        sub = _command(projections, name, help)
+        sub.add_argument(
+            "names", nargs="*", metavar="NAME", help=f"read models (default: all): {known}"
+        )
+        sub.add_argument("--all", action="store_true", help="every read model (the default)")
+        sub.set_defaults(run=run)
+
+
+def _overdue(commands: Commands) -> None:
+    overdue = _group(commands, "overdue", "invoices past their due date")
+    sweep = _command(overdue, "sweep", "record `overdue` for every invoice past due")
+    sweep.add_argument("--today", help="the day to judge by, YYYY-MM-DD (default: today, UTC)")
+    sweep.set_defaults(run=cmd_overdue_sweep)
+
+
+def _audit(commands: Commands) -> None:
+    audit = _group(commands, "audit", "check the read models against the events")
+    replay = _command(
+        audit, "replay", "rebuild aggregates from events, compare with read models (exit 1: differ)"
+    )
+    replay.add_argument("--business", help="only this business (its id, a UUID)")
+    replay.add_argument("--invoice", help="only this invoice (with --as-of: print it as it stood)")
+    replay.add_argument(
+        "--as-of", dest="as_of", help="print the states as they stood then (RFC 3339)"
+    )
+    _json_option(replay, "the result")
+    replay.set_defaults(run=cmd_audit_replay)
+
+
+def _payments(commands: Commands) -> None:
+    payments = _group(commands, "payments", "the Stripe webhook inbox (docs/payments.md)")
+    inbox = _command(
+        payments,
+        "inbox",
+        "list Stripe webhook events, newest first; exit 1 when some need attention",
+    )
+    inbox.add_argument(
+        "--status",
+        choices=[*INBOX_STATUSES, "all"],
+        default="needs_attention",
+        help="only events with this status (default: %(default)s)",
+    )
+    inbox.add_argument(
+        "--limit", type=positive_int, default=50, help="at most this many (default: %(default)s)"
+    )
+    _json_option(inbox, "an array of inbox rows")
+    inbox.set_defaults(run=cmd_payments_inbox)
+    retry = _command(
+        payments, "retry", "send a needs_attention or ignored event back to the payments worker"
+    )
+    retry.add_argument("event_id", help="the Stripe event id (evt_...)")
+    retry.set_defaults(run=cmd_payments_retry)
+    resolve = _command(
+        payments,
+        "resolve",
+        "close a needs_attention event handled by hand (a refund, say), with a note",
+    )
+    resolve.add_argument("event_id", help="the Stripe event id (evt_...)")
+    resolve.add_argument("--note", required=True, help="what was done, for the record")
+    resolve.set_defaults(run=cmd_payments_resolve)
