@@ -202,6 +202,7 @@ def running(
         "DATABASE_URL": database_url,
         "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"],
         "FASTFAKTURA_HOME": os.environ["XDG_RUNTIME_DIR"],
+        # A test's bursts are not a client's: tests/api/test_rate_limits.py tests the limits.
         "FASTFAKTURA_RATE_LIMIT_KEY_PER_SECOND": "0",
         "FASTFAKTURA_RATE_LIMIT_PAGE_PER_SECOND": "0",
         **(env or {}),
@@ -231,46 +232,23 @@ def serving(
 ) -> Iterator[str]:
     """`fastfaktura serve` (plus `args`) as a subprocess on the database, with PUBLIC_BASE_URL
     pointing at it and no rate limits (plus `env`); yields its base URL once /health is 200, and
-    stops it
-    afterwards."""
+    stops it afterwards."""
     base = f"http://127.0.0.1:{port}"
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"],
-        "FASTFAKTURA_HOME": os.environ["XDG_RUNTIME_DIR"],
-        "PUBLIC_BASE_URL": base,
-        # A test's bursts are not a client's: tests/api/test_rate_limits.py tests the limits.
-        "FASTFAKTURA_RATE_LIMIT_KEY_PER_SECOND": "0",
-        "FASTFAKTURA_RATE_LIMIT_PAGE_PER_SECOND": "0",
-        **(env or {}),
-    }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [FASTFAKTURA, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert process.poll() is None, log_path.read_text()
-                try:
-                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
-            yield base
-        finally:
-            process.terminate()
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    with running(
+        serve, database_url, log_path, {"PUBLIC_BASE_URL": base, **(env or {})}
+    ) as process:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log_path.read_text()
             try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        yield base
 
 
 def chromium(url: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:

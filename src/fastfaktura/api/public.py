@@ -28,7 +28,12 @@ from litestar.params import FromPath
 
 from fastfaktura.adapters.pdf.store import invoice_pdf, was_issued
 from fastfaktura.adapters.stripe_gateway import PaymentIntentInfo, PaymentProviderError
-from fastfaktura.adapters.web.page import CardPayment, render_invoice, render_not_found
+from fastfaktura.adapters.web.page import (
+    ERROR_PAGE_HEADERS,
+    CardPayment,
+    render_invoice,
+    render_not_found,
+)
 from fastfaktura.api.schemas import InvoiceResponse
 from fastfaktura.api.services import Services, services
 from fastfaktura.config import StripeSettings
@@ -44,19 +49,10 @@ _ROWS = InvoicesReadModel()
 MAX_TOKEN_LENGTH = 128
 # Anything else (a NUL byte, which PostgreSQL text cannot hold, or other junk) names no invoice.
 TOKEN_CHARACTERS: Final = frozenset(string.ascii_letters + string.digits + "-_")
-HEADERS = {
-    # Every view may be recorded and shows the live status: never served from a cache.
-    "Cache-Control": "no-store",
-    # The token is a secret: it must not leak to another site through a Referer.
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Content-Type-Options": "nosniff",
-    # Without a pay button the page loads nothing and runs no script: only its inline style.
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
-        "frame-ancestors 'none'"
-    ),
-}
+# Every view may be recorded and shows the live status (never cached); the token is a secret
+# (no Referer); without a pay button the page loads nothing and runs no script. The same
+# headers as every error page of the public pages.
+HEADERS = dict(ERROR_PAGE_HEADERS)
 # A PaymentIntent the client can still pay (not paid, processing nor cancelled).
 OPEN_INTENT_STATUSES: Final = frozenset(
     {"requires_payment_method", "requires_confirmation", "requires_action"}
