@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 import httpx
 import psycopg
 from litestar.testing import AsyncTestClient
 
+from fastfaktura.application import Invoicing
 from tests.conftest import Account
+from tests.helpers import settle
 
 INVOICES = "/api/v1/invoices"
 CLIENTS = "/api/v1/clients"
@@ -92,3 +95,31 @@ async def concurrently(
             )
 
     return await asyncio.to_thread(client.blocking_portal.call, run)
+
+
+def send_by_link(invoicing: Invoicing, account: Account, invoice_id: str) -> None:
+    """Record `sent` as the send endpoint does. A mapping of channel to address: iterating it
+    gives the channels, so this call fits both forms of `send_invoice` (channels, or
+    recipients by channel)."""
+    recipients: dict[str, str | None] = {"link": None}
+    invoicing.send_invoice(account.business_id, UUID(invoice_id), recipients)
+
+
+async def invoice_for(
+    client: AsyncTestClient[Any],
+    account: Account,
+    invoicing: Invoicing,
+    database_url: str,
+    *,
+    locale: str = "en",
+    send: bool = True,
+    client_name: str = "Client AS",
+    client_fields: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    buyer = await create_client(client, account, client_name, locale=locale, **client_fields or {})
+    invoice = await create_invoice(client, account, buyer["id"], **overrides)
+    if send:
+        send_by_link(invoicing, account, invoice["id"])
+        settle(database_url)  # sent outside the API: wait for the read models to show it
+    return invoice

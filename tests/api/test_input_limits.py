@@ -17,7 +17,7 @@ import pytest
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from tests.api.test_request_bodies import TARGETS
+from tests.api.request_targets import TARGETS
 from tests.conftest import Account, StoreProbe
 from tests.helpers import assert_problem, assert_rejected
 from tests.invoicing_support import (

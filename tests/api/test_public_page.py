@@ -28,10 +28,9 @@ from tests.helpers import settle
 from tests.invoicing_support import (
     INVOICES,
     concurrently,
-    create_client,
-    create_invoice,
     get_json,
     invoice_event_count,
+    invoice_for,
 )
 
 NBSP = "\u00a0"
@@ -43,34 +42,6 @@ LINES: list[dict[str, Any]] = [
     {"description": "Licence", "quantity": 1, "unit_price_cents": 100000, "tax_rate": 5.5},
 ]
 PAID = 17500  # a partial payment: 175.00 paid, 1,000.00 still due
-
-
-def send_by_link(invoicing: Invoicing, account: Account, invoice_id: str) -> None:
-    """Record `sent` as the send endpoint does. A mapping of channel to address: iterating it
-    gives the channels, so this call fits both forms of `send_invoice` (channels, or
-    recipients by channel)."""
-    recipients: dict[str, str | None] = {"link": None}
-    invoicing.send_invoice(account.business_id, UUID(invoice_id), recipients)
-
-
-async def invoice_for(
-    client: AsyncTestClient[Any],
-    account: Account,
-    invoicing: Invoicing,
-    database_url: str,
-    *,
-    locale: str = "en",
-    send: bool = True,
-    client_name: str = "Client AS",
-    client_fields: dict[str, Any] | None = None,
-    **overrides: Any,
-) -> dict[str, Any]:
-    buyer = await create_client(client, account, client_name, locale=locale, **client_fields or {})
-    invoice = await create_invoice(client, account, buyer["id"], **overrides)
-    if send:
-        send_by_link(invoicing, account, invoice["id"])
-        settle(database_url)  # sent outside the API: wait for the read models to show it
-    return invoice
 
 
 async def event_types(client: AsyncTestClient[Any], account: Account, invoice_id: str) -> list[str]:

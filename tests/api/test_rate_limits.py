@@ -24,9 +24,9 @@ from fastfaktura.api.app import create_app
 from fastfaktura.api.ratelimit import Quota, client_address, purge_full_buckets
 from fastfaktura.application import Invoicing
 from fastfaktura.config import RateLimitSettings, Settings
-from tests.api.test_public_page import invoice_for
 from tests.conftest import Account
 from tests.helpers import assert_problem
+from tests.invoicing_support import invoice_for
 
 BUSINESS = "/api/v1/business"
 NO_REFILL = 0.01  # tokens per second: none comes back while a test runs

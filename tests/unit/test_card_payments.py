@@ -11,7 +11,7 @@ import pytest
 from fastfaktura.domain.errors import PaymentOutsideAmountDue
 from fastfaktura.domain.invoice import Invoice, InvoiceStateError
 from fastfaktura.readmodels.models import card_payment_state
-from tests.unit.test_lifecycle import TOTAL, draft, in_status
+from tests.unit.lifecycle_support import TOTAL, draft, in_status
 
 
 def requested(invoice: Invoice, intent: str = "pi_1", amount: int = TOTAL) -> bool:

@@ -5,122 +5,21 @@ Allowed: the expected events and status. Refused: InvoiceStateError (409) and no
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, timedelta
-from decimal import Decimal
-from uuid import uuid4
+from datetime import timedelta
 
 import pytest
 
 from fastfaktura.domain.errors import PaymentOutsideAmountDue
-from fastfaktura.domain.invoice import Invoice, InvoiceLine, InvoiceStateError
+from fastfaktura.domain.invoice import InvoiceStateError
 from fastfaktura.readmodels.timeline import event_type
-
-ISSUED = date(2026, 11, 24)
-DUE = ISSUED + timedelta(days=30)
-TOTAL = 12000  # 100.00 net + 20 % VAT
-# `opened` invoices were viewed on ISSUED; the table's "open" is a view on another day (at most
-# one `opened` per day: a second view the same day records nothing, see test_views.py).
-VIEWED = ISSUED + timedelta(days=1)
-
-
-def draft() -> Invoice:
-    invoice = Invoice.draft(
-        business_id=uuid4(),
-        client_id=uuid4(),
-        number="F2026-00001",
-        currency="EUR",
-        issue_date=ISSUED,
-        due_date=DUE,
-        notes=None,
-        lines=[InvoiceLine("Work", Decimal(1), 10000, Decimal(20))],
-        public_token="token",
-        seller={},
-        buyer={},
-    )
-    invoice.collect_events()
-    return invoice
-
-
-def in_status(status: str) -> Invoice:
-    """An invoice brought to `status` through allowed transitions only."""
-    invoice = draft()
-    steps: dict[str, list[Callable[[Invoice], object]]] = {
-        "draft": [],
-        "sent": [lambda i: i.send({"link": None})],
-        "opened": [lambda i: i.send({"link": None}), lambda i: i.open(ISSUED)],
-        "overdue": [
-            lambda i: i.send({"link": None}),
-            lambda i: i.mark_overdue(DUE + timedelta(days=1)),
-        ],
-        "paid": [
-            lambda i: i.send({"link": None}),
-            lambda i: i.record_payment(TOTAL, "bank_transfer", "2026-11-25", None),
-        ],
-        "cancelled": [lambda i: i.cancel(None)],
-    }
-    for step in steps[status]:
-        step(invoice)
-    invoice.collect_events()
-    assert invoice.status == status
-    return invoice
-
-
-ACTIONS: dict[str, Callable[[Invoice], object]] = {
-    "send": lambda i: i.send({"email": "a@example.com"}),
-    "remind": lambda i: i.send({"email": "a@example.com"}, reminder=True),
-    "open": lambda i: i.open(VIEWED),
-    "overdue": lambda i: i.mark_overdue(DUE + timedelta(days=1)),
-    "pay_part": lambda i: i.record_payment(5000, "card", "2026-11-25", "r1"),
-    "pay_all": lambda i: i.record_payment(TOTAL, "cash", "2026-11-25", None),
-    "cancel": lambda i: i.cancel("duplicate"),
-}
-
-# (status, action) -> (events recorded, status after); None: refused with 409 and no event.
-TABLE: dict[tuple[str, str], tuple[list[str], str] | None] = {
-    ("draft", "send"): (["sent"], "sent"),
-    ("draft", "remind"): None,
-    ("draft", "open"): None,
-    ("draft", "overdue"): ([], "draft"),
-    ("draft", "pay_part"): None,
-    ("draft", "pay_all"): None,
-    ("draft", "cancel"): (["cancelled"], "cancelled"),
-    ("sent", "send"): None,
-    ("sent", "remind"): (["reminder_sent"], "sent"),
-    ("sent", "open"): (["opened"], "opened"),
-    ("sent", "overdue"): (["overdue"], "overdue"),
-    ("sent", "pay_part"): (["payment_recorded"], "sent"),
-    ("sent", "pay_all"): (["payment_recorded", "paid"], "paid"),
-    ("sent", "cancel"): (["cancelled"], "cancelled"),
-    ("opened", "send"): None,
-    ("opened", "remind"): (["reminder_sent"], "opened"),
-    ("opened", "open"): (["opened"], "opened"),
-    ("opened", "overdue"): (["overdue"], "overdue"),
-    ("opened", "pay_part"): (["payment_recorded"], "opened"),
-    ("opened", "pay_all"): (["payment_recorded", "paid"], "paid"),
-    ("opened", "cancel"): (["cancelled"], "cancelled"),
-    ("overdue", "send"): None,
-    ("overdue", "remind"): (["reminder_sent"], "overdue"),
-    ("overdue", "open"): (["opened"], "overdue"),
-    ("overdue", "overdue"): ([], "overdue"),
-    ("overdue", "pay_part"): (["payment_recorded"], "overdue"),
-    ("overdue", "pay_all"): (["payment_recorded", "paid"], "paid"),
-    ("overdue", "cancel"): (["cancelled"], "cancelled"),
-    ("paid", "send"): None,
-    ("paid", "remind"): None,
-    ("paid", "open"): (["opened"], "paid"),
-    ("paid", "overdue"): ([], "paid"),
-    ("paid", "pay_part"): None,
-    ("paid", "pay_all"): None,
-    ("paid", "cancel"): None,
-    ("cancelled", "send"): None,
-    ("cancelled", "remind"): None,
-    ("cancelled", "open"): None,  # cancelled as a draft: never sent, so never public
-    ("cancelled", "overdue"): ([], "cancelled"),
-    ("cancelled", "pay_part"): None,
-    ("cancelled", "pay_all"): None,
-    ("cancelled", "cancel"): None,
-}
+from tests.unit.lifecycle_support import (
+    ACTIONS,
+    DUE,
+    TABLE,
+    TOTAL,
+    VIEWED,
+    in_status,
+)
 
 
 def test_the_table_covers_every_status_and_action() -> None:

@@ -14,7 +14,7 @@ import pytest
 from fastfaktura.application import Invoicing
 from fastfaktura.domain.invoice import Invoice, InvoiceLine
 from fastfaktura.readmodels.timeline import event_type
-from tests.unit.test_lifecycle import DUE, ISSUED, TOTAL, in_status
+from tests.unit.lifecycle_support import DUE, ISSUED, TOTAL, in_status
 
 DAY = ISSUED + timedelta(days=2)
 

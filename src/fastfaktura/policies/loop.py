@@ -31,6 +31,9 @@ class LockedWorker(ABC):
     restart_seconds: float
     status: str
     _wake: asyncio.Event
+    # Passes that found nothing to do: how a caller (a test, a health probe) learns that the
+    # worker looked again after some moment and had nothing left, without sleeping on it.
+    idle_passes: int = 0
 
     @abstractmethod
     async def run_once(self) -> int:
@@ -127,6 +130,7 @@ class LockedWorker(ABC):
                 raise LockLostError("the connection holding the worker lock was lost")
             done = await self.run_once()
             if not done:
+                self.idle_passes += 1
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
