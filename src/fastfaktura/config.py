@@ -56,6 +56,33 @@ class StripeSettings(msgspec.Struct, frozen=True, kw_only=True):
         return tuple(mode for mode in ("sandbox", "live") if self.secret_key(mode))
 
 
+# -- Reading numbers from the environment: a bad value stops the process, naming the variable.
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, zero_allowed: bool) -> float:
+    raw = (env.get(name) or "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    lowest_ok = value >= 0 if zero_allowed else value > 0
+    if not (lowest_ok and value < float("inf")):
+        least = "0 or more" if zero_allowed else "a positive number"
+        raise ValueError(f"{name} must be {least}, not {raw!r}")
+    return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name) or ""
+    try:
+        value = int(raw) if raw.strip() else default
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, not {raw!r}")
+    return value
+
+
 # -- Rate limits (API.md "Limits and availability"; docs/operations.md "Rate limits") ----------
 
 
@@ -75,14 +102,7 @@ class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
         defaults = cls()
 
         def number(name: str, default: float) -> float:
-            raw = (env.get(f"FASTFAKTURA_RATE_LIMIT_{name}") or "").strip()
-            try:
-                value = float(raw) if raw else default
-            except ValueError:
-                value = -1.0
-            if not 0 <= value < float("inf"):
-                raise ValueError(f"FASTFAKTURA_RATE_LIMIT_{name} must be 0 or more, not {raw!r}")
-            return value
+            return _number(env, f"FASTFAKTURA_RATE_LIMIT_{name}", default, zero_allowed=True)
 
         return cls(
             key_per_second=number("KEY_PER_SECOND", defaults.key_per_second),
@@ -108,17 +128,6 @@ class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 # -- Connection budget (docs/operations.md, "Connection budget") --------------------------------
 # Each process kind opens at most a known number of PostgreSQL connections; these sizes set it.
-
-
-def _count(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = env.get(name) or ""
-    try:
-        value = int(raw) if raw.strip() else default
-    except ValueError:
-        value = minimum - 1
-    if value < minimum:
-        raise ValueError(f"{name} must be a whole number of at least {minimum}, not {raw!r}")
-    return value
 
 
 class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -192,32 +201,16 @@ class PdfPoolSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PdfPoolSettings:
-        def number(name: str, default: int) -> int:
-            return int(env.get(name) or default)
-
         return cls(
-            workers=number("FASTFAKTURA_PDF_WORKERS", default_pdf_workers()),
-            business_in_flight=number("FASTFAKTURA_PDF_BUSINESS_IN_FLIGHT", 0),
-            queue=number("FASTFAKTURA_PDF_QUEUE", 64),
-            business_queue=number("FASTFAKTURA_PDF_BUSINESS_QUEUE", 16),
-            retry_after_seconds=number("FASTFAKTURA_PDF_RETRY_AFTER_SECONDS", 5),
+            workers=_count(env, "FASTFAKTURA_PDF_WORKERS", default_pdf_workers(), 1),
+            business_in_flight=_count(env, "FASTFAKTURA_PDF_BUSINESS_IN_FLIGHT", 0, 0),
+            queue=_count(env, "FASTFAKTURA_PDF_QUEUE", 64, 0),
+            business_queue=_count(env, "FASTFAKTURA_PDF_BUSINESS_QUEUE", 16, 0),
+            retry_after_seconds=_count(env, "FASTFAKTURA_PDF_RETRY_AFTER_SECONDS", 5, 1),
         )
 
 
 # -- end of the PDF rendering pool block ---------------------------------------------------
-
-
-def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
-    if not 0 < value < float("inf"):
-        raise ValueError(f"{name} must be a positive number of seconds, not {raw!r}")
-    return value
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -265,7 +258,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             rate_limits=RateLimitSettings.from_env(env),
             pools=PoolSettings.from_env(env),
             pdf=PdfPoolSettings.from_env(env),
-            database_timeout=_positive_seconds(env, "FASTFAKTURA_DATABASE_TIMEOUT_SECONDS", 5.0),
+            database_timeout=_number(
+                env, "FASTFAKTURA_DATABASE_TIMEOUT_SECONDS", 5.0, zero_allowed=False
+            ),
         )
 
     def base_url(self) -> str:

@@ -18,7 +18,9 @@ TOTAL = 12000  # 100.00 net + 20 % VAT
 VIEWED = ISSUED + timedelta(days=1)
 
 
-def draft() -> Invoice:
+def draft(*, keep_pending_events: bool = False) -> Invoice:
+    """A one-line draft. Its `created` event is collected (as after a save) unless
+    `keep_pending_events`: then saving the invoice stores it."""
     invoice = Invoice.draft(
         business_id=uuid4(),
         client_id=uuid4(),
@@ -32,7 +34,8 @@ def draft() -> Invoice:
         seller={},
         buyer={},
     )
-    invoice.collect_events()
+    if not keep_pending_events:
+        invoice.collect_events()
     return invoice
 
 

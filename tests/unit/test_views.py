@@ -6,15 +6,13 @@ invoice per UTC day, the day being the one the caller passes in (the application
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from uuid import uuid4
 
 import pytest
 
 from fastfaktura.application import Invoicing
-from fastfaktura.domain.invoice import Invoice, InvoiceLine
+from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.timeline import event_type
-from tests.unit.lifecycle_support import DUE, ISSUED, TOTAL, in_status
+from tests.unit.lifecycle_support import DUE, ISSUED, TOTAL, draft, in_status
 
 DAY = ISSUED + timedelta(days=2)
 
@@ -55,19 +53,7 @@ def test_the_day_of_a_view_survives_a_reload_from_the_events() -> None:
     """What the aggregate remembers of today's view comes from the `opened` event itself, so
     another process (or the same one after a restart) decides the same way."""
     app = Invoicing({"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    invoice = Invoice.draft(
-        business_id=uuid4(),
-        client_id=uuid4(),
-        number="F2026-00001",
-        currency="EUR",
-        issue_date=ISSUED,
-        due_date=DUE,
-        notes=None,
-        lines=[InvoiceLine("Work", Decimal(1), 10000, Decimal(20))],
-        public_token="token",
-        seller={},
-        buyer={},
-    )
+    invoice = draft(keep_pending_events=True)
     invoice.send({"link": None})
     invoice.open(DAY)
     app.save(invoice)

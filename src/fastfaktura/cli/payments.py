@@ -40,23 +40,19 @@ T = TypeVar("T")
 # endpoint and the payments worker share) -----------------------------------------------------
 
 
-def _sql(name: str) -> str:
-    return inbox_sql(name)
-
-
 async def list_inbox(conn: asyncpg.Connection, status: str | None, limit: int) -> list[Any]:
     """Newest first; every status when `status` is None."""
-    return list(await conn.fetch(_sql("list_webhooks"), status, limit))
+    return list(await conn.fetch(inbox_sql("list_webhooks"), status, limit))
 
 
 async def retry_event(conn: asyncpg.Connection, event_id: str) -> bool:
     """Back to `received`, if it needed attention or was ignored: whether it was."""
-    return await conn.fetchval(_sql("retry_webhook"), event_id) is not None
+    return await conn.fetchval(inbox_sql("retry_webhook"), event_id) is not None
 
 
 async def resolve_event(conn: asyncpg.Connection, event_id: str, note: str) -> bool:
     """`resolved`, the note appended to its outcome, if it needed attention: whether it did."""
-    return await conn.fetchval(_sql("resolve_webhook"), event_id, note) is not None
+    return await conn.fetchval(inbox_sql("resolve_webhook"), event_id, note) is not None
 
 
 def _on_inbox(settings: Settings, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
