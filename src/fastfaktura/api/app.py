@@ -16,7 +16,6 @@ from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.response import Redirect
 
@@ -28,6 +27,7 @@ from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
+from fastfaktura.api.docs_pages import docs_assets_router, docs_render_plugins
 from fastfaktura.api.errors import EXCEPTION_HANDLERS
 from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
@@ -221,6 +221,7 @@ def create_app(
             stripe_webhook,
             health,
             docs_redirect,
+            docs_assets_router(),
         ],
         dependencies={"tenant": Provide(provide_tenant)},
         exception_handlers={**EXCEPTION_HANDLERS, RateLimited: rate_limited},
@@ -253,7 +254,7 @@ def create_app(
                 "`Authorization: Bearer ffk_...`. Errors are RFC 9457 problem+json."
             ),
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=docs_render_plugins(),
             components=Components(
                 security_schemes={
                     "ApiKey": SecurityScheme(
