@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: install ## Embedded PostgreSQL (unless DATABASE_URL), migrate, demo account, serve on :8000
-	$(BIN)/fastfaktura serve --demo
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+run: install ## Embedded PostgreSQL (unless DATABASE_URL), migrate, demo account, serve on $(HOST):$(PORT)
+	$(BIN)/fastfaktura serve --demo --host $(HOST) --port $(PORT)
 
 lint: install ## ruff check, ruff format --check, mypy --strict on src/, the dependency rule
 	$(BIN)/ruff check src tests
