@@ -17,11 +17,11 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.api.auth import Tenant
 from fastfaktura.api.services import services
 from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError
 from fastfaktura.jsonlimits import nested_too_deep
-from fastfaktura.readmodels.sql import local_statement
 
 HEADER = "idempotency-key"
 _CANONICAL = msgspec.json.Encoder(order="sorted")

@@ -34,9 +34,9 @@ from fastfaktura.application import Written
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.domain.pricing import MAX_LINES, InvoiceLine
-from fastfaktura.readmodels import queries, timeline
+from fastfaktura.readmodels import timeline
 from fastfaktura.readmodels.models import InvoicesReadModel
-from fastfaktura.readmodels.queries import StoredInvoice
+from fastfaktura.readmodels.queries.invoices import StoredInvoice, find_invoice, invoice_page
 
 _ROWS = InvoicesReadModel()
 T = TypeVar("T")
@@ -90,9 +90,7 @@ async def refuse_with_rules(
 
 
 async def _stored_invoice(svc: Services, tenant: Tenant, invoice_id: Any) -> StoredInvoice:
-    stored = await queries.find_invoice(
-        svc.pool, tenant.business_id, invoice_id, svc.settings.base_url()
-    )
+    stored = await find_invoice(svc.pool, tenant.business_id, invoice_id, svc.settings.base_url())
     if stored is None:
         raise NotFoundError("invoice")
     return stored
@@ -157,7 +155,7 @@ class InvoiceController(Controller):
                 [FieldError("status", "must be one of: " + ", ".join(INVOICE_STATUSES))]
             )
         svc = services(request.app.state)
-        invoices, total = await queries.invoice_page(
+        invoices, total = await invoice_page(
             svc.pool,
             tenant.business_id,
             status=status,

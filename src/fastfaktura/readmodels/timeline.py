@@ -14,7 +14,7 @@ from eventsourcing.persistence import StoredEvent
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.invoice_view import EventResponse
-from fastfaktura.readmodels.queries import standard_uuid
+from fastfaktura.readmodels.queries.common import standard_uuid
 from fastfaktura.readmodels.sql import local_statement
 
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})

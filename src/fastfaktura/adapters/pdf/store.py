@@ -13,9 +13,7 @@ stays here, in the serving process.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -38,12 +36,6 @@ class InvoicePdf:
     filename: str
     rendered: bool  # False: served from invoice_documents
     cached: bool  # stored in invoice_documents (every invoice but a draft)
-
-
-def was_issued(row: Mapping[str, Any]) -> bool:
-    """Whether the invoice (its `rm_invoices` row) was ever sent. The read model records it:
-    the status alone cannot tell, as a draft may be cancelled unsent."""
-    return bool(row["was_sent"])
 
 
 async def invoice_pdf(
