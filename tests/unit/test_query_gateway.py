@@ -45,3 +45,17 @@ def test_only_the_gateway_runs_the_read_models_queries() -> None:
     }
     assert runners
     assert {r for r in runners if not r.startswith("readmodels/queries/")} == set()
+
+
+def test_the_read_models_queries_only_read() -> None:
+    """projections/<model>/queries.sql is the gateway's: reads only. What writes the
+    operational tables (delivery attempts, the sandbox outbox) lives beside its code."""
+    writes = re.compile(r"\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+    projections = SRC.parents[1] / "projections"
+    found = {
+        (path.parent.name, name)
+        for path in projections.glob("*/queries.sql")
+        for name, body in parse_named(path.read_text()).items()
+        if writes.search(body)
+    }
+    assert found == set()
