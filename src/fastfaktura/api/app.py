@@ -61,7 +61,7 @@ from fastfaktura.event_reader import event_reader
 from fastfaktura.policies.start import Policies, start_policies
 from fastfaktura.readmodels.live import ProjectionSupervisor
 from fastfaktura.readmodels.models import READ_MODELS
-from fastfaktura.readmodels.queries import PositionWatcher
+from fastfaktura.readmodels.queries.positions import PositionWatcher
 
 log = structlog.get_logger(__name__)
 

@@ -9,7 +9,9 @@ from typing import Any, Final
 from fastfaktura.domain.errors import (
     ChannelWithoutAddress,
     ClientNameRequired,
+    ConflictError,
     DueDateBeforeIssueDate,
+    ExternalIdTaken,
     FieldError,
     InvoiceAmountTooLarge,
     InvoicedClientArchived,
@@ -18,6 +20,7 @@ from fastfaktura.domain.errors import (
     LineCountOutOfRange,
     NegativeTotal,
     PaymentOutsideAmountDue,
+    ProfileFieldsNotEditable,
     RuleBroken,
     UnknownDelivery,
 )
@@ -49,6 +52,19 @@ RULE_FIELDS: Final[dict[type[RuleBroken], Callable[[Any], FieldError]]] = {
     ),
     ClientNameRequired: lambda e: FieldError("name", "is required and may not be blank"),
 }
+
+
+# Conflict rule -> the fields its 409 names (none: the answer names no field).
+CONFLICT_FIELDS: Final[dict[type[ConflictError], Callable[[Any], list[FieldError]]]] = {
+    ExternalIdTaken: lambda e: [FieldError("external_id", str(e))],
+    ProfileFieldsNotEditable: lambda e: [],
+}
+
+
+def conflict_field_errors(conflict: ConflictError) -> list[FieldError]:
+    """The fields a 409 names: only the rule-named conflicts above name any."""
+    mapped = CONFLICT_FIELDS.get(type(conflict))
+    return mapped(conflict) if mapped else []
 
 
 def field_errors(rules: Iterable[RuleBroken]) -> list[FieldError]:

@@ -34,9 +34,10 @@ from fastfaktura.application import Written
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.domain.pricing import MAX_LINES, InvoiceLine
-from fastfaktura.readmodels import queries, timeline
+from fastfaktura.readmodels import timeline
 from fastfaktura.readmodels.models import InvoicesReadModel
-from fastfaktura.readmodels.queries import StoredInvoice
+from fastfaktura.readmodels.queries.invoice_events import invoice_events
+from fastfaktura.readmodels.queries.invoices import StoredInvoice, find_invoice, invoice_page
 
 _ROWS = InvoicesReadModel()
 T = TypeVar("T")
@@ -90,18 +91,16 @@ async def refuse_with_rules(
 
 
 async def _stored_invoice(svc: Services, tenant: Tenant, invoice_id: Any) -> StoredInvoice:
-    stored = await queries.find_invoice(
-        svc.pool, tenant.business_id, invoice_id, svc.settings.base_url()
-    )
+    stored = await find_invoice(svc.pool, tenant.business_id, invoice_id, svc.settings.base_url())
     if stored is None:
         raise NotFoundError("invoice")
     return stored
 
 
 async def _events(svc: Services, tenant: Tenant, invoice_id: Any) -> list[EventResponse]:
-    """The timeline, read from the event store (no read model holds it): only when the answer
-    includes it. Whether the stream is an invoice of the caller's business is decided by its
-    first event's topic and business."""
+    """The timeline, read from the event store (`GET .../events`, as API.md says). Whether
+    the stream is an invoice of the caller's business is decided by its first event's topic
+    and business."""
     events = await timeline.invoice_events(svc.pool, svc.events, tenant.business_id, invoice_id)
     if events is None:
         raise NotFoundError("invoice")
@@ -157,7 +156,7 @@ class InvoiceController(Controller):
                 [FieldError("status", "must be one of: " + ", ".join(INVOICE_STATUSES))]
             )
         svc = services(request.app.state)
-        invoices, total = await queries.invoice_page(
+        invoices, total = await invoice_page(
             svc.pool,
             tenant.business_id,
             status=status,
@@ -181,10 +180,10 @@ class InvoiceController(Controller):
     ) -> InvoiceResponse:
         svc = services(request.app.state)
         target = parse_id(invoice_id, "invoice")
-        # The row alone says whether this is an invoice of the caller's business (404 without
-        # touching the store); the store is read for the `events` the answer includes.
+        # Read models only: the row says whether this is an invoice of the caller's business
+        # (404), `rm_invoice_events` holds its timeline (the event store is not read).
         invoice = (await _stored_invoice(svc, tenant, target)).view
-        invoice.events = await _events(svc, tenant, target)
+        invoice.events = await invoice_events(svc.pool, tenant.business_id, target)
         return invoice
 
     @get(

@@ -10,6 +10,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from fastfaktura.readmodels.business_view import BusinessResponse  # re-exported for the API
+from fastfaktura.readmodels.client_view import ClientResponse  # re-exported for the API
 from fastfaktura.readmodels.invoice_view import (  # the invoice view, re-exported for the API
     INVOICE_STATUSES,
     Buyer,
@@ -27,7 +29,9 @@ from fastfaktura.readmodels.invoice_view import (  # the invoice view, re-export
 
 __all__ = [
     "INVOICE_STATUSES",
+    "BusinessResponse",
     "Buyer",
+    "ClientResponse",
     "Currency",
     "EventList",
     "EventResponse",
@@ -39,62 +43,6 @@ __all__ = [
     "TaxBreakdownItem",
     "exact_number",
 ]
-
-
-class BusinessResponse(msgspec.Struct, kw_only=True):
-    id: UUID
-    name: str
-    legal_name: str | None
-    email: str | None
-    phone: str | None
-    address: str | None
-    country: str | None
-    vat_number: str | None
-    company_id: str | None
-    iban: str | None
-    bic: str | None
-    currency: Currency
-    locale: Locale
-    payment_terms_days: int
-    invoice_prefix: str
-    vat_exempt_293b: bool
-    late_payment_rate: int | float | None
-    f_skatt: bool
-    mode: Literal["sandbox", "live"]
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> BusinessResponse:
-        rate = row.get("late_payment_rate")
-        late_payment_rate = None if rate is None else exact_number(rate)
-        return msgspec.convert(
-            {**row, "id": row["business_id"], "late_payment_rate": late_payment_rate},
-            cls,
-            from_attributes=False,
-            strict=False,
-        )
-
-
-class ClientResponse(msgspec.Struct, kw_only=True):
-    id: UUID
-    name: str
-    email: str | None
-    phone: str | None
-    address: str | None
-    country: str | None
-    locale: Locale
-    external_id: str | None
-    tags: list[str]
-    vat_number: str | None
-    company_id: str | None
-    archived_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ClientResponse:
-        return msgspec.convert(row, cls, strict=False)
 
 
 class ClientPage(msgspec.Struct, kw_only=True):

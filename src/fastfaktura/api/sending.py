@@ -12,6 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import SEND_FIELDS
@@ -29,14 +30,14 @@ from fastfaktura.api.schemas import (
 from fastfaktura.api.services import Services, json_response, parse_id, services
 from fastfaktura.domain.errors import FieldError, InvalidInputError
 from fastfaktura.domain.invoice import Invoice
-from fastfaktura.readmodels.sql import statement
+from fastfaktura.readmodels.queries.deliveries import delivery_statuses
 
 CHANNELS = ("email", "sms", "link")
 SANDBOX_WAIT_SECONDS = 5.0
 
 
 def _sql(name: str) -> str:
-    return statement("deliveries", "queries.sql", name)
+    return local_statement(__file__, "sending.sql", name)
 
 
 def parse_send(body: bytes) -> tuple[list[str], bool]:
@@ -66,8 +67,8 @@ async def _settled(
     deadline = time.monotonic() + SANDBOX_WAIT_SECONDS
     statuses: dict[str, str] = {}
     while True:
-        rows = await svc.pool.fetch(_sql("delivery_statuses"), tenant.business_id, invoice.id)
-        statuses = {str(r["id"]): r["status"] for r in rows if str(r["id"]) in ids}
+        found = await delivery_statuses(svc.pool, tenant.business_id, invoice.id)
+        statuses = {key: status for key, status in found.items() if key in ids}
         if len(statuses) == len(ids) and "pending" not in statuses.values():
             return statuses
         if time.monotonic() > deadline:

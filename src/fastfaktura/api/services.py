@@ -19,8 +19,8 @@ from fastfaktura.api.input import parse_uuid
 from fastfaktura.application import Invoicing, Written
 from fastfaktura.config import Settings
 from fastfaktura.domain.errors import NotFoundError
-from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.events import EventReader
+from fastfaktura.readmodels.queries.positions import PositionWatcher
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -32,7 +32,7 @@ class Services:
     app: Invoicing
     events: EventReader  # the read side's port onto the event store (the timeline)
     pool: asyncpg.Pool
-    watcher: queries.PositionWatcher
+    watcher: PositionWatcher
     stripe: StripeGateway
     pdfs: PdfRenderPool
 

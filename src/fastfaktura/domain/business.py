@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from fastfaktura.domain.errors import ConflictError
+from fastfaktura.domain.errors import ProfileFieldsNotEditable
 
 # Profile fields a business can edit, with their defaults at registration.
 PROFILE_DEFAULTS: Final[dict[str, Any]] = {
@@ -53,7 +53,7 @@ class Business(Aggregate):
         """Record only what really changes; an edit that changes nothing records no event."""
         unknown = set(changes) - EDITABLE_FIELDS
         if unknown:
-            raise ConflictError(f"fields are not editable: {sorted(unknown)}")
+            raise ProfileFieldsNotEditable(unknown)
         effective = {k: v for k, v in changes.items() if self.field(k) != v}
         if effective:
             self._profile_changed(changes=effective)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -34,9 +35,25 @@ class NotFoundError(DomainError):
 class ConflictError(DomainError):
     """The request conflicts with the current state of a resource (409)."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+
+# Conflicts named after the rule they guard; the API edge names their fields
+# (api/domain_errors.py, CONFLICT_FIELDS).
+
+
+class ExternalIdTaken(ConflictError):
+    """A business's live clients have distinct external ids."""
+
+    def __init__(self, external_id: str) -> None:
+        super().__init__(f"external_id {external_id!r} is already used by another client")
+        self.external_id = external_id
+
+
+class ProfileFieldsNotEditable(ConflictError):
+    """A business changes only the editable fields of its profile."""
+
+    def __init__(self, fields: Iterable[str]) -> None:
+        self.fields = sorted(fields)
+        super().__init__(f"fields are not editable: {self.fields}")
 
 
 class ApiKeyNotFoundError(DomainError):

@@ -22,6 +22,7 @@ from fastfaktura.domain.errors import (
     RulesBroken,
     UnknownDelivery,
 )
+from fastfaktura.domain.history import RememberedEvent
 from fastfaktura.domain.payment_request import (
     PaymentRequest,
     ProviderAction,
@@ -40,6 +41,9 @@ def date_rules(issue_date: date, due_date: date | None) -> list[RuleBroken]:
 
 class Invoice(Aggregate):
     TOPIC = "fastfaktura:Invoice"
+    # Every event, in order, in `history`: the timeline read model maps them (domain/history.py).
+    Event = RememberedEvent
+    history: list[Any]
 
     @event("Created", topic="fastfaktura:Invoice.Created")
     def __init__(

@@ -6,11 +6,14 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from fastfaktura.domain.api_key import ApiKey
 from fastfaktura.domain.business import PROFILE_DEFAULTS, Business
 from fastfaktura.domain.client import CLIENT_FIELDS, Client
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.model import ReadModel, Row
+from fastfaktura.readmodels.timeline import event_response
 
 
 class BusinessReadModel(ReadModel):
@@ -160,12 +163,44 @@ class DeliveriesReadModel(ReadModel):
         }
 
 
+# -- the invoice's timeline (issue 11: GET /invoices/{id} reads read models only) -----------------
+
+
+class InvoiceEventsReadModel(ReadModel):
+    """Every event of an invoice, as the events endpoint shows it (from `Invoice.history`)."""
+
+    name = "invoice_events"
+    aggregate_type = Invoice
+    tables = {"rm_invoice_events": ("business_id", "invoice_id", "version")}
+    order_column = "invoice_id"
+
+    def rows(self, aggregate: Any) -> dict[str, list[Row]]:
+        assert isinstance(aggregate, Invoice)
+        rows = []
+        for event in aggregate.history:
+            shown = event_response(aggregate.id, type(event).TOPIC, event)
+            rows.append(
+                {
+                    "business_id": aggregate.business_id,
+                    "invoice_id": aggregate.id,
+                    "version": shown.version,
+                    "id": shown.id,
+                    "type": shown.type,
+                    "occurred_at": shown.occurred_at,
+                    # Text, not jsonb: the answer keeps the event's key order byte for byte.
+                    "data": msgspec.json.encode(shown.data).decode(),
+                }
+            )
+        return {"rm_invoice_events": rows}
+
+
 READ_MODELS: tuple[ReadModel, ...] = (
     BusinessReadModel(),
     ApiKeysReadModel(),
     ClientsReadModel(),
     InvoicesReadModel(),
     DeliveriesReadModel(),
+    InvoiceEventsReadModel(),
 )
 
 

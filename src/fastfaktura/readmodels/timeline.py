@@ -14,7 +14,7 @@ from eventsourcing.persistence import StoredEvent
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.invoice_view import EventResponse
-from fastfaktura.readmodels.queries import standard_uuid
+from fastfaktura.readmodels.queries.common import standard_uuid
 from fastfaktura.readmodels.sql import local_statement
 
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
@@ -27,6 +27,21 @@ def event_type(topic: str) -> str:
     """`fastfaktura:Invoice.PaymentRecorded` -> `payment_recorded` (API.md lifecycle names)."""
     name = topic.rsplit(".", 1)[-1]
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def event_response(aggregate_id: UUID, topic: str, domain_event: Any) -> EventResponse:
+    """A decoded event as the API shows it: {id, type, version, occurred_at, data}. The
+    events endpoint and the `invoice_events` read model both map events with it."""
+    version: int = domain_event.originator_version
+    occurred_at: datetime = domain_event.timestamp
+    return EventResponse(
+        id=uuid5(_EVENT_NAMESPACE, f"{aggregate_id}/{version}"),
+        type=event_type(topic),
+        version=version,
+        occurred_at=occurred_at,
+        # msgspec writes Decimal as its exact string, UUID as text
+        data={k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE},
+    )
 
 
 @dataclass(frozen=True)
@@ -54,19 +69,11 @@ async def stream(pool: Pool, events: EventReader, aggregate_id: UUID) -> list[St
                 state=bytes(row["state"]),
             )
         )
-        occurred_at: datetime = domain_event.timestamp
-        data = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
         decoded.append(
             StreamEvent(
                 topic=row["topic"],
                 business_id=getattr(domain_event, "business_id", None),
-                response=EventResponse(
-                    id=uuid5(_EVENT_NAMESPACE, f"{aggregate_id}/{row['originator_version']}"),
-                    type=event_type(row["topic"]),
-                    version=row["originator_version"],
-                    occurred_at=occurred_at,
-                    data=data,  # msgspec writes Decimal as its exact string, UUID as text
-                ),
+                response=event_response(aggregate_id, row["topic"], domain_event),
             )
         )
     return decoded

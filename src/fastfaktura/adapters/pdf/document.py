@@ -221,7 +221,7 @@ def _party(party: Seller | Buyer) -> Party:
 
 def build_document(invoice: InvoiceResponse, *, issued: bool) -> InvoiceDocument:
     """The document of `invoice`: as issued once it was sent, else a draft as it is now
-    (a draft, or a draft cancelled without ever being sent: see store.was_issued)."""
+    (a draft, or a draft cancelled without ever being sent: see StoredInvoice.was_sent)."""
     draft = not issued
     no_vat = all(item.rate == 0 for item in invoice.tax_breakdown)
     franchise = _french_franchise(invoice.seller) and no_vat
