@@ -31,6 +31,7 @@ from fastfaktura.readmodels.models import READ_MODELS
 PINNED: dict[str, tuple[str, ...]] = {
     "fastfaktura:ApiKey": (
         "fastfaktura:ApiKey.Created",
+        "fastfaktura:ApiKey.Named",
         "fastfaktura:ApiKey.Revoked",
     ),
     "fastfaktura:Business": (
@@ -126,6 +127,7 @@ def test_recorded_events_are_stored_under_their_pinned_topics() -> None:
         mode="sandbox",
         issued_at=now,
     )
+    api_key.rename("CI")
     api_key.revoke(now)
     client = Client(business_id=business.id, details={"name": "C", "external_id": "x"})
     client.change({"name": "D"})

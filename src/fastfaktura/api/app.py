@@ -25,6 +25,7 @@ from fastfaktura.adapters.database import ConnectionParams
 from fastfaktura.adapters.deadlines import create_read_pool
 from fastfaktura.adapters.pdf.pool import PdfRenderPool
 from fastfaktura.adapters.stripe_gateway import StripeGateway
+from fastfaktura.api.api_keys import ApiKeyController, ApiKeyCreateRequest
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
@@ -33,6 +34,7 @@ from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
 from fastfaktura.api.invoices import InvoiceController
+from fastfaktura.api.key_usage import KeyUsage
 from fastfaktura.api.openapi import add_links, complete_answers, components, fix_number_unions
 from fastfaktura.api.public import public_invoice_page, public_invoice_pdf
 from fastfaktura.api.ratelimit import (
@@ -99,6 +101,7 @@ def _add_body_schemas(app: Litestar) -> None:
             PaymentRequest,
             CancelRequest,
             SendRequest,
+            ApiKeyCreateRequest,
         )
     )
     document.components.schemas = dict(sorted(schemas.items()))
@@ -188,6 +191,7 @@ def create_app(
             watcher=PositionWatcher(pool, READ_MODELS),
             stripe=stripe,
             pdfs=pdfs,
+            key_usage=KeyUsage(settings.accounts.key_last_used_precision),
         )
         app.state.supervisor = supervisor
         app.state.delivery_worker = policies.delivery if policies else None
@@ -216,6 +220,7 @@ def create_app(
             ClientController,
             InvoiceController,
             SendController,
+            ApiKeyController,
             public_invoice_page,
             public_invoice_pdf,
             stripe_webhook,

@@ -13,7 +13,7 @@ from litestar import Request
 from fastfaktura.api.errors import Unauthorized
 from fastfaktura.api.ratelimit import authenticate_and_take
 from fastfaktura.api.services import services
-from fastfaktura.domain.api_key import hash_key
+from fastfaktura.domain.api_key import hash_key, key_prefix
 from fastfaktura.readmodels import queries
 
 # The OpenAPI security of every route that takes an API key (set on those controllers only:
@@ -59,5 +59,6 @@ async def provide_tenant(request: Request[Any, Any, Any]) -> Tenant:
         row = await queries.authenticate(svc.pool, hash_key(key))
     if row is None:
         raise Unauthorized("The API key is unknown or revoked.")
+    await svc.key_usage.used(svc.pool, key_prefix(key))
     # asyncpg returns its own UUID subclass; events must carry the standard type.
     return Tenant(business_id=queries.standard_uuid(row["business_id"]), mode=row["mode"])

@@ -39,8 +39,12 @@ class ConflictError(DomainError):
         self.field = field
 
 
-class ApiKeyNotFoundError(DomainError):
-    """No API key with that prefix (CLI only)."""
+class ApiKeyNotFoundError(NotFoundError):
+    """No API key with that prefix (of that business, when one is given)."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__("api key")
+        self.prefix = prefix
 
 
 # -- business rules ---------------------------------------------------------------------------

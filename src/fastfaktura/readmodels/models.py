@@ -48,6 +48,7 @@ class ApiKeysReadModel(ReadModel):
             "mode": aggregate.mode,
             "issued_at": aggregate.issued_at,
             "revoked_at": aggregate.revoked_at,
+            "name": aggregate.name,
             "version": aggregate.version,
         }
         return {"rm_api_keys": [row]}
