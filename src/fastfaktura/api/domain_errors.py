@@ -10,6 +10,7 @@ from fastfaktura.domain.errors import (
     ChannelWithoutAddress,
     ClientNameRequired,
     DueDateBeforeIssueDate,
+    EmailTaken,
     FieldError,
     InvoiceAmountTooLarge,
     InvoicedClientArchived,
@@ -48,6 +49,7 @@ RULE_FIELDS: Final[dict[type[RuleBroken], Callable[[Any], FieldError]]] = {
         "channels", f"{e.channel} needs the client's {e.detail}"
     ),
     ClientNameRequired: lambda e: FieldError("name", "is required and may not be blank"),
+    EmailTaken: lambda e: FieldError("email", "is already used by an account"),
 }
 
 

@@ -136,3 +136,10 @@ class ChannelWithoutAddress(RuleBroken):
 class ClientNameRequired(RuleBroken):
     def __init__(self) -> None:
         super().__init__("a client needs a name that is not blank")
+
+
+class EmailTaken(RuleBroken):
+    """An email signs in to one account only."""
+
+    def __init__(self) -> None:
+        super().__init__("the email is already used by an account")
