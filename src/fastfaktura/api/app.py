@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 import asyncpg
 import structlog
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
 
 # Private module: Litestar 2.25 has no public accessor for the built OpenAPI document.
 from litestar._openapi.plugin import OpenAPIPlugin
@@ -25,6 +25,10 @@ from fastfaktura.adapters.database import ConnectionParams
 from fastfaktura.adapters.deadlines import create_read_pool
 from fastfaktura.adapters.pdf.pool import PdfRenderPool
 from fastfaktura.adapters.stripe_gateway import StripeGateway
+from fastfaktura.api import login_throttle
+from fastfaktura.api.account_common import ACCOUNT_EXCEPTION_HANDLERS
+from fastfaktura.api.account_pages import ACCOUNT_PAGES
+from fastfaktura.api.account_settings import ACCOUNT_SETTINGS
 from fastfaktura.api.api_keys import ApiKeyController, ApiKeyCreateRequest
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
@@ -56,6 +60,7 @@ from fastfaktura.api.schemas import (
 )
 from fastfaktura.api.sending import SendController
 from fastfaktura.api.services import Services
+from fastfaktura.api.sessions import account_middleware
 from fastfaktura.api.webhooks import stripe_webhook
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
@@ -82,6 +87,7 @@ async def _purge_idempotency_keys(pool: asyncpg.Pool, every_seconds: float = 360
             purged = await purge_expired(pool)
             if purged:
                 log.info("expired idempotency keys purged", count=purged)
+            await login_throttle.purge(pool)  # failed sign-ins past their window
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("idempotency key purge failed", error=str(exc))
         await asyncio.sleep(every_seconds)
@@ -226,6 +232,12 @@ def create_app(
             stripe_webhook,
             health,
             docs_redirect,
+            # The account pages (HTML forms for people), with their own HTML error answers.
+            Router(
+                path="/",
+                route_handlers=[*ACCOUNT_PAGES, *ACCOUNT_SETTINGS],
+                exception_handlers=ACCOUNT_EXCEPTION_HANDLERS,
+            ),
         ],
         dependencies={"tenant": Provide(provide_tenant)},
         exception_handlers={**EXCEPTION_HANDLERS, RateLimited: rate_limited},
@@ -245,6 +257,8 @@ def create_app(
                 if settings.rate_limits.pages_limited
                 else []
             ),
+            # Sessions and CSRF (api/sessions.py), on the account pages only.
+            *account_middleware(settings),
         ],
         before_send=[add_rate_limit_headers],
         lifespan=[lifespan],
