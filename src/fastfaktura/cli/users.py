@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastfaktura.application import PasswordLink
 from fastfaktura.cli.arguments import uuid_arg
 from fastfaktura.cli.context import Context
-from fastfaktura.cli.output import err, out
+from fastfaktura.cli.output import err
 from fastfaktura.config import Settings
 from fastfaktura.domain.errors import EmailTaken, NotFoundError
 from fastfaktura.domain.user import email_problem
@@ -61,10 +61,10 @@ def cmd_users_link(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_link(settings: Settings, link: PasswordLink) -> None:
-    out.print(f"user:    {link.user.email} (owner of business {link.user.business_id})")
-    # Printed whole, without wrapping: the link is copied as one line.
+    # Plain prints, never wrapped: the link is copied as one line.
+    print(f"user:    {link.user.email} (owner of business {link.user.business_id})")
     print(f"link:    {password_link_url(settings, link)}")
-    out.print(
+    print(
         f"         one use, until {link.expires_at:%Y-%m-%d %H:%M} UTC: it sets the password "
         "and signs in"
     )
