@@ -20,8 +20,12 @@ from tests.helpers import run_cli
 def test_audit_finds_a_tampered_user_and_key_name_and_rebuild_restores_them(
     invoicing: Invoicing, account: Account, database_url: str
 ) -> None:
-    signed_up = invoicing.sign_up("Audited AB", "audited@ab.example", "$argon2id$signed").value
-    link = invoicing.add_owner(account.business_id, "second@ab.example", timedelta(hours=1)).value
+    signed_up = invoicing.sign_up(
+        "Audited AB", "audited@audit-users.example", "$argon2id$signed"
+    ).value
+    link = invoicing.add_owner(
+        account.business_id, "second@audit-users.example", timedelta(hours=1)
+    ).value
     parsed = parse_link_token(link.token)
     assert parsed is not None
     invoicing.set_password_with_link(*parsed, "$argon2id$second")
@@ -34,7 +38,8 @@ def test_audit_finds_a_tampered_user_and_key_name_and_rebuild_restores_them(
 
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
-            "UPDATE rm_users SET password_hash = 'stolen' WHERE email = 'second@ab.example'"
+            "UPDATE rm_users SET password_hash = 'stolen'"
+            " WHERE email = 'second@audit-users.example'"
         )
         conn.execute("UPDATE rm_api_keys SET name = 'renamed' WHERE name = 'named key'")
         conn.execute("DELETE FROM rm_users WHERE user_id = %s", (signed_up.id,))
@@ -54,10 +59,10 @@ def test_audit_finds_a_tampered_user_and_key_name_and_rebuild_restores_them(
     assert run_cli(database_url, "audit", "replay").returncode == 0
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT email, password_hash FROM rm_users WHERE email LIKE '%%@ab.example'"
+            "SELECT email, password_hash FROM rm_users WHERE email LIKE '%%@audit-users.example'"
             " ORDER BY email"
         ).fetchall()
     assert rows == [
-        ("audited@ab.example", "$argon2id$signed"),
-        ("second@ab.example", "$argon2id$second"),
+        ("audited@audit-users.example", "$argon2id$signed"),
+        ("second@audit-users.example", "$argon2id$second"),
     ]
