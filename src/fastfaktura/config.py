@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -212,6 +213,56 @@ class PdfPoolSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 # -- end of the PDF rendering pool block ---------------------------------------------------
 
+# -- Accounts: API keys' last use, browser sessions, sign-in (docs/operations.md "Accounts") ---
+
+
+class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Environment: FASTFAKTURA_SESSION_SECRET, FASTFAKTURA_SESSION_MAX_AGE_SECONDS,
+    API_KEY_LAST_USED_PRECISION, FASTFAKTURA_LOGIN_MAX_FAILURES,
+    FASTFAKTURA_LOGIN_BLOCK_SECONDS, FASTFAKTURA_PASSWORD_LINK_HOURS."""
+
+    # Encrypts and signs the session cookie, and signs the CSRF tokens. None (development): a
+    # random secret kept in $FASTFAKTURA_HOME/session-secret (0600), shared by every process
+    # on that home. Set it (32 bytes or more of randomness) wherever processes share no home.
+    session_secret: str | None = None
+    # A session ends this long after sign-in (and at /logout).
+    session_max_age_seconds: int = 12 * 3600
+    # A key's `last_used_at` is written at most once per this interval per process: it may be
+    # up to this many seconds older than the key's real last use (0: every request writes).
+    key_last_used_precision: float = 60.0
+    # Failed sign-ins for one email, or from one client address, before sign-in is refused
+    # for login_block_seconds, doubled by every further failure (at most 15 minutes).
+    login_max_failures: int = 5
+    login_block_seconds: float = 30.0
+    # How long a one-time link to set a password stays valid.
+    password_link_hours: float = 24.0
+
+    def __post_init__(self) -> None:
+        if self.session_secret is not None and len(self.session_secret) < 32:
+            raise ValueError("FASTFAKTURA_SESSION_SECRET must be at least 32 characters")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AccountSettings:
+        return cls(
+            session_secret=env.get("FASTFAKTURA_SESSION_SECRET") or None,
+            session_max_age_seconds=_count(
+                env, "FASTFAKTURA_SESSION_MAX_AGE_SECONDS", 12 * 3600, 60
+            ),
+            key_last_used_precision=_number(
+                env, "API_KEY_LAST_USED_PRECISION", 60.0, zero_allowed=True
+            ),
+            login_max_failures=_count(env, "FASTFAKTURA_LOGIN_MAX_FAILURES", 5, 1),
+            login_block_seconds=_number(
+                env, "FASTFAKTURA_LOGIN_BLOCK_SECONDS", 30.0, zero_allowed=False
+            ),
+            password_link_hours=_number(
+                env, "FASTFAKTURA_PASSWORD_LINK_HOURS", 24.0, zero_allowed=False
+            ),
+        )
+
+
+# -- end of the accounts block ----------------------------------------------------------------
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Process settings. `database_url` None means: start the embedded PostgreSQL."""
@@ -241,6 +292,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # and how long a request waits for its command. Past it, or with the database
     # unreachable: 503 with Retry-After.
     database_timeout: float = 5.0
+    # Accounts (AccountSettings above).
+    accounts: AccountSettings = msgspec.field(default_factory=lambda: AccountSettings())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -261,7 +314,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             database_timeout=_number(
                 env, "FASTFAKTURA_DATABASE_TIMEOUT_SECONDS", 5.0, zero_allowed=False
             ),
+            accounts=AccountSettings.from_env(env),
         )
 
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def on_loopback(self) -> bool:
+        """Whether the service is reached on this machine only (its cookies then go over
+        plain http too: no Secure flag)."""
+        host = urlsplit(self.base_url()).hostname or ""
+        return host in ("localhost", "::1") or host.startswith("127.")

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 import asyncpg
 import structlog
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
 
 # Private module: Litestar 2.25 has no public accessor for the built OpenAPI document.
 from litestar._openapi.plugin import OpenAPIPlugin
@@ -24,6 +24,11 @@ from fastfaktura.adapters.database import ConnectionParams
 from fastfaktura.adapters.deadlines import create_read_pool
 from fastfaktura.adapters.pdf.pool import PdfRenderPool
 from fastfaktura.adapters.stripe_gateway import StripeGateway
+from fastfaktura.api import login_throttle
+from fastfaktura.api.account_common import ACCOUNT_EXCEPTION_HANDLERS
+from fastfaktura.api.account_pages import ACCOUNT_PAGES
+from fastfaktura.api.account_settings import ACCOUNT_SETTINGS
+from fastfaktura.api.api_keys import ApiKeyController, ApiKeyCreateRequest
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
@@ -33,6 +38,7 @@ from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
 from fastfaktura.api.invoices import InvoiceController
+from fastfaktura.api.key_usage import KeyUsage
 from fastfaktura.api.openapi import add_links, complete_answers, components, fix_number_unions
 from fastfaktura.api.public import public_invoice_page, public_invoice_pdf
 from fastfaktura.api.ratelimit import (
@@ -54,6 +60,7 @@ from fastfaktura.api.schemas import (
 )
 from fastfaktura.api.sending import SendController
 from fastfaktura.api.services import Services
+from fastfaktura.api.sessions import account_middleware
 from fastfaktura.api.webhooks import stripe_webhook
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
@@ -80,6 +87,7 @@ async def _purge_idempotency_keys(pool: asyncpg.Pool, every_seconds: float = 360
             purged = await purge_expired(pool)
             if purged:
                 log.info("expired idempotency keys purged", count=purged)
+            await login_throttle.purge(pool)  # failed sign-ins past their window
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("idempotency key purge failed", error=str(exc))
         await asyncio.sleep(every_seconds)
@@ -99,6 +107,7 @@ def _add_body_schemas(app: Litestar) -> None:
             PaymentRequest,
             CancelRequest,
             SendRequest,
+            ApiKeyCreateRequest,
         )
     )
     document.components.schemas = dict(sorted(schemas.items()))
@@ -188,6 +197,7 @@ def create_app(
             watcher=PositionWatcher(pool, READ_MODELS),
             stripe=stripe,
             pdfs=pdfs,
+            key_usage=KeyUsage(settings.accounts.key_last_used_precision),
         )
         app.state.supervisor = supervisor
         app.state.delivery_worker = policies.delivery if policies else None
@@ -216,12 +226,19 @@ def create_app(
             ClientController,
             InvoiceController,
             SendController,
+            ApiKeyController,
             public_invoice_page,
             public_invoice_pdf,
             stripe_webhook,
             health,
             docs_redirect,
             docs_assets_router(),
+            # The account pages (HTML forms for people), with their own HTML error answers.
+            Router(
+                path="/",
+                route_handlers=[*ACCOUNT_PAGES, *ACCOUNT_SETTINGS],
+                exception_handlers=ACCOUNT_EXCEPTION_HANDLERS,
+            ),
         ],
         dependencies={"tenant": Provide(provide_tenant)},
         exception_handlers={**EXCEPTION_HANDLERS, RateLimited: rate_limited},
@@ -241,6 +258,8 @@ def create_app(
                 if settings.rate_limits.pages_limited
                 else []
             ),
+            # Sessions and CSRF (api/sessions.py), on the account pages only.
+            *account_middleware(settings),
         ],
         before_send=[add_rate_limit_headers],
         lifespan=[lifespan],

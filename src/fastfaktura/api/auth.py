@@ -12,7 +12,7 @@ from litestar import Request
 from fastfaktura.api.errors import Unauthorized
 from fastfaktura.api.ratelimit import authenticate_and_take
 from fastfaktura.api.services import services
-from fastfaktura.domain.api_key import hash_key
+from fastfaktura.domain.api_key import hash_key, key_prefix
 from fastfaktura.readmodels.queries.api_keys import KeyOwner, authenticate
 
 # The OpenAPI security of every route that takes an API key (set on those controllers only:
@@ -58,4 +58,5 @@ async def provide_tenant(request: Request[Any, Any, Any]) -> Tenant:
         owner = await authenticate(svc.pool, hash_key(key))
     if owner is None:
         raise Unauthorized("The API key is unknown or revoked.")
+    await svc.key_usage.used(svc.pool, key_prefix(key))
     return Tenant(business_id=owner.business_id, mode=owner.mode)

@@ -11,6 +11,7 @@ from fastfaktura.domain.errors import (
     ClientNameRequired,
     ConflictError,
     DueDateBeforeIssueDate,
+    EmailTaken,
     ExternalIdTaken,
     FieldError,
     InvoiceAmountTooLarge,
@@ -51,6 +52,7 @@ RULE_FIELDS: Final[dict[type[RuleBroken], Callable[[Any], FieldError]]] = {
         "channels", f"{e.channel} needs the client's {e.detail}"
     ),
     ClientNameRequired: lambda e: FieldError("name", "is required and may not be blank"),
+    EmailTaken: lambda e: FieldError("email", "is already used by an account"),
 }
 
 

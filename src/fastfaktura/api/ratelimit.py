@@ -40,8 +40,8 @@ from fastfaktura.readmodels.queries.api_keys import KeyOwner
 
 log = structlog.get_logger(__name__)
 
-# The public paths limited per client address; `/login` will join them.
-PUBLIC_PATHS: Final = ("/i/",)
+# The public paths limited per client address: the invoice pages, sign-in and sign-up.
+PUBLIC_PATHS: Final = ("/i/", "/login", "/signup")
 # Where a request's key quota waits for the hook that writes its headers.
 _SCOPE_KEY: Final = "fastfaktura.rate_limit"
 PURGE_EVERY_SECONDS: Final = 60.0

@@ -8,6 +8,7 @@ import time
 from typing import Annotated, Any
 from uuid import UUID, uuid5
 
+from asyncpg import Connection, Pool
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
@@ -157,30 +158,38 @@ class SendController(Controller):
             if invoice is None:
                 raise InvalidInputError([FieldError("invoice_id", "must be a UUID")])
         pool = services(request.app.state).pool
-        args = (tenant.business_id, invoice)
-        rows = await pool.fetch(
-            _sql("list_sandbox_messages"), *args, per_page, (page - 1) * per_page
-        )
-        total = await pool.fetchval(_sql("count_sandbox_messages"), *args)
+        async with pool.acquire() as conn:
+            messages = await sandbox_messages(
+                conn, tenant.business_id, invoice, per_page, (page - 1) * per_page
+            )
+            total = await conn.fetchval(_sql("count_sandbox_messages"), tenant.business_id, invoice)
         return SandboxMessagePage(
-            data=[
-                SandboxMessage(
-                    id=row["id"],
-                    invoice_id=row["invoice_id"],
-                    channel=row["channel"],
-                    to=row["recipient"],
-                    subject=row["subject"],
-                    body=row["body"],
-                    url=row["url"],
-                    attachments=json.loads(row["attachments"]),
-                    created_at=row["created_at"],
-                )
-                for row in rows
-            ],
+            data=messages,
             page=page,
             per_page=per_page,
             total=int(total),
         )
+
+
+async def sandbox_messages(
+    db: Pool | Connection, business_id: UUID, invoice_id: UUID | None, limit: int, offset: int
+) -> list[SandboxMessage]:
+    """The sandbox outbox, newest first (also shown on /account)."""
+    rows = await db.fetch(_sql("list_sandbox_messages"), business_id, invoice_id, limit, offset)
+    return [
+        SandboxMessage(
+            id=row["id"],
+            invoice_id=row["invoice_id"],
+            channel=row["channel"],
+            to=row["recipient"],
+            subject=row["subject"],
+            body=row["body"],
+            url=row["url"],
+            attachments=json.loads(row["attachments"]),
+            created_at=row["created_at"],
+        )
+        for row in rows
+    ]
 
 
 def _status(status: str, sandbox: bool) -> Any:

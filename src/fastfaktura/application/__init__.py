@@ -20,6 +20,7 @@ from fastfaktura.application.invoices import (
     SELLER_FIELDS,
     InvoiceCommands,
 )
+from fastfaktura.application.users import PasswordLink, UserCommands
 
 __all__ = [
     "BUYER_FIELDS",
@@ -29,13 +30,16 @@ __all__ = [
     "Clock",
     "Invoicing",
     "IssuedKey",
+    "PasswordLink",
     "Written",
     "recorded",
     "utc_now",
 ]
 
 
-class Invoicing(BusinessCommands, ClientCommands, InvoiceCommands, CardPaymentCommands):
+class Invoicing(
+    BusinessCommands, ClientCommands, InvoiceCommands, CardPaymentCommands, UserCommands
+):
     # The name under which the event store and the trackers know this application.
     name = "Invoicing"
     log_section_size = 1000

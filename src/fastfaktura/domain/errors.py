@@ -56,8 +56,12 @@ class ProfileFieldsNotEditable(ConflictError):
         super().__init__(f"fields are not editable: {self.fields}")
 
 
-class ApiKeyNotFoundError(DomainError):
-    """No API key with that prefix (CLI only)."""
+class ApiKeyNotFoundError(NotFoundError):
+    """No API key with that prefix (of that business, when one is given)."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__("api key")
+        self.prefix = prefix
 
 
 # -- business rules ---------------------------------------------------------------------------
@@ -149,3 +153,10 @@ class ChannelWithoutAddress(RuleBroken):
 class ClientNameRequired(RuleBroken):
     def __init__(self) -> None:
         super().__init__("a client needs a name that is not blank")
+
+
+class EmailTaken(RuleBroken):
+    """An email signs in to one account only."""
+
+    def __init__(self) -> None:
+        super().__init__("the email is already used by an account")

@@ -12,6 +12,7 @@ from fastfaktura.domain.api_key import ApiKey
 from fastfaktura.domain.business import PROFILE_DEFAULTS, Business
 from fastfaktura.domain.client import CLIENT_FIELDS, Client
 from fastfaktura.domain.invoice import Invoice
+from fastfaktura.domain.user import User
 from fastfaktura.readmodels.model import ReadModel, Row
 from fastfaktura.readmodels.timeline import event_response
 
@@ -51,6 +52,7 @@ class ApiKeysReadModel(ReadModel):
             "mode": aggregate.mode,
             "issued_at": aggregate.issued_at,
             "revoked_at": aggregate.revoked_at,
+            "name": aggregate.name,
             "version": aggregate.version,
         }
         return {"rm_api_keys": [row]}
@@ -194,6 +196,30 @@ class InvoiceEventsReadModel(ReadModel):
         return {"rm_invoice_events": rows}
 
 
+class UsersReadModel(ReadModel):
+    """Who signs in to which business (looked up by email before the tenant is known)."""
+
+    name = "users"
+    aggregate_type = User
+    tables = {"rm_users": ("user_id",)}
+    order_column = "user_id"
+
+    def rows(self, aggregate: Any) -> dict[str, list[Row]]:
+        assert isinstance(aggregate, User)
+        row: Row = {
+            "user_id": aggregate.id,
+            "business_id": aggregate.business_id,
+            "email": aggregate.email,
+            "role": aggregate.role,
+            "password_hash": aggregate.password_hash,
+            "password_set_at": aggregate.password_set_at,
+            "version": aggregate.version,
+            "created_at": aggregate.created_on,
+            "updated_at": aggregate.modified_on,
+        }
+        return {"rm_users": [row]}
+
+
 READ_MODELS: tuple[ReadModel, ...] = (
     BusinessReadModel(),
     ApiKeysReadModel(),
@@ -201,6 +227,7 @@ READ_MODELS: tuple[ReadModel, ...] = (
     InvoicesReadModel(),
     DeliveriesReadModel(),
     InvoiceEventsReadModel(),
+    UsersReadModel(),
 )
 
 

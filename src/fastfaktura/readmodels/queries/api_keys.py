@@ -42,3 +42,35 @@ async def authenticate(db: Database, key_hash: str) -> KeyOwner | None:
 async def list_keys(db: Database, business_id: UUID) -> list[KeyListing]:
     rows = await db.fetch(statement("api_keys", "queries.sql", "list_keys"), business_id)
     return [KeyListing(**dict(row)) for row in rows]
+
+
+class KeyView(msgspec.Struct, frozen=True, kw_only=True):
+    """A key as the API and /account show it, with its last use (api_key_usage)."""
+
+    key_prefix: str
+    name: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+async def business_keys(db: Database, business_id: UUID, limit: int, offset: int) -> list[KeyView]:
+    """The business's keys, newest first."""
+    rows = await db.fetch(
+        statement("api_keys", "queries.sql", "list_business_keys"), business_id, limit, offset
+    )
+    return [KeyView(**dict(row)) for row in rows]
+
+
+async def count_business_keys(db: Database, business_id: UUID) -> int:
+    total: int = await db.fetchval(
+        statement("api_keys", "queries.sql", "count_business_keys"), business_id
+    )
+    return total
+
+
+async def find_business_key(db: Database, business_id: UUID, key_prefix: str) -> KeyView | None:
+    row = await db.fetchrow(
+        statement("api_keys", "queries.sql", "get_business_key"), business_id, key_prefix
+    )
+    return KeyView(**dict(row)) if row else None
