@@ -14,8 +14,8 @@ from typing import Final
 
 from asyncpg import Pool
 
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.config import AccountSettings
-from fastfaktura.readmodels.sql import local_statement
 
 # The longest block, and how long failures are remembered (seconds).
 WINDOW_SECONDS: Final = 900.0

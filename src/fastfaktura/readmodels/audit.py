@@ -17,11 +17,11 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import Folder, ReadModel, Row
 from fastfaktura.readmodels.rows import pages, tracking_sql
 from fastfaktura.readmodels.scan import PARALLEL_FROM_EVENTS, Partition, aggregates, partitions
-from fastfaktura.readmodels.sql import local_statement
 
 Progress = Callable[[str, int], None]
 OpenReader = Callable[[str], EventReader]

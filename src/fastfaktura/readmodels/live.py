@@ -20,10 +20,10 @@ from eventsourcing.utils import Environment
 
 from fastfaktura.adapters.database import TunedPostgresFactory
 from fastfaktura.adapters.deadlines import whole_seconds
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import Folder, ReadModel
 from fastfaktura.readmodels.rows import rows_of, tracking_sql, write_rows
-from fastfaktura.readmodels.sql import local_statement
 
 log = structlog.get_logger(__name__)
 

@@ -11,11 +11,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from asyncpg import Pool
 from eventsourcing.persistence import StoredEvent
 
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.invoice_view import EventResponse
 from fastfaktura.readmodels.queries.common import standard_uuid
-from fastfaktura.readmodels.sql import local_statement
 
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
 _EVENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://fastfaktura.io/ns/event")

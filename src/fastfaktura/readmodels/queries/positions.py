@@ -11,8 +11,8 @@ import asyncpg
 import structlog
 from asyncpg import Pool
 
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.readmodels.model import ReadModel
-from fastfaktura.readmodels.sql import local_statement
 
 log = structlog.get_logger(__name__)
 
