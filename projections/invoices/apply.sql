@@ -13,6 +13,11 @@ VALUES (%(business_id)s, %(id)s, %(number)s, %(client_id)s, %(currency)s, %(stat
     %(version)s, %(created_at)s, %(updated_at)s)
 ON CONFLICT (business_id, id) DO UPDATE SET
     status = EXCLUDED.status, due_date = EXCLUDED.due_date,
+    -- A draft's edit (`changed`) changes these; once sent they never change again.
+    client_id = EXCLUDED.client_id, currency = EXCLUDED.currency, notes = EXCLUDED.notes,
+    subtotal_cents = EXCLUDED.subtotal_cents, tax_cents = EXCLUDED.tax_cents,
+    total_cents = EXCLUDED.total_cents, lines = EXCLUDED.lines,
+    tax_breakdown = EXCLUDED.tax_breakdown, seller = EXCLUDED.seller, buyer = EXCLUDED.buyer,
     amount_paid_cents = EXCLUDED.amount_paid_cents, amount_due_cents = EXCLUDED.amount_due_cents,
     card_payment = EXCLUDED.card_payment, payment_intent_id = EXCLUDED.payment_intent_id,
     was_sent = EXCLUDED.was_sent, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at

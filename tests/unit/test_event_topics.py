@@ -51,6 +51,7 @@ PINNED: dict[str, tuple[str, ...]] = {
     ),
     "fastfaktura:Invoice": (
         "fastfaktura:Invoice.Cancelled",
+        "fastfaktura:Invoice.Changed",
         "fastfaktura:Invoice.Created",
         "fastfaktura:Invoice.Delivered",
         "fastfaktura:Invoice.DeliveryFailed",

@@ -131,6 +131,8 @@ INVOICE_FIELDS: Final = (
     Field("due_date", "date"),
     Field("notes", "text", max_length=5000),
 )
+# An edit merges: every field may be left out (client and currency still never null).
+INVOICE_EDIT_FIELDS: Final = tuple(replace(field, required=False) for field in INVOICE_FIELDS)
 LINE_FIELDS: Final = (
     Field("description", "text", required=True, nullable=False, max_length=1000),
     # Bounds keep every product far inside exact integer cents (and a bigint).

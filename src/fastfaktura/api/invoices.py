@@ -1,11 +1,12 @@
-"""/api/v1/invoices: create (numbered at once), list, read, the events timeline and the PDF."""
+"""/api/v1/invoices: create (numbered at once), edit a draft, list, read, the events timeline
+and the PDF."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
@@ -15,7 +16,13 @@ from fastfaktura.adapters.pdf.store import invoice_pdf
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.domain_errors import field_errors
 from fastfaktura.api.errors import answers, problem_responses
-from fastfaktura.api.fields import CANCEL_FIELDS, INVOICE_FIELDS, LINE_FIELDS, PAYMENT_FIELDS
+from fastfaktura.api.fields import (
+    CANCEL_FIELDS,
+    INVOICE_EDIT_FIELDS,
+    INVOICE_FIELDS,
+    LINE_FIELDS,
+    PAYMENT_FIELDS,
+)
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import Page, PerPage, check, check_each, json_object
 from fastfaktura.api.openapi import json_body
@@ -27,6 +34,7 @@ from fastfaktura.api.schemas import (
     InvoiceCreateRequest,
     InvoicePage,
     InvoiceResponse,
+    InvoiceUpdateRequest,
     PaymentRequest,
 )
 from fastfaktura.api.services import Services, json_response, parse_id, services
@@ -43,15 +51,18 @@ _ROWS = InvoicesReadModel()
 T = TypeVar("T")
 
 
-def parse_invoice(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:
+def parse_invoice(body: bytes, *, edit: bool = False) -> tuple[dict[str, Any], list[FieldError]]:
     """Check the body's shape, lines included: the command's fields and every error found.
-    `lines` is left out when any line is invalid (the rules on lines need them all)."""
+    `lines` is left out when any line is invalid (the rules on lines need them all). An
+    edit (a merge) requires no field."""
     data = json_object(body)
-    clean, errors = check_each({k: v for k, v in data.items() if k != "lines"}, INVOICE_FIELDS)
+    fields = INVOICE_EDIT_FIELDS if edit else INVOICE_FIELDS
+    clean, errors = check_each({k: v for k, v in data.items() if k != "lines"}, fields)
     raw_lines = data.get("lines")
     lines: list[InvoiceLine] = []
     if "lines" not in data:
-        errors.append(FieldError("lines", "is required"))
+        if not edit:
+            errors.append(FieldError("lines", "is required"))
     elif not isinstance(raw_lines, list):
         errors.append(FieldError("lines", "must be an array of lines"))
     elif not 1 <= len(raw_lines) <= MAX_LINES:
@@ -185,6 +196,42 @@ class InvoiceController(Controller):
         invoice = (await _stored_invoice(svc, tenant, target)).view
         invoice.events = await invoice_events(svc.pool, tenant.business_id, target)
         return invoice
+
+    @put(
+        "/{invoice_id:str}",
+        operation_id="UpdateInvoice",
+        summary="Edit a draft (merge: omitted fields kept, `lines` replaced whole); re-priced",
+        description=(
+            "Records `changed`. The number and issue date are kept; the seller's and buyer's "
+            "details are frozen again as they are now. Anything but a draft: 409."
+        ),
+        operation_class=json_body(InvoiceUpdateRequest, "The fields to change"),
+        responses=answers(200, InvoiceResponse, "Edited", 400, 401, 404, 409, 422),
+    )
+    async def update_invoice(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        invoice_id: FromPath[str],
+    ) -> Response[bytes]:
+        target = parse_id(invoice_id, "invoice")
+
+        async def produce() -> Response[bytes]:
+            svc = services(request.app.state)
+            changes, errors = parse_invoice(await request.body(), edit=True)
+            if errors:
+                # Every error in one answer: the domain judges the parts that are valid.
+                rules = await run_in_thread(
+                    lambda: svc.app.edit_rules_broken(tenant.business_id, target, changes),
+                    svc.settings.database_timeout,
+                )
+                raise InvalidInputError(errors + field_errors(rules))
+            written = await svc.execute(
+                lambda: svc.app.edit_invoice(tenant.business_id, target, changes)
+            )
+            return json_response(_from_aggregate(svc, written.value))
+
+        return await idempotent(request, tenant, produce)
 
     @get(
         "/{invoice_id:str}/events",

@@ -109,7 +109,9 @@ LINKS: dict[tuple[str, str], dict[str, tuple[dict[str, str], dict[str, str] | No
     ("CreateInvoice", "201"): {
         **dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_INVOICE_ID, None)),
         "ListSandboxMessages": (_INVOICE_ID, None),
+        "UpdateInvoice": (_INVOICE_ID, None),
     },
+    ("UpdateInvoice", "200"): dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_INVOICE_ID, None)),
     ("SendInvoice", "200"): {
         **dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_SENT_INVOICE_ID, None)),
         "ListSandboxMessages": (_SENT_INVOICE_ID, None),

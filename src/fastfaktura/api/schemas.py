@@ -202,6 +202,19 @@ class InvoiceCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
     lines: Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)]
 
 
+class InvoiceUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A draft's edit, merged: omitted fields keep their value, `lines` replaces them all,
+    `notes: null` clears, `due_date: null` takes the creation default."""
+
+    client_id: UUID = _UNSET
+    currency: Currency = _UNSET
+    due_date: Annotated[date, Meta(description="Null: issue date + payment_terms_days")] | None = (
+        _UNSET
+    )
+    notes: Annotated[str, Meta(max_length=5000, pattern=NON_BLANK_TEXT)] | None = _UNSET
+    lines: Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)] = _UNSET
+
+
 class PaymentRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     amount_cents: Annotated[
         int, Meta(ge=1, le=10**15, description="At most the amount due", examples=[12000])

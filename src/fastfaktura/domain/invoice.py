@@ -8,35 +8,31 @@ lines (domain/pricing.py), and its card payment request is a small state machine
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date
-from typing import Any, Final
+from datetime import date
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from fastfaktura.domain.errors import (
-    ConflictError,
-    DueDateBeforeIssueDate,
-    PaymentOutsideAmountDue,
-    RuleBroken,
-    RulesBroken,
-    UnknownDelivery,
-)
+from fastfaktura.domain.errors import PaymentOutsideAmountDue, UnknownDelivery
 from fastfaktura.domain.history import RememberedEvent
+from fastfaktura.domain.invoice_states import (
+    CANCELLABLE,
+    EDITABLE,
+    PAYABLE,
+    REMINDABLE,
+    InvoiceStateError,
+    upcast_older_events,
+)
 from fastfaktura.domain.payment_request import (
     PaymentRequest,
     ProviderAction,
     next_action,
     payable_intent,
 )
-from fastfaktura.domain.pricing import InvoiceLine, breakdown_records, line_records, priced
+from fastfaktura.domain.pricing import InvoiceLine, priced_content
 
 __all__ = ["CANCELLABLE", "PAYABLE", "REMINDABLE", "Invoice", "InvoiceLine", "InvoiceStateError"]
-
-
-def date_rules(issue_date: date, due_date: date | None) -> list[RuleBroken]:
-    """The due date is never before the issue date."""
-    return [DueDateBeforeIssueDate()] if due_date is not None and due_date < issue_date else []
 
 
 class Invoice(Aggregate):
@@ -109,10 +105,6 @@ class Invoice(Aggregate):
     ) -> Invoice:
         """Decide: price the lines and check the dates, then record `created`, all frozen.
         Raises RulesBroken with every rule broken."""
-        totals, broken = priced(lines)
-        broken += date_rules(issue_date, due_date)
-        if broken or totals is None:
-            raise RulesBroken(broken)
         return cls(
             business_id=business_id,
             client_id=client_id,
@@ -121,15 +113,47 @@ class Invoice(Aggregate):
             issue_date=issue_date.isoformat(),
             due_date=due_date.isoformat(),
             notes=notes,
-            lines=line_records(lines, totals),
-            subtotal_cents=totals.subtotal_cents,
-            tax_cents=totals.tax_cents,
-            total_cents=totals.total_cents,
-            tax_breakdown=breakdown_records(totals),
+            **priced_content(lines, issue_date, due_date),
             public_token=public_token,
             seller=seller,
             buyer=buyer,
         )
+
+    # -- draft edits (API.md "Drafts") ---------------------------------------------------------
+
+    def check_editable(self) -> None:
+        self._require("edit", EDITABLE)
+
+    def edit(
+        self,
+        *,
+        client_id: UUID,
+        currency: str,
+        due_date: date,
+        notes: str | None,
+        lines: list[InvoiceLine],
+        seller: dict[str, Any],
+        buyer: dict[str, Any],
+    ) -> None:
+        """Decide a draft's edit like a creation (RulesBroken with every rule broken); number and
+        issue date kept. `content`: lines, totals, VAT breakdown, as `created` records them."""
+        self.check_editable()
+        content = priced_content(lines, date.fromisoformat(self.issue_date), due_date)
+        self._changed(client_id, currency, due_date.isoformat(), notes, content, seller, buyer)
+
+    @event("Changed", topic="fastfaktura:Invoice.Changed")
+    def _changed(
+        self,
+        client_id: UUID,
+        currency: str,
+        due_date: str,
+        notes: str | None,
+        content: dict[str, Any],
+        seller: dict[str, Any],
+        buyer: dict[str, Any],
+    ) -> None:
+        vars(self).update(content, client_id=client_id, currency=currency, due_date=due_date)
+        self.notes, self.seller, self.buyer = notes, seller, buyer
 
     @property
     def amount_due_cents(self) -> int:
@@ -377,20 +401,4 @@ class Invoice(Aggregate):
             raise InvoiceStateError(f"cannot {action} an invoice that is {self.status}")
 
 
-def _opened_v1_to_v2(state: dict[str, Any]) -> None:
-    """`opened` v1 had no `on`: such a view counts for the UTC day it was stored on."""
-    state["on"] = state["timestamp"].astimezone(UTC).date().isoformat()
-
-
-# `opened` v2 added `on` (views are recorded at most once per invoice per day). The event class
-# is the one @event defines (it carries the stored topic), so its version is set here.
-setattr(Invoice.__dict__["Opened"], "class_version", 2)  # noqa: B010
-setattr(Invoice.__dict__["Opened"], "upcast_v1_v2", staticmethod(_opened_v1_to_v2))  # noqa: B010
-
-REMINDABLE: Final = ("sent", "opened", "overdue")
-PAYABLE: Final = ("sent", "opened", "overdue")
-CANCELLABLE: Final = ("draft", "sent", "opened", "overdue")
-
-
-class InvoiceStateError(ConflictError):
-    """The transition is not allowed from the invoice's status (409, no event)."""
+upcast_older_events(Invoice)
