@@ -50,6 +50,7 @@ PINNED: dict[str, tuple[str, ...]] = {
     "fastfaktura:Invoice": (
         "fastfaktura:Invoice.Cancelled",
         "fastfaktura:Invoice.Created",
+        "fastfaktura:Invoice.Credited",
         "fastfaktura:Invoice.Delivered",
         "fastfaktura:Invoice.DeliveryFailed",
         "fastfaktura:Invoice.Opened",
@@ -62,6 +63,16 @@ PINNED: dict[str, tuple[str, ...]] = {
         "fastfaktura:Invoice.PaymentRequested",
         "fastfaktura:Invoice.ReminderSent",
         "fastfaktura:Invoice.Sent",
+    ),
+    # `Created` is the library's; a credit note's stream starts with `Issued`.
+    "fastfaktura:CreditNote": (
+        "fastfaktura:CreditNote.Created",
+        "fastfaktura:CreditNote.Issued",
+        "fastfaktura:CreditNote.RefundRecorded",
+    ),
+    "fastfaktura:CreditNoteSeries": (
+        "fastfaktura:CreditNoteSeries.Created",
+        "fastfaktura:CreditNoteSeries.NumberAllocated",
     ),
     "fastfaktura:InvoiceSeries": (
         "fastfaktura:InvoiceSeries.Created",

@@ -28,6 +28,7 @@ from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
+from fastfaktura.api.credit_notes import CreditNoteController
 from fastfaktura.api.errors import EXCEPTION_HANDLERS
 from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
@@ -48,8 +49,10 @@ from fastfaktura.api.schemas import (
     CancelRequest,
     ClientCreateRequest,
     ClientUpdateRequest,
+    CreditNoteCreateRequest,
     InvoiceCreateRequest,
     PaymentRequest,
+    RefundRequest,
     SendRequest,
 )
 from fastfaktura.api.sending import SendController
@@ -99,6 +102,8 @@ def _add_body_schemas(app: Litestar) -> None:
             PaymentRequest,
             CancelRequest,
             SendRequest,
+            CreditNoteCreateRequest,
+            RefundRequest,
         )
     )
     document.components.schemas = dict(sorted(schemas.items()))
@@ -216,6 +221,7 @@ def create_app(
             ClientController,
             InvoiceController,
             SendController,
+            CreditNoteController,
             public_invoice_page,
             public_invoice_pdf,
             stripe_webhook,

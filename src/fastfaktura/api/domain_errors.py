@@ -9,6 +9,9 @@ from typing import Any, Final
 from fastfaktura.domain.errors import (
     ChannelWithoutAddress,
     ClientNameRequired,
+    CreditAboveCreditable,
+    CreditLineNotPositive,
+    CreditReasonRequired,
     DueDateBeforeIssueDate,
     FieldError,
     InvoiceAmountTooLarge,
@@ -18,6 +21,7 @@ from fastfaktura.domain.errors import (
     LineCountOutOfRange,
     NegativeTotal,
     PaymentOutsideAmountDue,
+    RefundAboveDue,
     RuleBroken,
     UnknownDelivery,
 )
@@ -48,6 +52,18 @@ RULE_FIELDS: Final[dict[type[RuleBroken], Callable[[Any], FieldError]]] = {
         "channels", f"{e.channel} needs the client's {e.detail}"
     ),
     ClientNameRequired: lambda e: FieldError("name", "is required and may not be blank"),
+    CreditReasonRequired: lambda e: FieldError("reason", "is required and may not be blank"),
+    CreditLineNotPositive: lambda e: FieldError(
+        f"lines[{e.index}].unit_price_cents", "a credited amount must be above 0"
+    ),
+    CreditAboveCreditable: lambda e: FieldError(
+        "lines",
+        f"the credit note's total ({e.amount_cents}) must be 1 to {e.creditable_cents}: the "
+        "invoice total minus what earlier credit notes credited",
+    ),
+    RefundAboveDue: lambda e: FieldError(
+        "amount_cents", f"must be 1 to {e.refund_due_cents} (the refund due)"
+    ),
 }
 
 

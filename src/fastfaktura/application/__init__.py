@@ -14,11 +14,11 @@ from fastfaktura.application.base import (
 from fastfaktura.application.businesses import BusinessCommands, IssuedKey
 from fastfaktura.application.card_payments import CardPaymentCommands
 from fastfaktura.application.clients import ClientCommands
+from fastfaktura.application.credit_notes import CreditNoteCommands
 from fastfaktura.application.invoices import (
     BUYER_FIELDS,
     CHANNEL_ADDRESS,
     SELLER_FIELDS,
-    InvoiceCommands,
 )
 
 __all__ = [
@@ -35,7 +35,8 @@ __all__ = [
 ]
 
 
-class Invoicing(BusinessCommands, ClientCommands, InvoiceCommands, CardPaymentCommands):
+# CreditNoteCommands builds on InvoiceCommands (the series locks, the parties' fields).
+class Invoicing(BusinessCommands, ClientCommands, CreditNoteCommands, CardPaymentCommands):
     # The name under which the event store and the trackers know this application.
     name = "Invoicing"
     log_section_size = 1000

@@ -132,3 +132,40 @@ class ChannelWithoutAddress(RuleBroken):
 class ClientNameRequired(RuleBroken):
     def __init__(self) -> None:
         super().__init__("a client needs a name that is not blank")
+
+
+# -- credit notes -------------------------------------------------------------------------------
+
+
+class CreditReasonRequired(RuleBroken):
+    def __init__(self) -> None:
+        super().__init__("a credit note needs a reason that is not blank")
+
+
+class CreditLineNotPositive(RuleBroken):
+    """A credit note's own lines credit amounts: each unit price is above zero."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"line {index}: a credited amount must be above zero")
+        self.index = index
+
+
+class CreditAboveCreditable(RuleBroken):
+    """A credit note credits at least a cent and at most what earlier ones left."""
+
+    def __init__(self, amount_cents: int, creditable_cents: int) -> None:
+        super().__init__(
+            f"the credit note's total ({amount_cents}) must be 1 to {creditable_cents} cents"
+            " (the invoice total minus earlier credit notes)"
+        )
+        self.amount_cents = amount_cents
+        self.creditable_cents = creditable_cents
+
+
+class RefundAboveDue(RuleBroken):
+    """A refund is at least one cent and at most what the credit note still owes back."""
+
+    def __init__(self, amount_cents: int, refund_due_cents: int) -> None:
+        super().__init__(f"amount_cents must be 1 to {refund_due_cents} (the refund due)")
+        self.amount_cents = amount_cents
+        self.refund_due_cents = refund_due_cents
