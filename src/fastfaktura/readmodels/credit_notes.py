@@ -17,7 +17,12 @@ from fastfaktura.readmodels.sql import statement
 PUBLIC_PATH = "/c/"
 
 
-def credit_note_from_row(row: dict[str, Any], base_url: str) -> CreditNoteResponse:
+def credit_note_from_row(
+    row: dict[str, Any], base_url: str, *, for_documents: bool = False
+) -> CreditNoteResponse:
+    """The credit note of a row. `invoice_issue_date` is for the documents (BT-26) only: the
+    API's answer leaves it out (it stays UNSET)."""
+
     def decoded(value: Any) -> Any:
         return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
@@ -32,6 +37,8 @@ def credit_note_from_row(row: dict[str, Any], base_url: str) -> CreditNoteRespon
     breakdown = [
         {**item, "rate": exact_number(item["rate"])} for item in decoded(row["tax_breakdown"])
     ]
+    if not for_documents:
+        row = {k: v for k, v in row.items() if k != "invoice_issue_date"}
     return msgspec.convert(
         {
             **row,
