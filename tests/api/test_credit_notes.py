@@ -201,6 +201,13 @@ async def test_the_rest_of_each_vat_rate_is_credited_exactly(
         {"description": "Service", "quantity": 1, "unit_price_cents": 2001, "tax_rate": 20},
     ]
     invoice = await sent_invoice(client, account, invoicing, database_url, lines)
+    # More base at 5.5 % than the invoice has (1,000), though within its total: refused.
+    too_much = await client.post(
+        f"{INVOICES}/{invoice['id']}/credit_notes",
+        headers=account.headers,
+        json={"reason": "x", "lines": [credit_line(1001, "5.5")]},
+    )
+    assert [e["field"] for e in assert_problem(too_much, 422)["errors"]] == ["lines[0].tax_rate"]
     first = await credit(client, account, invoice["id"], lines=[credit_line(333, "5.5")])
     assert first["tax_cents"] == 18  # 333 * 5.5 % = 18.315
     rest = await credit(client, account, invoice["id"])
@@ -232,7 +239,7 @@ async def test_over_credit_is_a_422_on_lines_and_stores_nothing(
     await assert_rejected(
         client, store, "POST", url, status=422, fields=["lines"], headers=account.headers, json=body
     )
-    body = {"reason": "Nothing", "lines": [credit_line(1, rate=0, quantity="0.1")]}  # 0 cents
+    body = {"reason": "Nothing", "lines": [credit_line(1, quantity="0.1")]}  # 0 cents
     await assert_rejected(
         client, store, "POST", url, status=422, fields=["lines"], headers=account.headers, json=body
     )
@@ -263,6 +270,8 @@ async def test_credit_lines_and_reason_are_checked_and_every_error_named(
             ["reason", "lines[0].quantity", "lines[0].tax_rate"],
         ),
         ({"reason": "x", "amount_cents": 5}, ["amount_cents"]),
+        # Only the invoice's VAT rates (20 % here) are credited.
+        ({"reason": "x", "lines": [credit_line(100, rate="5.5")]}, ["lines[0].tax_rate"]),
     ]
     for body, fields in cases:
         await assert_rejected(

@@ -11,6 +11,7 @@ from fastfaktura.domain.errors import (
     ClientNameRequired,
     CreditAboveCreditable,
     CreditLineNotPositive,
+    CreditRateNotInvoiced,
     CreditReasonRequired,
     DueDateBeforeIssueDate,
     FieldError,
@@ -60,6 +61,12 @@ RULE_FIELDS: Final[dict[type[RuleBroken], Callable[[Any], FieldError]]] = {
         "lines",
         f"the credit note's total ({e.amount_cents}) must be 1 to {e.creditable_cents}: the "
         "invoice total minus what earlier credit notes credited",
+    ),
+    CreditRateNotInvoiced: lambda e: FieldError(
+        f"lines[{e.index}].tax_rate",
+        f"{e.rate} % is not a VAT rate of the invoice"
+        if e.base_left_cents is None
+        else f"at most {e.base_left_cents} cents of base are left to credit at {e.rate} %",
     ),
     RefundAboveDue: lambda e: FieldError(
         "amount_cents", f"must be 1 to {e.refund_due_cents} (the refund due)"

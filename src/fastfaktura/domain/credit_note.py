@@ -13,10 +13,11 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from fastfaktura.domain.crediting import refund_due, remaining_by_rate
+from fastfaktura.domain.crediting import rate_key, refund_due, remaining_by_rate
 from fastfaktura.domain.errors import (
     CreditAboveCreditable,
     CreditLineNotPositive,
+    CreditRateNotInvoiced,
     CreditReasonRequired,
     RefundAboveDue,
     RuleBroken,
@@ -160,6 +161,9 @@ def credited_amounts(
             return broken
         if not 0 < totals.total_cents <= invoice.creditable_cents:
             return [CreditAboveCreditable(totals.total_cents, invoice.creditable_cents)]
+        broken = _rates_broken(invoice, lines, totals.net_cents)
+        if broken:
+            return broken
         return _amounts(line_records(lines, totals), breakdown_records(totals))
     if invoice.amount_credited_cents == 0:
         # Nothing credited yet: the invoice's own lines, priced as they were.
@@ -172,6 +176,28 @@ def credited_amounts(
         [_remainder_line(invoice.number, item) for item in remaining],
         [{"rate": i.rate, "base_cents": i.base_cents, "tax_cents": i.tax_cents} for i in remaining],
     )
+
+
+def _rates_broken(
+    invoice: Invoice, lines: list[InvoiceLine], nets: tuple[int, ...]
+) -> list[RuleBroken]:
+    """Each line at a rate of the invoice, and no rate credited beyond its base left (the
+    rest of each rate is what a later full credit note credits)."""
+    left = {
+        rate_key(item.rate): item.base_cents
+        for item in remaining_by_rate(invoice.tax_breakdown, invoice.credited_by_rate)
+    }
+    invoiced = {rate_key(item["rate"]) for item in invoice.tax_breakdown}
+    asked: dict[str, int] = {}
+    broken: list[RuleBroken] = []
+    for index, (line, net) in enumerate(zip(lines, nets, strict=True)):
+        rate = rate_key(line.tax_rate)
+        asked[rate] = asked.get(rate, 0) + net
+        if rate not in invoiced:
+            broken.append(CreditRateNotInvoiced(index, rate, None))
+        elif asked[rate] > left.get(rate, 0):
+            broken.append(CreditRateNotInvoiced(index, rate, left.get(rate, 0)))
+    return broken
 
 
 def _remainder_line(invoice_number: str, item: TaxLine) -> dict[str, Any]:

@@ -169,3 +169,19 @@ class RefundAboveDue(RuleBroken):
         super().__init__(f"amount_cents must be 1 to {refund_due_cents} (the refund due)")
         self.amount_cents = amount_cents
         self.refund_due_cents = refund_due_cents
+
+
+class CreditRateNotInvoiced(RuleBroken):
+    """A credit note corrects the VAT the invoice charged: at the invoice's rates only, and
+    never more base at a rate than is left of it."""
+
+    def __init__(self, index: int, rate: str, base_left_cents: int | None) -> None:
+        left = (
+            "not a rate of the invoice"
+            if base_left_cents is None
+            else (f"{base_left_cents} cents of base left at that rate")
+        )
+        super().__init__(f"line {index}: VAT rate {rate} %: {left}")
+        self.index = index
+        self.rate = rate
+        self.base_left_cents = base_left_cents
