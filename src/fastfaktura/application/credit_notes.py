@@ -10,7 +10,6 @@ credited beyond its total.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
@@ -38,47 +37,44 @@ class CreditNoteCommands(InvoiceCommands):
     ) -> Written[CreditNote]:
         """A credit note against a sent, opened, overdue or paid invoice: its `lines`, or
         everything not yet credited. The invoice records `credited`."""
-
-        def credit(invoice: Invoice, note: CreditNote) -> None:
-            invoice.credit(note.id, note.total_cents, note.tax_breakdown)
-
-        written = self._with_credit_note(business_id, invoice_id, reason, lines, credit)
-        return Written(written.value[0], written.recorded)
+        written = self._credit_or_cancel(business_id, invoice_id, reason, lines)
+        note = written.value[0]
+        assert note is not None  # a credit always issues one
+        return Written(note, written.recorded)
 
     def cancel_invoice(
         self, business_id: UUID, invoice_id: UUID, reason: str | None
     ) -> Written[Invoice]:
         """A draft is cancelled alone. An issued invoice (without payments) is annulled by a
         credit note of all that is left, saved with its `cancelled` in one transaction."""
-        issued = self.get(Invoice, invoice_id, business_id)
-        issued.check_cancellable()
-        if issued.status == "draft":
-            return self._change(Invoice, invoice_id, business_id, lambda inv: inv.cancel(reason))
-
-        def cancel(invoice: Invoice, note: CreditNote) -> None:
-            invoice.cancel(reason, note.id, note.total_cents)
-
-        written = self._with_credit_note(
-            business_id, invoice_id, reason or DEFAULT_CANCEL_REASON, None, cancel
-        )
+        written = self._credit_or_cancel(business_id, invoice_id, reason, None, cancel=True)
         return Written(written.value[1], written.recorded)
 
-    def _with_credit_note(
+    def _credit_or_cancel(
         self,
         business_id: UUID,
         invoice_id: UUID,
-        reason: str,
+        reason: str | None,
         lines: list[InvoiceLine] | None,
-        record_on_invoice: Callable[[Invoice, CreditNote], None],
-    ) -> Written[tuple[CreditNote, Invoice]]:
+        *,
+        cancel: bool = False,
+    ) -> Written[tuple[CreditNote | None, Invoice]]:
+        """One attempt decides on the invoice as it is now (a draft sent meanwhile is annulled
+        by a credit note; one paid meanwhile refuses the cancel), so a retry never acts on
+        what it saw before the race."""
         business = self.get(Business, business_id)
         issue_date = self.clock().date()
         year = issue_date.year
         series_key = credit_note_series_id(business_id, year)
         seller = {"name": business.name, **{k: business.field(k) for k in SELLER_FIELDS}}
 
-        def attempt() -> Decided[tuple[CreditNote, Invoice]]:
+        def attempt() -> Decided[tuple[CreditNote | None, Invoice]]:
             invoice = self.get(Invoice, invoice_id, business_id)
+            if cancel:
+                invoice.check_cancellable()
+                if invoice.status == "draft":
+                    invoice.cancel(reason)
+                    return Decided((None, invoice), (invoice,))
             client = self.get(Client, invoice.client_id, business_id)
             buyer = {**{k: client.details.get(k) for k in BUYER_FIELDS}, "id": str(client.id)}
             series = self.find(CreditNoteSeries, series_key) or CreditNoteSeries(
@@ -89,14 +85,17 @@ class CreditNoteCommands(InvoiceCommands):
                 invoice,
                 number=format_number(prefix, year, series.next_sequence),
                 issue_date=issue_date,
-                reason=reason,
+                reason=(reason or DEFAULT_CANCEL_REASON) if cancel else (reason or ""),
                 lines=lines,
                 # The public URL's only secret, one per attempt (see create_invoice).
                 public_token=secrets.token_urlsafe(24),
                 seller=seller,
                 buyer=buyer,
             )
-            record_on_invoice(invoice, note)
+            if cancel:
+                invoice.cancel(reason, note.id, note.total_cents)
+            else:
+                invoice.credit(note.id, note.total_cents, note.tax_breakdown)
             series.allocate(note.id)
             return Decided((note, invoice), (series, note, invoice))
 
