@@ -53,6 +53,7 @@ PINNED: dict[str, tuple[str, ...]] = {
         "fastfaktura:Invoice.Cancelled",
         "fastfaktura:Invoice.Changed",
         "fastfaktura:Invoice.Created",
+        "fastfaktura:Invoice.Credited",
         "fastfaktura:Invoice.Delivered",
         "fastfaktura:Invoice.DeliveryFailed",
         "fastfaktura:Invoice.Opened",
@@ -65,6 +66,16 @@ PINNED: dict[str, tuple[str, ...]] = {
         "fastfaktura:Invoice.PaymentRequested",
         "fastfaktura:Invoice.ReminderSent",
         "fastfaktura:Invoice.Sent",
+    ),
+    # `Created` is the library's; a credit note's stream starts with `Issued`.
+    "fastfaktura:CreditNote": (
+        "fastfaktura:CreditNote.Created",
+        "fastfaktura:CreditNote.Issued",
+        "fastfaktura:CreditNote.RefundRecorded",
+    ),
+    "fastfaktura:CreditNoteSeries": (
+        "fastfaktura:CreditNoteSeries.Created",
+        "fastfaktura:CreditNoteSeries.NumberAllocated",
     ),
     "fastfaktura:InvoiceSeries": (
         "fastfaktura:InvoiceSeries.Created",

@@ -32,6 +32,7 @@ from fastfaktura.api.api_keys import ApiKeyController, ApiKeyCreateRequest
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
+from fastfaktura.api.credit_notes import CreditNoteController
 from fastfaktura.api.docs_pages import docs_assets_router, docs_render_plugins
 from fastfaktura.api.errors import EXCEPTION_HANDLERS
 from fastfaktura.api.health import health
@@ -54,8 +55,10 @@ from fastfaktura.api.schemas import (
     CancelRequest,
     ClientCreateRequest,
     ClientUpdateRequest,
+    CreditNoteCreateRequest,
     InvoiceCreateRequest,
     PaymentRequest,
+    RefundRequest,
     SendRequest,
 )
 from fastfaktura.api.sending import SendController
@@ -108,6 +111,8 @@ def _add_body_schemas(app: Litestar) -> None:
             CancelRequest,
             SendRequest,
             ApiKeyCreateRequest,
+            CreditNoteCreateRequest,
+            RefundRequest,
         )
     )
     document.components.schemas = dict(sorted(schemas.items()))
@@ -227,6 +232,7 @@ def create_app(
             InvoiceController,
             SendController,
             ApiKeyController,
+            CreditNoteController,
             public_invoice_page,
             public_invoice_pdf,
             stripe_webhook,

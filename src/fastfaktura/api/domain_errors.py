@@ -10,6 +10,10 @@ from fastfaktura.domain.errors import (
     ChannelWithoutAddress,
     ClientNameRequired,
     ConflictError,
+    CreditAboveCreditable,
+    CreditLineNotPositive,
+    CreditRateNotInvoiced,
+    CreditReasonRequired,
     DueDateBeforeIssueDate,
     EmailTaken,
     ExternalIdTaken,
@@ -22,6 +26,7 @@ from fastfaktura.domain.errors import (
     NegativeTotal,
     PaymentOutsideAmountDue,
     ProfileFieldsNotEditable,
+    RefundAboveDue,
     RuleBroken,
     UnknownDelivery,
 )
@@ -53,6 +58,24 @@ RULE_FIELDS: Final[dict[type[RuleBroken], Callable[[Any], FieldError]]] = {
     ),
     ClientNameRequired: lambda e: FieldError("name", "is required and may not be blank"),
     EmailTaken: lambda e: FieldError("email", "is already used by an account"),
+    CreditReasonRequired: lambda e: FieldError("reason", "is required and may not be blank"),
+    CreditLineNotPositive: lambda e: FieldError(
+        f"lines[{e.index}].unit_price_cents", "a credited amount must be above 0"
+    ),
+    CreditAboveCreditable: lambda e: FieldError(
+        "lines",
+        f"the credit note's total ({e.amount_cents}) must be 1 to {e.creditable_cents}: the "
+        "invoice total minus what earlier credit notes credited",
+    ),
+    CreditRateNotInvoiced: lambda e: FieldError(
+        f"lines[{e.index}].tax_rate",
+        f"{e.rate} % is not a VAT rate of the invoice"
+        if e.base_left_cents is None
+        else f"at most {e.base_left_cents} cents of base are left to credit at {e.rate} %",
+    ),
+    RefundAboveDue: lambda e: FieldError(
+        "amount_cents", f"must be 1 to {e.refund_due_cents} (the refund due)"
+    ),
 }
 
 

@@ -58,30 +58,36 @@ def parse_invoice(body: bytes, *, edit: bool = False) -> tuple[dict[str, Any], l
     data = json_object(body)
     fields = INVOICE_EDIT_FIELDS if edit else INVOICE_FIELDS
     clean, errors = check_each({k: v for k, v in data.items() if k != "lines"}, fields)
-    raw_lines = data.get("lines")
-    lines: list[InvoiceLine] = []
     if "lines" not in data:
         if not edit:
             errors.append(FieldError("lines", "is required"))
-    elif not isinstance(raw_lines, list):
-        errors.append(FieldError("lines", "must be an array of lines"))
-    elif not 1 <= len(raw_lines) <= MAX_LINES:
-        errors.append(FieldError("lines", f"must hold 1 to {MAX_LINES} lines"))
     else:
-        for index, raw in enumerate(raw_lines):
-            prefix = f"lines[{index}]."
-            if not isinstance(raw, dict):
-                errors.append(FieldError(f"lines[{index}]", "must be an object"))
-                continue
-            try:
-                line = check(raw, LINE_FIELDS, prefix=prefix)
-            except InvalidInputError as exc:
-                errors += exc.errors
-                continue
-            lines.append(InvoiceLine(**line))
-        if len(lines) == len(raw_lines):
+        lines, line_errors = parse_lines(data["lines"])
+        errors += line_errors
+        if lines is not None:
             clean["lines"] = lines
     return clean, errors
+
+
+def parse_lines(raw_lines: Any) -> tuple[list[InvoiceLine] | None, list[FieldError]]:
+    """Invoice lines (and a credit note's): all of them, or None and every error found."""
+    errors: list[FieldError] = []
+    if not isinstance(raw_lines, list):
+        return None, [FieldError("lines", "must be an array of lines")]
+    if not 1 <= len(raw_lines) <= MAX_LINES:
+        return None, [FieldError("lines", f"must hold 1 to {MAX_LINES} lines")]
+    lines: list[InvoiceLine] = []
+    for index, raw in enumerate(raw_lines):
+        if not isinstance(raw, dict):
+            errors.append(FieldError(f"lines[{index}]", "must be an object"))
+            continue
+        try:
+            line = check(raw, LINE_FIELDS, prefix=f"lines[{index}].")
+        except InvalidInputError as exc:
+            errors += exc.errors
+            continue
+        lines.append(InvoiceLine(**line))
+    return (lines if len(lines) == len(raw_lines) else None), errors
 
 
 async def refuse_with_rules(

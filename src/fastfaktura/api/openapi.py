@@ -118,6 +118,10 @@ LINKS: dict[tuple[str, str], dict[str, tuple[dict[str, str], dict[str, str] | No
     },
     ("RecordPayment", "201"): dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_INVOICE_ID, None)),
     ("CancelInvoice", "200"): dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_INVOICE_ID, None)),
+    ("CreateCreditNote", "201"): dict.fromkeys(
+        ("GetCreditNote", "ListCreditNoteEvents", "RecordRefund"),
+        ({"credit_note_id": "$response.body#/id"}, None),
+    ),
 }
 
 

@@ -135,6 +135,14 @@ class BusinessUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=
     f_skatt: Annotated[
         bool, Meta(description="Sweden: approved for F-tax (Godkänd för F-skatt)")
     ] = _UNSET
+    credit_note_prefix: Annotated[
+        str,
+        Meta(
+            pattern=r"^[A-Za-z0-9_-]{1,10}$",
+            examples=["A"],
+            description="Credit notes' numbers: {credit_note_prefix}{YYYY}-{NNNNN}",
+        ),
+    ] = _UNSET
 
 
 # -- invoices -----------------------------------------------------------------------------------
@@ -276,3 +284,32 @@ class SandboxMessagePage(msgspec.Struct, kw_only=True):
     page: int
     per_page: int
     total: int
+
+
+# -- credit notes (the response struct is readmodels/credit_note_view.py) -----------------------
+
+
+class CreditNoteCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reason: Annotated[
+        str,
+        Meta(min_length=1, max_length=1000, pattern=NON_BLANK_TEXT, examples=["Returned goods"]),
+    ]
+    lines: (
+        Annotated[
+            list[InvoiceLineRequest],
+            Meta(
+                min_length=1,
+                max_length=500,
+                description="Credited amounts (positive). Omitted: all not yet credited",
+            ),
+        ]
+        | msgspec.UnsetType
+    ) = _UNSET
+
+
+class RefundRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    amount_cents: Annotated[
+        int, Meta(ge=1, le=10**15, description="At most the refund due", examples=[50000])
+    ]
+    method: Literal["bank_transfer", "card", "cash", "other"]
+    reference: Annotated[str, Meta(max_length=200, pattern=NON_BLANK_TEXT)] | None = _UNSET

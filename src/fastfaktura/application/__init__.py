@@ -14,11 +14,11 @@ from fastfaktura.application.base import (
 from fastfaktura.application.businesses import BusinessCommands, IssuedKey
 from fastfaktura.application.card_payments import CardPaymentCommands
 from fastfaktura.application.clients import ClientCommands
+from fastfaktura.application.credit_notes import CreditNoteCommands
 from fastfaktura.application.invoices import (
     BUYER_FIELDS,
     CHANNEL_ADDRESS,
     SELLER_FIELDS,
-    InvoiceCommands,
 )
 from fastfaktura.application.users import PasswordLink, UserCommands
 
@@ -37,8 +37,9 @@ __all__ = [
 ]
 
 
+# CreditNoteCommands builds on InvoiceCommands (the series locks, the parties' fields).
 class Invoicing(
-    BusinessCommands, ClientCommands, InvoiceCommands, CardPaymentCommands, UserCommands
+    BusinessCommands, ClientCommands, CreditNoteCommands, CardPaymentCommands, UserCommands
 ):
     # The name under which the event store and the trackers know this application.
     name = "Invoicing"

@@ -1,5 +1,6 @@
 """Commands on invoices: create (numbered from its series), edit a draft, send, deliveries,
-views, payments, overdue and cancel. Card payment requests are in card_payments.py."""
+views, payments and overdue. Card payment requests are in card_payments.py; cancel, which may
+issue a credit note, is in credit_notes.py."""
 
 from __future__ import annotations
 
@@ -278,11 +279,6 @@ class InvoiceCommands(WriteModel):
         nothing and succeeds. A view is never a conflict."""
         today = self.clock().astimezone(UTC).date()
         return self._change(Invoice, invoice_id, business_id, lambda inv: inv.open(today))
-
-    def cancel_invoice(
-        self, business_id: UUID, invoice_id: UUID, reason: str | None
-    ) -> Written[Invoice]:
-        return self._change(Invoice, invoice_id, business_id, lambda inv: inv.cancel(reason))
 
     def record_payment(
         self,

@@ -24,6 +24,8 @@ PROFILE_DEFAULTS: Final[dict[str, Any]] = {
     "locale": "en",
     "payment_terms_days": 30,
     "invoice_prefix": "F",
+    # Credit notes are numbered in their own series: {credit_note_prefix}{YYYY}-{NNNNN}.
+    "credit_note_prefix": "A",
     # Legal settings printed on invoices: France, VAT exemption (art. 293 B du CGI) and a
     # contractual late-payment rate (percent; None: the legal default); Sweden, F-skatt.
     "vat_exempt_293b": False,

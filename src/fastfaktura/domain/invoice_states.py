@@ -13,6 +13,8 @@ from fastfaktura.domain.errors import ConflictError
 REMINDABLE: Final = ("sent", "opened", "overdue")
 PAYABLE: Final = ("sent", "opened", "overdue")
 CANCELLABLE: Final = ("draft", "sent", "opened", "overdue")
+# A credit note corrects an issued invoice, paid ones included (API.md "Credit notes").
+CREDITABLE: Final = ("sent", "opened", "overdue", "paid")
 # Only a draft is edited: once sent, lines, amounts and number never change.
 EDITABLE: Final = ("draft",)
 

@@ -32,6 +32,7 @@ class BusinessResponse(msgspec.Struct, kw_only=True):
     vat_exempt_293b: bool
     late_payment_rate: int | float | None
     f_skatt: bool
+    credit_note_prefix: str = "A"
     mode: Literal["sandbox", "live"]
     created_at: datetime
     updated_at: datetime

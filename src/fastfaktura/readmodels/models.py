@@ -11,6 +11,7 @@ import msgspec
 from fastfaktura.domain.api_key import ApiKey
 from fastfaktura.domain.business import PROFILE_DEFAULTS, Business
 from fastfaktura.domain.client import CLIENT_FIELDS, Client
+from fastfaktura.domain.credit_note import CreditNote
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.domain.user import User
 from fastfaktura.readmodels.model import ReadModel, Row
@@ -103,6 +104,7 @@ class InvoicesReadModel(ReadModel):
             "tax_cents": aggregate.tax_cents,
             "total_cents": aggregate.total_cents,
             "amount_paid_cents": aggregate.amount_paid_cents,
+            "amount_credited_cents": aggregate.amount_credited_cents,
             "amount_due_cents": aggregate.amount_due_cents,
             "lines": aggregate.lines,
             "tax_breakdown": aggregate.tax_breakdown,
@@ -220,6 +222,43 @@ class UsersReadModel(ReadModel):
         return {"rm_users": [row]}
 
 
+class CreditNotesReadModel(ReadModel):
+    name = "credit_notes"
+    aggregate_type = CreditNote
+    tables = {"rm_credit_notes": ("business_id", "id")}
+    order_column = "id"
+    json_columns = frozenset({"lines", "tax_breakdown", "seller", "buyer"})
+
+    def rows(self, aggregate: Any) -> dict[str, list[Row]]:
+        assert isinstance(aggregate, CreditNote)
+        row: Row = {
+            "business_id": aggregate.business_id,
+            "id": aggregate.id,
+            "number": aggregate.number,
+            "invoice_id": aggregate.invoice_id,
+            "invoice_number": aggregate.invoice_number,
+            "invoice_issue_date": date.fromisoformat(aggregate.invoice_issue_date),
+            "client_id": aggregate.client_id,
+            "currency": aggregate.currency,
+            "issue_date": date.fromisoformat(aggregate.issue_date),
+            "reason": aggregate.reason,
+            "lines": aggregate.lines,
+            "tax_breakdown": aggregate.tax_breakdown,
+            "subtotal_cents": aggregate.subtotal_cents,
+            "tax_cents": aggregate.tax_cents,
+            "total_cents": aggregate.total_cents,
+            "refund_due_cents": aggregate.refund_due_cents,
+            "refunded_cents": aggregate.refunded_cents,
+            "seller": aggregate.seller,
+            "buyer": aggregate.buyer,
+            "public_token": aggregate.public_token,
+            "version": aggregate.version,
+            "created_at": aggregate.created_on,
+            "updated_at": aggregate.modified_on,
+        }
+        return {"rm_credit_notes": [row]}
+
+
 READ_MODELS: tuple[ReadModel, ...] = (
     BusinessReadModel(),
     ApiKeysReadModel(),
@@ -228,6 +267,7 @@ READ_MODELS: tuple[ReadModel, ...] = (
     DeliveriesReadModel(),
     InvoiceEventsReadModel(),
     UsersReadModel(),
+    CreditNotesReadModel(),
 )
 
 

@@ -12,6 +12,7 @@ from asyncpg import Pool
 from eventsourcing.persistence import StoredEvent
 
 from fastfaktura.adapters.named_sql import local_statement
+from fastfaktura.domain.credit_note import CreditNote
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.invoice_view import EventResponse
@@ -21,6 +22,7 @@ _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "orig
 _EVENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://fastfaktura.io/ns/event")
 # The stored topic that starts every invoice's stream (and no other aggregate's).
 INVOICE_CREATED_TOPIC: str = Invoice.Created.TOPIC  # type: ignore[attr-defined]
+CREDIT_NOTE_ISSUED_TOPIC: str = CreditNote.Issued.TOPIC  # type: ignore[attr-defined]
 
 
 def event_type(topic: str) -> str:
@@ -84,8 +86,21 @@ async def invoice_events(
 ) -> list[EventResponse] | None:
     """The invoice's events, or None when the stream is not an invoice of `business_id`: its
     first event's topic says whether it is an invoice, its business_id whose it is."""
-    found = await stream(pool, events, invoice_id)
-    if not found or found[0].topic != INVOICE_CREATED_TOPIC:
+    return await _events_of(pool, events, business_id, invoice_id, INVOICE_CREATED_TOPIC)
+
+
+async def credit_note_events(
+    pool: Pool, events: EventReader, business_id: UUID, credit_note_id: UUID
+) -> list[EventResponse] | None:
+    """The credit note's events (`issued`, `refund_recorded`), as for an invoice."""
+    return await _events_of(pool, events, business_id, credit_note_id, CREDIT_NOTE_ISSUED_TOPIC)
+
+
+async def _events_of(
+    pool: Pool, events: EventReader, business_id: UUID, aggregate_id: UUID, first_topic: str
+) -> list[EventResponse] | None:
+    found = await stream(pool, events, aggregate_id)
+    if not found or found[0].topic != first_topic:
         return None
     if found[0].business_id != business_id:
         return None

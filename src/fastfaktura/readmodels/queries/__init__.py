@@ -2,6 +2,6 @@
 
 One module per store, each answering typed msgspec structs, never rows: `business`,
 `api_keys`, `clients`, `invoices` (with the invoice's event list, `rm_invoice_events`),
-`deliveries`, and `positions` (the tracking rows: read-your-writes and status). Their
-statements are in projections/<read model>/queries.sql.
+`deliveries`, `users`, `credit_notes`, and `positions` (the tracking rows: read-your-writes
+and status). Their statements are in projections/<read model>/queries.sql.
 """
