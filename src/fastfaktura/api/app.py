@@ -29,6 +29,7 @@ from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
 from fastfaktura.api.errors import EXCEPTION_HANDLERS
+from fastfaktura.api.events import EventFeedController
 from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
@@ -216,6 +217,8 @@ def create_app(
             ClientController,
             InvoiceController,
             SendController,
+            # Integrations (issue 16): the event feed and webhook endpoints.
+            EventFeedController,
             public_invoice_page,
             public_invoice_pdf,
             stripe_webhook,

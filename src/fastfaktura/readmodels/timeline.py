@@ -23,6 +23,16 @@ _EVENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://fastfaktura.io/ns/event")
 INVOICE_CREATED_TOPIC: str = Invoice.Created.TOPIC  # type: ignore[attr-defined]
 
 
+def event_id(aggregate_id: UUID, version: int) -> UUID:
+    """An event's stable id (the timeline's, the feed's and the webhooks' `webhook-id`)."""
+    return uuid5(_EVENT_NAMESPACE, f"{aggregate_id}/{version}")
+
+
+def event_data(domain_event: Any) -> dict[str, Any]:
+    """The event's own fields, without the envelope."""
+    return {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
+
+
 def event_type(topic: str) -> str:
     """`fastfaktura:Invoice.PaymentRecorded` -> `payment_recorded` (API.md lifecycle names)."""
     name = topic.rsplit(".", 1)[-1]
@@ -55,17 +65,18 @@ async def stream(pool: Pool, events: EventReader, aggregate_id: UUID) -> list[St
             )
         )
         occurred_at: datetime = domain_event.timestamp
-        data = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
         decoded.append(
             StreamEvent(
                 topic=row["topic"],
                 business_id=getattr(domain_event, "business_id", None),
                 response=EventResponse(
-                    id=uuid5(_EVENT_NAMESPACE, f"{aggregate_id}/{row['originator_version']}"),
+                    id=event_id(aggregate_id, row["originator_version"]),
                     type=event_type(row["topic"]),
                     version=row["originator_version"],
                     occurred_at=occurred_at,
-                    data=data,  # msgspec writes Decimal as its exact string, UUID as text
+                    data=event_data(
+                        domain_event
+                    ),  # msgspec writes Decimal as its exact string, UUID as text
                 ),
             )
         )
