@@ -55,6 +55,7 @@ from fastfaktura.api.schemas import (
 )
 from fastfaktura.api.sending import SendController
 from fastfaktura.api.services import Services
+from fastfaktura.api.webhook_endpoints import WebhookEndpointController
 from fastfaktura.api.webhooks import stripe_webhook
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
@@ -219,6 +220,7 @@ def create_app(
             SendController,
             # Integrations (issue 16): the event feed and webhook endpoints.
             EventFeedController,
+            WebhookEndpointController,
             public_invoice_page,
             public_invoice_pdf,
             stripe_webhook,
