@@ -194,6 +194,7 @@ def create_app(
         app.state.supervisor = supervisor
         app.state.delivery_worker = policies.delivery if policies else None
         app.state.payment_worker = policies.payments if policies else None
+        app.state.webhook_worker = policies.webhooks if policies else None
         purging = asyncio.create_task(_purge_idempotency_keys(pool))
         purging_buckets = asyncio.create_task(purge_buckets_forever(pool, settings.rate_limits))
         try:

@@ -145,3 +145,10 @@ async def business_feed(
     else:
         next_cursor = None if after is None else encode_cursor(after)
     return FeedPage(data=[entry.event for entry in entries], next_cursor=next_cursor)
+
+
+async def store_page(conn: Any, after: int, limit: int) -> list[Any]:
+    """Every business's feed events after `after` (the webhook worker's fan-out), in order:
+    notification_id, business_id, originator_id, originator_version, topic."""
+    rows: list[Any] = await conn.fetch(_sql("all_businesses_page"), after, list(FEED_TOPICS), limit)
+    return rows

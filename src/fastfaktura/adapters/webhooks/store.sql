@@ -63,17 +63,22 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT DO NOTHING;
 
 -- name: ready_deliveries
--- The oldest pending delivery of each (endpoint, object), when due: in order per object.
-SELECT d.*, e.url, e.secret, b.mode
-FROM (
-    SELECT DISTINCT ON (endpoint_id, object_id) *
-    FROM webhook_deliveries WHERE status = 'pending'
-    ORDER BY endpoint_id, object_id, notification_id
-) d
-JOIN webhook_endpoints e ON e.id = d.endpoint_id
-JOIN rm_business b ON b.business_id = d.business_id
-WHERE d.next_attempt_at <= now() AND e.deleted_at IS NULL AND e.disabled_at IS NULL
-ORDER BY d.notification_id
+-- The oldest pending delivery of each (endpoint, object), when due: in order per object; at
+-- most $2 per endpoint, so that one endpoint's backlog never hides the others'.
+SELECT * FROM (
+    SELECT d.*, e.url, e.secret, b.mode,
+           row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.notification_id) AS rank
+    FROM (
+        SELECT DISTINCT ON (endpoint_id, object_id) *
+        FROM webhook_deliveries WHERE status = 'pending'
+        ORDER BY endpoint_id, object_id, notification_id
+    ) d
+    JOIN webhook_endpoints e ON e.id = d.endpoint_id
+    JOIN rm_business b ON b.business_id = d.business_id
+    WHERE d.next_attempt_at <= now() AND e.deleted_at IS NULL AND e.disabled_at IS NULL
+) ready
+WHERE rank <= $2
+ORDER BY notification_id
 LIMIT $1;
 
 -- name: note_attempt
