@@ -356,3 +356,33 @@ async def test_an_endpoint_failing_past_the_window_is_disabled_and_a_retry_enabl
     assert (await shown())["status"] == "enabled"
     log = await wait_for_attempts(hook_client, account, hook["id"], tried + 1)
     assert log[0]["status_code"] == 200
+
+
+async def test_a_deleted_endpoint_gets_nothing_more_and_keeps_its_log(
+    hook_client: Client,
+    hook_pool: asyncpg.Pool,
+    new_hook_account: Callable[..., Account],
+    receiver: Receiver,
+    workers: Workers,
+) -> None:
+    account = new_hook_account()
+    receiver.plans["/gone"] = [status(500)]
+    hook = await endpoint(hook_client, account, receiver.url("/gone"), ["client.created"])
+    worker, _ = workers.start(retry_base_seconds=0.3, retry_max_seconds=0.3)
+    await create_client(hook_client, account, "Soon gone")
+    await wait_for_attempts(hook_client, account, hook["id"], 1)
+
+    deleted = await hook_client.delete(f"{ENDPOINTS}/{hook['id']}", headers=account.headers)
+    assert deleted.status_code == 200
+    tried = len(receiver.at("/gone"))
+    await asyncio.sleep(0.6)  # two retry intervals
+    passes = worker.idle_passes
+    await wait_for(lambda: worker.idle_passes > passes)
+    assert len(receiver.at("/gone")) == tried
+    log = await attempts(hook_client, account, hook["id"])
+    assert len(log) == tried
+    assert log[-1]["status_code"] == 500
+    queued = await hook_pool.fetchval(
+        "SELECT status FROM webhook_deliveries WHERE endpoint_id = $1", UUID(hook["id"])
+    )
+    assert queued == "cancelled"

@@ -231,7 +231,7 @@ class WebhookWorker(LockedWorker):
                 self.settings.retry_base_seconds * 2 ** (attempt - 1),
                 self.settings.retry_max_seconds,
             )
-            await conn.execute(
+            disabled = await conn.fetchval(
                 statement("failed"),
                 row["endpoint_id"],
                 row["notification_id"],
@@ -239,6 +239,8 @@ class WebhookWorker(LockedWorker):
                 self.settings.give_up_seconds,
                 f"{self.settings.give_up_seconds:g} s",
             )
+        if disabled:
+            log.warning("webhook endpoint disabled", endpoint=str(row["endpoint_id"]))
         log.info(
             "webhook delivery failed",
             endpoint=str(row["endpoint_id"]),

@@ -22,9 +22,16 @@ ORDER BY created_at DESC, id DESC
 LIMIT $2 OFFSET $3;
 
 -- name: delete_endpoint
-UPDATE webhook_endpoints SET deleted_at = now()
-WHERE business_id = $1 AND id = $2 AND deleted_at IS NULL
-RETURNING *;
+-- Its queue is cancelled; its deliveries and attempts stay (the log).
+WITH deleted AS (
+    UPDATE webhook_endpoints SET deleted_at = now()
+    WHERE business_id = $1 AND id = $2 AND deleted_at IS NULL
+    RETURNING *
+), cancelled AS (
+    UPDATE webhook_deliveries SET status = 'cancelled'
+    WHERE endpoint_id IN (SELECT id FROM deleted) AND status = 'pending'
+)
+SELECT * FROM deleted;
 
 -- name: list_attempts
 SELECT a.*, count(*) OVER () AS total FROM webhook_attempts a
@@ -66,16 +73,19 @@ ON CONFLICT DO NOTHING;
 -- The oldest pending delivery of each (endpoint, object), when due: in order per object; at
 -- most $2 per endpoint, so that one endpoint's backlog never hides the others'.
 SELECT * FROM (
-    SELECT d.*, e.url, e.secret, b.mode,
-           row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.notification_id) AS rank
+    SELECT head.*, row_number() OVER (
+        PARTITION BY head.endpoint_id ORDER BY head.notification_id
+    ) AS rank
     FROM (
-        SELECT DISTINCT ON (endpoint_id, object_id) *
-        FROM webhook_deliveries WHERE status = 'pending'
-        ORDER BY endpoint_id, object_id, notification_id
-    ) d
-    JOIN webhook_endpoints e ON e.id = d.endpoint_id
-    JOIN rm_business b ON b.business_id = d.business_id
-    WHERE d.next_attempt_at <= now() AND e.deleted_at IS NULL AND e.disabled_at IS NULL
+        SELECT DISTINCT ON (d.endpoint_id, d.object_id) d.*, e.url, e.secret, b.mode
+        FROM webhook_deliveries d
+        JOIN webhook_endpoints e
+            ON e.id = d.endpoint_id AND e.deleted_at IS NULL AND e.disabled_at IS NULL
+        JOIN rm_business b ON b.business_id = d.business_id
+        WHERE d.status = 'pending'
+        ORDER BY d.endpoint_id, d.object_id, d.notification_id
+    ) head
+    WHERE head.next_attempt_at <= now()
 ) ready
 WHERE rank <= $2
 ORDER BY notification_id
@@ -112,4 +122,5 @@ UPDATE webhook_endpoints SET
                        THEN now() END,
     disabled_reason = CASE WHEN now() - coalesce(failing_since, now()) >= make_interval(secs => $4)
                            THEN 'every delivery failed for ' || $5 END
-WHERE id IN (SELECT endpoint_id FROM attempt);
+WHERE id IN (SELECT endpoint_id FROM attempt)
+RETURNING disabled_at IS NOT NULL AS disabled;
