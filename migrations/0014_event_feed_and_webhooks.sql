@@ -94,7 +94,7 @@ CREATE TABLE webhook_deliveries (
     type text NOT NULL,
     object_id uuid NOT NULL,
     object_version bigint NOT NULL,
-    status text NOT NULL DEFAULT 'pending',  -- pending | delivered | failed
+    status text NOT NULL DEFAULT 'pending',  -- pending | delivered | failed | cancelled
     attempts integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
     first_failed_at timestamptz,

@@ -29,11 +29,24 @@ from fastfaktura.application import Invoicing  # noqa: E402
 from fastfaktura.readmodels.feed import FEED_TOPICS  # noqa: E402
 from fastfaktura.readmodels.sql import local_statement  # noqa: E402
 
-FEED_SQL = Path(__file__).resolve().parents[2] / "src/fastfaktura/readmodels/feed.py"
+FEED_SQL = str(Path(__file__).resolve().parents[2] / "src/fastfaktura/readmodels/feed.py")
 
 
-def _sql(name: str) -> str:
-    return local_statement(str(FEED_SQL), "feed.sql", name).replace("$", "%s$")
+def _named(name: str, **params: str) -> str:
+    """A statement of readmodels/feed.sql with psycopg's named parameters for $1, $2, ..."""
+    query = local_statement(FEED_SQL, "feed.sql", name)
+    for number, param in params.items():
+        query = query.replace(number.replace("p", "$"), f"%({param})s")
+    return query
+
+
+def median_ms(conn: psycopg.Connection[Any], query: str, params: dict[str, Any]) -> float:
+    times = []
+    for _ in range(30):
+        started = time.perf_counter()
+        conn.execute(query, params).fetchall()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
 
 
 def saves_per_second(app: Invoicing, business: uuid.UUID, n: int) -> float:
@@ -54,30 +67,16 @@ def copy_stamped(url: str, template: bytes, businesses: list[uuid.UUID], n: int)
     marker = businesses[0].hex.encode()
     states = [template.replace(marker, b.hex.encode()) for b in businesses]
     started = time.perf_counter()
-    with psycopg.connect(url) as conn, conn.cursor() as cursor:
-        with cursor.copy(
+    with (
+        psycopg.connect(url) as conn,
+        conn.cursor() as cursor,
+        cursor.copy(
             "COPY invoicing_events (originator_id, originator_version, topic, state) FROM STDIN"
-        ) as copy:
-            for i in range(n):
-                copy.write_row(
-                    (uuid.uuid4(), 1, "fastfaktura:Client.Created", states[i % len(states)])
-                )
+        ) as copy,
+    ):
+        for i in range(n):
+            copy.write_row((uuid.uuid4(), 1, "fastfaktura:Client.Created", states[i % len(states)]))
     return time.perf_counter() - started
-
-
-def timed(conn: psycopg.Connection[Any], query: str, *args: Any, runs: int = 30) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        conn.execute(query, args).fetchall()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
-
-
-def positional(query: str) -> str:
-    for i in range(9, 0, -1):
-        query = query.replace(f"${i}", "%s" if False else f"%(p{i})s")
-    return query
 
 
 def main() -> None:
@@ -100,8 +99,11 @@ def main() -> None:
         trigger(url, False)
         without.append(saves_per_second(app, businesses[1], args.saves))
         trigger(url, True)
-    print(f"register_client saves/s, 1 thread: with trigger {statistics.median(with_trigger):.0f}, "
-          f"without {statistics.median(without):.0f}  (runs {with_trigger} / {without})")
+    print(
+        f"register_client saves/s, 1 thread: with trigger {statistics.median(with_trigger):.0f},"
+        f" without {statistics.median(without):.0f}"
+        f" (runs {[round(r) for r in with_trigger]} / {[round(r) for r in without]})"
+    )
 
     with psycopg.connect(url) as conn:
         row = conn.execute(
@@ -116,8 +118,10 @@ def main() -> None:
     trigger(url, True)
     copy_on = copy_stamped(url, template, businesses, small)
     rest = copy_stamped(url, template, businesses, args.events - 2 * small)
-    print(f"COPY of {small:,} events: with trigger {copy_on:.1f} s, without {copy_off:.1f} s; "
-          f"then {args.events - 2 * small:,} more in {rest:.1f} s")
+    print(
+        f"COPY of {small:,} events: with trigger {copy_on:.1f} s, without {copy_off:.1f} s;"
+        f" then {args.events - 2 * small:,} more in {rest:.1f} s"
+    )
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("ANALYZE")
@@ -127,32 +131,20 @@ def main() -> None:
             " (ORDER BY notification_id) FROM business_events WHERE business_id = %s",
             (businesses[3],),
         ).fetchone()
-        assert total is not None and mine is not None
+        assert total is not None
+        assert mine is not None
         print(f"store: {total[0]:,} events; business 3 has {mine[0]:,} indexed")
-        page = local_statement(str(FEED_SQL), "feed.sql", "business_page")
-        fan = local_statement(str(FEED_SQL), "feed.sql", "all_businesses_page")
-        page_q = page.replace("$1", "%(b)s").replace("$2", "%(a)s").replace("$3", "%(t)s::text[]").replace("$4", "%(l)s").replace("::text[]::text[]", "::text[]")
-        fan_q = fan.replace("$1", "%(a)s").replace("$2", "%(t)s::text[]").replace("$3", "%(l)s").replace("::text[]::text[]", "::text[]")
+        page_q = _named("business_page", p1="b", p2="a", p3="t", p4="l")
+        fan_q = _named("all_businesses_page", p1="a", p2="t", p3="l")
         topics = list(FEED_TOPICS)
         for limit in (100, 500):
             for label, after in (("start", 0), ("deep (90 %)", mine[2])):
-                ms = timed(conn, page_q, runs=30) if False else None
-                times = []
-                for _ in range(30):
-                    started = time.perf_counter()
-                    conn.execute(page_q, {"b": businesses[3], "a": after, "t": topics, "l": limit}).fetchall()
-                    times.append(time.perf_counter() - started)
-                ms = statistics.median(times) * 1000
-                print(f"feed page limit {limit}, {label}: {ms:.2f} ms (median of 30)")
-        times = []
-        for _ in range(30):
-            started = time.perf_counter()
-            conn.execute(fan_q, {"a": total[0] // 2, "t": topics, "l": 500}).fetchall()
-            times.append(time.perf_counter() - started)
-        print(f"fan-out page of 500 (all businesses): {statistics.median(times) * 1000:.2f} ms")
-        plan = conn.execute(
-            "EXPLAIN " + page_q, {"b": businesses[3], "a": 0, "t": topics, "l": 100}
-        ).fetchall()
+                params = {"b": businesses[3], "a": after, "t": topics, "l": limit}
+                print(f"feed page limit {limit}, {label}: {median_ms(conn, page_q, params):.2f} ms")
+        params = {"a": total[0] // 2, "t": topics, "l": 500}
+        print(f"fan-out page of 500 (all businesses): {median_ms(conn, fan_q, params):.2f} ms")
+        params = {"b": businesses[3], "a": 0, "t": topics, "l": 100}
+        plan = conn.execute("EXPLAIN " + page_q, params).fetchall()
         print("\n".join(r[0] for r in plan))
     app.close()
 

@@ -110,9 +110,7 @@ async def webhooks(bench: Bench) -> list[Figure]:
         latencies: list[float] = []
         answers: list[float] = []
         for _ in range(LATENCY_SAMPLES):
-            invoice = await _json(
-                conn, "POST", INVOICES, json.loads(invoice_body(client_id)), 201
-            )
+            invoice = await _json(conn, "POST", INVOICES, json.loads(invoice_body(client_id)), 201)
             await _json(
                 conn, "POST", f"{INVOICES}/{invoice['id']}/send", {"channels": ["link"]}, 200
             )
