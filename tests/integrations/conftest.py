@@ -25,7 +25,7 @@ from tests.integrations.receiver import Receiver
 
 BASE_URL = "http://testserver"
 FAST = WebhookSettings(
-    timeout_seconds=1.5,  # short, with room for a loaded machine
+    timeout_seconds=3.0,  # short, with room for a loaded machine
     retry_base_seconds=0.05,
     retry_max_seconds=0.2,
     give_up_seconds=60.0,

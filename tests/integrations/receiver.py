@@ -74,6 +74,17 @@ class Receiver:
     def at(self, path: str) -> list[Received]:
         return [r for r in self.received if r.path == path]
 
+    def first(self, path: str) -> list[Received]:
+        """Each webhook's first arrival, as a receiver deduping on `webhook-id` sees them (a
+        delivery whose answer came too late on a loaded machine arrives again)."""
+        seen: set[str] = set()
+        firsts = []
+        for received in self.at(path):
+            if received.webhook_id not in seen:
+                seen.add(received.webhook_id)
+                firsts.append(received)
+        return firsts
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         self.received.append(
