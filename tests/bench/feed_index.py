@@ -56,6 +56,33 @@ def saves_per_second(app: Invoicing, business: uuid.UUID, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
+APPEND = (
+    "INSERT INTO invoicing_events (originator_id, originator_version, topic, state)"
+    " VALUES (%s, %s, %s, %s)"
+)
+
+
+def append_us(url: str, state: bytes, rounds: int = 300) -> float:
+    """One append as the library makes it (its own transaction, LOCK TABLE, NOTIFY, INSERT):
+    a stream's first event (the trigger parses it) and a second one (owner looked up), by
+    turns; the median time of one append, in microseconds."""
+    times = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        for _ in range(rounds):
+            stream = uuid.uuid4()
+            for version, topic in (
+                (1, "fastfaktura:Client.Created"),
+                (2, "fastfaktura:Client.Archived"),
+            ):
+                started = time.perf_counter()
+                with conn.transaction():
+                    conn.execute("LOCK TABLE invoicing_events IN EXCLUSIVE MODE")
+                    conn.execute("NOTIFY invoicing_events")
+                    conn.execute(APPEND, (stream, version, topic, state))
+                times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1_000_000
+
+
 def trigger(url: str, enabled: bool) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         state = "ENABLE" if enabled else "DISABLE"
@@ -112,6 +139,17 @@ def main() -> None:
         ).fetchone()
     assert row is not None
     template = bytes(row[0])
+    on, off = [], []
+    for _ in range(5):  # by turns, so that the machine's load weighs on both alike
+        on.append(append_us(url, template))
+        trigger(url, False)
+        off.append(append_us(url, template))
+        trigger(url, True)
+    print(
+        f"one append (lock, notify, insert, commit), median: with trigger"
+        f" {statistics.median(on):.0f} us, without {statistics.median(off):.0f} us"
+        f" (rounds {[round(v) for v in on]} / {[round(v) for v in off]})"
+    )
     small = max(args.events // 10, 1000)
     trigger(url, False)
     copy_off = copy_stamped(url, template, businesses, small)

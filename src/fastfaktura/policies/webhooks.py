@@ -86,6 +86,9 @@ class WebhookWorker(LockedWorker):
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _in_flight: dict[tuple[UUID, UUID], asyncio.Task[None]] = field(default_factory=dict)
     _busy: Counter[UUID] = field(default_factory=Counter)
+    # Woken during a pass (a new event, a delivery done): the loop clears its wake-up after
+    # a pass that found nothing, so such a pass must say it did something, or it is lost.
+    _woken: bool = False
 
     async def run(self) -> None:
         try:
@@ -93,8 +96,14 @@ class WebhookWorker(LockedWorker):
         finally:
             await self.sender.close()
 
+    def wake(self) -> None:
+        self._woken = True
+        super().wake()
+
     async def run_once(self) -> int:
-        return await self.fan_out() + await self.dispatch()
+        self._woken = False
+        done = await self.fan_out() + await self.dispatch()
+        return done or int(self._woken)
 
     async def _work(self, lock_conn: asyncpg.pool.PoolConnectionProxy) -> None:
         await lock_conn.add_listener(STORE_CHANNEL, self._notified)
