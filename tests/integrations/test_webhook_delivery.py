@@ -70,6 +70,10 @@ async def test_deliveries_are_signed_in_order_per_invoice_and_show_the_object(
     workers.start()
     buyer = await create_client(hook_client, account, "Buyer SARL")
     invoices = [await paid_invoice(hook_client, account, hook_invoicing, buyer) for _ in range(3)]
+    changed = await hook_client.put(
+        "/api/v1/business", headers=account.headers, json={"email": "billing@hooked.example"}
+    )
+    assert changed.status_code == 200, changed.text
     recorded = [e for e in await feed(hook_client, account) if e["type"] != "business.created"]
 
     await wait_for(lambda: len(receiver.first("/all")) == len(recorded))
@@ -95,6 +99,10 @@ async def test_deliveries_are_signed_in_order_per_invoice_and_show_the_object(
     created = by_id[next(e["id"] for e in recorded if e["type"] == "client.created")]
     assert created["data"]["name"] == "Buyer SARL"
     assert "business_id" not in created["data"]
+    client_shown = await hook_client.get(f"/api/v1/clients/{buyer['id']}", headers=account.headers)
+    assert created["data"] == client_shown.json()
+    profile = by_id[next(e["id"] for e in recorded if e["type"] == "business.profile_changed")]
+    assert profile["data"] == changed.json()
 
 
 async def test_exactly_the_filtered_events_are_delivered(
