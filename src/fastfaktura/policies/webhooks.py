@@ -134,13 +134,13 @@ class WebhookWorker(LockedWorker):
                 subscribed[endpoint["business_id"]].append(endpoint)
             queued = []
             for row in rows:
-                kind = FEED_TYPES[row["topic"]][1]
+                event_type = FEED_TYPES[row["topic"]][1]
                 object_id = standard_uuid(row["originator_id"])
                 version = row["originator_version"]
                 for endpoint in subscribed[row["business_id"]]:
                     wanted = endpoint["events"]
                     if row["notification_id"] > endpoint["starts_after"] and (
-                        ALL_EVENTS in wanted or kind in wanted
+                        ALL_EVENTS in wanted or event_type in wanted
                     ):
                         queued.append(
                             (
@@ -148,7 +148,7 @@ class WebhookWorker(LockedWorker):
                                 row["notification_id"],
                                 row["business_id"],
                                 event_id(object_id, version),
-                                kind,
+                                event_type,
                                 object_id,
                                 version,
                             )
