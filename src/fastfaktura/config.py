@@ -138,14 +138,14 @@ class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     direct_url: str | None = None
     # The API's asyncpg pool for queries (at most; one is kept open).
-    query: int = 5
+    query: int = 4
     # The write side's pool (eventsourcing, psycopg): kept open, plus overflow under load. Every
     # command runs in a worker thread holding one of them: the thread limit is their sum.
     write: int = 2
     write_overflow: int = 4
-    # Where the policies run (delivery and payments workers, overdue sweep): each worker holds
-    # one connection for its advisory lock, so at least 3.
-    policies: int = 4
+    # Where the policies run (delivery, payments and webhook workers, overdue sweep): each
+    # worker holds one connection for its advisory lock, so at least 4.
+    policies: int = 6
     # Worker processes of `projections rebuild` and `audit replay` on a large store (each opens
     # PARTITION_CONNECTIONS).
     cli_workers: int = 2
@@ -158,10 +158,10 @@ class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
     def from_env(cls, env: Mapping[str, str]) -> PoolSettings:
         return cls(
             direct_url=env.get("DATABASE_DIRECT_URL") or None,
-            query=_count(env, "DATABASE_QUERY_POOL_SIZE", 5, 1),
+            query=_count(env, "DATABASE_QUERY_POOL_SIZE", 4, 1),
             write=_count(env, "DATABASE_WRITE_POOL_SIZE", 2, 1),
             write_overflow=_count(env, "DATABASE_WRITE_POOL_OVERFLOW", 4, 0),
-            policies=_count(env, "DATABASE_POLICY_POOL_SIZE", 4, 3),
+            policies=_count(env, "DATABASE_POLICY_POOL_SIZE", 6, 4),
             cli_workers=_count(env, "DATABASE_CLI_WORKERS", 2, 1),
         )
 
@@ -264,6 +264,38 @@ class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
 # -- end of the accounts block ----------------------------------------------------------------
 
 
+# -- Outbound webhooks (docs/operations.md "Webhook worker") -------------------------------
+
+
+class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Delivery of webhooks: a failed delivery waits `retry_base_seconds`, doubling up to
+    `retry_max_seconds`, and is given up after `give_up_seconds` of failures; an endpoint
+    whose every delivery failed for `give_up_seconds` is disabled."""
+
+    timeout_seconds: float = 10.0
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 3600.0
+    give_up_seconds: float = 3 * 24 * 3600.0
+    # Deliveries in flight per endpoint at once: a slow endpoint holds back only itself.
+    concurrency_per_endpoint: int = 4
+    # How often the worker looks for due retries (new events wake it at once).
+    poll_seconds: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WebhookSettings:
+        def seconds(name: str, default: float) -> float:
+            return _number(env, f"FASTFAKTURA_WEBHOOK_{name}", default, zero_allowed=False)
+
+        return cls(
+            timeout_seconds=seconds("TIMEOUT_SECONDS", 10.0),
+            retry_base_seconds=seconds("RETRY_BASE_SECONDS", 5.0),
+            retry_max_seconds=seconds("RETRY_MAX_SECONDS", 3600.0),
+            give_up_seconds=seconds("GIVE_UP_SECONDS", 3 * 24 * 3600.0),
+            concurrency_per_endpoint=_count(env, "FASTFAKTURA_WEBHOOK_CONCURRENCY", 4, 1),
+            poll_seconds=seconds("POLL_SECONDS", 1.0),
+        )
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Process settings. `database_url` None means: start the embedded PostgreSQL."""
 
@@ -286,6 +318,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limits: RateLimitSettings = msgspec.field(default_factory=lambda: RateLimitSettings())
     pools: PoolSettings = msgspec.field(default_factory=lambda: PoolSettings())
     pdf: PdfPoolSettings = msgspec.field(default_factory=lambda: PdfPoolSettings())
+    webhooks: WebhookSettings = msgspec.field(default_factory=lambda: WebhookSettings())
     # -- Deadlines (docs/operations.md "Deadlines and availability") -------------------------
     # The deadline of every database call, in seconds (FASTFAKTURA_DATABASE_TIMEOUT_SECONDS):
     # pool acquire, connect, each statement (server-side statement_timeout and client-side),
@@ -311,6 +344,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             rate_limits=RateLimitSettings.from_env(env),
             pools=PoolSettings.from_env(env),
             pdf=PdfPoolSettings.from_env(env),
+            webhooks=WebhookSettings.from_env(env),
             database_timeout=_number(
                 env, "FASTFAKTURA_DATABASE_TIMEOUT_SECONDS", 5.0, zero_allowed=False
             ),

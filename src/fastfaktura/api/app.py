@@ -35,6 +35,7 @@ from fastfaktura.api.clients import ClientController
 from fastfaktura.api.credit_notes import CreditNoteController
 from fastfaktura.api.docs_pages import docs_assets_router, docs_render_plugins
 from fastfaktura.api.errors import EXCEPTION_HANDLERS
+from fastfaktura.api.events import EventFeedController
 from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
@@ -64,6 +65,7 @@ from fastfaktura.api.schemas import (
 from fastfaktura.api.sending import SendController
 from fastfaktura.api.services import Services
 from fastfaktura.api.sessions import account_middleware
+from fastfaktura.api.webhook_endpoints import WebhookEndpointController
 from fastfaktura.api.webhooks import stripe_webhook
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
@@ -207,6 +209,7 @@ def create_app(
         app.state.supervisor = supervisor
         app.state.delivery_worker = policies.delivery if policies else None
         app.state.payment_worker = policies.payments if policies else None
+        app.state.webhook_worker = policies.webhooks if policies else None
         purging = asyncio.create_task(_purge_idempotency_keys(pool))
         purging_buckets = asyncio.create_task(purge_buckets_forever(pool, settings.rate_limits))
         try:
@@ -233,6 +236,9 @@ def create_app(
             SendController,
             ApiKeyController,
             CreditNoteController,
+            # Integrations (issue 16): the event feed and webhook endpoints.
+            EventFeedController,
+            WebhookEndpointController,
             public_invoice_page,
             public_invoice_pdf,
             stripe_webhook,

@@ -25,6 +25,16 @@ INVOICE_CREATED_TOPIC: str = Invoice.Created.TOPIC  # type: ignore[attr-defined]
 CREDIT_NOTE_ISSUED_TOPIC: str = CreditNote.Issued.TOPIC  # type: ignore[attr-defined]
 
 
+def event_id(aggregate_id: UUID, version: int) -> UUID:
+    """An event's stable id (the timeline's, the feed's and the webhooks' `webhook-id`)."""
+    return uuid5(_EVENT_NAMESPACE, f"{aggregate_id}/{version}")
+
+
+def event_data(domain_event: Any) -> dict[str, Any]:
+    """The event's own fields, without the envelope."""
+    return {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
+
+
 def event_type(topic: str) -> str:
     """`fastfaktura:Invoice.PaymentRecorded` -> `payment_recorded` (API.md lifecycle names)."""
     name = topic.rsplit(".", 1)[-1]
@@ -37,12 +47,12 @@ def event_response(aggregate_id: UUID, topic: str, domain_event: Any) -> EventRe
     version: int = domain_event.originator_version
     occurred_at: datetime = domain_event.timestamp
     return EventResponse(
-        id=uuid5(_EVENT_NAMESPACE, f"{aggregate_id}/{version}"),
+        id=event_id(aggregate_id, version),
         type=event_type(topic),
         version=version,
         occurred_at=occurred_at,
         # msgspec writes Decimal as its exact string, UUID as text
-        data={k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE},
+        data=event_data(domain_event),
     )
 
 
