@@ -1,0 +1,239 @@
+"""`audit verify`: recompute every business's hash chain from its stored events.
+
+One read-only REPEATABLE READ transaction (a consistent snapshot, writers keep going), the
+events streamed once in notification order through a server-side cursor; each business's links
+are recomputed with event_chain.link (Python, not the database's functions) and compared with
+the stored ones, then with the recorded heads and with the operator's anchors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from fastfaktura.adapters.database import EVENTS_TABLE
+from fastfaktura.adapters.event_chain import Anchor, genesis, link
+
+# A business's events may reach the scan out of chain order only when writers skip the
+# library's table lock, and then by at most about the number of concurrent writers. More
+# waiting than this means a position that will never come: an event was removed.
+PENDING_LIMIT = 10_000
+FETCH = 5_000  # rows per round trip of the server-side cursor
+_ROW = tuple[
+    UUID, int, bytes, UUID, int, str, bytes
+]  # business, position, hash, id, v, topic, state
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first place where a business's chain does not hold."""
+
+    business_id: UUID
+    position: int
+    originator_id: UUID | None
+    originator_version: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        event = (
+            f"event #{self.position} (aggregate {self.originator_id}"
+            f" version {self.originator_version})"
+            if self.originator_id is not None
+            else f"event #{self.position}"
+        )
+        return f"business {self.business_id}: {event} {self.reason}"
+
+
+@dataclass
+class _Chain:
+    business_id: UUID
+    head: bytes
+    events: int = 0
+    broken: Break | None = None
+    pending: dict[int, _ROW] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verification:
+    taken_at: datetime
+    events: int
+    heads: list[Anchor]  # every business's verified head, as of the snapshot
+    breaks: list[Break]
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+
+class _Verifier:
+    def __init__(self, anchors: dict[UUID, list[Anchor]]) -> None:
+        self.anchors = anchors
+        self.chains: dict[UUID, _Chain] = {}
+
+    def feed(self, row: _ROW) -> None:
+        business = row[0]
+        chain = self.chains.get(business)
+        if chain is None:
+            chain = self.chains[business] = _Chain(business, genesis(business))
+        if chain.broken:
+            return
+        if row[1] != chain.events + 1:
+            chain.pending[row[1]] = row
+            if len(chain.pending) > PENDING_LIMIT:
+                self._missing(chain)
+            return
+        self._check(chain, row)
+        while not chain.broken and chain.pending:
+            following = chain.pending.pop(chain.events + 1, None)
+            if following is None:
+                return
+            self._check(chain, following)
+
+    def _check(self, chain: _Chain, row: _ROW) -> None:
+        business, position, stored, originator_id, version, topic, state = row
+        computed = link(chain.head, originator_id, version, topic, state)
+        if computed != stored:
+            chain.broken = Break(
+                business,
+                position,
+                originator_id,
+                version,
+                "does not match its link: its stored bytes (or an earlier event's link) changed",
+            )
+            return
+        chain.head = computed
+        chain.events = position
+        for anchor in self.anchors.get(business, ()):
+            if anchor.events == position and anchor.head != computed:
+                chain.broken = Break(
+                    business,
+                    position,
+                    originator_id,
+                    version,
+                    f"is not the anchored head {anchor.head.hex()} (anchor of"
+                    f" {anchor.taken_at:%Y-%m-%dT%H:%M:%SZ}): an event at or before it changed",
+                )
+
+    def _missing(self, chain: _Chain) -> None:
+        resume = chain.pending[min(chain.pending)]
+        chain.broken = Break(
+            chain.business_id,
+            chain.events + 1,
+            None,
+            None,
+            f"is missing: the chain resumes at event #{resume[1]}"
+            f" (aggregate {resume[3]} version {resume[4]})",
+        )
+        chain.pending.clear()
+
+    def finish(self, recorded: dict[UUID, tuple[int, bytes]]) -> list[Break]:
+        for chain in self.chains.values():
+            if chain.pending and not chain.broken:
+                self._missing(chain)
+        for business, (events, head) in recorded.items():
+            chain = self.chains.setdefault(business, _Chain(business, genesis(business)))
+            if not chain.broken and (chain.events, chain.head) != (events, head):
+                chain.broken = Break(
+                    business,
+                    chain.events + 1,
+                    None,
+                    None,
+                    f"is missing: the recorded head counts {events} events, the store holds"
+                    f" {chain.events} (the last events were removed, or the head was edited)",
+                )
+        for business, anchors in self.anchors.items():
+            chain = self.chains.setdefault(business, _Chain(business, genesis(business)))
+            longest = max(a.events for a in anchors)
+            if not chain.broken and chain.events < longest:
+                chain.broken = Break(
+                    business,
+                    chain.events + 1,
+                    None,
+                    None,
+                    f"is missing: an anchor counts {longest} events, the store holds"
+                    f" {chain.events}",
+                )
+        return [c.broken for c in self.chains.values() if c.broken]
+
+
+def verify(
+    url: str,
+    *,
+    business_id: UUID | None = None,
+    anchors: dict[UUID, list[Anchor]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Verification:
+    """Check the chains (one business's, or all). `progress(done, total)` every page."""
+    wanted = {business_id: anchors.get(business_id, [])} if anchors and business_id else anchors
+    verifier = _Verifier(wanted or {})
+    where = "WHERE chain_business = %s" if business_id else ""
+    params = (business_id,) if business_id else ()
+    with psycopg.connect(url) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        with conn.transaction():
+            taken_at, recorded = _snapshot(conn, business_id)
+            total = sum(events for events, _ in recorded.values())
+            done = 0
+            with conn.cursor(name="event_chain_scan", binary=True) as cursor:
+                cursor.itersize = FETCH
+                cursor.execute(
+                    "SELECT chain_business, chain_position, chain_hash, originator_id,"
+                    " originator_version, topic, state"
+                    f" FROM {EVENTS_TABLE} {where} ORDER BY notification_id",
+                    params,
+                )
+                while rows := cursor.fetchmany(FETCH):
+                    for row in rows:
+                        verifier.feed(row)
+                    done += len(rows)
+                    if progress:
+                        progress(done, total)
+            breaks = [_name_missing(conn, b) for b in verifier.finish(recorded)]
+    heads = [
+        Anchor(chain.business_id, chain.events, chain.head, taken_at)
+        for chain in verifier.chains.values()
+        if chain.events
+    ]
+    return Verification(taken_at, done, sorted(heads, key=lambda a: str(a.business_id)), breaks)
+
+
+def _snapshot(
+    conn: psycopg.Connection[Any], business_id: UUID | None
+) -> tuple[datetime, dict[UUID, tuple[int, bytes]]]:
+    row = conn.execute("SELECT now()").fetchone()
+    assert row is not None
+    rows: Iterable[tuple[UUID, int, bytes]] = conn.execute(
+        "SELECT business_id, events, head FROM event_chain_heads"
+        + (" WHERE business_id = %s" if business_id else ""),
+        (business_id,) if business_id else (),
+    ).fetchall()
+    return row[0], {business: (events, head) for business, events, head in rows}
+
+
+def _name_missing(conn: psycopg.Connection[Any], found: Break) -> Break:
+    """A removed event leaves a hole in its aggregate's versions: name it when it does."""
+    if found.originator_id is not None:
+        return found
+    hole = conn.execute(
+        "SELECT originator_id, originator_version + 1 FROM ("
+        " SELECT originator_id, originator_version, lead(originator_version)"
+        "  OVER (PARTITION BY originator_id ORDER BY originator_version) AS following"
+        f" FROM {EVENTS_TABLE} WHERE chain_business = %s) versions"
+        " WHERE following <> originator_version + 1 ORDER BY 1, 2 LIMIT 1",
+        (found.business_id,),
+    ).fetchone()
+    if hole is None:
+        return found
+    return Break(
+        found.business_id,
+        found.position,
+        hole[0],
+        hole[1],
+        found.reason + " (its aggregate lacks this version)",
+    )
