@@ -44,7 +44,8 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     if result.breaks:
         report.print(
             f"{len(result.breaks)} broken chain(s); {result.events} events read."
-            + (" No anchors printed." if args.anchor else "")
+            + (" No anchors printed." if args.anchor else ""),
+            soft_wrap=True,
         )
         return 1
     businesses = len(result.heads)
@@ -54,6 +55,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
         + (f", {checked} anchor(s) checked" if checked else "")
         + f", as of {result.taken_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}.",
         highlight=False,
+        soft_wrap=True,
     )
     if args.anchor:
         print(ANCHORS_HEADER)
