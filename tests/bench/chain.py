@@ -31,7 +31,7 @@ from tests.bench.store import _check_stop, in_thread, run_cli, store_bound, stor
 
 DATABASE = "bench_chain"
 BUSINESSES = 10
-WINDOWS = 2  # windows per setting, alternated: on, off, on, off
+WINDOWS = 3  # windows per setting, alternated: on, off, on, off, ...
 STATEMENTS = (
     "SET LOCAL lock_timeout = '0s'",
     "LOCK TABLE public.invoicing_events IN EXCLUSIVE MODE",
@@ -172,9 +172,12 @@ async def chain_append(bench: Bench) -> list[Figure]:
             )
             results = await _windows(bench, url, connections)
             rate: dict[str, float] = {}
+            cpu: dict[str, float] = {}  # PostgreSQL's CPU per append, microseconds
             errors: Counter[str] = Counter()
             for setting, windows in results.items():
                 rate[setting] = sum(r.completed for r in windows) / sum(r.seconds for r in windows)
+                busy = sum(r.cpu.postgres / 100 * r.cpu.seconds for r in windows)
+                cpu[setting] = busy / max(1, sum(r.completed for r in windows)) * 1e6
                 for window in windows:
                     errors += window.errors
             if errors:
@@ -195,6 +198,20 @@ async def chain_append(bench: Bench) -> list[Figure]:
                     rate["off"],
                     "tx/s",
                     detail={"windows": [r.rate for r in results["off"]]},
+                ),
+                # CPU time, unlike throughput, hardly depends on what else the machine runs.
+                Figure(
+                    f"chain_on_cpu_x{connections}",
+                    f"PostgreSQL CPU per append x{connections}, hash chain on",
+                    cpu["on"],
+                    "us",
+                    baseline=f"chain_off_cpu_x{connections}",
+                ),
+                Figure(
+                    f"chain_off_cpu_x{connections}",
+                    f"PostgreSQL CPU per append x{connections}, hash chain off",
+                    cpu["off"],
+                    "us",
                 ),
             ]
     finally:
