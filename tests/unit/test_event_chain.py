@@ -101,3 +101,12 @@ def test_anchor_lines_read_back() -> None:
 def test_a_bad_anchor_line_is_refused_with_its_number(line: str) -> None:
     with pytest.raises(AnchorFileError, match="line 2"):
         parse_anchors("# header\n" + line)
+
+
+def test_the_verifiers_raw_link_is_the_same_link() -> None:
+    from fastfaktura.adapters.event_chain import link_bytes, topic_field
+
+    previous = genesis(BUSINESS)
+    assert link_bytes(
+        previous, AGGREGATE.bytes, 7, topic_field("fastfaktura:Invoice.Created"), b'{"a":1}'
+    ) == link(previous, AGGREGATE, 7, "fastfaktura:Invoice.Created", b'{"a":1}')

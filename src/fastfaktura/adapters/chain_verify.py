@@ -8,7 +8,10 @@ the stored ones, and with the operator's anchors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,16 +20,16 @@ from uuid import UUID
 import psycopg
 
 from fastfaktura.adapters.database import EVENTS_TABLE
-from fastfaktura.adapters.event_chain import Anchor, genesis, link
+from fastfaktura.adapters.event_chain import Anchor, genesis, link_bytes, topic_field
 
 # A business's events may reach the scan out of chain order only when writers skip the
 # library's table lock, and then by at most about the number of concurrent writers. More
 # waiting than this means a position that will never come: an event was removed.
 PENDING_LIMIT = 10_000
 FETCH = 5_000  # rows per round trip of the server-side cursor
-_ROW = tuple[
-    UUID, int, bytes, UUID, int, str, bytes
-]  # business, position, hash, id, v, topic, state
+# (business, position, link, aggregate id, version, topic, state); the ids as their 16 bytes,
+# cheaper than UUIDs to hash and to key dicts by.
+_ROW = tuple[bytes, int, bytes, bytes, int, str, bytes]
 
 
 @dataclass(frozen=True)
@@ -72,14 +75,16 @@ class Verification:
 
 class _Verifier:
     def __init__(self, anchors: dict[UUID, list[Anchor]]) -> None:
-        self.anchors = anchors
-        self.chains: dict[UUID, _Chain] = {}
+        self.anchors = {business.bytes: found for business, found in anchors.items()}
+        self.anchored = {(b.bytes, a.events): a for b, found in anchors.items() for a in found}
+        self.chains: dict[bytes, _Chain] = {}
+        self.topics: dict[str, bytes] = {}
 
     def feed(self, row: _ROW) -> None:
-        business = row[0]
-        chain = self.chains.get(business)
+        chain = self.chains.get(row[0])
         if chain is None:
-            chain = self.chains[business] = _Chain(business, genesis(business))
+            business = UUID(bytes=row[0])
+            chain = self.chains[row[0]] = _Chain(business, genesis(business))
         if chain.broken:
             return
         if row[1] != chain.events + 1:
@@ -88,7 +93,7 @@ class _Verifier:
                 self._missing(chain)
             return
         self._check(chain, row)
-        while not chain.broken and chain.pending:
+        while chain.pending and not chain.broken:
             following = chain.pending.pop(chain.events + 1, None)
             if following is None:
                 return
@@ -96,28 +101,31 @@ class _Verifier:
 
     def _check(self, chain: _Chain, row: _ROW) -> None:
         business, position, stored, originator_id, version, topic, state = row
-        computed = link(chain.head, originator_id, version, topic, state)
+        field = self.topics.get(topic)
+        if field is None:
+            field = self.topics[topic] = topic_field(topic)
+        computed = link_bytes(chain.head, originator_id, version, field, state)
         if computed != stored:
             chain.broken = Break(
-                business,
+                chain.business_id,
                 position,
-                originator_id,
+                UUID(bytes=originator_id),
                 version,
                 "does not match its link: its stored bytes (or an earlier event's link) changed",
             )
             return
         chain.head = computed
         chain.events = position
-        for anchor in self.anchors.get(business, ()):
-            if anchor.events == position and anchor.head != computed:
-                chain.broken = Break(
-                    business,
-                    position,
-                    originator_id,
-                    version,
-                    f"is not the anchored head {anchor.head.hex()} (anchor of"
-                    f" {anchor.taken_at:%Y-%m-%dT%H:%M:%SZ}): an event at or before it changed",
-                )
+        anchor = self.anchored.get((business, position)) if self.anchored else None
+        if anchor is not None and anchor.head != computed:
+            chain.broken = Break(
+                chain.business_id,
+                position,
+                UUID(bytes=originator_id),
+                version,
+                f"is not the anchored head {anchor.head.hex()} (anchor of"
+                f" {anchor.taken_at:%Y-%m-%dT%H:%M:%SZ}): an event at or before it changed",
+            )
 
     def _missing(self, chain: _Chain) -> None:
         resume = chain.pending[min(chain.pending)]
@@ -127,7 +135,7 @@ class _Verifier:
             None,
             None,
             f"is missing: the chain resumes at event #{resume[1]}"
-            f" (aggregate {resume[3]} version {resume[4]})",
+            f" (aggregate {UUID(bytes=resume[3])} version {resume[4]})",
         )
         chain.pending.clear()
 
@@ -135,8 +143,9 @@ class _Verifier:
         for chain in self.chains.values():
             if chain.pending and not chain.broken:
                 self._missing(chain)
-        for business, anchors in self.anchors.items():
-            chain = self.chains.setdefault(business, _Chain(business, genesis(business)))
+        for key, anchors in self.anchors.items():
+            business = UUID(bytes=key)
+            chain = self.chains.setdefault(key, _Chain(business, genesis(business)))
             longest = max(a.events for a in anchors)
             if not chain.broken and chain.events < longest:
                 chain.broken = Break(
@@ -168,20 +177,18 @@ def verify(
         with conn.transaction():
             taken_at, total = _snapshot(conn, business_id)
             done = 0
-            with conn.cursor(name="event_chain_scan", binary=True) as cursor:
-                cursor.itersize = FETCH
-                cursor.execute(
-                    "SELECT chain_business, chain_position, chain_hash, originator_id,"
-                    " originator_version, topic, state"
-                    f" FROM {EVENTS_TABLE} {where} ORDER BY notification_id",
-                    params,
-                )
-                while rows := cursor.fetchmany(FETCH):
-                    for row in rows:
-                        verifier.feed(row)
-                    done += len(rows)
-                    if progress:
-                        progress(done, total)
+            for rows in _pages(
+                conn,
+                "SELECT uuid_send(chain_business), chain_position, chain_hash,"
+                " uuid_send(originator_id), originator_version, topic, state"
+                f" FROM {EVENTS_TABLE} {where} ORDER BY notification_id",
+                params,
+            ):
+                for row in rows:
+                    verifier.feed(row)
+                done += len(rows)
+                if progress:
+                    progress(done, total)
             breaks = [_name_missing(conn, b) for b in verifier.finish()]
     heads = [
         Anchor(chain.business_id, chain.events, chain.head, taken_at)
@@ -189,6 +196,39 @@ def verify(
         if chain.events
     ]
     return Verification(taken_at, done, sorted(heads, key=lambda a: str(a.business_id)), breaks)
+
+
+def _pages(
+    conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...]
+) -> Iterator[list[Any]]:
+    """The query's rows, a page at a time, fetched by a thread one page ahead: PostgreSQL
+    sends the next page while this thread hashes the last (psycopg waits without the GIL)."""
+    pages: queue.Queue[list[Any] | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            with conn.cursor(name="event_chain_scan", binary=True) as cursor:
+                cursor.execute(query, params)
+                while not stop.is_set() and (rows := cursor.fetchmany(FETCH)):
+                    pages.put(rows)
+            pages.put(None)
+        except BaseException as exc:  # handed to the reading thread, raised there
+            pages.put(exc)
+
+    fetcher = threading.Thread(target=fetch, name="event-chain-fetch", daemon=True)
+    fetcher.start()
+    try:
+        while (page := pages.get()) is not None:
+            if isinstance(page, BaseException):
+                raise page
+            yield page
+    finally:
+        stop.set()
+        while fetcher.is_alive():  # unblock a fetcher waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                pages.get(timeout=0.1)
+        fetcher.join()
 
 
 def _snapshot(conn: psycopg.Connection[Any], business_id: UUID | None) -> tuple[datetime, int]:
