@@ -170,6 +170,25 @@ def test_the_owner_of_an_aggregate_is_the_business_its_first_event_names(
     assert row == ((business if owner == "named" else aggregate),)
 
 
+def test_later_versions_join_the_business_of_version_1_even_in_the_same_statement(
+    chain_url: str,
+) -> None:
+    business, aggregate = uuid4(), uuid4()
+    named = f'{{"business_id": {{"_type_": "uuid_hex", "_data_": "{business.hex}"}}}}'
+    with psycopg.connect(chain_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO invoicing_events (originator_id, originator_version, topic, state)"
+            " VALUES (%s, 1, 'x:Made', %s), (%s, 2, 'x:Changed', '{}'), (%s, 3, 'x:Changed', '{}')",
+            (aggregate, named.encode(), aggregate, aggregate),
+        )
+        rows = conn.execute(
+            "SELECT originator_version, chain_business, chain_position FROM invoicing_events"
+            " WHERE originator_id = %s ORDER BY 1",
+            (aggregate,),
+        ).fetchall()
+    assert rows == [(1, business, 1), (2, business, 2), (3, business, 3)]
+
+
 def test_an_edited_state_is_named(app: Invoicing, chain_url: str) -> None:
     business = populate(app)[0]
     client = aggregates(chain_url, business, "fastfaktura:Client.Created")[0]
