@@ -30,6 +30,7 @@ MODULES = (
     "tests.bench.documents",
     "tests.bench.rate_limits",
     "tests.bench.webhooks",
+    "tests.bench.chain",
 )
 for module in MODULES:
     importlib.import_module(module)

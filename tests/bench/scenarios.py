@@ -212,7 +212,9 @@ async def scratch_events(url: str) -> AsyncIterator[None]:
             ("state", "bytea"),
             ("notification_id", "bigint"),
         ]
-        if [tuple(r) for r in shape] != expected:
+        # The library's columns; the hash chain's (migration 0016) follow, filled by a trigger
+        # the scratch table does not have: this baseline is the append without the chain.
+        if [tuple(r) for r in shape][: len(expected)] != expected:
             raise RuntimeError(f"invoicing_events changed shape ({shape}): update {SCRATCH}")
         await conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
         await conn.execute(

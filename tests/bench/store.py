@@ -11,7 +11,9 @@ drafted through the domain (Invoice.draft, 3 lines) and mapped to its stored eve
 that stored state are COPied into invoicing_events, each with a new originator id (uuid4), its own
 number (the business's sequence, as format_number writes it), its own public token (24 random
 bytes, URL-safe base64, as the app makes them) and its own timestamp (1 ms apart, in order).
-Stamped states are decoded back through the application's mapper to check them.
+Stamped states are decoded back through the application's mapper to check them. The COPY goes
+through the hash chain's trigger (migration 0016) like any insert, so the store is chained per
+business as the service would have chained it (`store_verify` checks it).
 
 The store has no InvoiceSeries events (no number was allocated through a series): nothing here
 creates invoices on it, and no read model shows series.

@@ -29,6 +29,7 @@ from fastfaktura.cli.projections import (
 )
 from fastfaktura.cli.serve import cmd_serve
 from fastfaktura.cli.users import cmd_users_create, cmd_users_link
+from fastfaktura.cli.verify import cmd_audit_verify
 from fastfaktura.readmodels.models import READ_MODELS
 
 if TYPE_CHECKING:  # argparse names no public type for it, and it is generic in typeshed only
@@ -203,7 +204,9 @@ def _overdue(commands: Commands) -> None:
 
 
 def _audit(commands: Commands) -> None:
-    audit = _group(commands, "audit", "check the read models against the events")
+    audit = _group(
+        commands, "audit", "check the read models against the events, and the events' hash chains"
+    )
     replay = _command(
         audit, "replay", "rebuild aggregates from events, compare with read models (exit 1: differ)"
     )
@@ -214,6 +217,31 @@ def _audit(commands: Commands) -> None:
     )
     _json_option(replay, "the result")
     replay.set_defaults(run=cmd_audit_replay)
+    _audit_verify(audit)
+
+
+def _audit_verify(audit: Commands) -> None:
+    verify = _command(
+        audit,
+        "verify",
+        "recompute each business's hash chain over its events (exit 1 naming the first event"
+        " that does not match)",
+    )
+    verify.add_argument("--business", help="only this business's chain (its id, a UUID)")
+    verify.add_argument(
+        "--anchor",
+        action="store_true",
+        help="once verified, print the chain heads to stdout, one line per business (id, event"
+        " count, head hash, UTC time) for you to keep or publish (docs/audit.md)",
+    )
+    verify.add_argument(
+        "--anchors",
+        metavar="FILE",
+        action="append",
+        help="a file --anchor printed earlier: prove every chain still passes through its"
+        " anchored head (nothing up to it changed); may be given several times",
+    )
+    verify.set_defaults(run=cmd_audit_verify)
 
 
 def _payments(commands: Commands) -> None:
