@@ -115,29 +115,33 @@ class InvoiceResponse(msgspec.Struct, kw_only=True):
 
     @classmethod
     def from_row(cls, row: dict[str, Any], base_url: str) -> InvoiceResponse:
-        def decoded(value: Any) -> Any:
-            return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+        return msgspec.convert(
+            {**row, **priced_fields(row), "public_url": f"{base_url}/i/{row['public_token']}"},
+            cls,
+            strict=False,
+        )
 
-        lines = [
+
+def _decoded(value: Any) -> Any:
+    """A json column: asyncpg hands it over as text, a computed row as Python values."""
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
+def priced_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The lines, VAT breakdown and parties of an invoice's or a credit note's row, decoded,
+    with quantities and rates as exact JSON numbers."""
+    return {
+        "lines": [
             {
                 **line,
                 "quantity": exact_number(line["quantity"]),
                 "tax_rate": exact_number(line["tax_rate"]),
             }
-            for line in decoded(row["lines"])
-        ]
-        breakdown = [
-            {**item, "rate": exact_number(item["rate"])} for item in decoded(row["tax_breakdown"])
-        ]
-        return msgspec.convert(
-            {
-                **row,
-                "lines": lines,
-                "tax_breakdown": breakdown,
-                "seller": decoded(row["seller"]),
-                "buyer": decoded(row["buyer"]),
-                "public_url": f"{base_url}/i/{row['public_token']}",
-            },
-            cls,
-            strict=False,
-        )
+            for line in _decoded(row["lines"])
+        ],
+        "tax_breakdown": [
+            {**item, "rate": exact_number(item["rate"])} for item in _decoded(row["tax_breakdown"])
+        ],
+        "seller": _decoded(row["seller"]),
+        "buyer": _decoded(row["buyer"]),
+    }

@@ -10,7 +10,7 @@ import msgspec
 from asyncpg import Pool
 
 from fastfaktura.readmodels.credit_note_view import CreditNoteResponse
-from fastfaktura.readmodels.invoice_view import exact_number
+from fastfaktura.readmodels.invoice_view import priced_fields
 from fastfaktura.readmodels.sql import statement
 
 # Where a credit note's public page lives (its token is the only secret, as for invoices).
@@ -22,30 +22,12 @@ def credit_note_from_row(
 ) -> CreditNoteResponse:
     """The credit note of a row. `invoice_issue_date` is for the documents (BT-26) only: the
     API's answer leaves it out (it stays UNSET)."""
-
-    def decoded(value: Any) -> Any:
-        return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
-
-    lines = [
-        {
-            **line,
-            "quantity": exact_number(line["quantity"]),
-            "tax_rate": exact_number(line["tax_rate"]),
-        }
-        for line in decoded(row["lines"])
-    ]
-    breakdown = [
-        {**item, "rate": exact_number(item["rate"])} for item in decoded(row["tax_breakdown"])
-    ]
     if not for_documents:
         row = {k: v for k, v in row.items() if k != "invoice_issue_date"}
     return msgspec.convert(
         {
             **row,
-            "lines": lines,
-            "tax_breakdown": breakdown,
-            "seller": decoded(row["seller"]),
-            "buyer": decoded(row["buyer"]),
+            **priced_fields(row),
             "public_url": f"{base_url}{PUBLIC_PATH}{row['public_token']}",
         },
         CreditNoteResponse,
