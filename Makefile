@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-unit lint browser pgbouncer fmt bench clean
+.PHONY: help install run test test-unit lint browser pgbouncer fmt bench clean screenshots
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z0-9_-]+:.*##/{printf "  %-10s %s\n",$$1,$$2}' $(MAKEFILE_LIST)
@@ -62,6 +62,9 @@ UNIT_TESTS := tests/unit
 
 test-unit: install ## The database-free tests only (domain, application in memory), timed
 	@TIMEFORMAT='test-unit: %R s'; time FASTFAKTURA_TESTS_WITHOUT_DATABASE=1 $(BIN)/pytest -q --confcutdir=tests/unit $(UNIT_TESTS)
+
+screenshots: install browser ## docs/account-<page>-<locale>.png: the account pages in Chromium (Playwright)
+	ACCOUNT_SCREENSHOTS=docs $(BIN)/pytest -q tests/e2e/test_account_browser.py -k each_page
 
 fmt: install ## Format and autofix
 	$(BIN)/ruff format src tests

@@ -1,9 +1,10 @@
 -- Projection writes for rm_api_keys (psycopg). {table}: rm_api_keys or its rebuild copy.
 
 -- name: upsert_rm_api_keys
-INSERT INTO {table} (key_hash, business_id, key_prefix, mode, issued_at, revoked_at, version)
+INSERT INTO {table} (key_hash, business_id, key_prefix, mode, issued_at, revoked_at, name,
+    version)
 VALUES (%(key_hash)s, %(business_id)s, %(key_prefix)s, %(mode)s, %(issued_at)s,
-    %(revoked_at)s, %(version)s)
+    %(revoked_at)s, %(name)s, %(version)s)
 ON CONFLICT (key_hash) DO UPDATE SET
-    revoked_at = EXCLUDED.revoked_at, version = EXCLUDED.version
+    revoked_at = EXCLUDED.revoked_at, name = EXCLUDED.name, version = EXCLUDED.version
 WHERE {table}.version < EXCLUDED.version;

@@ -3,17 +3,24 @@
 
 -- name: upsert_rm_invoices
 INSERT INTO {table} (business_id, id, number, client_id, currency, status, issue_date, due_date,
-    notes, subtotal_cents, tax_cents, total_cents, amount_paid_cents, amount_due_cents, lines,
+    notes, subtotal_cents, tax_cents, total_cents, amount_paid_cents, amount_credited_cents,
+    amount_due_cents, lines,
     tax_breakdown, seller, buyer, public_token, card_payment, payment_intent_id, was_sent,
     version, created_at, updated_at)
 VALUES (%(business_id)s, %(id)s, %(number)s, %(client_id)s, %(currency)s, %(status)s,
     %(issue_date)s, %(due_date)s, %(notes)s, %(subtotal_cents)s, %(tax_cents)s, %(total_cents)s,
-    %(amount_paid_cents)s, %(amount_due_cents)s, %(lines)s, %(tax_breakdown)s, %(seller)s,
+    %(amount_paid_cents)s, %(amount_credited_cents)s, %(amount_due_cents)s, %(lines)s, %(tax_breakdown)s, %(seller)s,
     %(buyer)s, %(public_token)s, %(card_payment)s, %(payment_intent_id)s, %(was_sent)s,
     %(version)s, %(created_at)s, %(updated_at)s)
 ON CONFLICT (business_id, id) DO UPDATE SET
     status = EXCLUDED.status, due_date = EXCLUDED.due_date,
+    -- A draft's edit (`changed`) changes these; once sent they never change again.
+    client_id = EXCLUDED.client_id, currency = EXCLUDED.currency, notes = EXCLUDED.notes,
+    subtotal_cents = EXCLUDED.subtotal_cents, tax_cents = EXCLUDED.tax_cents,
+    total_cents = EXCLUDED.total_cents, lines = EXCLUDED.lines,
+    tax_breakdown = EXCLUDED.tax_breakdown, seller = EXCLUDED.seller, buyer = EXCLUDED.buyer,
     amount_paid_cents = EXCLUDED.amount_paid_cents, amount_due_cents = EXCLUDED.amount_due_cents,
+    amount_credited_cents = EXCLUDED.amount_credited_cents,
     card_payment = EXCLUDED.card_payment, payment_intent_id = EXCLUDED.payment_intent_id,
     was_sent = EXCLUDED.was_sent, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
 WHERE {table}.version < EXCLUDED.version;

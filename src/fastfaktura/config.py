@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -137,14 +138,14 @@ class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     direct_url: str | None = None
     # The API's asyncpg pool for queries (at most; one is kept open).
-    query: int = 5
+    query: int = 4
     # The write side's pool (eventsourcing, psycopg): kept open, plus overflow under load. Every
     # command runs in a worker thread holding one of them: the thread limit is their sum.
     write: int = 2
     write_overflow: int = 4
-    # Where the policies run (delivery and payments workers, overdue sweep): each worker holds
-    # one connection for its advisory lock, so at least 3.
-    policies: int = 4
+    # Where the policies run (delivery, payments and webhook workers, overdue sweep): each
+    # worker holds one connection for its advisory lock, so at least 4.
+    policies: int = 6
     # Worker processes of `projections rebuild` and `audit replay` on a large store (each opens
     # PARTITION_CONNECTIONS).
     cli_workers: int = 2
@@ -157,10 +158,10 @@ class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
     def from_env(cls, env: Mapping[str, str]) -> PoolSettings:
         return cls(
             direct_url=env.get("DATABASE_DIRECT_URL") or None,
-            query=_count(env, "DATABASE_QUERY_POOL_SIZE", 5, 1),
+            query=_count(env, "DATABASE_QUERY_POOL_SIZE", 4, 1),
             write=_count(env, "DATABASE_WRITE_POOL_SIZE", 2, 1),
             write_overflow=_count(env, "DATABASE_WRITE_POOL_OVERFLOW", 4, 0),
-            policies=_count(env, "DATABASE_POLICY_POOL_SIZE", 4, 3),
+            policies=_count(env, "DATABASE_POLICY_POOL_SIZE", 6, 4),
             cli_workers=_count(env, "DATABASE_CLI_WORKERS", 2, 1),
         )
 
@@ -212,6 +213,88 @@ class PdfPoolSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 # -- end of the PDF rendering pool block ---------------------------------------------------
 
+# -- Accounts: API keys' last use, browser sessions, sign-in (docs/operations.md "Accounts") ---
+
+
+class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Environment: FASTFAKTURA_SESSION_SECRET, FASTFAKTURA_SESSION_MAX_AGE_SECONDS,
+    API_KEY_LAST_USED_PRECISION, FASTFAKTURA_LOGIN_MAX_FAILURES,
+    FASTFAKTURA_LOGIN_BLOCK_SECONDS, FASTFAKTURA_PASSWORD_LINK_HOURS."""
+
+    # Encrypts and signs the session cookie, and signs the CSRF tokens. None (development): a
+    # random secret kept in $FASTFAKTURA_HOME/session-secret (0600), shared by every process
+    # on that home. Set it (32 bytes or more of randomness) wherever processes share no home.
+    session_secret: str | None = None
+    # A session ends this long after sign-in (and at /logout).
+    session_max_age_seconds: int = 12 * 3600
+    # A key's `last_used_at` is written at most once per this interval per process: it may be
+    # up to this many seconds older than the key's real last use (0: every request writes).
+    key_last_used_precision: float = 60.0
+    # Failed sign-ins for one email, or from one client address, before sign-in is refused
+    # for login_block_seconds, doubled by every further failure (at most 15 minutes).
+    login_max_failures: int = 5
+    login_block_seconds: float = 30.0
+    # How long a one-time link to set a password stays valid.
+    password_link_hours: float = 24.0
+
+    def __post_init__(self) -> None:
+        if self.session_secret is not None and len(self.session_secret) < 32:
+            raise ValueError("FASTFAKTURA_SESSION_SECRET must be at least 32 characters")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AccountSettings:
+        return cls(
+            session_secret=env.get("FASTFAKTURA_SESSION_SECRET") or None,
+            session_max_age_seconds=_count(
+                env, "FASTFAKTURA_SESSION_MAX_AGE_SECONDS", 12 * 3600, 60
+            ),
+            key_last_used_precision=_number(
+                env, "API_KEY_LAST_USED_PRECISION", 60.0, zero_allowed=True
+            ),
+            login_max_failures=_count(env, "FASTFAKTURA_LOGIN_MAX_FAILURES", 5, 1),
+            login_block_seconds=_number(
+                env, "FASTFAKTURA_LOGIN_BLOCK_SECONDS", 30.0, zero_allowed=False
+            ),
+            password_link_hours=_number(
+                env, "FASTFAKTURA_PASSWORD_LINK_HOURS", 24.0, zero_allowed=False
+            ),
+        )
+
+
+# -- end of the accounts block ----------------------------------------------------------------
+
+
+# -- Outbound webhooks (docs/operations.md "Webhook worker") -------------------------------
+
+
+class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Delivery of webhooks: a failed delivery waits `retry_base_seconds`, doubling up to
+    `retry_max_seconds`, and is given up after `give_up_seconds` of failures; an endpoint
+    whose every delivery failed for `give_up_seconds` is disabled."""
+
+    timeout_seconds: float = 10.0
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 3600.0
+    give_up_seconds: float = 3 * 24 * 3600.0
+    # Deliveries in flight per endpoint at once: a slow endpoint holds back only itself.
+    concurrency_per_endpoint: int = 4
+    # How often the worker looks for due retries (new events wake it at once).
+    poll_seconds: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WebhookSettings:
+        def seconds(name: str, default: float) -> float:
+            return _number(env, f"FASTFAKTURA_WEBHOOK_{name}", default, zero_allowed=False)
+
+        return cls(
+            timeout_seconds=seconds("TIMEOUT_SECONDS", 10.0),
+            retry_base_seconds=seconds("RETRY_BASE_SECONDS", 5.0),
+            retry_max_seconds=seconds("RETRY_MAX_SECONDS", 3600.0),
+            give_up_seconds=seconds("GIVE_UP_SECONDS", 3 * 24 * 3600.0),
+            concurrency_per_endpoint=_count(env, "FASTFAKTURA_WEBHOOK_CONCURRENCY", 4, 1),
+            poll_seconds=seconds("POLL_SECONDS", 1.0),
+        )
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Process settings. `database_url` None means: start the embedded PostgreSQL."""
@@ -235,12 +318,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limits: RateLimitSettings = msgspec.field(default_factory=lambda: RateLimitSettings())
     pools: PoolSettings = msgspec.field(default_factory=lambda: PoolSettings())
     pdf: PdfPoolSettings = msgspec.field(default_factory=lambda: PdfPoolSettings())
+    webhooks: WebhookSettings = msgspec.field(default_factory=lambda: WebhookSettings())
     # -- Deadlines (docs/operations.md "Deadlines and availability") -------------------------
     # The deadline of every database call, in seconds (FASTFAKTURA_DATABASE_TIMEOUT_SECONDS):
     # pool acquire, connect, each statement (server-side statement_timeout and client-side),
     # and how long a request waits for its command. Past it, or with the database
     # unreachable: 503 with Retry-After.
     database_timeout: float = 5.0
+    # Accounts (AccountSettings above).
+    accounts: AccountSettings = msgspec.field(default_factory=lambda: AccountSettings())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -258,10 +344,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             rate_limits=RateLimitSettings.from_env(env),
             pools=PoolSettings.from_env(env),
             pdf=PdfPoolSettings.from_env(env),
+            webhooks=WebhookSettings.from_env(env),
             database_timeout=_number(
                 env, "FASTFAKTURA_DATABASE_TIMEOUT_SECONDS", 5.0, zero_allowed=False
             ),
+            accounts=AccountSettings.from_env(env),
         )
 
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def on_loopback(self) -> bool:
+        """Whether the service is reached on this machine only (its cookies then go over
+        plain http too: no Secure flag)."""
+        host = urlsplit(self.base_url()).hostname or ""
+        return host in ("localhost", "::1") or host.startswith("127.")

@@ -45,6 +45,11 @@ async def _new_invoice(client: AsyncTestClient[Any], account: Account) -> tuple[
     return "POST", INVOICES
 
 
+async def _a_draft(client: AsyncTestClient[Any], account: Account) -> tuple[str, str]:
+    invoice = await create_invoice(client, account, (await create_client(client, account))["id"])
+    return "PUT", f"{INVOICES}/{invoice['id']}"
+
+
 def _on_an_invoice(action: str) -> Target:
     async def target(client: AsyncTestClient[Any], account: Account) -> tuple[str, str]:
         buyer = await create_client(client, account, email="a@acme.example")
@@ -59,6 +64,7 @@ TARGETS: dict[str, Target] = {
     "POST /clients": _new_client,
     "PUT /clients/{id}": _a_client,
     "POST /invoices": _new_invoice,
+    "PUT /invoices/{id}": _a_draft,
     "POST /invoices/{id}/send": _on_an_invoice("send"),
     "POST /invoices/{id}/payments": _on_an_invoice("payments"),
     "POST /invoices/{id}/cancel": _on_an_invoice("cancel"),

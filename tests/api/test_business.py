@@ -36,6 +36,7 @@ RESPONSE_FIELDS = {
     "vat_exempt_293b",
     "late_payment_rate",
     "f_skatt",
+    "credit_note_prefix",  # API.md "Credit notes": the business setting, default A
     "mode",
     "created_at",
     "updated_at",
@@ -213,6 +214,10 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("invoice_prefix", ""),
     ("invoice_prefix", "F 1"),
     ("invoice_prefix", None),
+    ("credit_note_prefix", "A/2026"),
+    ("credit_note_prefix", "PREFIX-TOO-LONG"),
+    ("credit_note_prefix", ""),
+    ("credit_note_prefix", None),
     ("email", "not-an-email"),
     ("email", "a@b"),
     ("email", "two@@example.com"),

@@ -46,6 +46,7 @@ INVOICE_FIELDS = {
     "tax_breakdown",
     "amount_paid_cents",
     "amount_due_cents",
+    "amount_credited_cents",  # API.md "Credit notes": the invoice's new field
     "seller",
     "buyer",
     "public_url",

@@ -29,6 +29,7 @@ MODULES = (
     "tests.bench.store",
     "tests.bench.documents",
     "tests.bench.rate_limits",
+    "tests.bench.webhooks",
     "tests.bench.chain",
 )
 for module in MODULES:

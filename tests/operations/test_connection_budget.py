@@ -42,7 +42,7 @@ PORTS = range(9300, 9400)
 API_PROCESSES = 4
 # docs/operations.md, "Connection budget", with the default settings (checked against
 # fastfaktura.adapters.budget below, so the docs, the code and this test say the same).
-DOCUMENTED = {"api": 11, "projections": 30, "cli": 9, "deployment": 83}
+DOCUMENTED = {"api": 10, "projections": 44, "cli": 9, "deployment": 93}
 USABLE = 100 - 3  # max_connections less superuser_reserved_connections
 LOAD_SECONDS = 6.0
 CONCURRENCY = 48  # 12 per API process: more than its pools hold, so they fill up
@@ -73,7 +73,7 @@ def test_pool_sizes_come_from_the_environment_and_bad_ones_are_refused() -> None
             "DATABASE_QUERY_POOL_SIZE": "3",
             "DATABASE_WRITE_POOL_SIZE": "1",
             "DATABASE_WRITE_POOL_OVERFLOW": "0",
-            "DATABASE_POLICY_POOL_SIZE": "3",
+            "DATABASE_POLICY_POOL_SIZE": "4",
             "DATABASE_CLI_WORKERS": "1",
         }
     )
@@ -81,14 +81,14 @@ def test_pool_sizes_come_from_the_environment_and_bad_ones_are_refused() -> None
         "postgresql://db:5432/ff",
         3,
         1,
-        3,
+        4,
     )
     assert budget.api(pools) == 4
     assert PoolSettings.from_env({}) == PoolSettings()
     for name, value in (
         ("DATABASE_QUERY_POOL_SIZE", "0"),
         ("DATABASE_WRITE_POOL_OVERFLOW", "-1"),
-        ("DATABASE_POLICY_POOL_SIZE", "2"),  # two workers each hold one for their lock
+        ("DATABASE_POLICY_POOL_SIZE", "3"),  # three workers each hold one for their lock
         ("DATABASE_WRITE_POOL_SIZE", "many"),
     ):
         with pytest.raises(ValueError, match=name):

@@ -39,6 +39,15 @@ def draft(*, keep_pending_events: bool = False) -> Invoice:
     return invoice
 
 
+def cancel(invoice: Invoice, reason: str | None = None) -> None:
+    """Cancel as the application does: an issued invoice names the credit note (of all that
+    is left) that annuls it, saved with it; a draft cancels alone."""
+    if invoice.status == "draft":
+        invoice.cancel(reason)
+    else:
+        invoice.cancel(reason, uuid4(), invoice.creditable_cents)
+
+
 def in_status(status: str) -> Invoice:
     """An invoice brought to `status` through allowed transitions only."""
     invoice = draft()
@@ -54,7 +63,7 @@ def in_status(status: str) -> Invoice:
             lambda i: i.send({"link": None}),
             lambda i: i.record_payment(TOTAL, "bank_transfer", "2026-11-25", None),
         ],
-        "cancelled": [lambda i: i.cancel(None)],
+        "cancelled": [cancel],
     }
     for step in steps[status]:
         step(invoice)
@@ -70,7 +79,7 @@ ACTIONS: dict[str, Callable[[Invoice], object]] = {
     "overdue": lambda i: i.mark_overdue(DUE + timedelta(days=1)),
     "pay_part": lambda i: i.record_payment(5000, "card", "2026-11-25", "r1"),
     "pay_all": lambda i: i.record_payment(TOTAL, "cash", "2026-11-25", None),
-    "cancel": lambda i: i.cancel("duplicate"),
+    "cancel": lambda i: cancel(i, "duplicate"),
 }
 
 # (status, action) -> (events recorded, status after); None: refused with 409 and no event.

@@ -25,10 +25,9 @@ from fastfaktura.domain.client import (
     Client,
     ClientArchivedError,
     ExternalIdClaim,
-    ExternalIdTakenError,
     claim_id,
 )
-from fastfaktura.domain.errors import ConflictError
+from fastfaktura.domain.errors import ConflictError, ExternalIdTaken
 from fastfaktura.readmodels.model import Folder
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -186,9 +185,9 @@ def test_external_id_claim_is_held_by_one_client_until_released() -> None:
     recorded(claim)
 
     claim.claim(first)  # the holder again: nothing to record
-    with pytest.raises(ExternalIdTakenError) as taken:
+    with pytest.raises(ExternalIdTaken) as taken:
         claim.claim(second)
-    assert taken.value.field == "external_id"
+    assert taken.value.external_id == "crm-1"  # the rule's data; the API names the field
     claim.release(second)  # not the holder: no effect
     assert recorded(claim) == []
     assert claim.holder == first

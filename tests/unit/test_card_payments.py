@@ -11,7 +11,7 @@ import pytest
 from fastfaktura.domain.errors import PaymentOutsideAmountDue
 from fastfaktura.domain.invoice import Invoice, InvoiceStateError
 from fastfaktura.readmodels.models import card_payment_state
-from tests.unit.lifecycle_support import TOTAL, draft, in_status
+from tests.unit.lifecycle_support import TOTAL, cancel, draft, in_status
 
 
 def requested(invoice: Invoice, intent: str = "pi_1", amount: int = TOTAL) -> bool:
@@ -132,7 +132,7 @@ def test_an_invoice_asking_for_nothing_more_closes_its_request(how: str) -> None
     invoice = in_status("sent")
     requested(invoice, "pi_1")
     if how == "cancel":
-        invoice.cancel(None)
+        cancel(invoice)
     else:
         invoice.record_payment(TOTAL, "bank_transfer", "2026-11-25", None)
     invoice.collect_events()
@@ -162,5 +162,5 @@ def test_only_an_open_request_with_money_due_can_be_paid_by_card() -> None:
     assert invoice.payable_intent_id is None
     cancelled = in_status("sent")
     requested(cancelled, "pi_2")
-    cancelled.cancel(None)
+    cancel(cancelled)
     assert cancelled.payable_intent_id is None

@@ -3,8 +3,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 import fastfaktura.domain.errors as errors
-from fastfaktura.api.domain_errors import RULE_FIELDS, field_errors
+from fastfaktura.api.domain_errors import (
+    CONFLICT_FIELDS,
+    RULE_FIELDS,
+    conflict_field_errors,
+    field_errors,
+)
+from fastfaktura.domain.business import PROFILE_DEFAULTS, Business
 from fastfaktura.domain.errors import FieldError, RuleBroken
 
 
@@ -51,3 +59,31 @@ def test_domain_messages_name_no_json_path() -> None:
         str(errors.PaymentOutsideAmountDue(5, 4)) == "amount_cents must be 1 to 4 (the amount due)"
     )
     assert "lines[" not in str(errors.LineAmountTooLarge(2, 10))
+
+
+def test_conflicts_are_named_after_their_rule_and_get_their_field_at_the_api_edge() -> None:
+    conflicts = {
+        value
+        for value in vars(errors).values()
+        if isinstance(value, type)
+        and issubclass(value, errors.ConflictError)
+        and value is not errors.ConflictError
+    }
+    assert conflicts == set(CONFLICT_FIELDS)
+    taken = errors.ExternalIdTaken("crm-1")
+    assert not hasattr(taken, "field")  # the domain carries the rule's data, not a JSON path
+    assert taken.external_id == "crm-1"
+    assert conflict_field_errors(taken) == [
+        FieldError("external_id", "external_id 'crm-1' is already used by another client")
+    ]
+    not_editable = errors.ProfileFieldsNotEditable({"mode", "id"})
+    assert not_editable.fields == ["id", "mode"]
+    assert str(not_editable) == "fields are not editable: ['id', 'mode']"
+    assert conflict_field_errors(not_editable) == []  # a 409 naming no field, as before
+
+
+def test_a_profile_change_outside_the_editable_fields_is_refused_by_its_rule() -> None:
+    business = Business(name="Acme", mode="sandbox", profile=dict(PROFILE_DEFAULTS))
+    with pytest.raises(errors.ProfileFieldsNotEditable) as refused:
+        business.change_profile({"mode": "live"})
+    assert refused.value.fields == ["mode"]

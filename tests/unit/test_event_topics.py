@@ -25,12 +25,14 @@ import fastfaktura.domain
 from fastfaktura.domain.api_key import ApiKey
 from fastfaktura.domain.business import Business
 from fastfaktura.domain.client import Client, ExternalIdClaim
+from fastfaktura.domain.user import User
 from fastfaktura.readmodels.model import event_topics
 from fastfaktura.readmodels.models import READ_MODELS
 
 PINNED: dict[str, tuple[str, ...]] = {
     "fastfaktura:ApiKey": (
         "fastfaktura:ApiKey.Created",
+        "fastfaktura:ApiKey.Named",
         "fastfaktura:ApiKey.Revoked",
     ),
     "fastfaktura:Business": (
@@ -49,7 +51,9 @@ PINNED: dict[str, tuple[str, ...]] = {
     ),
     "fastfaktura:Invoice": (
         "fastfaktura:Invoice.Cancelled",
+        "fastfaktura:Invoice.Changed",
         "fastfaktura:Invoice.Created",
+        "fastfaktura:Invoice.Credited",
         "fastfaktura:Invoice.Delivered",
         "fastfaktura:Invoice.DeliveryFailed",
         "fastfaktura:Invoice.Opened",
@@ -63,9 +67,24 @@ PINNED: dict[str, tuple[str, ...]] = {
         "fastfaktura:Invoice.ReminderSent",
         "fastfaktura:Invoice.Sent",
     ),
+    # `Created` is the library's; a credit note's stream starts with `Issued`.
+    "fastfaktura:CreditNote": (
+        "fastfaktura:CreditNote.Created",
+        "fastfaktura:CreditNote.Issued",
+        "fastfaktura:CreditNote.RefundRecorded",
+    ),
+    "fastfaktura:CreditNoteSeries": (
+        "fastfaktura:CreditNoteSeries.Created",
+        "fastfaktura:CreditNoteSeries.NumberAllocated",
+    ),
     "fastfaktura:InvoiceSeries": (
         "fastfaktura:InvoiceSeries.Created",
         "fastfaktura:InvoiceSeries.NumberAllocated",
+    ),
+    "fastfaktura:User": (
+        "fastfaktura:User.Created",
+        "fastfaktura:User.PasswordLinkIssued",
+        "fastfaktura:User.PasswordSet",
     ),
 }
 
@@ -126,6 +145,7 @@ def test_recorded_events_are_stored_under_their_pinned_topics() -> None:
         mode="sandbox",
         issued_at=now,
     )
+    api_key.rename("CI")
     api_key.revoke(now)
     client = Client(business_id=business.id, details={"name": "C", "external_id": "x"})
     client.change({"name": "D"})
@@ -133,10 +153,13 @@ def test_recorded_events_are_stored_under_their_pinned_topics() -> None:
     claim = ExternalIdClaim(business_id=business.id, external_id="x", client_id=client.id)
     claim.release(client.id)
     claim.claim(uuid4())
+    user = User.register(business.id, "owner@topic.example")
+    user.issue_password_link("0" * 64, now)
+    user.set_password("$argon2id$x", now)
 
     mapper = _mapper()
     stored = {}
-    for aggregate in (business, api_key, client, claim):
+    for aggregate in (business, api_key, client, claim, user):
         topic = str(vars(type(aggregate))["TOPIC"])
         stored[topic] = tuple(
             sorted(mapper.to_stored_event(event).topic for event in aggregate.collect_events())

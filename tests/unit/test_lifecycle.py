@@ -18,6 +18,7 @@ from tests.unit.lifecycle_support import (
     TABLE,
     TOTAL,
     VIEWED,
+    cancel,
     in_status,
 )
 
@@ -74,7 +75,7 @@ def test_a_payment_must_be_positive_and_at_most_the_amount_due(amount: int) -> N
 
 def test_an_invoice_cancelled_after_it_was_sent_stays_viewable() -> None:
     invoice = in_status("sent")
-    invoice.cancel("sent by mistake")
+    cancel(invoice, "sent by mistake")
     invoice.collect_events()
     invoice.open(VIEWED)
     assert [event_type(type(e).TOPIC) for e in invoice.collect_events()] == ["opened"]

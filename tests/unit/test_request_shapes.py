@@ -32,7 +32,7 @@ PAIRS = [
 # Text lengths the document leaves out: judged after normalising (spaces dropped), or only
 # stated as the field's pattern. Any other text field must state its table's max_length.
 UNSTATED_LENGTHS = {"phone", "address", "vat_number", "company_id", "legal_name", "iban", "bic"}
-UNSTATED_LENGTHS |= {"invoice_prefix", "external_id"}
+UNSTATED_LENGTHS |= {"invoice_prefix", "credit_note_prefix", "external_id"}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pytest
 from fastfaktura.application import Invoicing
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.timeline import event_type
-from tests.unit.lifecycle_support import DUE, ISSUED, TOTAL, draft, in_status
+from tests.unit.lifecycle_support import DUE, ISSUED, TOTAL, cancel, draft, in_status
 
 DAY = ISSUED + timedelta(days=2)
 
@@ -42,7 +42,7 @@ def test_views_keep_the_status_and_count_once_a_day(status: str) -> None:
     elif status == "paid":
         invoice.record_payment(TOTAL, "cash", "2026-11-25", None)
     else:
-        invoice.cancel(None)
+        cancel(invoice)
     invoice.collect_events()
 
     assert (invoice.open(DAY), invoice.open(DAY)) == (True, False)

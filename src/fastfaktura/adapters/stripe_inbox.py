@@ -4,7 +4,7 @@ the payments worker and the `payments` CLI commands run it."""
 
 from __future__ import annotations
 
-from fastfaktura.readmodels.sql import local_statement
+from fastfaktura.adapters.named_sql import local_statement
 
 
 def inbox_sql(name: str) -> str:

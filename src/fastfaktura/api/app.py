@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 import asyncpg
 import structlog
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
 
 # Private module: Litestar 2.25 has no public accessor for the built OpenAPI document.
 from litestar._openapi.plugin import OpenAPIPlugin
@@ -24,15 +24,23 @@ from fastfaktura.adapters.database import ConnectionParams
 from fastfaktura.adapters.deadlines import create_read_pool
 from fastfaktura.adapters.pdf.pool import PdfRenderPool
 from fastfaktura.adapters.stripe_gateway import StripeGateway
+from fastfaktura.api import login_throttle
+from fastfaktura.api.account_common import ACCOUNT_EXCEPTION_HANDLERS
+from fastfaktura.api.account_pages import ACCOUNT_PAGES
+from fastfaktura.api.account_settings import ACCOUNT_SETTINGS
+from fastfaktura.api.api_keys import ApiKeyController, ApiKeyCreateRequest
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
+from fastfaktura.api.credit_notes import CreditNoteController
 from fastfaktura.api.docs_pages import docs_assets_router, docs_render_plugins
 from fastfaktura.api.errors import EXCEPTION_HANDLERS
+from fastfaktura.api.events import EventFeedController
 from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
 from fastfaktura.api.invoices import InvoiceController
+from fastfaktura.api.key_usage import KeyUsage
 from fastfaktura.api.openapi import add_links, complete_answers, components, fix_number_unions
 from fastfaktura.api.public import public_invoice_page, public_invoice_pdf
 from fastfaktura.api.ratelimit import (
@@ -48,12 +56,16 @@ from fastfaktura.api.schemas import (
     CancelRequest,
     ClientCreateRequest,
     ClientUpdateRequest,
+    CreditNoteCreateRequest,
     InvoiceCreateRequest,
     PaymentRequest,
+    RefundRequest,
     SendRequest,
 )
 from fastfaktura.api.sending import SendController
 from fastfaktura.api.services import Services
+from fastfaktura.api.sessions import account_middleware
+from fastfaktura.api.webhook_endpoints import WebhookEndpointController
 from fastfaktura.api.webhooks import stripe_webhook
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
@@ -61,7 +73,7 @@ from fastfaktura.event_reader import event_reader
 from fastfaktura.policies.start import Policies, start_policies
 from fastfaktura.readmodels.live import ProjectionSupervisor
 from fastfaktura.readmodels.models import READ_MODELS
-from fastfaktura.readmodels.queries import PositionWatcher
+from fastfaktura.readmodels.queries.positions import PositionWatcher
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +92,7 @@ async def _purge_idempotency_keys(pool: asyncpg.Pool, every_seconds: float = 360
             purged = await purge_expired(pool)
             if purged:
                 log.info("expired idempotency keys purged", count=purged)
+            await login_throttle.purge(pool)  # failed sign-ins past their window
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("idempotency key purge failed", error=str(exc))
         await asyncio.sleep(every_seconds)
@@ -99,6 +112,9 @@ def _add_body_schemas(app: Litestar) -> None:
             PaymentRequest,
             CancelRequest,
             SendRequest,
+            ApiKeyCreateRequest,
+            CreditNoteCreateRequest,
+            RefundRequest,
         )
     )
     document.components.schemas = dict(sorted(schemas.items()))
@@ -188,10 +204,12 @@ def create_app(
             watcher=PositionWatcher(pool, READ_MODELS),
             stripe=stripe,
             pdfs=pdfs,
+            key_usage=KeyUsage(settings.accounts.key_last_used_precision),
         )
         app.state.supervisor = supervisor
         app.state.delivery_worker = policies.delivery if policies else None
         app.state.payment_worker = policies.payments if policies else None
+        app.state.webhook_worker = policies.webhooks if policies else None
         purging = asyncio.create_task(_purge_idempotency_keys(pool))
         purging_buckets = asyncio.create_task(purge_buckets_forever(pool, settings.rate_limits))
         try:
@@ -216,12 +234,23 @@ def create_app(
             ClientController,
             InvoiceController,
             SendController,
+            ApiKeyController,
+            CreditNoteController,
+            # Integrations (issue 16): the event feed and webhook endpoints.
+            EventFeedController,
+            WebhookEndpointController,
             public_invoice_page,
             public_invoice_pdf,
             stripe_webhook,
             health,
             docs_redirect,
             docs_assets_router(),
+            # The account pages (HTML forms for people), with their own HTML error answers.
+            Router(
+                path="/",
+                route_handlers=[*ACCOUNT_PAGES, *ACCOUNT_SETTINGS],
+                exception_handlers=ACCOUNT_EXCEPTION_HANDLERS,
+            ),
         ],
         dependencies={"tenant": Provide(provide_tenant)},
         exception_handlers={**EXCEPTION_HANDLERS, RateLimited: rate_limited},
@@ -241,6 +270,8 @@ def create_app(
                 if settings.rate_limits.pages_limited
                 else []
             ),
+            # Sessions and CSRF (api/sessions.py), on the account pages only.
+            *account_middleware(settings),
         ],
         before_send=[add_rate_limit_headers],
         lifespan=[lifespan],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -13,8 +12,8 @@ from litestar import Request
 from fastfaktura.api.errors import Unauthorized
 from fastfaktura.api.ratelimit import authenticate_and_take
 from fastfaktura.api.services import services
-from fastfaktura.domain.api_key import hash_key
-from fastfaktura.readmodels import queries
+from fastfaktura.domain.api_key import hash_key, key_prefix
+from fastfaktura.readmodels.queries.api_keys import KeyOwner, authenticate
 
 # The OpenAPI security of every route that takes an API key (set on those controllers only:
 # the public page, /health and the Stripe webhook take none).
@@ -51,13 +50,13 @@ async def provide_tenant(request: Request[Any, Any, Any]) -> Tenant:
     key = presented_key(request)
     svc = services(request.app.state)
     limits = svc.settings.rate_limits
-    row: Mapping[str, Any] | None
+    owner: KeyOwner | None
     if limits.keys_limited:
         # The same query also takes a token from the key's bucket: only a known key has one.
-        row = await authenticate_and_take(request, hash_key(key), limits)
+        owner = await authenticate_and_take(request, hash_key(key), limits)
     else:
-        row = await queries.authenticate(svc.pool, hash_key(key))
-    if row is None:
+        owner = await authenticate(svc.pool, hash_key(key))
+    if owner is None:
         raise Unauthorized("The API key is unknown or revoked.")
-    # asyncpg returns its own UUID subclass; events must carry the standard type.
-    return Tenant(business_id=queries.standard_uuid(row["business_id"]), mode=row["mode"])
+    await svc.key_usage.used(svc.pool, key_prefix(key))
+    return Tenant(business_id=owner.business_id, mode=owner.mode)

@@ -15,8 +15,8 @@ from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import BusinessResponse, BusinessUpdateRequest
 from fastfaktura.api.services import services
 from fastfaktura.domain.errors import NotFoundError
-from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.models import BusinessReadModel
+from fastfaktura.readmodels.queries.business import find_business
 
 _ROWS = BusinessReadModel()
 
@@ -32,10 +32,10 @@ class BusinessController(Controller):
     async def get_business(
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
     ) -> BusinessResponse:
-        row = await queries.get_business(services(request.app.state).pool, tenant.business_id)
-        if row is None:
+        business = await find_business(services(request.app.state).pool, tenant.business_id)
+        if business is None:
             raise NotFoundError("business")
-        return BusinessResponse.from_row(row)
+        return business
 
     @put(
         operation_id="UpdateBusiness",

@@ -29,8 +29,8 @@ from fastfaktura.api.schemas import (
 )
 from fastfaktura.api.services import json_response, parse_id, services
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
-from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.models import ClientsReadModel
+from fastfaktura.readmodels.queries.clients import client_page, find_client
 
 _ROWS = ClientsReadModel()
 
@@ -63,7 +63,7 @@ class ClientController(Controller):
         search = q.strip() if q and q.strip() else None
         if search is not None and has_control_characters(search):
             raise InvalidInputError([FieldError("q", CONTROL_MESSAGE)])
-        rows, total = await queries.list_clients(
+        clients, total = await client_page(
             services(request.app.state).pool,
             tenant.business_id,
             q=search,
@@ -72,7 +72,7 @@ class ClientController(Controller):
             per_page=per_page,
         )
         return ClientPage(
-            data=[ClientResponse.from_row(r) for r in rows],
+            data=clients,
             page=page,
             per_page=per_page,
             total=total,
@@ -115,12 +115,12 @@ class ClientController(Controller):
         tenant: NamedDependency[Tenant],
         client_id: FromPath[str],
     ) -> ClientResponse:
-        row = await queries.get_client(
+        client = await find_client(
             services(request.app.state).pool, tenant.business_id, parse_id(client_id, "client")
         )
-        if row is None:
+        if client is None:
             raise NotFoundError("client")
-        return ClientResponse.from_row(row)
+        return client
 
     @put(
         "/{client_id:str}",

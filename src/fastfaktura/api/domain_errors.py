@@ -9,7 +9,14 @@ from typing import Any, Final
 from fastfaktura.domain.errors import (
     ChannelWithoutAddress,
     ClientNameRequired,
+    ConflictError,
+    CreditAboveCreditable,
+    CreditLineNotPositive,
+    CreditRateNotInvoiced,
+    CreditReasonRequired,
     DueDateBeforeIssueDate,
+    EmailTaken,
+    ExternalIdTaken,
     FieldError,
     InvoiceAmountTooLarge,
     InvoicedClientArchived,
@@ -18,6 +25,8 @@ from fastfaktura.domain.errors import (
     LineCountOutOfRange,
     NegativeTotal,
     PaymentOutsideAmountDue,
+    ProfileFieldsNotEditable,
+    RefundAboveDue,
     RuleBroken,
     UnknownDelivery,
 )
@@ -48,7 +57,39 @@ RULE_FIELDS: Final[dict[type[RuleBroken], Callable[[Any], FieldError]]] = {
         "channels", f"{e.channel} needs the client's {e.detail}"
     ),
     ClientNameRequired: lambda e: FieldError("name", "is required and may not be blank"),
+    EmailTaken: lambda e: FieldError("email", "is already used by an account"),
+    CreditReasonRequired: lambda e: FieldError("reason", "is required and may not be blank"),
+    CreditLineNotPositive: lambda e: FieldError(
+        f"lines[{e.index}].unit_price_cents", "a credited amount must be above 0"
+    ),
+    CreditAboveCreditable: lambda e: FieldError(
+        "lines",
+        f"the credit note's total ({e.amount_cents}) must be 1 to {e.creditable_cents}: the "
+        "invoice total minus what earlier credit notes credited",
+    ),
+    CreditRateNotInvoiced: lambda e: FieldError(
+        f"lines[{e.index}].tax_rate",
+        f"{e.rate} % is not a VAT rate of the invoice"
+        if e.base_left_cents is None
+        else f"at most {e.base_left_cents} cents of base are left to credit at {e.rate} %",
+    ),
+    RefundAboveDue: lambda e: FieldError(
+        "amount_cents", f"must be 1 to {e.refund_due_cents} (the refund due)"
+    ),
 }
+
+
+# Conflict rule -> the fields its 409 names (none: the answer names no field).
+CONFLICT_FIELDS: Final[dict[type[ConflictError], Callable[[Any], list[FieldError]]]] = {
+    ExternalIdTaken: lambda e: [FieldError("external_id", str(e))],
+    ProfileFieldsNotEditable: lambda e: [],
+}
+
+
+def conflict_field_errors(conflict: ConflictError) -> list[FieldError]:
+    """The fields a 409 names: only the rule-named conflicts above name any."""
+    mapped = CONFLICT_FIELDS.get(type(conflict))
+    return mapped(conflict) if mapped else []
 
 
 def field_errors(rules: Iterable[RuleBroken]) -> list[FieldError]:

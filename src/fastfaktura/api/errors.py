@@ -23,7 +23,7 @@ from litestar.openapi.spec import (
 from fastfaktura.adapters.deadlines import database_unavailable
 from fastfaktura.adapters.pdf.pool import PdfRenderUnavailableError
 from fastfaktura.adapters.web.page import public_error_page
-from fastfaktura.api.domain_errors import field_errors
+from fastfaktura.api.domain_errors import conflict_field_errors, field_errors
 from fastfaktura.domain.errors import (
     ConflictError,
     FieldError,
@@ -55,6 +55,14 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: int
     detail: str | None = None
     errors: list[ProblemField] = msgspec.field(default_factory=list)
+
+
+class RequestConflict(ConflictError):
+    """A conflict the API itself finds in the request (not a domain rule), naming its field."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Unauthorized(Exception):
@@ -114,8 +122,11 @@ def _not_found(_: Request[Any, Any, Any], exc: NotFoundError) -> Response[Proble
 
 
 def _conflict(_: Request[Any, Any, Any], exc: ConflictError) -> Response[Problem]:
-    errors = [FieldError(exc.field, str(exc))] if exc.field else None
-    return problem(409, "conflict", "Conflict", str(exc), errors)
+    if isinstance(exc, RequestConflict):
+        errors = [FieldError(exc.field, str(exc))]
+    else:
+        errors = conflict_field_errors(exc)
+    return problem(409, "conflict", "Conflict", str(exc), errors or None)
 
 
 def _unauthorized(_: Request[Any, Any, Any], exc: Unauthorized) -> Response[Problem]:

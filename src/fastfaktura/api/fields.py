@@ -119,6 +119,8 @@ BUSINESS_FIELDS: Final = (
     Field("vat_exempt_293b", "bool", nullable=False),
     Field("late_payment_rate", "decimal", places=2, minimum=0, maximum=100),
     Field("f_skatt", "bool", nullable=False),
+    # Credit notes' own series (API.md "Credit notes"): the same rule as the invoice prefix.
+    Field("credit_note_prefix", "text", nullable=False, max_length=10, rule=_prefix),
 )
 BUSINESS_READ_ONLY: Final = ("id", "mode", "created_at", "updated_at")
 
@@ -131,6 +133,8 @@ INVOICE_FIELDS: Final = (
     Field("due_date", "date"),
     Field("notes", "text", max_length=5000),
 )
+# An edit merges: every field may be left out (client and currency still never null).
+INVOICE_EDIT_FIELDS: Final = tuple(replace(field, required=False) for field in INVOICE_FIELDS)
 LINE_FIELDS: Final = (
     Field("description", "text", required=True, nullable=False, max_length=1000),
     # Bounds keep every product far inside exact integer cents (and a bigint).
@@ -160,3 +164,14 @@ PAYMENT_FIELDS: Final = (
 CANCEL_FIELDS: Final = (Field("reason", "text", max_length=1000),)
 
 SEND_FIELDS: Final = (Field("reminder", "bool", nullable=False),)
+
+# -- credit notes (API.md "Credit notes"); their lines are LINE_FIELDS ---------------------------
+
+CREDIT_NOTE_FIELDS: Final = (
+    Field("reason", "text", required=True, nullable=False, max_length=1000),
+)
+REFUND_FIELDS: Final = (
+    Field("amount_cents", "int", required=True, nullable=False, minimum=1, maximum=10**15),
+    Field("method", "enum", required=True, nullable=False, choices=PAYMENT_METHODS),
+    Field("reference", "text", max_length=200),
+)

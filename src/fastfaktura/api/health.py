@@ -15,8 +15,8 @@ from litestar.openapi import ResponseSpec
 from fastfaktura.adapters.deadlines import database_unavailable
 from fastfaktura.api.errors import UNAVAILABLE_RETRY_AFTER_SECONDS
 from fastfaktura.api.services import services
-from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.models import READ_MODELS
+from fastfaktura.readmodels.queries import positions
 
 log = structlog.get_logger(__name__)
 
@@ -63,7 +63,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[Health]:
     try:
         # The pool's deadlines bound each call; this bounds the whole check.
         rows = await asyncio.wait_for(
-            queries.status(svc.pool, READ_MODELS), svc.settings.database_timeout
+            positions.status(svc.pool, READ_MODELS), svc.settings.database_timeout
         )
     except Exception as exc:
         if not database_unavailable(exc):

@@ -17,11 +17,12 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.api.auth import Tenant
+from fastfaktura.api.errors import RequestConflict
 from fastfaktura.api.services import services
 from fastfaktura.domain.errors import ConflictError, FieldError, InvalidInputError
 from fastfaktura.jsonlimits import nested_too_deep
-from fastfaktura.readmodels.sql import local_statement
 
 HEADER = "idempotency-key"
 _CANONICAL = msgspec.json.Encoder(order="sorted")
@@ -90,7 +91,7 @@ async def _replay(pool: Any, args: tuple[Any, ...], fingerprint: str) -> Respons
         if row is None:
             return None
         if row["fingerprint"] != fingerprint:
-            raise ConflictError(
+            raise RequestConflict(
                 "this Idempotency-Key was used with a different request", field="Idempotency-Key"
             )
         if row["response_status"] is not None:

@@ -1,11 +1,12 @@
-"""/api/v1/invoices: create (numbered at once), list, read, the events timeline and the PDF."""
+"""/api/v1/invoices: create (numbered at once), edit a draft, list, read, the events timeline
+and the PDF."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
@@ -15,7 +16,13 @@ from fastfaktura.adapters.pdf.store import invoice_pdf
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.domain_errors import field_errors
 from fastfaktura.api.errors import answers, problem_responses
-from fastfaktura.api.fields import CANCEL_FIELDS, INVOICE_FIELDS, LINE_FIELDS, PAYMENT_FIELDS
+from fastfaktura.api.fields import (
+    CANCEL_FIELDS,
+    INVOICE_EDIT_FIELDS,
+    INVOICE_FIELDS,
+    LINE_FIELDS,
+    PAYMENT_FIELDS,
+)
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import Page, PerPage, check, check_each, json_object
 from fastfaktura.api.openapi import json_body
@@ -27,6 +34,7 @@ from fastfaktura.api.schemas import (
     InvoiceCreateRequest,
     InvoicePage,
     InvoiceResponse,
+    InvoiceUpdateRequest,
     PaymentRequest,
 )
 from fastfaktura.api.services import Services, json_response, parse_id, services
@@ -34,42 +42,52 @@ from fastfaktura.application import Written
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.domain.pricing import MAX_LINES, InvoiceLine
-from fastfaktura.readmodels import queries, timeline
+from fastfaktura.readmodels import timeline
 from fastfaktura.readmodels.models import InvoicesReadModel
-from fastfaktura.readmodels.queries import StoredInvoice
+from fastfaktura.readmodels.queries.invoice_events import invoice_events
+from fastfaktura.readmodels.queries.invoices import StoredInvoice, find_invoice, invoice_page
 
 _ROWS = InvoicesReadModel()
 T = TypeVar("T")
 
 
-def parse_invoice(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:
+def parse_invoice(body: bytes, *, edit: bool = False) -> tuple[dict[str, Any], list[FieldError]]:
     """Check the body's shape, lines included: the command's fields and every error found.
-    `lines` is left out when any line is invalid (the rules on lines need them all)."""
+    `lines` is left out when any line is invalid (the rules on lines need them all). An
+    edit (a merge) requires no field."""
     data = json_object(body)
-    clean, errors = check_each({k: v for k, v in data.items() if k != "lines"}, INVOICE_FIELDS)
-    raw_lines = data.get("lines")
-    lines: list[InvoiceLine] = []
+    fields = INVOICE_EDIT_FIELDS if edit else INVOICE_FIELDS
+    clean, errors = check_each({k: v for k, v in data.items() if k != "lines"}, fields)
     if "lines" not in data:
-        errors.append(FieldError("lines", "is required"))
-    elif not isinstance(raw_lines, list):
-        errors.append(FieldError("lines", "must be an array of lines"))
-    elif not 1 <= len(raw_lines) <= MAX_LINES:
-        errors.append(FieldError("lines", f"must hold 1 to {MAX_LINES} lines"))
+        if not edit:
+            errors.append(FieldError("lines", "is required"))
     else:
-        for index, raw in enumerate(raw_lines):
-            prefix = f"lines[{index}]."
-            if not isinstance(raw, dict):
-                errors.append(FieldError(f"lines[{index}]", "must be an object"))
-                continue
-            try:
-                line = check(raw, LINE_FIELDS, prefix=prefix)
-            except InvalidInputError as exc:
-                errors += exc.errors
-                continue
-            lines.append(InvoiceLine(**line))
-        if len(lines) == len(raw_lines):
+        lines, line_errors = parse_lines(data["lines"])
+        errors += line_errors
+        if lines is not None:
             clean["lines"] = lines
     return clean, errors
+
+
+def parse_lines(raw_lines: Any) -> tuple[list[InvoiceLine] | None, list[FieldError]]:
+    """Invoice lines (and a credit note's): all of them, or None and every error found."""
+    errors: list[FieldError] = []
+    if not isinstance(raw_lines, list):
+        return None, [FieldError("lines", "must be an array of lines")]
+    if not 1 <= len(raw_lines) <= MAX_LINES:
+        return None, [FieldError("lines", f"must hold 1 to {MAX_LINES} lines")]
+    lines: list[InvoiceLine] = []
+    for index, raw in enumerate(raw_lines):
+        if not isinstance(raw, dict):
+            errors.append(FieldError(f"lines[{index}]", "must be an object"))
+            continue
+        try:
+            line = check(raw, LINE_FIELDS, prefix=f"lines[{index}].")
+        except InvalidInputError as exc:
+            errors += exc.errors
+            continue
+        lines.append(InvoiceLine(**line))
+    return (lines if len(lines) == len(raw_lines) else None), errors
 
 
 async def refuse_with_rules(
@@ -90,18 +108,16 @@ async def refuse_with_rules(
 
 
 async def _stored_invoice(svc: Services, tenant: Tenant, invoice_id: Any) -> StoredInvoice:
-    stored = await queries.find_invoice(
-        svc.pool, tenant.business_id, invoice_id, svc.settings.base_url()
-    )
+    stored = await find_invoice(svc.pool, tenant.business_id, invoice_id, svc.settings.base_url())
     if stored is None:
         raise NotFoundError("invoice")
     return stored
 
 
 async def _events(svc: Services, tenant: Tenant, invoice_id: Any) -> list[EventResponse]:
-    """The timeline, read from the event store (no read model holds it): only when the answer
-    includes it. Whether the stream is an invoice of the caller's business is decided by its
-    first event's topic and business."""
+    """The timeline, read from the event store (`GET .../events`, as API.md says). Whether
+    the stream is an invoice of the caller's business is decided by its first event's topic
+    and business."""
     events = await timeline.invoice_events(svc.pool, svc.events, tenant.business_id, invoice_id)
     if events is None:
         raise NotFoundError("invoice")
@@ -157,7 +173,7 @@ class InvoiceController(Controller):
                 [FieldError("status", "must be one of: " + ", ".join(INVOICE_STATUSES))]
             )
         svc = services(request.app.state)
-        invoices, total = await queries.invoice_page(
+        invoices, total = await invoice_page(
             svc.pool,
             tenant.business_id,
             status=status,
@@ -181,11 +197,47 @@ class InvoiceController(Controller):
     ) -> InvoiceResponse:
         svc = services(request.app.state)
         target = parse_id(invoice_id, "invoice")
-        # The row alone says whether this is an invoice of the caller's business (404 without
-        # touching the store); the store is read for the `events` the answer includes.
+        # Read models only: the row says whether this is an invoice of the caller's business
+        # (404), `rm_invoice_events` holds its timeline (the event store is not read).
         invoice = (await _stored_invoice(svc, tenant, target)).view
-        invoice.events = await _events(svc, tenant, target)
+        invoice.events = await invoice_events(svc.pool, tenant.business_id, target)
         return invoice
+
+    @put(
+        "/{invoice_id:str}",
+        operation_id="UpdateInvoice",
+        summary="Edit a draft (merge: omitted fields kept, `lines` replaced whole); re-priced",
+        description=(
+            "Records `changed`. The number and issue date are kept; the seller's and buyer's "
+            "details are frozen again as they are now. Anything but a draft: 409."
+        ),
+        operation_class=json_body(InvoiceUpdateRequest, "The fields to change"),
+        responses=answers(200, InvoiceResponse, "Edited", 400, 401, 404, 409, 422),
+    )
+    async def update_invoice(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        invoice_id: FromPath[str],
+    ) -> Response[bytes]:
+        target = parse_id(invoice_id, "invoice")
+
+        async def produce() -> Response[bytes]:
+            svc = services(request.app.state)
+            changes, errors = parse_invoice(await request.body(), edit=True)
+            if errors:
+                # Every error in one answer: the domain judges the parts that are valid.
+                rules = await run_in_thread(
+                    lambda: svc.app.edit_rules_broken(tenant.business_id, target, changes),
+                    svc.settings.database_timeout,
+                )
+                raise InvalidInputError(errors + field_errors(rules))
+            written = await svc.execute(
+                lambda: svc.app.edit_invoice(tenant.business_id, target, changes)
+            )
+            return json_response(_from_aggregate(svc, written.value))
+
+        return await idempotent(request, tenant, produce)
 
     @get(
         "/{invoice_id:str}/events",

@@ -109,13 +109,19 @@ LINKS: dict[tuple[str, str], dict[str, tuple[dict[str, str], dict[str, str] | No
     ("CreateInvoice", "201"): {
         **dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_INVOICE_ID, None)),
         "ListSandboxMessages": (_INVOICE_ID, None),
+        "UpdateInvoice": (_INVOICE_ID, None),
     },
+    ("UpdateInvoice", "200"): dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_INVOICE_ID, None)),
     ("SendInvoice", "200"): {
         **dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_SENT_INVOICE_ID, None)),
         "ListSandboxMessages": (_SENT_INVOICE_ID, None),
     },
     ("RecordPayment", "201"): dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_INVOICE_ID, None)),
     ("CancelInvoice", "200"): dict.fromkeys(_INVOICE_READS_AND_COMMANDS, (_INVOICE_ID, None)),
+    ("CreateCreditNote", "201"): dict.fromkeys(
+        ("GetCreditNote", "ListCreditNoteEvents", "RecordRefund"),
+        ({"credit_note_id": "$response.body#/id"}, None),
+    ),
 }
 
 

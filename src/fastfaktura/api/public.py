@@ -26,7 +26,7 @@ from litestar import Request, Response, get
 from litestar.enums import MediaType
 from litestar.params import FromPath
 
-from fastfaktura.adapters.pdf.store import invoice_pdf, was_issued
+from fastfaktura.adapters.pdf.store import invoice_pdf
 from fastfaktura.adapters.stripe_gateway import PaymentIntentInfo, PaymentProviderError
 from fastfaktura.adapters.web.page import (
     ERROR_PAGE_HEADERS,
@@ -39,9 +39,9 @@ from fastfaktura.api.services import Services, services
 from fastfaktura.config import StripeSettings
 from fastfaktura.domain.errors import NotFoundError
 from fastfaktura.domain.invoice import Invoice, InvoiceStateError
-from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.models import InvoicesReadModel
-from fastfaktura.readmodels.sql import statement
+from fastfaktura.readmodels.queries.business import find_business
+from fastfaktura.readmodels.queries.invoices import find_invoice_by_token
 
 log = structlog.get_logger(__name__)
 _ROWS = InvoicesReadModel()
@@ -112,10 +112,10 @@ async def card_payment_for(svc: Services, invoice: Invoice) -> CardPayment | Non
     intent_id = invoice.payable_intent_id
     if intent_id is None:
         return None
-    business = await queries.get_business(svc.pool, invoice.business_id)
+    business = await find_business(svc.pool, invoice.business_id)
     if business is None:
         return None
-    mode = str(business["mode"])
+    mode = str(business.mode)
     publishable_key = svc.settings.stripe.publishable_key(mode)
     if publishable_key is None or svc.settings.stripe.secret_key(mode) is None:
         return None
@@ -160,12 +160,10 @@ async def public_invoice_page(
     if not well_formed(token):
         return _not_found(request)
     svc = services(request.app.state)
-    row = await svc.pool.fetchrow(
-        statement("invoices", "queries.sql", "get_invoice_by_token"), token
-    )
-    if row is None:
+    stored = await find_invoice_by_token(svc.pool, token, svc.settings.base_url())
+    if stored is None:
         return _not_found(request)
-    business_id, invoice_id = row["business_id"], row["id"]
+    business_id, invoice_id = stored.business_id, stored.view.id
     try:
         written = await svc.execute(lambda: svc.app.open_invoice(business_id, invoice_id))
     except (InvoiceStateError, NotFoundError):
@@ -200,17 +198,11 @@ async def public_invoice_pdf(
     if not well_formed(token):
         return _not_found(request)
     svc = services(request.app.state)
-    row = await svc.pool.fetchrow(
-        statement("invoices", "queries.sql", "get_invoice_by_token"), token
-    )
-    if row is None:
+    stored = await find_invoice_by_token(svc.pool, token, svc.settings.base_url())
+    if stored is None or not stored.was_sent:
         return _not_found(request)
-    business_id = row["business_id"]
-    if not was_issued(row):
-        return _not_found(request)
-    invoice = InvoiceResponse.from_row(dict(row), svc.settings.base_url())
     pdf = await invoice_pdf(
-        svc.pdfs, svc.pool, business_id, invoice, int(row["version"]), issued=True
+        svc.pdfs, svc.pool, stored.business_id, stored.view, stored.version, issued=True
     )
     # The page's headers but its Content-Security-Policy (a browser's PDF viewer may need more).
     headers = {name: value for name, value in HEADERS.items() if name != "Content-Security-Policy"}

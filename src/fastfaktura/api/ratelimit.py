@@ -31,16 +31,17 @@ from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastfaktura.adapters.deadlines import database_unavailable
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.adapters.web.page import ERROR_PAGE_HEADERS, render_error
 from fastfaktura.api.errors import UNAVAILABLE_RETRY_AFTER_SECONDS, problem
 from fastfaktura.api.services import services
 from fastfaktura.config import RateLimitSettings
-from fastfaktura.readmodels.sql import local_statement
+from fastfaktura.readmodels.queries.api_keys import KeyOwner
 
 log = structlog.get_logger(__name__)
 
-# The public paths limited per client address; `/login` will join them.
-PUBLIC_PATHS: Final = ("/i/",)
+# The public paths limited per client address: the invoice pages, sign-in and sign-up.
+PUBLIC_PATHS: Final = ("/i/", "/login", "/signup")
 # Where a request's key quota waits for the hook that writes its headers.
 _SCOPE_KEY: Final = "fastfaktura.rate_limit"
 PURGE_EVERY_SECONDS: Final = 60.0
@@ -98,7 +99,7 @@ def _quota(row: asyncpg.Record, per_second: float, burst: int) -> Quota:
 
 async def authenticate_and_take(
     request: Request[Any, Any, Any], key_hash: str, limits: RateLimitSettings
-) -> asyncpg.Record | None:
+) -> KeyOwner | None:
     """The key's row (business_id, mode), or None when unknown or revoked; raises RateLimited
     when the key's bucket is empty. The quota is kept for the answer's headers."""
     pool = services(request.app.state).pool
@@ -112,7 +113,7 @@ async def authenticate_and_take(
     cast(dict[str, Any], request.scope)[_SCOPE_KEY] = quota
     if not quota.allowed:
         raise RateLimited(quota)
-    return row
+    return KeyOwner.from_row(row)
 
 
 async def add_rate_limit_headers(message: Message, scope: Scope) -> None:

@@ -10,6 +10,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from fastfaktura.readmodels.business_view import BusinessResponse  # re-exported for the API
+from fastfaktura.readmodels.client_view import ClientResponse  # re-exported for the API
 from fastfaktura.readmodels.invoice_view import (  # the invoice view, re-exported for the API
     INVOICE_STATUSES,
     Buyer,
@@ -27,7 +29,9 @@ from fastfaktura.readmodels.invoice_view import (  # the invoice view, re-export
 
 __all__ = [
     "INVOICE_STATUSES",
+    "BusinessResponse",
     "Buyer",
+    "ClientResponse",
     "Currency",
     "EventList",
     "EventResponse",
@@ -39,62 +43,6 @@ __all__ = [
     "TaxBreakdownItem",
     "exact_number",
 ]
-
-
-class BusinessResponse(msgspec.Struct, kw_only=True):
-    id: UUID
-    name: str
-    legal_name: str | None
-    email: str | None
-    phone: str | None
-    address: str | None
-    country: str | None
-    vat_number: str | None
-    company_id: str | None
-    iban: str | None
-    bic: str | None
-    currency: Currency
-    locale: Locale
-    payment_terms_days: int
-    invoice_prefix: str
-    vat_exempt_293b: bool
-    late_payment_rate: int | float | None
-    f_skatt: bool
-    mode: Literal["sandbox", "live"]
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> BusinessResponse:
-        rate = row.get("late_payment_rate")
-        late_payment_rate = None if rate is None else exact_number(rate)
-        return msgspec.convert(
-            {**row, "id": row["business_id"], "late_payment_rate": late_payment_rate},
-            cls,
-            from_attributes=False,
-            strict=False,
-        )
-
-
-class ClientResponse(msgspec.Struct, kw_only=True):
-    id: UUID
-    name: str
-    email: str | None
-    phone: str | None
-    address: str | None
-    country: str | None
-    locale: Locale
-    external_id: str | None
-    tags: list[str]
-    vat_number: str | None
-    company_id: str | None
-    archived_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ClientResponse:
-        return msgspec.convert(row, cls, strict=False)
 
 
 class ClientPage(msgspec.Struct, kw_only=True):
@@ -187,6 +135,14 @@ class BusinessUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=
     f_skatt: Annotated[
         bool, Meta(description="Sweden: approved for F-tax (Godkänd för F-skatt)")
     ] = _UNSET
+    credit_note_prefix: Annotated[
+        str,
+        Meta(
+            pattern=r"^[A-Za-z0-9_-]{1,10}$",
+            examples=["A"],
+            description="Credit notes' numbers: {credit_note_prefix}{YYYY}-{NNNNN}",
+        ),
+    ] = _UNSET
 
 
 # -- invoices -----------------------------------------------------------------------------------
@@ -254,6 +210,19 @@ class InvoiceCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
     lines: Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)]
 
 
+class InvoiceUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A draft's edit, merged: omitted fields keep their value, `lines` replaces them all,
+    `notes: null` clears, `due_date: null` takes the creation default."""
+
+    client_id: UUID = _UNSET
+    currency: Currency = _UNSET
+    due_date: Annotated[date, Meta(description="Null: issue date + payment_terms_days")] | None = (
+        _UNSET
+    )
+    notes: Annotated[str, Meta(max_length=5000, pattern=NON_BLANK_TEXT)] | None = _UNSET
+    lines: Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)] = _UNSET
+
+
 class PaymentRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     amount_cents: Annotated[
         int, Meta(ge=1, le=10**15, description="At most the amount due", examples=[12000])
@@ -315,3 +284,32 @@ class SandboxMessagePage(msgspec.Struct, kw_only=True):
     page: int
     per_page: int
     total: int
+
+
+# -- credit notes (the response struct is readmodels/credit_note_view.py) -----------------------
+
+
+class CreditNoteCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reason: Annotated[
+        str,
+        Meta(min_length=1, max_length=1000, pattern=NON_BLANK_TEXT, examples=["Returned goods"]),
+    ]
+    lines: (
+        Annotated[
+            list[InvoiceLineRequest],
+            Meta(
+                min_length=1,
+                max_length=500,
+                description="Credited amounts (positive). Omitted: all not yet credited",
+            ),
+        ]
+        | msgspec.UnsetType
+    ) = _UNSET
+
+
+class RefundRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    amount_cents: Annotated[
+        int, Meta(ge=1, le=10**15, description="At most the refund due", examples=[50000])
+    ]
+    method: Literal["bank_transfer", "card", "cash", "other"]
+    reference: Annotated[str, Meta(max_length=200, pattern=NON_BLANK_TEXT)] | None = _UNSET

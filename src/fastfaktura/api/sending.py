@@ -8,10 +8,12 @@ import time
 from typing import Annotated, Any
 from uuid import UUID, uuid5
 
+from asyncpg import Connection, Pool
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import SEND_FIELDS
@@ -29,14 +31,14 @@ from fastfaktura.api.schemas import (
 from fastfaktura.api.services import Services, json_response, parse_id, services
 from fastfaktura.domain.errors import FieldError, InvalidInputError
 from fastfaktura.domain.invoice import Invoice
-from fastfaktura.readmodels.sql import statement
+from fastfaktura.readmodels.queries.deliveries import delivery_statuses
 
 CHANNELS = ("email", "sms", "link")
 SANDBOX_WAIT_SECONDS = 5.0
 
 
 def _sql(name: str) -> str:
-    return statement("deliveries", "queries.sql", name)
+    return local_statement(__file__, "sending.sql", name)
 
 
 def parse_send(body: bytes) -> tuple[list[str], bool]:
@@ -66,8 +68,8 @@ async def _settled(
     deadline = time.monotonic() + SANDBOX_WAIT_SECONDS
     statuses: dict[str, str] = {}
     while True:
-        rows = await svc.pool.fetch(_sql("delivery_statuses"), tenant.business_id, invoice.id)
-        statuses = {str(r["id"]): r["status"] for r in rows if str(r["id"]) in ids}
+        found = await delivery_statuses(svc.pool, tenant.business_id, invoice.id)
+        statuses = {key: status for key, status in found.items() if key in ids}
         if len(statuses) == len(ids) and "pending" not in statuses.values():
             return statuses
         if time.monotonic() > deadline:
@@ -156,30 +158,38 @@ class SendController(Controller):
             if invoice is None:
                 raise InvalidInputError([FieldError("invoice_id", "must be a UUID")])
         pool = services(request.app.state).pool
-        args = (tenant.business_id, invoice)
-        rows = await pool.fetch(
-            _sql("list_sandbox_messages"), *args, per_page, (page - 1) * per_page
-        )
-        total = await pool.fetchval(_sql("count_sandbox_messages"), *args)
+        async with pool.acquire() as conn:
+            messages = await sandbox_messages(
+                conn, tenant.business_id, invoice, per_page, (page - 1) * per_page
+            )
+            total = await conn.fetchval(_sql("count_sandbox_messages"), tenant.business_id, invoice)
         return SandboxMessagePage(
-            data=[
-                SandboxMessage(
-                    id=row["id"],
-                    invoice_id=row["invoice_id"],
-                    channel=row["channel"],
-                    to=row["recipient"],
-                    subject=row["subject"],
-                    body=row["body"],
-                    url=row["url"],
-                    attachments=json.loads(row["attachments"]),
-                    created_at=row["created_at"],
-                )
-                for row in rows
-            ],
+            data=messages,
             page=page,
             per_page=per_page,
             total=int(total),
         )
+
+
+async def sandbox_messages(
+    db: Pool | Connection, business_id: UUID, invoice_id: UUID | None, limit: int, offset: int
+) -> list[SandboxMessage]:
+    """The sandbox outbox, newest first (also shown on /account)."""
+    rows = await db.fetch(_sql("list_sandbox_messages"), business_id, invoice_id, limit, offset)
+    return [
+        SandboxMessage(
+            id=row["id"],
+            invoice_id=row["invoice_id"],
+            channel=row["channel"],
+            to=row["recipient"],
+            subject=row["subject"],
+            body=row["body"],
+            url=row["url"],
+            attachments=json.loads(row["attachments"]),
+            created_at=row["created_at"],
+        )
+        for row in rows
+    ]
 
 
 def _status(status: str, sandbox: bool) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -16,11 +16,12 @@ from fastfaktura.adapters.deadlines import run_in_thread
 from fastfaktura.adapters.pdf.pool import PdfRenderPool
 from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.api.input import parse_uuid
+from fastfaktura.api.key_usage import KeyUsage
 from fastfaktura.application import Invoicing, Written
 from fastfaktura.config import Settings
 from fastfaktura.domain.errors import NotFoundError
-from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.events import EventReader
+from fastfaktura.readmodels.queries.positions import PositionWatcher
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -32,9 +33,11 @@ class Services:
     app: Invoicing
     events: EventReader  # the read side's port onto the event store (the timeline)
     pool: asyncpg.Pool
-    watcher: queries.PositionWatcher
+    watcher: PositionWatcher
     stripe: StripeGateway
     pdfs: PdfRenderPool
+    # When API keys were last used (api/key_usage.py); its precision comes from the settings.
+    key_usage: KeyUsage = field(default_factory=lambda: KeyUsage(60.0))
 
     async def execute(self, command: Callable[[], Written[T]]) -> Written[T]:
         """Run a command on the (synchronous) write side in a worker thread, then wait until

@@ -14,12 +14,13 @@ from fastfaktura.application.base import (
 from fastfaktura.application.businesses import BusinessCommands, IssuedKey
 from fastfaktura.application.card_payments import CardPaymentCommands
 from fastfaktura.application.clients import ClientCommands
+from fastfaktura.application.credit_notes import CreditNoteCommands
 from fastfaktura.application.invoices import (
     BUYER_FIELDS,
     CHANNEL_ADDRESS,
     SELLER_FIELDS,
-    InvoiceCommands,
 )
+from fastfaktura.application.users import PasswordLink, UserCommands
 
 __all__ = [
     "BUYER_FIELDS",
@@ -29,13 +30,17 @@ __all__ = [
     "Clock",
     "Invoicing",
     "IssuedKey",
+    "PasswordLink",
     "Written",
     "recorded",
     "utc_now",
 ]
 
 
-class Invoicing(BusinessCommands, ClientCommands, InvoiceCommands, CardPaymentCommands):
+# CreditNoteCommands builds on InvoiceCommands (the series locks, the parties' fields).
+class Invoicing(
+    BusinessCommands, ClientCommands, CreditNoteCommands, CardPaymentCommands, UserCommands
+):
     # The name under which the event store and the trackers know this application.
     name = "Invoicing"
     log_section_size = 1000

@@ -17,6 +17,8 @@ class IssuedKey:
     business_id: UUID
     secret: str
     prefix: str
+    # The key's state as created (its name, when it was issued), for the API's answer.
+    api_key: ApiKey | None = None
 
 
 class BusinessCommands(WriteModel):
@@ -31,12 +33,13 @@ class BusinessCommands(WriteModel):
 
         return self._command(attempt)
 
-    def issue_api_key(self, business_id: UUID) -> Written[IssuedKey]:
+    def issue_api_key(self, business_id: UUID, name: str | None = None) -> Written[IssuedKey]:
         business = self.get(Business, business_id)
 
         def attempt() -> Decided[IssuedKey]:
             key, api_key = self._new_key(business.id, business.mode)
-            return Decided(IssuedKey(business.id, key, api_key.key_prefix), (api_key,))
+            api_key.rename(name)
+            return Decided(IssuedKey(business.id, key, api_key.key_prefix, api_key), (api_key,))
 
         return self._command(attempt)
 
@@ -51,10 +54,13 @@ class BusinessCommands(WriteModel):
         )
         return secret, api_key
 
-    def revoke_api_key(self, prefix: str) -> Written[ApiKey]:
+    def revoke_api_key(self, prefix: str, business_id: UUID | None = None) -> Written[ApiKey]:
+        """Revoke a key; given `business_id`, only a key of that business (another business's
+        prefix is 'not found', as one that does not exist)."""
+
         def attempt() -> Decided[ApiKey]:
             api_key = self.find(ApiKey, id_for_prefix(prefix))
-            if api_key is None:
+            if api_key is None or business_id not in (None, api_key.business_id):
                 raise ApiKeyNotFoundError(prefix)
             api_key.revoke(self.clock())  # a second revocation records nothing
             return Decided(api_key, (api_key,))

@@ -1,5 +1,6 @@
-"""Commands on invoices: create (numbered from its series), send, deliveries, views, payments,
-overdue and cancel. Card payment requests are in card_payments.py."""
+"""Commands on invoices: create (numbered from its series), edit a draft, send, deliveries,
+views, payments and overdue. Card payment requests are in card_payments.py; cancel, which may
+issue a credit note, is in credit_notes.py."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import secrets
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from fastfaktura.application.base import Clock, Decided, WriteModel, Written, utc_now
@@ -20,8 +23,8 @@ from fastfaktura.domain.errors import (
     RuleBroken,
     RulesBroken,
 )
-from fastfaktura.domain.invoice import Invoice, date_rules
-from fastfaktura.domain.pricing import InvoiceLine, priced
+from fastfaktura.domain.invoice import Invoice
+from fastfaktura.domain.pricing import InvoiceLine, date_rules, priced
 from fastfaktura.domain.series import InvoiceSeries, format_number, series_id
 
 # The client detail each delivery channel is addressed to (`link` needs none).
@@ -50,6 +53,33 @@ BUYER_FIELDS = (
     "company_id",
     "locale",
 )
+
+
+def frozen_seller(business: Business) -> dict[str, Any]:
+    """The seller's legal details as an invoice freezes them."""
+    return {"name": business.name, **{k: business.field(k) for k in SELLER_FIELDS}}
+
+
+def frozen_buyer(client: Client) -> dict[str, Any]:
+    """The buyer's details as an invoice freezes them."""
+    return {**{k: client.details.get(k) for k in BUYER_FIELDS}, "id": str(client.id)}
+
+
+def default_due_date(business: Business, issue_date: date) -> date:
+    return issue_date + timedelta(days=int(business.profile["payment_terms_days"]))
+
+
+def draft_lines(invoice: Invoice) -> list[InvoiceLine]:
+    """A draft's lines as they were given (an edit without `lines` keeps them)."""
+    return [
+        InvoiceLine(
+            line["description"],
+            Decimal(line["quantity"]),
+            int(line["unit_price_cents"]),
+            Decimal(line["tax_rate"]),
+        )
+        for line in invoice.lines
+    ]
 
 
 class InvoiceCommands(WriteModel):
@@ -103,9 +133,8 @@ class InvoiceCommands(WriteModel):
             # Reported with the rules of the lines and dates, in one answer.
             raise RulesBroken(priced(lines)[1] + client_broken + date_rules(issue_date, due_date))
         if due_date is None:
-            due_date = issue_date + timedelta(days=int(business.profile["payment_terms_days"]))
-        seller = {"name": business.name, **{k: business.field(k) for k in SELLER_FIELDS}}
-        buyer = {**{k: client.details.get(k) for k in BUYER_FIELDS}, "id": str(client.id)}
+            due_date = default_due_date(business, issue_date)
+        seller, buyer = frozen_seller(business), frozen_buyer(client)
         year = issue_date.year
         series_key = series_id(business_id, year)
 
@@ -137,6 +166,62 @@ class InvoiceCommands(WriteModel):
 
         with self._series_lock(series_key):
             return self._command(attempt)
+
+    def edit_invoice(
+        self, business_id: UUID, invoice_id: UUID, changes: Mapping[str, Any]
+    ) -> Written[Invoice]:
+        """Edit a draft (API.md "Drafts"): the fields in `changes` replace the draft's (`lines`
+        whole; `due_date` None: the default of a creation), the others are kept; the seller
+        and buyer are frozen again as they are now. InvoiceStateError (409) for anything but
+        a draft; RulesBroken with every rule the edited draft breaks, as a creation would."""
+
+        def attempt() -> Decided[Invoice]:
+            invoice = self.get(Invoice, invoice_id, business_id)
+            invoice.check_editable()
+            edited = self._edited_fields(business_id, invoice, changes)
+            client, client_broken = self._client_rules(business_id, edited["client_id"])
+            if client is None or client_broken:
+                issue_date = date.fromisoformat(invoice.issue_date)
+                lines_broken = priced(edited["lines"])[1]
+                raise RulesBroken(
+                    lines_broken + client_broken + date_rules(issue_date, edited["due_date"])
+                )
+            business = self.get(Business, business_id)
+            invoice.edit(**edited, seller=frozen_seller(business), buyer=frozen_buyer(client))
+            return Decided(invoice, (invoice,))
+
+        return self._command(attempt)
+
+    def edit_rules_broken(
+        self, business_id: UUID, invoice_id: UUID, changes: Mapping[str, Any]
+    ) -> list[RuleBroken]:
+        """The rules an edit would break, judged on the valid parts of a request that has
+        invalid ones (so that one answer reports every error). NotFoundError and
+        InvoiceStateError as the edit itself."""
+        invoice = self.get(Invoice, invoice_id, business_id)
+        invoice.check_editable()
+        edited = self._edited_fields(business_id, invoice, changes)
+        broken = priced(edited["lines"])[1] if "lines" in changes else []
+        if "client_id" in changes:
+            broken += self._client_rules(business_id, edited["client_id"])[1]
+        issue_date = date.fromisoformat(invoice.issue_date)
+        return broken + date_rules(issue_date, changes.get("due_date"))
+
+    def _edited_fields(
+        self, business_id: UUID, invoice: Invoice, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The draft's fields with `changes` merged in (what Invoice.edit takes)."""
+        due_date = changes.get("due_date", date.fromisoformat(invoice.due_date))
+        if due_date is None:
+            issue_date = date.fromisoformat(invoice.issue_date)
+            due_date = default_due_date(self.get(Business, business_id), issue_date)
+        return {
+            "client_id": changes.get("client_id", invoice.client_id),
+            "currency": changes.get("currency", invoice.currency),
+            "due_date": due_date,
+            "notes": changes.get("notes", invoice.notes),
+            "lines": changes["lines"] if "lines" in changes else draft_lines(invoice),
+        }
 
     def _series_lock(self, key: UUID) -> threading.Lock:
         with self._series_locks_guard:
@@ -194,11 +279,6 @@ class InvoiceCommands(WriteModel):
         nothing and succeeds. A view is never a conflict."""
         today = self.clock().astimezone(UTC).date()
         return self._change(Invoice, invoice_id, business_id, lambda inv: inv.open(today))
-
-    def cancel_invoice(
-        self, business_id: UUID, invoice_id: UUID, reason: str | None
-    ) -> Written[Invoice]:
-        return self._change(Invoice, invoice_id, business_id, lambda inv: inv.cancel(reason))
 
     def record_payment(
         self,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from typing import Any
 
 import asyncpg
 from rich.table import Table
@@ -17,7 +16,8 @@ from fastfaktura.cli.output import err, out
 from fastfaktura.config import Settings
 from fastfaktura.domain.errors import ApiKeyNotFoundError, DomainError
 from fastfaktura.readmodels.models import read_model
-from fastfaktura.readmodels.sql import statement
+from fastfaktura.readmodels.queries.api_keys import KeyListing, list_keys
+from fastfaktura.readmodels.queries.business import find_business
 
 
 def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,26 +54,19 @@ def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
     ctx.catch_up([read_model("api_keys")])
     ctx.close()
 
-    async def fetch() -> list[Any]:
+    async def fetch() -> list[KeyListing]:
         conn = await asyncpg.connect(ctx.direct_url)
         try:
-            if (
-                await conn.fetchrow(statement("business", "queries.sql", "get_business"), business)
-                is None
-            ):
+            if await find_business(conn, business) is None:
                 raise SystemExit(f"No business {business}.")
-            return list(
-                await conn.fetch(statement("api_keys", "queries.sql", "list_keys"), business)
-            )
+            return await list_keys(conn, business)
         finally:
             await conn.close()
 
-    rows = asyncio.run(fetch())
+    keys = asyncio.run(fetch())
     table = Table("key_prefix", "mode", "issued_at", "revoked_at")
-    for row in rows:
-        table.add_row(
-            row["key_prefix"], row["mode"], str(row["issued_at"]), str(row["revoked_at"] or "")
-        )
+    for key in keys:
+        table.add_row(key.key_prefix, key.mode, str(key.issued_at), str(key.revoked_at or ""))
     out.print(table)
     return 0
 

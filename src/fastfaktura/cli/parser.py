@@ -28,6 +28,7 @@ from fastfaktura.cli.projections import (
     cmd_projections_status,
 )
 from fastfaktura.cli.serve import cmd_serve
+from fastfaktura.cli.users import cmd_users_create, cmd_users_link
 from fastfaktura.cli.verify import cmd_audit_verify
 from fastfaktura.readmodels.models import READ_MODELS
 
@@ -67,6 +68,7 @@ def parser() -> argparse.ArgumentParser:
     _serve(commands)
     _accounts(commands)
     _keys(commands)
+    _users(commands)
     _db(commands)
     _projections(commands)
     _overdue(commands)
@@ -141,6 +143,21 @@ def _keys(commands: Commands) -> None:
         "key_prefix", help="the key's 16-character prefix (ffk_test_... or ffk_live_...)"
     )
     revoke.set_defaults(run=cmd_keys_revoke)
+
+
+def _users(commands: Commands) -> None:
+    users = _group(commands, "users", "the people who sign in to a business's account settings")
+    create = _command(
+        users, "create", "add an owner to a business; prints a one-time link to set a password"
+    )
+    create.add_argument("--business", required=True, help="the business id (a UUID)")
+    create.add_argument("--email", required=True, help="the owner's email (signs in with it)")
+    create.set_defaults(run=cmd_users_create)
+    link = _command(
+        users, "link", "a new one-time link to set a user's password (the old one dies)"
+    )
+    link.add_argument("--email", required=True, help="the user's email")
+    link.set_defaults(run=cmd_users_link)
 
 
 def _db(commands: Commands) -> None:

@@ -19,10 +19,10 @@ from fastfaktura.adapters.deadlines import create_read_pool
 from fastfaktura.cli.context import Context
 from fastfaktura.cli.output import out, progress
 from fastfaktura.config import Settings
-from fastfaktura.readmodels import queries
 from fastfaktura.readmodels.live import ProjectionSupervisor
 from fastfaktura.readmodels.model import ReadModel
 from fastfaktura.readmodels.models import READ_MODELS, read_model
+from fastfaktura.readmodels.queries import positions
 from fastfaktura.readmodels.rebuild import rebuild
 
 
@@ -52,11 +52,11 @@ def cmd_projections_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _status_rows(url: str) -> list[queries.ProjectionStatus]:
-    async def fetch() -> list[queries.ProjectionStatus]:
+def _status_rows(url: str) -> list[positions.ProjectionStatus]:
+    async def fetch() -> list[positions.ProjectionStatus]:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
         try:
-            return await queries.status(pool, READ_MODELS)
+            return await positions.status(pool, READ_MODELS)
         finally:
             await pool.close()
 

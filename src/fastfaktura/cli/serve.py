@@ -6,13 +6,17 @@ import argparse
 import json
 import signal
 import sys
+from datetime import timedelta
 from uuid import UUID
 
 from fastfaktura.application import IssuedKey
 from fastfaktura.cli.context import Context
+from fastfaktura.cli.users import password_link_url
 from fastfaktura.config import Settings
 from fastfaktura.domain.business import Business
-from fastfaktura.domain.errors import DomainError
+from fastfaktura.domain.errors import DomainError, EmailTaken
+
+DEMO_OWNER_EMAIL = "owner@demo.fastfaktura.localhost"
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -31,12 +35,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     ctx.migrate()
     if args.demo:
         demo = _demo_account(ctx)
+        owner = _demo_owner(ctx, demo)
         ctx.catch_up()
         base = settings.base_url()
         print(f"\nFastFaktura sandbox demo account {demo.business_id}")
         print(f"  API key : {demo.secret}")
         print(f"  API base: {base}/api/v1")
         print(f"  Docs    : {base}/schema  (OpenAPI: {base}/schema/openapi.json)")
+        print(f"  Account : {base}/account  (sign in at {base}/login)")
+        print(f"  Owner   : {owner}")
         print(f"  Cards   : {_card_payments(settings)}")
         print(
             f'  Try     : curl -H "X-Api-Key: {demo.secret}" {base}/api/v1/business\n', flush=True
@@ -85,6 +92,26 @@ def _demo_account(ctx: Context) -> IssuedKey:
     )
     path.chmod(0o600)
     return issued
+
+
+def _demo_owner(ctx: Context, demo: IssuedKey) -> str:
+    """The demo business's owner: on the first run, created with a one-time link (printed this
+    once); afterwards only its email, and how to get a new link."""
+    try:
+        link = ctx.app.add_owner(
+            demo.business_id,
+            DEMO_OWNER_EMAIL,
+            timedelta(hours=ctx.settings.accounts.password_link_hours),
+        ).value
+    except EmailTaken:
+        return (
+            f"{DEMO_OWNER_EMAIL} (a new sign-in link: fastfaktura users link --email "
+            f"{DEMO_OWNER_EMAIL})"
+        )
+    return (
+        f"{DEMO_OWNER_EMAIL}\n  Sign in : {password_link_url(ctx.settings, link)}\n"
+        "            (one use, shown this once: it sets the owner's password and signs in)"
+    )
 
 
 def _card_payments(settings: Settings) -> str:

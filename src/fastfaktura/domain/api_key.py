@@ -11,6 +11,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 KEY_PREFIX_LENGTH: Final = 16
+# A key's name is a label people give it ("CI", "accounting export"): at most this long.
+KEY_NAME_MAX_LENGTH: Final = 100
 _KEY_NAMESPACE: Final = uuid5(NAMESPACE_URL, "https://fastfaktura.io/ns/api-key")
 
 
@@ -42,10 +44,20 @@ class ApiKey(Aggregate):
         self.mode = mode
         self.issued_at = issued_at
         self.revoked_at: datetime | None = None
+        # Named by its own event: keys created before names existed replay unchanged.
+        self.name: str | None = None
 
     @staticmethod
     def create_id(key_prefix: str, **_: object) -> UUID:
         return id_for_prefix(key_prefix)
+
+    def rename(self, name: str | None) -> None:
+        if name != self.name:
+            self._named(name=name)
+
+    @event("Named", topic="fastfaktura:ApiKey.Named")
+    def _named(self, name: str | None) -> None:
+        self.name = name
 
     def revoke(self, at: datetime) -> None:
         """Revoking twice is harmless: the first revocation stands."""

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from fastfaktura.domain.errors import ConflictError
+from fastfaktura.domain.errors import ProfileFieldsNotEditable
 
 # Profile fields a business can edit, with their defaults at registration.
 PROFILE_DEFAULTS: Final[dict[str, Any]] = {
@@ -24,6 +24,8 @@ PROFILE_DEFAULTS: Final[dict[str, Any]] = {
     "locale": "en",
     "payment_terms_days": 30,
     "invoice_prefix": "F",
+    # Credit notes are numbered in their own series: {credit_note_prefix}{YYYY}-{NNNNN}.
+    "credit_note_prefix": "A",
     # Legal settings printed on invoices: France, VAT exemption (art. 293 B du CGI) and a
     # contractual late-payment rate (percent; None: the legal default); Sweden, F-skatt.
     "vat_exempt_293b": False,
@@ -53,7 +55,7 @@ class Business(Aggregate):
         """Record only what really changes; an edit that changes nothing records no event."""
         unknown = set(changes) - EDITABLE_FIELDS
         if unknown:
-            raise ConflictError(f"fields are not editable: {sorted(unknown)}")
+            raise ProfileFieldsNotEditable(unknown)
         effective = {k: v for k, v in changes.items() if self.field(k) != v}
         if effective:
             self._profile_changed(changes=effective)

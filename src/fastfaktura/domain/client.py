@@ -8,7 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from fastfaktura.domain.errors import ClientNameRequired, ConflictError
+from fastfaktura.domain.errors import ClientNameRequired, ConflictError, ExternalIdTaken
 
 CLIENT_FIELDS: Final = (
     "name",
@@ -85,13 +85,6 @@ def _require_name(details: dict[str, Any]) -> None:
         raise ClientNameRequired()
 
 
-class ExternalIdTakenError(ConflictError):
-    def __init__(self, external_id: str) -> None:
-        super().__init__(
-            f"external_id {external_id!r} is already used by another client", field="external_id"
-        )
-
-
 class ExternalIdClaim(Aggregate):
     """Who holds an external id within a business. Its id derives from (business, external id),
     so two concurrent claims collide in the event store and one of them fails."""
@@ -112,7 +105,7 @@ class ExternalIdClaim(Aggregate):
         if self.holder == client_id:
             return
         if self.holder is not None:
-            raise ExternalIdTakenError(self.external_id)
+            raise ExternalIdTaken(self.external_id)
         self._reclaimed(client_id=client_id)
 
     @event("Reclaimed", topic="fastfaktura:ExternalIdClaim.Reclaimed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -34,13 +35,33 @@ class NotFoundError(DomainError):
 class ConflictError(DomainError):
     """The request conflicts with the current state of a resource (409)."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+
+# Conflicts named after the rule they guard; the API edge names their fields
+# (api/domain_errors.py, CONFLICT_FIELDS).
 
 
-class ApiKeyNotFoundError(DomainError):
-    """No API key with that prefix (CLI only)."""
+class ExternalIdTaken(ConflictError):
+    """A business's live clients have distinct external ids."""
+
+    def __init__(self, external_id: str) -> None:
+        super().__init__(f"external_id {external_id!r} is already used by another client")
+        self.external_id = external_id
+
+
+class ProfileFieldsNotEditable(ConflictError):
+    """A business changes only the editable fields of its profile."""
+
+    def __init__(self, fields: Iterable[str]) -> None:
+        self.fields = sorted(fields)
+        super().__init__(f"fields are not editable: {self.fields}")
+
+
+class ApiKeyNotFoundError(NotFoundError):
+    """No API key with that prefix (of that business, when one is given)."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__("api key")
+        self.prefix = prefix
 
 
 # -- business rules ---------------------------------------------------------------------------
@@ -132,3 +153,63 @@ class ChannelWithoutAddress(RuleBroken):
 class ClientNameRequired(RuleBroken):
     def __init__(self) -> None:
         super().__init__("a client needs a name that is not blank")
+
+
+class EmailTaken(RuleBroken):
+    """An email signs in to one account only."""
+
+    def __init__(self) -> None:
+        super().__init__("the email is already used by an account")
+
+
+# -- credit notes -------------------------------------------------------------------------------
+
+
+class CreditReasonRequired(RuleBroken):
+    def __init__(self) -> None:
+        super().__init__("a credit note needs a reason that is not blank")
+
+
+class CreditLineNotPositive(RuleBroken):
+    """A credit note's own lines credit amounts: each unit price is above zero."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"line {index}: a credited amount must be above zero")
+        self.index = index
+
+
+class CreditAboveCreditable(RuleBroken):
+    """A credit note credits at least a cent and at most what earlier ones left."""
+
+    def __init__(self, amount_cents: int, creditable_cents: int) -> None:
+        super().__init__(
+            f"the credit note's total ({amount_cents}) must be 1 to {creditable_cents} cents"
+            " (the invoice total minus earlier credit notes)"
+        )
+        self.amount_cents = amount_cents
+        self.creditable_cents = creditable_cents
+
+
+class RefundAboveDue(RuleBroken):
+    """A refund is at least one cent and at most what the credit note still owes back."""
+
+    def __init__(self, amount_cents: int, refund_due_cents: int) -> None:
+        super().__init__(f"amount_cents must be 1 to {refund_due_cents} (the refund due)")
+        self.amount_cents = amount_cents
+        self.refund_due_cents = refund_due_cents
+
+
+class CreditRateNotInvoiced(RuleBroken):
+    """A credit note corrects the VAT the invoice charged: at the invoice's rates only, and
+    never more base at a rate than is left of it."""
+
+    def __init__(self, index: int, rate: str, base_left_cents: int | None) -> None:
+        left = (
+            "not a rate of the invoice"
+            if base_left_cents is None
+            else (f"{base_left_cents} cents of base left at that rate")
+        )
+        super().__init__(f"line {index}: VAT rate {rate} %: {left}")
+        self.index = index
+        self.rate = rate
+        self.base_left_cents = base_left_cents

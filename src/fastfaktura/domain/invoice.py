@@ -1,26 +1,37 @@
-"""The Invoice aggregate: drafted numbered and priced, then sent, viewed, paid or cancelled.
+"""The Invoice aggregate: drafted numbered and priced, then sent, viewed, paid, credited or
+cancelled.
 
 Its number comes from the series it is saved with (domain/series.py), its totals from its
-lines (domain/pricing.py), and its card payment request is a small state machine of its own
-(domain/payment_request.py).
+lines (domain/pricing.py), its card payment request is a small state machine of its own
+(domain/payment_request.py), and credit notes against it are their own aggregate
+(domain/credit_note.py): the invoice records only what they credited.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date
-from typing import Any, Final
+from datetime import date
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from fastfaktura.domain.crediting import credited_rates, status_after_credit
+from fastfaktura.domain.drafting import draft_invoice
 from fastfaktura.domain.errors import (
-    ConflictError,
-    DueDateBeforeIssueDate,
+    CreditAboveCreditable,
     PaymentOutsideAmountDue,
-    RuleBroken,
-    RulesBroken,
     UnknownDelivery,
+)
+from fastfaktura.domain.history import RememberedEvent
+from fastfaktura.domain.invoice_states import (
+    CANCELLABLE,
+    CREDITABLE,
+    EDITABLE,
+    PAYABLE,
+    REMINDABLE,
+    InvoiceStateError,
+    upcast_older_events,
 )
 from fastfaktura.domain.payment_request import (
     PaymentRequest,
@@ -28,18 +39,16 @@ from fastfaktura.domain.payment_request import (
     next_action,
     payable_intent,
 )
-from fastfaktura.domain.pricing import InvoiceLine, breakdown_records, line_records, priced
+from fastfaktura.domain.pricing import InvoiceLine, priced_content
 
-__all__ = ["CANCELLABLE", "PAYABLE", "REMINDABLE", "Invoice", "InvoiceLine", "InvoiceStateError"]
-
-
-def date_rules(issue_date: date, due_date: date | None) -> list[RuleBroken]:
-    """The due date is never before the issue date."""
-    return [DueDateBeforeIssueDate()] if due_date is not None and due_date < issue_date else []
+__all__ = ["CREDITABLE", "Invoice", "InvoiceLine", "InvoiceStateError"]
 
 
 class Invoice(Aggregate):
     TOPIC = "fastfaktura:Invoice"
+    # Every event, in order, in `history`: the timeline read model maps them (domain/history.py).
+    Event = RememberedEvent
+    history: list[Any]
 
     @event("Created", topic="fastfaktura:Invoice.Created")
     def __init__(
@@ -77,6 +86,9 @@ class Invoice(Aggregate):
         self.buyer = buyer
         self.status = "draft"
         self.amount_paid_cents = 0
+        # What credit notes credited: in all, and per VAT rate ({rate: [base, tax]}).
+        self.amount_credited_cents = 0
+        self.credited_by_rate: dict[str, list[int]] = {}
         self.was_sent = False
         # Every delivery ever decided, by id: {id, channel, to, kind, status, error}.
         self.deliveries: dict[str, dict[str, Any]] = {}
@@ -88,69 +100,66 @@ class Invoice(Aggregate):
         self.last_opened_on: str | None = None
 
     @classmethod
-    def draft(
-        cls,
+    def draft(cls, **fields: Any) -> Invoice:
+        """Price the lines, check the dates, record `created` (domain/drafting.py)."""
+        return draft_invoice(cls, **fields)
+
+    # -- draft edits (API.md "Drafts") ---------------------------------------------------------
+
+    def check_editable(self) -> None:
+        self._require("edit", EDITABLE)
+
+    def edit(
+        self,
         *,
-        business_id: UUID,
         client_id: UUID,
-        number: str,
         currency: str,
-        issue_date: date,
         due_date: date,
         notes: str | None,
         lines: list[InvoiceLine],
-        public_token: str,
         seller: dict[str, Any],
         buyer: dict[str, Any],
-    ) -> Invoice:
-        """Decide: price the lines and check the dates, then record `created`, all frozen.
-        Raises RulesBroken with every rule broken."""
-        totals, broken = priced(lines)
-        broken += date_rules(issue_date, due_date)
-        if broken or totals is None:
-            raise RulesBroken(broken)
-        return cls(
-            business_id=business_id,
-            client_id=client_id,
-            number=number,
-            currency=currency,
-            issue_date=issue_date.isoformat(),
-            due_date=due_date.isoformat(),
-            notes=notes,
-            lines=line_records(lines, totals),
-            subtotal_cents=totals.subtotal_cents,
-            tax_cents=totals.tax_cents,
-            total_cents=totals.total_cents,
-            tax_breakdown=breakdown_records(totals),
-            public_token=public_token,
-            seller=seller,
-            buyer=buyer,
-        )
+    ) -> None:
+        """Decide a draft's edit like a creation (RulesBroken with every rule broken); number and
+        issue date kept. `content`: lines, totals, VAT breakdown, as `created` records them."""
+        self.check_editable()
+        content = priced_content(lines, date.fromisoformat(self.issue_date), due_date)
+        self._changed(client_id, currency, due_date.isoformat(), notes, content, seller, buyer)
+
+    @event("Changed", topic="fastfaktura:Invoice.Changed")
+    def _changed(
+        self,
+        client_id: UUID,
+        currency: str,
+        due_date: str,
+        notes: str | None,
+        content: dict[str, Any],
+        seller: dict[str, Any],
+        buyer: dict[str, Any],
+    ) -> None:
+        vars(self).update(content, client_id=client_id, currency=currency, due_date=due_date)
+        self.notes, self.seller, self.buyer = notes, seller, buyer
 
     @property
     def amount_due_cents(self) -> int:
-        return self.total_cents - self.amount_paid_cents
+        """What is still to pay: never below 0 (a credit after a payment is refunded)."""
+        return max(0, self.total_cents - self.amount_paid_cents - self.amount_credited_cents)
+
+    @property
+    def creditable_cents(self) -> int:
+        return self.total_cents - self.amount_credited_cents
 
     # -- lifecycle (API.md's table). Public methods decide; private @event methods record. ----
-
     def send(self, recipients: Mapping[str, str | None], *, reminder: bool = False) -> None:
         """First send: draft -> sent. Reminder: sent, opened or overdue; status unchanged.
-
-        `recipients` maps each channel to its address (None for `link`). Each delivery gets an
-        id derived from the invoice, this event's version and the channel: the idempotency key
-        that keeps a retried delivery from reaching anyone twice.
-        """
+        `recipients`: channel -> address (None for `link`). A delivery's id (invoice, version,
+        channel) is the idempotency key that keeps a retry from reaching anyone twice."""
         self.check_sendable(reminder=reminder)
         version = self.version + 1
         kind = "reminder" if reminder else "invoice"
         deliveries = [
-            {
-                "id": str(uuid5(self.id, f"{version}/{channel}")),
-                "channel": channel,
-                "to": to,
-                "kind": kind,
-            }
-            for channel, to in recipients.items()
+            {"id": str(uuid5(self.id, f"{version}/{ch}")), "channel": ch, "to": to, "kind": kind}
+            for ch, to in recipients.items()
         ]
         if reminder:
             self._reminder_sent(deliveries=deliveries)
@@ -199,11 +208,9 @@ class Invoice(Aggregate):
         self.deliveries[delivery_id].update(status="failed", error=error)
 
     def open(self, today: date) -> bool:
-        """A view of the public page on the UTC day `today`. The first view of a sent invoice
-        records `opened` and sets that status; later views record `opened` (status unchanged)
-        at most once per day, so anonymous traffic cannot grow the stream without bound.
-        False: this view records nothing (the day's view is recorded already). An invoice
-        never sent (a draft, or a draft cancelled) has no public page."""
+        """A view of the public page on UTC day `today`: the first view of a sent invoice sets
+        `opened`; later ones record `opened` at most once a day (False: nothing recorded), so
+        anonymous traffic cannot grow the stream. A never-sent invoice has no public page."""
         if not self.was_sent:
             raise InvoiceStateError("an invoice that was never sent has no public page")
         day = today.isoformat()
@@ -275,10 +282,8 @@ class Invoice(Aggregate):
     def record_payment_request(
         self, *, provider: str, payment_intent_id: str, amount_cents: int, livemode: bool
     ) -> bool:
-        """The PaymentIntent created for this invoice, once: a repeat records nothing.
-
-        It is recorded whatever the status now (it exists at the provider either way); the
-        public page offers it only while money is due."""
+        """The PaymentIntent created for this invoice, once (a repeat records nothing), whatever
+        the status now: it exists at the provider either way."""
         if not self.was_sent:
             raise InvoiceStateError("cannot request a payment for an invoice never sent")
         if self.payment_request is not None:
@@ -345,11 +350,9 @@ class Invoice(Aggregate):
         self.payment_request = PaymentRequest.failed(provider, error)
 
     def record_card_payment(self, payment_intent_id: str, amount_cents: int, paid_at: str) -> bool:
-        """A card payment the provider confirmed, once per PaymentIntent: False when it was
-        recorded already (a webhook delivered again, or another event for the same intent).
-        A cancelled or paid invoice refuses it (InvoiceStateError), as does an amount above
-        the amount due (PaymentOutsideAmountDue): the money was taken, so the caller keeps the
-        notification for an operator (a refund, or an explanation to the client)."""
+        """A card payment the provider confirmed, once per PaymentIntent (False: a repeat).
+        A cancelled or paid invoice, or an amount above the amount due, is refused: the money
+        was taken, so the caller keeps the notification for an operator."""
         if payment_intent_id in self.card_payment_references:
             return False
         self.record_payment(amount_cents, "card", paid_at, payment_intent_id)
@@ -359,34 +362,60 @@ class Invoice(Aggregate):
     def _paid(self) -> None:
         self.status = "paid"
 
-    def cancel(self, reason: str | None) -> None:
-        """Cancelled invoices keep their number (nothing is ever deleted)."""
-        self._require("cancel", CANCELLABLE)
-        self._cancelled(reason=reason)
+    def credit(
+        self, credit_note_id: UUID, amount_cents: int, tax_breakdown: list[dict[str, Any]]
+    ) -> None:
+        """A credit note issued against this invoice: at most what earlier ones left."""
+        self.check_creditable()
+        if not 0 < amount_cents <= self.creditable_cents:
+            raise CreditAboveCreditable(amount_cents, self.creditable_cents)
+        self._credited(
+            credit_note_id=credit_note_id, amount_cents=amount_cents, tax_breakdown=tax_breakdown
+        )
 
+    def check_creditable(self) -> None:
+        self._require("credit", CREDITABLE)
+        if self.creditable_cents <= 0:
+            raise InvoiceStateError("cannot credit an invoice that is fully credited")
+
+    @event("Credited", topic="fastfaktura:Invoice.Credited")
+    def _credited(
+        self, credit_note_id: UUID, amount_cents: int, tax_breakdown: list[dict[str, Any]]
+    ) -> None:
+        self.amount_credited_cents += amount_cents
+        self.credited_by_rate = credited_rates(self.credited_by_rate, tax_breakdown)
+        self.status = status_after_credit(
+            self.status, self.total_cents, self.amount_paid_cents, self.amount_credited_cents
+        )
+
+    def check_cancellable(self) -> None:
+        """An invoice with payments is credited, not cancelled (API.md "Cancel")."""
+        self._require("cancel", CANCELLABLE)
+        if self.status != "draft" and self.amount_paid_cents > 0:
+            raise InvoiceStateError("cannot cancel an invoice with payments: credit it instead")
+
+    def cancel(
+        self, reason: str | None, credit_note_id: UUID | None = None, credited_cents: int = 0
+    ) -> None:
+        """Cancelled invoices keep their number (nothing is ever deleted). An issued one names
+        the credit note of all that was left, which annuls it (saved in the same transaction)."""
+        self.check_cancellable()
+        issued = self.status != "draft"
+        if issued and (credit_note_id is None or credited_cents != self.creditable_cents):
+            raise ValueError("an issued invoice is cancelled by a credit note of what is left")
+        self._cancelled(reason=reason, credit_note_id=credit_note_id, credited_cents=credited_cents)
+
+    # Events stored before credit notes existed carry neither: the defaults apply on replay.
     @event("Cancelled", topic="fastfaktura:Invoice.Cancelled")
-    def _cancelled(self, reason: str | None) -> None:
+    def _cancelled(
+        self, reason: str | None, credit_note_id: UUID | None = None, credited_cents: int = 0
+    ) -> None:
         self.status = "cancelled"
+        self.amount_credited_cents += credited_cents
 
     def _require(self, action: str, allowed: tuple[str, ...]) -> None:
         if self.status not in allowed:
             raise InvoiceStateError(f"cannot {action} an invoice that is {self.status}")
 
 
-def _opened_v1_to_v2(state: dict[str, Any]) -> None:
-    """`opened` v1 had no `on`: such a view counts for the UTC day it was stored on."""
-    state["on"] = state["timestamp"].astimezone(UTC).date().isoformat()
-
-
-# `opened` v2 added `on` (views are recorded at most once per invoice per day). The event class
-# is the one @event defines (it carries the stored topic), so its version is set here.
-setattr(Invoice.__dict__["Opened"], "class_version", 2)  # noqa: B010
-setattr(Invoice.__dict__["Opened"], "upcast_v1_v2", staticmethod(_opened_v1_to_v2))  # noqa: B010
-
-REMINDABLE: Final = ("sent", "opened", "overdue")
-PAYABLE: Final = ("sent", "opened", "overdue")
-CANCELLABLE: Final = ("draft", "sent", "opened", "overdue")
-
-
-class InvoiceStateError(ConflictError):
-    """The transition is not allowed from the invoice's status (409, no event)."""
+upcast_older_events(Invoice)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
 from fastfaktura.domain.errors import (
+    DueDateBeforeIssueDate,
     InvoiceAmountTooLarge,
     LineAmountTooLarge,
     LineCountOutOfRange,
@@ -79,3 +81,25 @@ def breakdown_records(totals: Totals) -> list[dict[str, Any]]:
         {"rate": item.rate, "base_cents": item.base_cents, "tax_cents": item.tax_cents}
         for item in totals.tax_breakdown
     ]
+
+
+def date_rules(issue_date: date, due_date: date | None) -> list[RuleBroken]:
+    """The due date is never before the issue date."""
+    return [DueDateBeforeIssueDate()] if due_date is not None and due_date < issue_date else []
+
+
+def priced_content(lines: list[InvoiceLine], issue_date: date, due_date: date) -> dict[str, Any]:
+    """What an invoice's `created` and `changed` events record of its lines: the lines with
+    their nets, the totals and the VAT breakdown. Raises RulesBroken with every rule the
+    lines and the dates break."""
+    totals, broken = priced(lines)
+    broken += date_rules(issue_date, due_date)
+    if broken or totals is None:
+        raise RulesBroken(broken)
+    return {
+        "lines": line_records(lines, totals),
+        "subtotal_cents": totals.subtotal_cents,
+        "tax_cents": totals.tax_cents,
+        "total_cents": totals.total_cents,
+        "tax_breakdown": breakdown_records(totals),
+    }

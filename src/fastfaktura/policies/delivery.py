@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field, replace
-from datetime import date
-from typing import Any, ClassVar
+from typing import ClassVar
 from uuid import UUID
 
 import anyio.to_thread
@@ -25,14 +24,15 @@ import structlog
 
 from fastfaktura.adapters.delivery.messages import Attachment, InvoiceFacts, render
 from fastfaktura.adapters.delivery.transports import DeliveryError, Transport
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.adapters.pdf.pool import InlinePdfRenderer, PdfRenderer
 from fastfaktura.adapters.pdf.store import invoice_pdf
 from fastfaktura.application import Invoicing
 from fastfaktura.policies.loop import LockedWorker
-from fastfaktura.readmodels import queries
-from fastfaktura.readmodels.invoice_view import InvoiceResponse
-from fastfaktura.readmodels.queries import standard_uuid
-from fastfaktura.readmodels.sql import statement
+from fastfaktura.readmodels.business_view import BusinessResponse
+from fastfaktura.readmodels.queries.business import find_business
+from fastfaktura.readmodels.queries.deliveries import DueDelivery, due_deliveries
+from fastfaktura.readmodels.queries.invoices import StoredInvoice, find_invoice
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 6  # then `delivery_failed`; waits 2, 4, 8, 16, 32 s in between
@@ -43,7 +43,7 @@ class DeliveryMooted(Exception):
 
 
 def _sql(name: str) -> str:
-    return statement("deliveries", "queries.sql", name)
+    return local_statement(__file__, "delivery.sql", name)
 
 
 @dataclass
@@ -62,24 +62,26 @@ class DeliveryWorker(LockedWorker):
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run_once(self) -> int:
-        rows = await self.pool.fetch(_sql("due_deliveries"), self.batch)
-        for row in rows:
-            await self._deliver(row)
-        return len(rows)
+        due = await due_deliveries(self.pool, self.batch)
+        for delivery in due:
+            await self._deliver(delivery)
+        return len(due)
 
-    async def _deliver(self, row: asyncpg.Record) -> None:
+    async def _deliver(self, delivery: DueDelivery) -> None:
         business_id, invoice_id, delivery_id = (
-            standard_uuid(row[k]) for k in ("business_id", "invoice_id", "id")
+            delivery.business_id,
+            delivery.invoice_id,
+            delivery.id,
         )
-        if row["done"]:  # performed before a crash: only the event is missing
+        if delivery.done:  # performed before a crash: only the event is missing
             await self._record(business_id, invoice_id, delivery_id, None)
             return
-        if row["attempts"] >= MAX_ATTEMPTS:  # given up already: only the event may be missing
-            error = row["last_error"] or "delivery failed"
+        if delivery.attempts >= MAX_ATTEMPTS:  # given up already: only the event may be missing
+            error = delivery.last_error or "delivery failed"
             await self._record(business_id, invoice_id, delivery_id, error)
             return
         try:
-            await self._perform(row, business_id, invoice_id, delivery_id)
+            await self._perform(delivery, business_id, invoice_id, delivery_id)
         except DeliveryMooted as exc:
             # Nothing to retry: the invoice moved on (paid, cancelled) before it went out.
             await self.pool.execute(_sql("note_attempt"), delivery_id, 0.0, str(exc))
@@ -89,7 +91,7 @@ class DeliveryWorker(LockedWorker):
             # A DeliveryError is expected (server down, refused); anything else is a bug or a
             # misconfiguration, but it must not stop the worker for every other delivery.
             error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
-            attempts = row["attempts"] + 1
+            attempts = delivery.attempts + 1
             log.warning(
                 "delivery failed",
                 delivery=str(delivery_id),
@@ -106,24 +108,26 @@ class DeliveryWorker(LockedWorker):
         await self._record(business_id, invoice_id, delivery_id, None)
 
     async def _perform(
-        self, row: asyncpg.Record, business_id: UUID, invoice_id: UUID, delivery_id: UUID
+        self, delivery: DueDelivery, business_id: UUID, invoice_id: UUID, delivery_id: UUID
     ) -> None:
-        channel: str = row["channel"]
+        channel = delivery.channel
         if channel == "link":
             return  # the public link exists already; nothing travels
-        business = await queries.get_business(self.pool, business_id)
-        invoice = await queries.get_invoice(self.pool, business_id, invoice_id)
-        if business is None or invoice is None:
+        recipient = delivery.recipient
+        if recipient is None:  # only a link goes to no one
+            raise DeliveryError(f"the {channel} delivery has no recipient")
+        business = await find_business(self.pool, business_id)
+        stored = await find_invoice(self.pool, business_id, invoice_id, self.base_url)
+        if business is None or stored is None:
             raise DeliveryError("the invoice's read model is not there yet")
-        if row["kind"] == "reminder" and invoice["status"] in ("paid", "cancelled"):
-            raise DeliveryMooted(
-                f"not sent: the invoice was {invoice['status']} before the reminder went out"
-            )
-        facts = self._facts(business, invoice)
-        message = render(facts, channel=channel, kind=row["kind"])
+        status = stored.view.status
+        if delivery.kind == "reminder" and status in ("paid", "cancelled"):
+            raise DeliveryMooted(f"not sent: the invoice was {status} before the reminder went out")
+        facts = self._facts(business, stored)
+        message = render(facts, channel=channel, kind=delivery.kind)
         if channel == "email":
-            message = replace(message, attachments=(await self._pdf(business_id, invoice),))
-        if business["mode"] == "sandbox":
+            message = replace(message, attachments=(await self._pdf(business_id, stored),))
+        if business.mode == "sandbox":
             # Kept exactly as it would go out, instead of sent; keyed by the delivery id.
             await self.pool.execute(
                 _sql("keep_sandbox_message"),
@@ -131,7 +135,7 @@ class DeliveryWorker(LockedWorker):
                 delivery_id,
                 invoice_id,
                 channel,
-                row["recipient"],
+                recipient,
                 message.subject,
                 message.body,
                 facts.url,
@@ -153,36 +157,32 @@ class DeliveryWorker(LockedWorker):
                 f"no {channel} transport is configured (SMTP_URL / SMS_GATEWAY_URL)"
             )
         await transport.send(
-            to=row["recipient"],
+            to=recipient,
             message=message,
             key=str(delivery_id),
-            sender=business["legal_name"] or business["name"],
-            reply_to=business["email"],
+            sender=business.legal_name or business.name,
+            reply_to=business.email,
         )
 
-    async def _pdf(self, business_id: UUID, invoice: dict[str, Any]) -> Attachment:
+    async def _pdf(self, business_id: UUID, stored: StoredInvoice) -> Attachment:
         """The invoice as issued (the same stored PDF the API serves), for email."""
-        document = InvoiceResponse.from_row(invoice, self.base_url)
         pdf = await invoice_pdf(
-            self.pdfs, self.pool, business_id, document, int(invoice["version"]), issued=True
+            self.pdfs, self.pool, business_id, stored.view, stored.version, issued=True
         )
         return Attachment(pdf.filename, "application/pdf", pdf.content)
 
-    def _facts(self, business: dict[str, Any], invoice: dict[str, Any]) -> InvoiceFacts:
-        buyer = invoice["buyer"]
-        if isinstance(buyer, str):
-            buyer = json.loads(buyer)
-        due: date = invoice["due_date"]
+    def _facts(self, business: BusinessResponse, stored: StoredInvoice) -> InvoiceFacts:
+        invoice = stored.view
         return InvoiceFacts(
-            number=invoice["number"],
-            seller=business["legal_name"] or business["name"],
-            buyer=buyer.get("name") or "",
-            currency=invoice["currency"],
-            total_cents=invoice["total_cents"],
-            amount_due_cents=invoice["amount_due_cents"],
-            due_date=due,
-            url=f"{self.base_url}/i/{invoice['public_token']}",
-            locale=buyer.get("locale") or business["locale"],
+            number=invoice.number,
+            seller=business.legal_name or business.name,
+            buyer=invoice.buyer.name or "",
+            currency=invoice.currency,
+            total_cents=invoice.total_cents,
+            amount_due_cents=invoice.amount_due_cents,
+            due_date=invoice.due_date,
+            url=invoice.public_url,
+            locale=invoice.buyer.locale or business.locale,
         )
 
     async def _record(

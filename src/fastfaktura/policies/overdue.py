@@ -14,20 +14,18 @@ import asyncpg
 import structlog
 
 from fastfaktura.application import Invoicing
-from fastfaktura.readmodels.queries import standard_uuid
-from fastfaktura.readmodels.sql import statement
+from fastfaktura.readmodels.queries.invoices import overdue_candidates
 
 log = structlog.get_logger(__name__)
 
 
 async def sweep(pool: asyncpg.Pool, app: Invoicing, today: date) -> int:
     """Returns how many invoices became overdue."""
-    candidates = await pool.fetch(statement("invoices", "queries.sql", "overdue_candidates"), today)
     marked = 0
-    for row in candidates:
-        business_id = standard_uuid(row["business_id"])
-        invoice_id = standard_uuid(row["id"])
-        written = await anyio.to_thread.run_sync(app.mark_overdue, business_id, invoice_id, today)
+    for invoice in await overdue_candidates(pool, today):
+        written = await anyio.to_thread.run_sync(
+            app.mark_overdue, invoice.business_id, invoice.id, today
+        )
         if written.recorded:
             marked += 1
     if marked:

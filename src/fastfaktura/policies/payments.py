@@ -52,7 +52,8 @@ from fastfaktura.domain.errors import ConflictError, NotFoundError, PaymentOutsi
 from fastfaktura.domain.invoice import Invoice, InvoiceStateError
 from fastfaktura.policies.loop import LockedWorker
 from fastfaktura.readmodels.models import READ_MODELS
-from fastfaktura.readmodels.queries import PositionWatcher, standard_uuid
+from fastfaktura.readmodels.queries.common import standard_uuid
+from fastfaktura.readmodels.queries.positions import PositionWatcher
 
 log = structlog.get_logger(__name__)
 MAX_BACKOFF_SECONDS = 3600.0

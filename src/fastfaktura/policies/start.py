@@ -4,7 +4,8 @@ the projections run (`serve`, or `projections run` next to API-only workers).
 - the delivery worker (fastfaktura.policies.delivery), one active per database;
 - the payments worker (fastfaktura.policies.payments), one active per database: Stripe
   PaymentIntents for sent invoices, and the webhook inbox;
-- the overdue sweep (fastfaktura.policies.overdue), on an interval; it is idempotent per invoice.
+- the overdue sweep (fastfaktura.policies.overdue), on an interval; it is idempotent per invoice;
+- the webhook worker (fastfaktura.policies.webhooks), one active per database.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from fastfaktura.adapters.deadlines import database_unavailable
 from fastfaktura.adapters.delivery.transports import SmsGatewayTransport, SmtpTransport, Transport
 from fastfaktura.adapters.pdf.pool import InlinePdfRenderer, PdfRenderer
 from fastfaktura.adapters.stripe_gateway import StripeGateway
+from fastfaktura.adapters.webhooks.sender import WebhookSender
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
+from fastfaktura.event_reader import event_reader
 from fastfaktura.policies.delivery import DeliveryWorker
 from fastfaktura.policies.overdue import sweep
 from fastfaktura.policies.payments import PaymentWorker
+from fastfaktura.policies.webhooks import WebhookWorker
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +65,7 @@ async def sweep_overdue_forever(
 class Policies:
     delivery: DeliveryWorker
     payments: PaymentWorker
+    webhooks: WebhookWorker
     tasks: list[asyncio.Task[None]]
 
 
@@ -82,9 +87,22 @@ def start_policies(
         pdfs=pdfs or InlinePdfRenderer(),
     )
     payments = PaymentWorker(pool, invoicing, gateway)
+    webhooks = webhook_worker(pool, invoicing, settings)
     tasks = [
         asyncio.create_task(delivery.run()),
         asyncio.create_task(payments.run()),
         asyncio.create_task(sweep_overdue_forever(pool, invoicing, settings.overdue_sweep_seconds)),
+        asyncio.create_task(webhooks.run()),
     ]
-    return Policies(delivery, payments, tasks)
+    return Policies(delivery, payments, webhooks, tasks)
+
+
+def webhook_worker(pool: asyncpg.Pool, invoicing: Invoicing, settings: Settings) -> WebhookWorker:
+    return WebhookWorker(
+        pool,
+        event_reader(invoicing),
+        WebhookSender(timeout=settings.webhooks.timeout_seconds),
+        settings.webhooks,
+        settings.base_url(),
+        poll_seconds=settings.webhooks.poll_seconds,
+    )

@@ -17,9 +17,10 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import Folder, ReadModel, Row
-from fastfaktura.readmodels.rows import pages
+from fastfaktura.readmodels.rows import pages, tracking_sql
 from fastfaktura.readmodels.scan import PARALLEL_FROM_EVENTS, Partition, aggregates, partitions
 
 Progress = Callable[[str, int], None]
@@ -151,17 +152,13 @@ def compare_partition(
     # Its mapper only (budget.PARTITION_CONNECTIONS).
     events = open_reader(database_url)
     low, high = partition
-    query = sql.SQL("SELECT * FROM {} WHERE {} >= %s AND (%s::uuid IS NULL OR {} < %s)").format(
-        sql.Identifier(table), sql.Identifier(order), sql.Identifier(order)
-    )
-    params: list[Any] = [low, high, high]
-    if business_id is not None:
-        query += sql.SQL(" AND business_id = %s")
-        params.append(business_id)
     # The aggregate's id, then the key: several rows of one aggregate come in key order.
-    query += sql.SQL(" ORDER BY {}").format(
-        sql.SQL(", ").join(sql.Identifier(c) for c in (order, *columns))
+    query = sql.SQL(local_statement(__file__, "audit.sql", "rows_in_id_order")).format(
+        table=sql.Identifier(table),
+        order=sql.Identifier(order),
+        ordering=sql.SQL(", ").join(sql.Identifier(c) for c in (order, *columns)),
     )
+    params = {"low": low, "high": high, "business_id": business_id}
 
     def position(row: Row) -> tuple[Any, ...]:
         return (row[order], *(row[c] for c in columns))
@@ -218,11 +215,7 @@ def compare_partition(
 def _snapshot_position(conn: psycopg.Connection[Any], model: ReadModel) -> int:
     """Start a REPEATABLE READ transaction and read the model's tracking position in it."""
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    row = conn.execute(
-        sql.SQL("SELECT notification_id FROM {} WHERE application_name = 'Invoicing'").format(
-            sql.Identifier(model.tracking_table)
-        )
-    ).fetchone()
+    row = conn.execute(tracking_sql(model, "position")).fetchone()
     return int(row["notification_id"] or 0) if row else 0
 
 
@@ -244,11 +237,10 @@ def _compare_in_memory(
                 for row in model.rows(state).get(table, []):
                     if business_id is None or row.get("business_id") == business_id:
                         expected[_key(row, key_columns)] = _as_stored(model, row)
-            query = sql.SQL("SELECT * FROM {}").format(sql.Identifier(table))
-            params: tuple[Any, ...] = ()
-            if business_id is not None:
-                query += sql.SQL(" WHERE business_id = %s")
-                params = (business_id,)
+            query = sql.SQL(local_statement(__file__, "audit.sql", "all_rows")).format(
+                table=sql.Identifier(table)
+            )
+            params = {"business_id": business_id}
             actual = {_key(row, key_columns): row for row in conn.execute(query, params)}
             for key, row in expected.items():
                 differences += _row_differences(model, table, key_columns, row, actual.get(key))

@@ -104,6 +104,8 @@ class InvoiceResponse(msgspec.Struct, kw_only=True):
     tax_breakdown: list[TaxBreakdownItem]
     amount_paid_cents: int
     amount_due_cents: int
+    # What credit notes credited (API.md "Credit notes"); amount due = total - paid - this.
+    amount_credited_cents: int = 0
     seller: Seller
     buyer: Buyer
     public_url: str

@@ -20,6 +20,7 @@ from eventsourcing.utils import Environment
 
 from fastfaktura.adapters.database import TunedPostgresFactory
 from fastfaktura.adapters.deadlines import whole_seconds
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import Folder, ReadModel
 from fastfaktura.readmodels.rows import rows_of, tracking_sql, write_rows
@@ -142,8 +143,8 @@ class ProjectionSupervisor:
                     self.database_url, autocommit=True, connect_timeout=self._connect_timeout()
                 ) as lock_conn:
                     got = lock_conn.execute(
-                        "SELECT pg_try_advisory_lock(hashtext(%s))",
-                        (f"fastfaktura.projection.{model.name}",),
+                        local_statement(__file__, "live.sql", "try_lock"),
+                        {"lock": f"fastfaktura.projection.{model.name}"},
                     ).fetchone()
                     if not got or not got[0]:
                         state.status = "standby"

@@ -6,11 +6,16 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from fastfaktura.domain.api_key import ApiKey
 from fastfaktura.domain.business import PROFILE_DEFAULTS, Business
 from fastfaktura.domain.client import CLIENT_FIELDS, Client
+from fastfaktura.domain.credit_note import CreditNote
 from fastfaktura.domain.invoice import Invoice
+from fastfaktura.domain.user import User
 from fastfaktura.readmodels.model import ReadModel, Row
+from fastfaktura.readmodels.timeline import event_response
 
 
 class BusinessReadModel(ReadModel):
@@ -48,6 +53,7 @@ class ApiKeysReadModel(ReadModel):
             "mode": aggregate.mode,
             "issued_at": aggregate.issued_at,
             "revoked_at": aggregate.revoked_at,
+            "name": aggregate.name,
             "version": aggregate.version,
         }
         return {"rm_api_keys": [row]}
@@ -98,6 +104,7 @@ class InvoicesReadModel(ReadModel):
             "tax_cents": aggregate.tax_cents,
             "total_cents": aggregate.total_cents,
             "amount_paid_cents": aggregate.amount_paid_cents,
+            "amount_credited_cents": aggregate.amount_credited_cents,
             "amount_due_cents": aggregate.amount_due_cents,
             "lines": aggregate.lines,
             "tax_breakdown": aggregate.tax_breakdown,
@@ -160,12 +167,107 @@ class DeliveriesReadModel(ReadModel):
         }
 
 
+# -- the invoice's timeline (issue 11: GET /invoices/{id} reads read models only) -----------------
+
+
+class InvoiceEventsReadModel(ReadModel):
+    """Every event of an invoice, as the events endpoint shows it (from `Invoice.history`)."""
+
+    name = "invoice_events"
+    aggregate_type = Invoice
+    tables = {"rm_invoice_events": ("business_id", "invoice_id", "version")}
+    order_column = "invoice_id"
+
+    def rows(self, aggregate: Any) -> dict[str, list[Row]]:
+        assert isinstance(aggregate, Invoice)
+        rows = []
+        for event in aggregate.history:
+            shown = event_response(aggregate.id, type(event).TOPIC, event)
+            rows.append(
+                {
+                    "business_id": aggregate.business_id,
+                    "invoice_id": aggregate.id,
+                    "version": shown.version,
+                    "id": shown.id,
+                    "type": shown.type,
+                    "occurred_at": shown.occurred_at,
+                    # Text, not jsonb: the answer keeps the event's key order byte for byte.
+                    "data": msgspec.json.encode(shown.data).decode(),
+                }
+            )
+        return {"rm_invoice_events": rows}
+
+
+class UsersReadModel(ReadModel):
+    """Who signs in to which business (looked up by email before the tenant is known)."""
+
+    name = "users"
+    aggregate_type = User
+    tables = {"rm_users": ("user_id",)}
+    order_column = "user_id"
+
+    def rows(self, aggregate: Any) -> dict[str, list[Row]]:
+        assert isinstance(aggregate, User)
+        row: Row = {
+            "user_id": aggregate.id,
+            "business_id": aggregate.business_id,
+            "email": aggregate.email,
+            "role": aggregate.role,
+            "password_hash": aggregate.password_hash,
+            "password_set_at": aggregate.password_set_at,
+            "version": aggregate.version,
+            "created_at": aggregate.created_on,
+            "updated_at": aggregate.modified_on,
+        }
+        return {"rm_users": [row]}
+
+
+class CreditNotesReadModel(ReadModel):
+    name = "credit_notes"
+    aggregate_type = CreditNote
+    tables = {"rm_credit_notes": ("business_id", "id")}
+    order_column = "id"
+    json_columns = frozenset({"lines", "tax_breakdown", "seller", "buyer"})
+
+    def rows(self, aggregate: Any) -> dict[str, list[Row]]:
+        assert isinstance(aggregate, CreditNote)
+        row: Row = {
+            "business_id": aggregate.business_id,
+            "id": aggregate.id,
+            "number": aggregate.number,
+            "invoice_id": aggregate.invoice_id,
+            "invoice_number": aggregate.invoice_number,
+            "invoice_issue_date": date.fromisoformat(aggregate.invoice_issue_date),
+            "client_id": aggregate.client_id,
+            "currency": aggregate.currency,
+            "issue_date": date.fromisoformat(aggregate.issue_date),
+            "reason": aggregate.reason,
+            "lines": aggregate.lines,
+            "tax_breakdown": aggregate.tax_breakdown,
+            "subtotal_cents": aggregate.subtotal_cents,
+            "tax_cents": aggregate.tax_cents,
+            "total_cents": aggregate.total_cents,
+            "refund_due_cents": aggregate.refund_due_cents,
+            "refunded_cents": aggregate.refunded_cents,
+            "seller": aggregate.seller,
+            "buyer": aggregate.buyer,
+            "public_token": aggregate.public_token,
+            "version": aggregate.version,
+            "created_at": aggregate.created_on,
+            "updated_at": aggregate.modified_on,
+        }
+        return {"rm_credit_notes": [row]}
+
+
 READ_MODELS: tuple[ReadModel, ...] = (
     BusinessReadModel(),
     ApiKeysReadModel(),
     ClientsReadModel(),
     InvoicesReadModel(),
     DeliveriesReadModel(),
+    InvoiceEventsReadModel(),
+    UsersReadModel(),
+    CreditNotesReadModel(),
 )
 
 

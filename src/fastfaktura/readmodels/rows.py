@@ -19,9 +19,9 @@ from eventsourcing.persistence import Notification
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import Folder, ReadModel, Row
-from fastfaktura.readmodels.sql import local_statement
 
 PAGE_SIZE = 1000
 _JSON = msgspec.json.Encoder()

@@ -15,9 +15,9 @@ import psycopg
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import ReadModel
-from fastfaktura.readmodels.sql import local_statement
 
 _SPACE = 1 << 128
 # Rebuild and audit scan in worker processes from this store size on: they cost about a second

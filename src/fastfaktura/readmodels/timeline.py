@@ -11,22 +11,49 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from asyncpg import Pool
 from eventsourcing.persistence import StoredEvent
 
+from fastfaktura.adapters.named_sql import local_statement
+from fastfaktura.domain.credit_note import CreditNote
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.invoice_view import EventResponse
-from fastfaktura.readmodels.queries import standard_uuid
-from fastfaktura.readmodels.sql import local_statement
+from fastfaktura.readmodels.queries.common import standard_uuid
 
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
 _EVENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://fastfaktura.io/ns/event")
 # The stored topic that starts every invoice's stream (and no other aggregate's).
 INVOICE_CREATED_TOPIC: str = Invoice.Created.TOPIC  # type: ignore[attr-defined]
+CREDIT_NOTE_ISSUED_TOPIC: str = CreditNote.Issued.TOPIC  # type: ignore[attr-defined]
+
+
+def event_id(aggregate_id: UUID, version: int) -> UUID:
+    """An event's stable id (the timeline's, the feed's and the webhooks' `webhook-id`)."""
+    return uuid5(_EVENT_NAMESPACE, f"{aggregate_id}/{version}")
+
+
+def event_data(domain_event: Any) -> dict[str, Any]:
+    """The event's own fields, without the envelope."""
+    return {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
 
 
 def event_type(topic: str) -> str:
     """`fastfaktura:Invoice.PaymentRecorded` -> `payment_recorded` (API.md lifecycle names)."""
     name = topic.rsplit(".", 1)[-1]
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def event_response(aggregate_id: UUID, topic: str, domain_event: Any) -> EventResponse:
+    """A decoded event as the API shows it: {id, type, version, occurred_at, data}. The
+    events endpoint and the `invoice_events` read model both map events with it."""
+    version: int = domain_event.originator_version
+    occurred_at: datetime = domain_event.timestamp
+    return EventResponse(
+        id=event_id(aggregate_id, version),
+        type=event_type(topic),
+        version=version,
+        occurred_at=occurred_at,
+        # msgspec writes Decimal as its exact string, UUID as text
+        data=event_data(domain_event),
+    )
 
 
 @dataclass(frozen=True)
@@ -54,19 +81,11 @@ async def stream(pool: Pool, events: EventReader, aggregate_id: UUID) -> list[St
                 state=bytes(row["state"]),
             )
         )
-        occurred_at: datetime = domain_event.timestamp
-        data = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
         decoded.append(
             StreamEvent(
                 topic=row["topic"],
                 business_id=getattr(domain_event, "business_id", None),
-                response=EventResponse(
-                    id=uuid5(_EVENT_NAMESPACE, f"{aggregate_id}/{row['originator_version']}"),
-                    type=event_type(row["topic"]),
-                    version=row["originator_version"],
-                    occurred_at=occurred_at,
-                    data=data,  # msgspec writes Decimal as its exact string, UUID as text
-                ),
+                response=event_response(aggregate_id, row["topic"], domain_event),
             )
         )
     return decoded
@@ -77,8 +96,21 @@ async def invoice_events(
 ) -> list[EventResponse] | None:
     """The invoice's events, or None when the stream is not an invoice of `business_id`: its
     first event's topic says whether it is an invoice, its business_id whose it is."""
-    found = await stream(pool, events, invoice_id)
-    if not found or found[0].topic != INVOICE_CREATED_TOPIC:
+    return await _events_of(pool, events, business_id, invoice_id, INVOICE_CREATED_TOPIC)
+
+
+async def credit_note_events(
+    pool: Pool, events: EventReader, business_id: UUID, credit_note_id: UUID
+) -> list[EventResponse] | None:
+    """The credit note's events (`issued`, `refund_recorded`), as for an invoice."""
+    return await _events_of(pool, events, business_id, credit_note_id, CREDIT_NOTE_ISSUED_TOPIC)
+
+
+async def _events_of(
+    pool: Pool, events: EventReader, business_id: UUID, aggregate_id: UUID, first_topic: str
+) -> list[EventResponse] | None:
+    found = await stream(pool, events, aggregate_id)
+    if not found or found[0].topic != first_topic:
         return None
     if found[0].business_id != business_id:
         return None

@@ -1,4 +1,5 @@
-"""The Factur-X XML (UN/CEFACT CII D16B, EN 16931 profile) of an invoice document, pure.
+"""The Factur-X XML (UN/CEFACT CII D16B, EN 16931 profile) of an invoice document, pure: an
+invoice (type code 380) or a credit note (381, referring to the invoice it corrects).
 
 Element order follows the Factur-X 1.0 EN 16931 XSD (checked by `facturx.xml_check_xsd`).
 VAT categories: S (standard) for a rate above 0; Z (zero rated) for 0 %, which needs no
@@ -14,6 +15,7 @@ from typing import Final
 from lxml import etree
 
 from fastfaktura.adapters.pdf.document import InvoiceDocument, Party
+from fastfaktura.adapters.web.labels import CREDIT_NOTE_LABELS
 
 RSM: Final = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 RAM: Final = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
@@ -21,7 +23,6 @@ UDT: Final = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
 QDT: Final = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
 NSMAP: Final = {"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT}
 EN16931: Final = "urn:cen.eu:en16931:2017"
-COMMERCIAL_INVOICE: Final = "380"
 # UNCL 4461: 58, SEPA credit transfer (the payee's IBAN, and BIC when known).
 SEPA_CREDIT_TRANSFER: Final = "58"
 UNIT: Final = "C62"  # "one" (UN/ECE Rec. 20): quantities carry no unit in the API
@@ -86,6 +87,16 @@ def _party(parent: etree._Element, tag: str, party: Party) -> None:
         _sub(registration, "ram:ID", party.vat_number, schemeID="VA")
 
 
+def credit_note_terms(doc: InvoiceDocument) -> str:
+    """A credit note's payment terms, in the client's language: the refund due, or that the
+    amount is deducted from the invoice."""
+    words = CREDIT_NOTE_LABELS[doc.locale]
+    if doc.refund_due_cents > 0:
+        return f"{words['refund_due']}: {amount(doc.refund_due_cents)} {doc.currency}"
+    number = doc.preceding_invoice.number if doc.preceding_invoice else ""
+    return words["deducted_from"].format(number=number)
+
+
 def build_cii(doc: InvoiceDocument) -> bytes:
     """The CII XML of `doc`, UTF-8 encoded."""
     root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
@@ -94,10 +105,11 @@ def build_cii(doc: InvoiceDocument) -> bytes:
 
     header = _sub(root, "rsm:ExchangedDocument")
     _sub(header, "ram:ID", doc.number)
-    _sub(header, "ram:TypeCode", COMMERCIAL_INVOICE)
+    _sub(header, "ram:TypeCode", doc.type_code)
     _date(header, "ram:IssueDateTime", doc.issue_date.strftime("%Y%m%d"))
-    if doc.notes:
-        _sub(_sub(header, "ram:IncludedNote"), "ram:Content", doc.notes)
+    for note in (doc.notes, doc.reason):  # BT-22: a credit note's reason is a note too
+        if note:
+            _sub(_sub(header, "ram:IncludedNote"), "ram:Content", note)
 
     transaction = _sub(root, "rsm:SupplyChainTradeTransaction")
     for index, line in enumerate(doc.lines, start=1):
@@ -146,7 +158,11 @@ def build_cii(doc: InvoiceDocument) -> bytes:
             _sub(tax, "ram:ExemptionReasonCode", FRANCHISE_REASON_CODE)
         _sub(tax, "ram:RateApplicablePercent", decimal_text(vat.rate))
     terms = _sub(settlement, "ram:SpecifiedTradePaymentTerms")
-    _date(terms, "ram:DueDateDateTime", doc.due_date.strftime("%Y%m%d"))
+    if doc.is_credit_note:
+        # No due date: the terms (BT-20) say what becomes of the amount (BR-CO-25).
+        _sub(terms, "ram:Description", credit_note_terms(doc))
+    else:
+        _date(terms, "ram:DueDateDateTime", doc.due_date.strftime("%Y%m%d"))
     totals = _sub(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
     _sub(totals, "ram:LineTotalAmount", amount(doc.subtotal_cents))
     _sub(totals, "ram:TaxBasisTotalAmount", amount(doc.subtotal_cents))
@@ -154,4 +170,12 @@ def build_cii(doc: InvoiceDocument) -> bytes:
     _sub(totals, "ram:GrandTotalAmount", amount(doc.total_cents))
     _sub(totals, "ram:TotalPrepaidAmount", amount(doc.amount_paid_cents))
     _sub(totals, "ram:DuePayableAmount", amount(doc.amount_due_cents))
+    if doc.preceding_invoice is not None:
+        # BT-25 / BT-26: the invoice a credit note corrects.
+        preceding = _sub(settlement, "ram:InvoiceReferencedDocument")
+        _sub(preceding, "ram:IssuerAssignedID", doc.preceding_invoice.number)
+        if doc.preceding_invoice.issue_date is not None:
+            issued = _sub(preceding, "ram:FormattedIssueDateTime")
+            day = doc.preceding_invoice.issue_date.strftime("%Y%m%d")
+            _sub(issued, "qdt:DateTimeString", day, format="102")
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

@@ -20,7 +20,8 @@ from uuid import UUID
 import msgspec
 from babel.numbers import format_decimal
 
-from fastfaktura.adapters.web.labels import LABELS
+from fastfaktura.adapters.web.credit_note_page import CreditNoteView
+from fastfaktura.adapters.web.labels import CREDIT_NOTE_LABELS, LABELS
 from fastfaktura.adapters.web.page import InvoiceView, client_locale, invoice_view, money
 from fastfaktura.readmodels.invoice_view import Buyer, InvoiceResponse, Seller
 
@@ -93,7 +94,7 @@ FRENCH_CONTRACTUAL_LATE_PAYMENT: Final = {
 }
 
 
-def _french_franchise(seller: Seller) -> bool:
+def french_franchise(seller: Seller) -> bool:
     return (seller.country or "").upper() == "FR" and seller.vat_exempt_293b
 
 
@@ -160,8 +161,25 @@ class VatAmount:
     tax_cents: int
 
 
+# EN 16931 BT-3 (UNTDID 1001): the kinds of document rendered here.
+COMMERCIAL_INVOICE: Final = "380"
+CREDIT_NOTE: Final = "381"
+
+
+@dataclass(frozen=True)
+class PrecedingInvoice:
+    """The invoice a credit note corrects: BT-25 (its number) and BT-26 (its issue date)."""
+
+    number: str
+    issue_date: date | None
+
+
 @dataclass(frozen=True)
 class InvoiceDocument:
+    """An invoice (type 380) or a credit note (381: the same parts, plus the invoice it
+    corrects and why; nothing to pay but a refund when one is due). `invoice_id` is the
+    document's own id (a credit note's id for a credit note)."""
+
     invoice_id: UUID
     number: str
     draft: bool
@@ -185,12 +203,24 @@ class InvoiceDocument:
     legal_mentions: tuple[str, ...]
     # France, art. 293 B du CGI: no VAT is charged (Factur-X category E with this reason).
     vat_exemption: str | None
-    # The same, formatted for `locale` (money, quantities, rates, dates, country names).
-    view: InvoiceView
+    # The same, formatted for `locale` (money, quantities, rates, dates, country names);
+    # a credit note's is a CreditNoteView.
+    view: InvoiceView | CreditNoteView
+    type_code: str = COMMERCIAL_INVOICE
+    preceding_invoice: PrecedingInvoice | None = None
+    reason: str | None = None
+    refund_due_cents: int = 0
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.type_code == CREDIT_NOTE
 
     @property
     def labels(self) -> dict[str, str]:
-        return {**LABELS[self.locale], **PDF_LABELS[self.locale]}
+        words = {**LABELS[self.locale], **PDF_LABELS[self.locale]}
+        if self.is_credit_note:
+            words |= CREDIT_NOTE_LABELS[self.locale]
+        return words
 
     @property
     def draft_mark(self) -> str | None:
@@ -207,7 +237,7 @@ def pdf_filename(number: str) -> str:
     return f"{safe or 'invoice'}.pdf"
 
 
-def _party(party: Seller | Buyer) -> Party:
+def document_party(party: Seller | Buyer) -> Party:
     return Party(
         name=party.name,
         legal_name=getattr(party, "legal_name", None),
@@ -221,10 +251,10 @@ def _party(party: Seller | Buyer) -> Party:
 
 def build_document(invoice: InvoiceResponse, *, issued: bool) -> InvoiceDocument:
     """The document of `invoice`: as issued once it was sent, else a draft as it is now
-    (a draft, or a draft cancelled without ever being sent: see store.was_issued)."""
+    (a draft, or a draft cancelled without ever being sent: see StoredInvoice.was_sent)."""
     draft = not issued
     no_vat = all(item.rate == 0 for item in invoice.tax_breakdown)
-    franchise = _french_franchise(invoice.seller) and no_vat
+    franchise = french_franchise(invoice.seller) and no_vat
     if not draft:
         # As issued: nothing was paid yet, the whole total was due (see the module docstring).
         invoice = msgspec.structs.replace(
@@ -238,8 +268,8 @@ def build_document(invoice: InvoiceResponse, *, issued: bool) -> InvoiceDocument
         currency=invoice.currency,
         issue_date=invoice.issue_date,
         due_date=invoice.due_date,
-        seller=_party(invoice.seller),
-        buyer=_party(invoice.buyer),
+        seller=document_party(invoice.seller),
+        buyer=document_party(invoice.buyer),
         lines=tuple(
             DocumentLine(
                 description=line.description,

@@ -46,7 +46,7 @@ import anyio
 import anyio.to_thread
 import structlog
 
-from fastfaktura.adapters.pdf.render import RenderedPdf, render_job, warm_up
+from fastfaktura.adapters.pdf.render import Renderable, RenderedPdf, render_job, warm_up
 from fastfaktura.config import PdfPoolSettings
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 
@@ -91,7 +91,7 @@ class PdfRenderer(Protocol):
     """Renders a business's document (the pool, or InlinePdfRenderer)."""
 
     async def render(
-        self, business_id: UUID, invoice: InvoiceResponse, *, issued: bool
+        self, business_id: UUID, invoice: Renderable, *, issued: bool
     ) -> RenderedPdf: ...
 
 
@@ -103,9 +103,7 @@ class InlinePdfRenderer:
         # Made on first use: a limiter belongs to the event loop that is running then.
         self._one_at_a_time: anyio.CapacityLimiter | None = None
 
-    async def render(
-        self, business_id: UUID, invoice: InvoiceResponse, *, issued: bool
-    ) -> RenderedPdf:
+    async def render(self, business_id: UUID, invoice: Renderable, *, issued: bool) -> RenderedPdf:
         if self._one_at_a_time is None:
             self._one_at_a_time = anyio.CapacityLimiter(1)
         return await anyio.to_thread.run_sync(
@@ -116,7 +114,7 @@ class InlinePdfRenderer:
 @dataclass(eq=False)
 class _Job:
     business_id: UUID
-    invoice: InvoiceResponse
+    invoice: Renderable
     issued: bool
     result: asyncio.Future[RenderedPdf]
     queued_at: float = field(default_factory=time.perf_counter)
@@ -214,11 +212,9 @@ class PdfRenderPool:
 
     # -- rendering ----------------------------------------------------------------------------
 
-    async def render(
-        self, business_id: UUID, invoice: InvoiceResponse, *, issued: bool
-    ) -> RenderedPdf:
-        """The PDF of `invoice` of `business_id` (as issued, or a draft), rendered by a worker
-        when its turn comes.
+    async def render(self, business_id: UUID, invoice: Renderable, *, issued: bool) -> RenderedPdf:
+        """The PDF of `invoice` of `business_id` (as issued, or a draft; or a credit note),
+        rendered by a worker when its turn comes.
 
         Raises PdfQueueFullError at once when it would have to wait and the queue (or this
         business's share of it) is full."""
@@ -255,10 +251,11 @@ class PdfRenderPool:
         except asyncio.CancelledError:
             self._withdraw(job)
             raise
+        invoice_pdf = isinstance(invoice, InvoiceResponse)
         log.info(
-            "invoice pdf rendered",
+            "invoice pdf rendered" if invoice_pdf else "credit note pdf rendered",
             business_id=str(business_id),
-            invoice_id=str(invoice.id),
+            **{"invoice_id" if invoice_pdf else "credit_note_id": str(invoice.id)},
             lines=len(invoice.lines),
             draft=not issued,
             bytes=len(rendered.content),

@@ -1,4 +1,5 @@
-"""Invoice document -> PDF (WeasyPrint), in a worker process of the PDF pool (pool.py).
+"""Invoice (or credit note) document -> PDF (WeasyPrint), in a worker process of the PDF pool
+(pool.py).
 
 Safety: the HTML is a Jinja2 template with autoescaping always on, so user text (descriptions,
 notes, names) is text, never markup; and WeasyPrint only ever fetches through `AssetFetcher`,
@@ -31,14 +32,18 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from fastfaktura.adapters.pdf.cii import build_cii
+from fastfaktura.adapters.pdf.credit_note import build_credit_note_document
 from fastfaktura.adapters.pdf.document import InvoiceDocument, build_document
 from fastfaktura.adapters.web.labels import LOCALES
+from fastfaktura.readmodels.credit_note_view import CreditNoteResponse
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 
 ASSET_SCHEME: Final = "fastfaktura-asset:"
 # Every file the renderer may read, by the name the CSS uses: nothing else exists for it.
 ASSET_NAMES: Final = frozenset({"fonts/DejaVuSans.ttf", "fonts/DejaVuSans-Bold.ttf"})
 PDF_VARIANT: Final = "pdf/a-3b"
+# What the pool renders: an invoice (as issued, or a draft) or a credit note.
+Renderable = InvoiceResponse | CreditNoteResponse
 
 # WeasyPrint warns (through logging) for every refused URL; our fetcher records them instead.
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -98,7 +103,8 @@ def environment() -> Environment:
 
 
 def render_html(doc: InvoiceDocument) -> str:
-    return environment().get_template("invoice.html").render(doc=doc, v=doc.view, t=doc.labels)
+    template = "credit_note.html" if doc.is_credit_note else "invoice.html"
+    return environment().get_template(template).render(doc=doc, v=doc.view, t=doc.labels)
 
 
 @cache
@@ -133,6 +139,7 @@ def render_pdf(doc: InvoiceDocument, fetcher: AssetFetcher | None = None) -> byt
         uncompressed_pdf=False,
     )
     if not doc.draft:
+        kind = "Credit note" if doc.is_credit_note else "Invoice"
         pdf = facturx.generate_from_binary(
             pdf,
             build_cii(doc),
@@ -142,9 +149,9 @@ def render_pdf(doc: InvoiceDocument, fetcher: AssetFetcher | None = None) -> byt
             lang=doc.locale,
             pdf_metadata={
                 "author": doc.seller.name,
-                "keywords": "Factur-X, Invoice",
+                "keywords": f"Factur-X, {kind}",
                 "title": f"{doc.seller.name}: {doc.number}",
-                "subject": f"Invoice {doc.number} dated {doc.issue_date.isoformat()}",
+                "subject": f"{kind} {doc.number} dated {doc.issue_date.isoformat()}",
             },
         )
     return pdf
@@ -161,13 +168,17 @@ class RenderedPdf:
     refused_urls: tuple[str, ...]
 
 
-def render_job(invoice: InvoiceResponse, issued: bool) -> RenderedPdf:
+def render_job(source: Renderable, issued: bool) -> RenderedPdf:
     """One job of the PDF pool, run in a worker process: plain data in, plain data out. The
     document is built here too: formatting hundreds of lines is CPU work as well, which would
-    stall the serving process's event loop."""
+    stall the serving process's event loop. A credit note is always as issued."""
     fetcher = AssetFetcher()
     started = time.perf_counter()
-    content = render_pdf(build_document(invoice, issued=issued), fetcher)
+    if isinstance(source, CreditNoteResponse):
+        doc = build_credit_note_document(source)
+    else:
+        doc = build_document(source, issued=issued)
+    content = render_pdf(doc, fetcher)
     return RenderedPdf(
         content=content,
         seconds=time.perf_counter() - started,

@@ -13,23 +13,19 @@ stays here, in the serving process.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.adapters.pdf.document import pdf_filename
 from fastfaktura.adapters.pdf.pool import PdfRenderer
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 
-_SELECT = "SELECT content FROM invoice_documents WHERE business_id = $1 AND invoice_id = $2"
-_INSERT = """
-INSERT INTO invoice_documents (business_id, invoice_id, version, content, sha256)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (business_id, invoice_id) DO NOTHING
-"""
+
+def _sql(name: str) -> str:
+    return local_statement(__file__, "store.sql", name)
 
 
 @dataclass(frozen=True)
@@ -38,12 +34,6 @@ class InvoicePdf:
     filename: str
     rendered: bool  # False: served from invoice_documents
     cached: bool  # stored in invoice_documents (every invoice but a draft)
-
-
-def was_issued(row: Mapping[str, Any]) -> bool:
-    """Whether the invoice (its `rm_invoices` row) was ever sent. The read model records it:
-    the status alone cannot tell, as a draft may be cancelled unsent."""
-    return bool(row["was_sent"])
 
 
 async def invoice_pdf(
@@ -61,12 +51,12 @@ async def invoice_pdf(
     if not issued:
         rendered = await renderer.render(business_id, invoice, issued=False)
         return InvoicePdf(rendered.content, filename, rendered=True, cached=False)
-    stored = await pool.fetchval(_SELECT, business_id, invoice.id)
+    stored = await pool.fetchval(_sql("stored_pdf"), business_id, invoice.id)
     if stored is not None:
         return InvoicePdf(bytes(stored), filename, rendered=False, cached=True)
     content = (await renderer.render(business_id, invoice, issued=True)).content
     digest = hashlib.sha256(content).hexdigest()
-    await pool.execute(_INSERT, business_id, invoice.id, version, content, digest)
+    await pool.execute(_sql("store_pdf"), business_id, invoice.id, version, content, digest)
     # Another request may have stored first: serve what the table holds, whoever wrote it.
-    stored = await pool.fetchval(_SELECT, business_id, invoice.id)
+    stored = await pool.fetchval(_sql("stored_pdf"), business_id, invoice.id)
     return InvoicePdf(bytes(stored), filename, rendered=True, cached=True)

@@ -292,3 +292,57 @@ ERROR_PAGE_LABELS: Final[dict[str, dict[str, tuple[str, str]]]] = {
         ),
     },
 }
+
+# -- credit notes (issue 13) ----------------------------------------------------------------
+# The words of a credit note's PDF and public page, on top of LABELS. `{number}` and `{date}`
+# are the credited invoice's number and issue date (BT-25, BT-26); `{amount}` is money.
+CREDIT_NOTE_LABELS: Final[dict[str, dict[str, str]]] = {
+    "fr": {
+        "credit_note": "Avoir",
+        "credit_note_number": "N° d'avoir",
+        "refers_to": "Avoir relatif à la facture {number} du {date}",
+        "refers_to_undated": "Avoir relatif à la facture {number}",
+        "original_invoice": "Facture d'origine",
+        "reason": "Motif",
+        "total_credited": "Total de l'avoir TTC",
+        "refund_due": "Montant à rembourser",
+        "deducted_from": "Ce montant vient en déduction de la facture {number}.",
+        "download_credit_note": "Télécharger l'avoir (PDF)",
+    },
+    "en": {
+        "credit_note": "Credit note",
+        "credit_note_number": "Credit note number",
+        "refers_to": "Credit note for invoice {number} of {date}",
+        "refers_to_undated": "Credit note for invoice {number}",
+        "original_invoice": "Original invoice",
+        "reason": "Reason",
+        "total_credited": "Total credited",
+        "refund_due": "Refund due",
+        "deducted_from": "This amount is deducted from invoice {number}.",
+        "download_credit_note": "Download the credit note (PDF)",
+    },
+    "nb": {
+        "credit_note": "Kreditnota",
+        "credit_note_number": "Kreditnotanummer",
+        "refers_to": "Kreditnota for faktura {number} datert {date}",
+        "refers_to_undated": "Kreditnota for faktura {number}",
+        "original_invoice": "Opprinnelig faktura",
+        "reason": "Årsak",
+        "total_credited": "Totalt kreditert",
+        "refund_due": "Til tilbakebetaling",
+        "deducted_from": "Beløpet går til fradrag i faktura {number}.",
+        "download_credit_note": "Last ned kreditnotaen (PDF)",
+    },
+    "sv": {
+        "credit_note": "Kreditfaktura",
+        "credit_note_number": "Kreditfakturanummer",
+        "refers_to": "Kreditfaktura avseende faktura {number} daterad {date}",
+        "refers_to_undated": "Kreditfaktura avseende faktura {number}",
+        "original_invoice": "Ursprunglig faktura",
+        "reason": "Orsak",
+        "total_credited": "Totalt krediterat",
+        "refund_due": "Att återbetala",
+        "deducted_from": "Beloppet dras av från faktura {number}.",
+        "download_credit_note": "Ladda ner kreditfakturan (PDF)",
+    },
+}

@@ -141,7 +141,7 @@ def grouped_iban(iban: str | None) -> str | None:
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 
-def _party(party: Seller | Buyer, locale: str) -> PartyView:
+def party_view(party: Seller | Buyer, locale: str) -> PartyView:
     legal_name = getattr(party, "legal_name", None)
     return PartyView(
         name=party.name,
@@ -168,8 +168,8 @@ def invoice_view(invoice: InvoiceResponse) -> InvoiceView:
         notice=LABELS[locale][notice] if notice else None,
         issue_date=long_date(invoice.issue_date, locale),
         due_date=long_date(invoice.due_date, locale),
-        seller=_party(invoice.seller, locale),
-        buyer=_party(invoice.buyer, locale),
+        seller=party_view(invoice.seller, locale),
+        buyer=party_view(invoice.buyer, locale),
         lines=[
             LineView(
                 description=line.description,
@@ -213,14 +213,14 @@ def environment() -> Environment:
     )
 
 
-def _render(template: str, **context: Any) -> str:
+def render_template(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
 def render_invoice(invoice: InvoiceResponse, card_payment: CardPayment | None = None) -> str:
     """The page; with `card_payment`, a pay-by-card form (the caller decided it is due)."""
     view = invoice_view(invoice)
-    return _render(
+    return render_template(
         "invoice.html",
         lang=view.locale,
         page=view,
@@ -252,7 +252,7 @@ def preferred_locale(accept_language: str | None) -> str:
 def render_not_found(accept_language: str | None) -> str:
     """No such invoice (unknown token, or a draft): a page, in the reader's language if known."""
     locale = preferred_locale(accept_language)
-    return _render("not_found.html", lang=locale, t=LABELS[locale])
+    return render_template("not_found.html", lang=locale, t=LABELS[locale])
 
 
 # What every error page of the public pages carries: never cached, no script, no referrer.
@@ -276,7 +276,7 @@ def render_error(status: int, accept_language: str | None) -> str:
         return render_not_found(accept_language)
     locale = preferred_locale(accept_language)
     title, text = ERROR_PAGE_LABELS[locale][_ERROR_KINDS.get(status, "error")]
-    return _render("error.html", lang=locale, t=LABELS[locale], title=title, text=text)
+    return render_template("error.html", lang=locale, t=LABELS[locale], title=title, text=text)
 
 
 def public_error_page(

@@ -1,4 +1,5 @@
--- Tracking writes (psycopg). {tracking} is a read model's tracking table.
+-- Tracking statements of the projection machinery (psycopg). {tracking} is a read model's
+-- tracking table.
 
 -- name: advance
 -- Claim an event for the live path: no row back means it was applied already (by a rebuild
@@ -15,6 +16,10 @@ ON CONFLICT (application_name) DO NOTHING;
 -- name: lock
 -- Held by catch-up and by a rebuild's swap: live writers wait on this row, then skip.
 SELECT notification_id FROM {tracking} WHERE application_name = 'Invoicing' FOR UPDATE;
+
+-- name: position
+-- The audit reads it in the snapshot it reads the table in.
+SELECT notification_id FROM {tracking} WHERE application_name = 'Invoicing';
 
 -- name: set
 UPDATE {tracking} SET notification_id = greatest(notification_id, %(position)s)

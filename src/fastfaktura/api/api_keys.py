@@ -1,0 +1,154 @@
+"""/api/v1/api_keys: a business lists, creates and revokes its own API keys (API.md "API keys
+and account settings"). A key is shown once, in the creation's answer; lists show its prefix.
+
+`POST` takes no `Idempotency-Key` replay: replaying the answer would mean storing the key in
+clear, and keys are stored only as a hash. A retried creation makes a second key (list and
+revoke the spare one)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Final
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from msgspec import Meta
+
+from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
+from fastfaktura.api.errors import answers, problem_responses
+from fastfaktura.api.input import Field, Page, PerPage, check, json_object
+from fastfaktura.api.openapi import json_body
+from fastfaktura.api.services import json_response, services
+from fastfaktura.domain.api_key import KEY_NAME_MAX_LENGTH, KEY_PREFIX_LENGTH, ApiKey
+from fastfaktura.domain.errors import ApiKeyNotFoundError
+from fastfaktura.readmodels.queries.api_keys import (
+    business_keys,
+    count_business_keys,
+    find_business_key,
+)
+
+KEY_FIELDS: Final = (Field("name", "text", max_length=KEY_NAME_MAX_LENGTH),)
+
+
+class ApiKeyResponse(msgspec.Struct, kw_only=True):
+    key_prefix: Annotated[str, Meta(examples=["ffk_test_Xq3vR9"])]
+    name: str | None
+    created_at: datetime
+    # Precise to API_KEY_LAST_USED_PRECISION seconds (default 60): see docs/api.md.
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> ApiKeyResponse:
+        return cls(
+            key_prefix=row["key_prefix"],
+            name=row["name"],
+            created_at=row["created_at"],
+            last_used_at=row["last_used_at"],
+            revoked_at=row["revoked_at"],
+        )
+
+
+class ApiKeyCreated(ApiKeyResponse, kw_only=True):
+    """The creation's answer: the only time the key itself is ever shown."""
+
+    api_key: Annotated[str, Meta(examples=["ffk_test_Xq3vR9..."])]
+
+
+class ApiKeyPage(msgspec.Struct, kw_only=True):
+    data: list[ApiKeyResponse]
+    page: int
+    per_page: int
+    total: int
+
+
+class ApiKeyCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(max_length=KEY_NAME_MAX_LENGTH, examples=["CI"])] | None = None
+
+
+def key_row(api_key: ApiKey, last_used_at: datetime | None = None) -> dict[str, Any]:
+    return {
+        "key_prefix": api_key.key_prefix,
+        "name": api_key.name,
+        "created_at": api_key.issued_at,
+        "last_used_at": last_used_at,
+        "revoked_at": api_key.revoked_at,
+    }
+
+
+def key_name(body: bytes) -> str | None:
+    """The optional name of a new key; an empty body is a key without a name."""
+    if not body.strip():
+        return None
+    name = check(json_object(body), KEY_FIELDS).get("name")
+    return name or None
+
+
+class ApiKeyController(Controller):
+    path = "/api/v1/api_keys"
+    security = API_KEY_SECURITY
+    tags = ["API keys"]
+
+    @get(
+        operation_id="ListApiKeys",
+        summary="The business's API keys, newest first (never the keys themselves)",
+        responses=problem_responses(401, 422),
+    )
+    async def list_keys(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        page: Page = 1,
+        per_page: PerPage = 50,
+    ) -> ApiKeyPage:
+        pool = services(request.app.state).pool
+        async with pool.acquire() as conn:
+            keys = await business_keys(conn, tenant.business_id, per_page, (page - 1) * per_page)
+            total = await count_business_keys(conn, tenant.business_id)
+        return ApiKeyPage(
+            data=[ApiKeyResponse.from_row(msgspec.structs.asdict(key)) for key in keys],
+            page=page,
+            per_page=per_page,
+            total=total,
+        )
+
+    @post(
+        operation_id="CreateApiKey",
+        summary="Create an API key (the key is in this answer only)",
+        status_code=201,
+        operation_class=json_body(ApiKeyCreateRequest, "An optional name", required=False),
+        responses=answers(201, ApiKeyCreated, "Created", 400, 401, 422),
+    )
+    async def create_key(
+        self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
+    ) -> Response[bytes]:
+        name = key_name(await request.body())
+        svc = services(request.app.state)
+        written = await svc.execute(lambda: svc.app.issue_api_key(tenant.business_id, name))
+        issued = written.value
+        assert issued.api_key is not None
+        body = ApiKeyCreated(**key_row(issued.api_key), api_key=issued.secret)
+        return json_response(body, 201, {"Cache-Control": "no-store"})
+
+    @delete(
+        "/{key_prefix:str}",
+        operation_id="RevokeApiKey",
+        summary="Revoke an API key (at once; the key in use may revoke itself)",
+        status_code=200,
+        responses=problem_responses(401, 404),
+    )
+    async def revoke_key(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        key_prefix: FromPath[str],
+    ) -> ApiKeyResponse:
+        if len(key_prefix) != KEY_PREFIX_LENGTH:
+            raise ApiKeyNotFoundError(key_prefix)
+        svc = services(request.app.state)
+        written = await svc.execute(lambda: svc.app.revoke_api_key(key_prefix, tenant.business_id))
+        shown = await find_business_key(svc.pool, tenant.business_id, written.value.key_prefix)
+        last_used = shown.last_used_at if shown else None
+        return ApiKeyResponse.from_row(key_row(written.value, last_used))

@@ -1,0 +1,212 @@
+"""Credit notes (API.md "Credit notes"): issue one against an invoice, list and read them,
+their event timeline, and the refunds recorded against them. (Their documents, public page
+and sending live elsewhere.)"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
+
+from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
+from fastfaktura.api.errors import answers, problem_responses
+from fastfaktura.api.fields import CREDIT_NOTE_FIELDS, REFUND_FIELDS
+from fastfaktura.api.idempotency import idempotent
+from fastfaktura.api.input import Page, PerPage, check, check_each, json_object, parse_uuid
+from fastfaktura.api.invoices import parse_lines
+from fastfaktura.api.openapi import json_body
+from fastfaktura.api.schemas import CreditNoteCreateRequest, EventList, RefundRequest
+from fastfaktura.api.services import Services, json_response, parse_id, services
+from fastfaktura.application import Written
+from fastfaktura.domain.credit_note import CreditNote
+from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
+from fastfaktura.readmodels import timeline
+from fastfaktura.readmodels.credit_note_view import CreditNoteResponse
+from fastfaktura.readmodels.models import CreditNotesReadModel
+from fastfaktura.readmodels.queries.credit_notes import (
+    credit_note_from_row,
+    credit_note_page,
+    find_credit_note,
+)
+
+_ROWS = CreditNotesReadModel()
+
+
+class CreditNotePage(msgspec.Struct, kw_only=True):
+    data: list[CreditNoteResponse]
+    page: int
+    per_page: int
+    total: int
+
+
+def parse_credit_note(body: bytes) -> dict[str, Any]:
+    """`reason` (required, not blank) and, optionally, `lines`: every error at once."""
+    data = json_object(body)
+    command, errors = check_each(
+        {k: v for k, v in data.items() if k != "lines"}, CREDIT_NOTE_FIELDS
+    )
+    if "lines" in data:
+        lines, line_errors = parse_lines(data["lines"])
+        errors += line_errors
+        command["lines"] = lines
+    if errors:
+        raise InvalidInputError(errors)
+    return command
+
+
+class CreditNoteController(Controller):
+    path = "/api/v1"
+    security = API_KEY_SECURITY
+    tags = ["Credit notes"]
+
+    @post(
+        "/invoices/{invoice_id:str}/credit_notes",
+        operation_id="CreateCreditNote",
+        summary="Credit an issued invoice, in part (lines) or in full (no lines)",
+        description=(
+            "The invoice must be sent, opened, overdue or paid (else 409), and not fully "
+            "credited. The credit note's total may not exceed the invoice total minus earlier "
+            "credit notes (422 on `lines`). Numbered in its own gapless series."
+        ),
+        status_code=201,
+        operation_class=json_body(CreditNoteCreateRequest, "The reason and credited lines"),
+        responses=answers(201, CreditNoteResponse, "Issued", 400, 401, 404, 409, 422),
+    )
+    async def create_credit_note(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        invoice_id: FromPath[str],
+    ) -> Response[bytes]:
+        target = parse_id(invoice_id, "invoice")
+        return await _credit_note_command(
+            request,
+            tenant,
+            parse_credit_note,
+            lambda svc, command: svc.app.issue_credit_note(tenant.business_id, target, **command),
+        )
+
+    @get(
+        "/credit_notes",
+        operation_id="ListCreditNotes",
+        summary="List credit notes, newest first",
+        responses=problem_responses(401, 422),
+    )
+    async def list_credit_notes(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        page: Page = 1,
+        per_page: PerPage = 50,
+        invoice_id: Annotated[
+            str | None, Parameter(description="Only the credit notes of this invoice")
+        ] = None,
+    ) -> CreditNotePage:
+        invoice = None
+        if invoice_id is not None:
+            invoice = parse_uuid(invoice_id)
+            if invoice is None:
+                raise InvalidInputError([FieldError("invoice_id", "must be a UUID")])
+        svc = services(request.app.state)
+        notes, total = await credit_note_page(
+            svc.pool,
+            tenant.business_id,
+            invoice_id=invoice,
+            page=page,
+            per_page=per_page,
+            base_url=svc.settings.base_url(),
+        )
+        return CreditNotePage(data=notes, page=page, per_page=per_page, total=total)
+
+    @get(
+        "/credit_notes/{credit_note_id:str}",
+        operation_id="GetCreditNote",
+        summary="A credit note",
+        responses=problem_responses(401, 404),
+    )
+    async def get_credit_note(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        credit_note_id: FromPath[str],
+    ) -> CreditNoteResponse:
+        svc = services(request.app.state)
+        found = await find_credit_note(
+            svc.pool,
+            tenant.business_id,
+            parse_id(credit_note_id, "credit note"),
+            svc.settings.base_url(),
+        )
+        if found is None:
+            raise NotFoundError("credit note")
+        return found
+
+    @get(
+        "/credit_notes/{credit_note_id:str}/events",
+        operation_id="ListCreditNoteEvents",
+        summary="The credit note's events (issued, refund_recorded), read from the event store",
+        responses=problem_responses(401, 404),
+    )
+    async def list_credit_note_events(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        credit_note_id: FromPath[str],
+    ) -> EventList:
+        svc = services(request.app.state)
+        events = await timeline.credit_note_events(
+            svc.pool, svc.events, tenant.business_id, parse_id(credit_note_id, "credit note")
+        )
+        if events is None:
+            raise NotFoundError("credit note")
+        return EventList(data=events)
+
+    @post(
+        "/credit_notes/{credit_note_id:str}/refunds",
+        operation_id="RecordRefund",
+        summary="Record money given back against the credit note's refund due",
+        status_code=201,
+        operation_class=json_body(RefundRequest, "The refund"),
+        responses=answers(201, CreditNoteResponse, "Recorded", 400, 401, 404, 422),
+    )
+    async def record_refund(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        credit_note_id: FromPath[str],
+    ) -> Response[bytes]:
+        target = parse_id(credit_note_id, "credit note")
+        return await _credit_note_command(
+            request,
+            tenant,
+            lambda body: check(json_object(body), REFUND_FIELDS),
+            lambda svc, refund: svc.app.record_refund(tenant.business_id, target, **refund),
+        )
+
+
+async def _credit_note_command(
+    request: Request[Any, Any, Any],
+    tenant: Tenant,
+    parse: Callable[[bytes], dict[str, Any]],
+    command: Callable[[Services, dict[str, Any]], Written[CreditNote]],
+) -> Response[bytes]:
+    """A command answered `201` with the credit note, under Idempotency-Key."""
+
+    async def produce() -> Response[bytes]:
+        parsed = parse(await request.body())
+        svc = services(request.app.state)
+        written = await svc.execute(lambda: command(svc, parsed))
+        body = from_aggregate(svc, written.value)
+        return json_response(body, 201, {"Location": f"/api/v1/credit_notes/{body.id}"})
+
+    return await idempotent(request, tenant, produce)
+
+
+def from_aggregate(svc: Services, note: CreditNote) -> CreditNoteResponse:
+    """The answer to a write: the same row the read model now holds."""
+    row = _ROWS.rows(note)["rm_credit_notes"][0]
+    return credit_note_from_row(row, svc.settings.base_url())

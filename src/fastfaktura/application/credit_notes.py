@@ -1,0 +1,122 @@
+"""Commands on credit notes: issue one against an invoice, cancel an issued invoice (which
+issues the credit note of all that is left), and record refunds.
+
+The credit note, its series and the invoice are saved in one transaction (`save(*aggregates)`);
+a concurrent credit note, payment or cancel on the same invoice collides on the invoice's
+version, and the loser decides again on the new state (base.py), so an invoice is never
+credited beyond its total.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from uuid import UUID
+
+from fastfaktura.application.base import Decided, Written
+from fastfaktura.application.invoices import BUYER_FIELDS, SELLER_FIELDS, InvoiceCommands
+from fastfaktura.domain.business import Business
+from fastfaktura.domain.client import Client
+from fastfaktura.domain.credit_note import CreditNote, issue_credit_note
+from fastfaktura.domain.invoice import Invoice
+from fastfaktura.domain.pricing import InvoiceLine
+from fastfaktura.domain.series import CreditNoteSeries, credit_note_series_id, format_number
+
+# The credit note's reason when an issued invoice is cancelled without one.
+DEFAULT_CANCEL_REASON = "Invoice cancelled"
+
+
+class CreditNoteCommands(InvoiceCommands):
+    def issue_credit_note(
+        self,
+        business_id: UUID,
+        invoice_id: UUID,
+        *,
+        reason: str,
+        lines: list[InvoiceLine] | None = None,
+    ) -> Written[CreditNote]:
+        """A credit note against a sent, opened, overdue or paid invoice: its `lines`, or
+        everything not yet credited. The invoice records `credited`."""
+        written = self._credit_or_cancel(business_id, invoice_id, reason, lines)
+        note = written.value[0]
+        assert note is not None  # a credit always issues one
+        return Written(note, written.recorded)
+
+    def cancel_invoice(
+        self, business_id: UUID, invoice_id: UUID, reason: str | None
+    ) -> Written[Invoice]:
+        """A draft is cancelled alone. An issued invoice (without payments) is annulled by a
+        credit note of all that is left, saved with its `cancelled` in one transaction."""
+        written = self._credit_or_cancel(business_id, invoice_id, reason, None, cancel=True)
+        return Written(written.value[1], written.recorded)
+
+    def _credit_or_cancel(
+        self,
+        business_id: UUID,
+        invoice_id: UUID,
+        reason: str | None,
+        lines: list[InvoiceLine] | None,
+        *,
+        cancel: bool = False,
+    ) -> Written[tuple[CreditNote | None, Invoice]]:
+        """One attempt decides on the invoice as it is now (a draft sent meanwhile is annulled
+        by a credit note; one paid meanwhile refuses the cancel), so a retry never acts on
+        what it saw before the race."""
+        business = self.get(Business, business_id)
+        issue_date = self.clock().date()
+        year = issue_date.year
+        series_key = credit_note_series_id(business_id, year)
+        seller = {"name": business.name, **{k: business.field(k) for k in SELLER_FIELDS}}
+
+        def attempt() -> Decided[tuple[CreditNote | None, Invoice]]:
+            invoice = self.get(Invoice, invoice_id, business_id)
+            if cancel:
+                invoice.check_cancellable()
+                if invoice.status == "draft":
+                    invoice.cancel(reason)
+                    return Decided((None, invoice), (invoice,))
+            client = self.get(Client, invoice.client_id, business_id)
+            buyer = {**{k: client.details.get(k) for k in BUYER_FIELDS}, "id": str(client.id)}
+            series = self.find(CreditNoteSeries, series_key) or CreditNoteSeries(
+                business_id=business_id, year=year
+            )
+            prefix = str(business.field("credit_note_prefix"))
+            note = issue_credit_note(
+                invoice,
+                number=format_number(prefix, year, series.next_sequence),
+                issue_date=issue_date,
+                reason=(reason or DEFAULT_CANCEL_REASON) if cancel else (reason or ""),
+                lines=lines,
+                # The public URL's only secret, one per attempt (see create_invoice).
+                public_token=secrets.token_urlsafe(24),
+                seller=seller,
+                buyer=buyer,
+            )
+            if cancel:
+                invoice.cancel(reason, note.id, note.total_cents)
+            else:
+                invoice.credit(note.id, note.total_cents, note.tax_breakdown)
+            series.allocate(note.id)
+            return Decided((note, invoice), (series, note, invoice))
+
+        with self._series_lock(series_key):
+            return self._command(attempt)
+
+    def record_refund(
+        self,
+        business_id: UUID,
+        credit_note_id: UUID,
+        *,
+        amount_cents: int,
+        method: str,
+        refunded_at: datetime | None = None,
+        reference: str | None = None,
+    ) -> Written[CreditNote]:
+        """Money given back against a credit note's refund due (`refund_recorded`)."""
+        at = (refunded_at or self.clock()).isoformat()
+        return self._change(
+            CreditNote,
+            credit_note_id,
+            business_id,
+            lambda note: note.record_refund(amount_cents, method, at, reference),
+        )

@@ -1,0 +1,14 @@
+"""`rm_business`: a business's profile."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastfaktura.readmodels.business_view import BusinessResponse
+from fastfaktura.readmodels.queries.common import Database
+from fastfaktura.readmodels.sql import statement
+
+
+async def find_business(db: Database, business_id: UUID) -> BusinessResponse | None:
+    row = await db.fetchrow(statement("business", "queries.sql", "get_business"), business_id)
+    return BusinessResponse.from_row(dict(row)) if row else None

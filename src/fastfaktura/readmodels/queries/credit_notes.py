@@ -1,0 +1,85 @@
+"""Credit notes as the read side serves them: `rm_credit_notes` rows as `CreditNoteResponse`
+(credit_note_view.py), and the queries of the API (asyncpg): the gateway of `rm_credit_notes`."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from asyncpg import Pool
+
+from fastfaktura.readmodels.credit_note_view import CreditNoteResponse
+from fastfaktura.readmodels.invoice_view import exact_number
+from fastfaktura.readmodels.sql import statement
+
+# Where a credit note's public page lives (its token is the only secret, as for invoices).
+PUBLIC_PATH = "/c/"
+
+
+def credit_note_from_row(
+    row: dict[str, Any], base_url: str, *, for_documents: bool = False
+) -> CreditNoteResponse:
+    """The credit note of a row. `invoice_issue_date` is for the documents (BT-26) only: the
+    API's answer leaves it out (it stays UNSET)."""
+
+    def decoded(value: Any) -> Any:
+        return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+    lines = [
+        {
+            **line,
+            "quantity": exact_number(line["quantity"]),
+            "tax_rate": exact_number(line["tax_rate"]),
+        }
+        for line in decoded(row["lines"])
+    ]
+    breakdown = [
+        {**item, "rate": exact_number(item["rate"])} for item in decoded(row["tax_breakdown"])
+    ]
+    if not for_documents:
+        row = {k: v for k, v in row.items() if k != "invoice_issue_date"}
+    return msgspec.convert(
+        {
+            **row,
+            "lines": lines,
+            "tax_breakdown": breakdown,
+            "seller": decoded(row["seller"]),
+            "buyer": decoded(row["buyer"]),
+            "public_url": f"{base_url}{PUBLIC_PATH}{row['public_token']}",
+        },
+        CreditNoteResponse,
+        strict=False,
+    )
+
+
+async def find_credit_note(
+    pool: Pool, business_id: UUID, credit_note_id: UUID, base_url: str
+) -> CreditNoteResponse | None:
+    row = await pool.fetchrow(
+        statement("credit_notes", "queries.sql", "get_credit_note"), business_id, credit_note_id
+    )
+    return None if row is None else credit_note_from_row(dict(row), base_url)
+
+
+async def credit_note_page(
+    pool: Pool,
+    business_id: UUID,
+    *,
+    invoice_id: UUID | None,
+    page: int,
+    per_page: int,
+    base_url: str,
+) -> tuple[list[CreditNoteResponse], int]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            statement("credit_notes", "queries.sql", "list_credit_notes"),
+            business_id,
+            invoice_id,
+            per_page,
+            (page - 1) * per_page,
+        )
+        total = await conn.fetchval(
+            statement("credit_notes", "queries.sql", "count_credit_notes"), business_id, invoice_id
+        )
+    return [credit_note_from_row(dict(row), base_url) for row in rows], int(total)
