@@ -42,15 +42,21 @@ def app(chain_url: str) -> Iterator[Invoicing]:
 
 
 def populate(app: Invoicing, businesses: int = 2) -> list[UUID]:
-    """Businesses, each with a client changed twice (versions 1-3) and two invoices."""
+    """Businesses, each with a client changed twice (versions 1-3), two invoices, the first
+    sent and credited (a credit note: an aggregate the chain has no code for)."""
     made = []
     for n in range(businesses):
         business = app.register_business(f"Chain {n}", "sandbox").value.business_id
-        client = app.register_client(business, {"name": f"Buyer {n}"}).value.id
-        app.change_client(business, client, {"name": f"Buyer {n} renamed"})
-        app.change_client(business, client, {"name": f"Buyer {n} renamed again"})
-        for _ in range(2):
-            app.create_invoice(business, client_id=client, currency="EUR", lines=LINES)
+        client = app.register_client(business, {"name": f"Buyer {n}", "email": "b@example.com"})
+        client_id = client.value.id
+        app.change_client(business, client_id, {"name": f"Buyer {n} renamed"})
+        app.change_client(business, client_id, {"name": f"Buyer {n} renamed again"})
+        invoices = [
+            app.create_invoice(business, client_id=client_id, currency="EUR", lines=LINES).value
+            for _ in range(2)
+        ]
+        app.send_invoice(business, invoices[0].id, ["link"])
+        app.issue_credit_note(business, invoices[0].id, reason="Returned")
         made.append(business)
     return made
 
@@ -106,8 +112,15 @@ def test_every_aggregate_joins_its_business_chain_and_verify_passes(
             "SELECT chain_business, array_agg(chain_position ORDER BY notification_id)"
             " FROM invoicing_events GROUP BY 1"
         ).fetchall()
-    # The business, its key, client, invoices and numbering series: all on its chain.
+    # The business, its key, client, invoices, credit note and numbering series: all on its
+    # chain.
     assert unlinked == (0,)
+    with psycopg.connect(chain_url) as conn:
+        credit_notes = conn.execute(
+            "SELECT chain_business FROM invoicing_events WHERE topic LIKE %s",
+            ("fastfaktura:CreditNote.%",),
+        ).fetchall()
+    assert sorted(row[0] for row in credit_notes) == sorted(businesses)
     for _, chain in positions:
         assert chain == list(range(1, len(chain) + 1))
 
