@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -190,3 +191,33 @@ async def test_with_precision_zero_every_use_is_written(
     assert first is not None
     assert second is not None
     assert second > first
+
+
+async def test_a_retried_creation_with_an_idempotency_key_gets_the_same_key_sealed_at_rest(
+    client: AsyncTestClient[Any], account: Account, database_url: str
+) -> None:
+    headers = {**account.headers, "Idempotency-Key": "create-ci-key"}
+    first = await client.post(KEYS, json={"name": "CI"}, headers=headers)
+    again = await client.post(KEYS, json={"name": "CI"}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["cache-control"] == "no-store"
+    listed = (await client.get(KEYS, headers=account.headers)).json()
+    assert listed["total"] == 2  # the account's own key and this one: no second key was made
+
+    other = await client.post(KEYS, json={"name": "other"}, headers=headers)
+    assert_problem(other, 409)
+
+    secret = first.json()["api_key"].encode()
+    conn = await asyncpg.connect(database_url)
+    try:
+        stored = await conn.fetchval(
+            "SELECT response_body FROM idempotency_keys WHERE business_id = $1 AND key = $2",
+            account.business_id,
+            "create-ci-key",
+        )
+    finally:
+        await conn.close()
+    assert stored is not None
+    assert secret not in bytes(stored)

@@ -1,9 +1,9 @@
 """/api/v1/api_keys: a business lists, creates and revokes its own API keys (API.md "API keys
 and account settings"). A key is shown once, in the creation's answer; lists show its prefix.
 
-`POST` takes no `Idempotency-Key` replay: replaying the answer would mean storing the key in
-clear, and keys are stored only as a hash. A retried creation makes a second key (list and
-revoke the spare one)."""
+`POST` takes `Idempotency-Key` like every POST: a retry within 24 hours gets the same key back,
+and no second key is made. The stored answer is sealed (api/idempotency.py), so the key is
+never readable from the database, where keys are kept only as a hash."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from msgspec import Meta
 
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import answers, problem_responses
+from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import Field, Page, PerPage, check, json_object
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.services import json_response, services
+from fastfaktura.api.sessions import replay_sealer
 from fastfaktura.domain.api_key import KEY_NAME_MAX_LENGTH, KEY_PREFIX_LENGTH, ApiKey
 from fastfaktura.domain.errors import ApiKeyNotFoundError
 from fastfaktura.readmodels.queries.api_keys import (
@@ -124,13 +126,17 @@ class ApiKeyController(Controller):
     async def create_key(
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
     ) -> Response[bytes]:
-        name = key_name(await request.body())
         svc = services(request.app.state)
-        written = await svc.execute(lambda: svc.app.issue_api_key(tenant.business_id, name))
-        issued = written.value
-        assert issued.api_key is not None
-        body = ApiKeyCreated(**key_row(issued.api_key), api_key=issued.secret)
-        return json_response(body, 201, {"Cache-Control": "no-store"})
+
+        async def produce() -> Response[bytes]:
+            name = key_name(await request.body())
+            written = await svc.execute(lambda: svc.app.issue_api_key(tenant.business_id, name))
+            issued = written.value
+            assert issued.api_key is not None
+            body = ApiKeyCreated(**key_row(issued.api_key), api_key=issued.secret)
+            return json_response(body, 201, {"Cache-Control": "no-store"})
+
+        return await idempotent(request, tenant, produce, replay_sealer(svc.settings))
 
     @delete(
         "/{key_prefix:str}",

@@ -3,6 +3,10 @@
 Same key and same request: the stored status and body come back, nothing is done again, also
 when both arrive at once (the second waits for the first). Same key, other request: 409.
 A request that fails (4xx, 5xx) releases the key, so a corrected retry can use it.
+
+An answer holding a secret shown once (a new API key) is stored sealed (`sealer`: AES-GCM under
+a key derived from the service's secret, bound to the business and the Idempotency-Key), so the
+database alone never holds it readable.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import msgspec
 from litestar import Request, Response
 
 from fastfaktura.adapters.named_sql import local_statement
+from fastfaktura.adapters.sealing import Sealer
 from fastfaktura.api.auth import Tenant
 from fastfaktura.api.errors import RequestConflict
 from fastfaktura.api.services import services
@@ -37,6 +42,7 @@ async def idempotent(
     request: Request[Any, Any, Any],
     tenant: Tenant,
     produce: Callable[[], Awaitable[Response[bytes]]],
+    sealer: Sealer | None = None,
 ) -> Response[bytes]:
     key = request.headers.get(HEADER)
     if key is None:
@@ -47,8 +53,9 @@ async def idempotent(
     fingerprint = _fingerprint(request.method, request.url.path, body)
     pool = services(request.app.state).pool
     args = (tenant.business_id, key)
+    context = f"{tenant.business_id}/{key}".encode()
     while await pool.fetchval(_sql("claim"), *args, fingerprint) is None:
-        replayed = await _replay(pool, args, fingerprint)
+        replayed = await _replay(pool, args, fingerprint, sealer, context)
         if replayed is not None:
             return replayed
         # The first request failed and released the key: this one takes it over.
@@ -58,8 +65,10 @@ async def idempotent(
         await pool.execute(_sql("release"), *args)
         raise
     if 200 <= (response.status_code or 0) < 300:
-        headers = json.dumps({k: v for k, v in response.headers.items() if k.lower() == "location"})
-        await pool.execute(_sql("complete"), *args, response.status_code, headers, response.content)
+        kept = ("location", "cache-control")
+        headers = json.dumps({k: v for k, v in response.headers.items() if k.lower() in kept})
+        content = response.content if sealer is None else sealer.seal(response.content, context)
+        await pool.execute(_sql("complete"), *args, response.status_code, headers, content)
     else:
         await pool.execute(_sql("release"), *args)
     return response
@@ -83,7 +92,9 @@ async def purge_expired(pool: Any) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-async def _replay(pool: Any, args: tuple[Any, ...], fingerprint: str) -> Response[bytes] | None:
+async def _replay(
+    pool: Any, args: tuple[Any, ...], fingerprint: str, sealer: Sealer | None, context: bytes
+) -> Response[bytes] | None:
     """The stored answer (waiting while the first request runs); None once it was released."""
     deadline = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
     while True:
@@ -97,8 +108,9 @@ async def _replay(pool: Any, args: tuple[Any, ...], fingerprint: str) -> Respons
         if row["response_status"] is not None:
             headers = json.loads(row["response_headers"] or "{}")
             headers["Idempotent-Replayed"] = "true"
+            stored = bytes(row["response_body"])
             return Response(
-                bytes(row["response_body"]),
+                stored if sealer is None else sealer.unseal(stored, context),
                 status_code=row["response_status"],
                 media_type="application/json",
                 headers=headers,

@@ -12,7 +12,8 @@
   authenticate otherwise (API keys, signatures, tokens) and take no cookie, so need no CSRF.
 
 One secret (`FASTFAKTURA_SESSION_SECRET`, else a random one kept in
-`$FASTFAKTURA_HOME/session-secret`) derives both keys.
+`$FASTFAKTURA_HOME/session-secret`) derives its keys: the session cookie's, the CSRF token's,
+and the one that seals replayed answers holding a new API key.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 
+from fastfaktura.adapters.sealing import Sealer
 from fastfaktura.config import Settings
 
 SESSION_COOKIE: Final = "ff_session"
@@ -61,6 +63,11 @@ def session_secret(settings: Settings) -> str:
         except FileExistsError:
             pass
         return path.read_text().strip()
+
+
+def replay_sealer(settings: Settings) -> Sealer:
+    """Seals stored answers that hold a secret shown once (api/idempotency.py)."""
+    return Sealer(_derive(session_secret(settings), "idempotent replay"))
 
 
 def _derive(secret: str, purpose: str) -> bytes:
