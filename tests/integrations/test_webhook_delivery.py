@@ -397,3 +397,32 @@ async def test_a_deleted_endpoint_gets_nothing_more_and_keeps_its_log(
         "SELECT status FROM webhook_deliveries WHERE endpoint_id = $1", UUID(hook["id"])
     )
     assert queued == "cancelled"
+
+
+async def test_a_credit_note_is_delivered_as_the_api_shows_it(
+    hook_client: Client,
+    hook_invoicing: Invoicing,
+    new_hook_account: Callable[..., Account],
+    receiver: Receiver,
+    workers: Workers,
+) -> None:
+    account = new_hook_account()
+    await endpoint(hook_client, account, receiver.url("/credit"), ["credit_note.issued"])
+    workers.start()
+    buyer = await create_client(hook_client, account, "Buyer")
+    invoice = await create_invoice(hook_client, account, buyer["id"])
+    await asyncio.to_thread(send_by_link, hook_invoicing, account, invoice["id"])
+    issued = await hook_client.post(
+        f"/api/v1/invoices/{invoice['id']}/credit_notes",
+        headers=account.headers,
+        json={"reason": "Returned goods"},
+    )
+    assert issued.status_code == 201, issued.text
+
+    await wait_for(lambda: len(receiver.first("/credit")) == 1)
+    delivered = receiver.first("/credit")[0].json
+    assert delivered["type"] == "credit_note.issued"
+    shown = await hook_client.get(
+        f"/api/v1/credit_notes/{issued.json()['id']}", headers=account.headers
+    )
+    assert delivered["data"] == shown.json()

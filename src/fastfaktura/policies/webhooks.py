@@ -39,8 +39,14 @@ from fastfaktura.policies.loop import LockedWorker
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.feed import FEED_TYPES, store_page
 from fastfaktura.readmodels.invoice_view import InvoiceResponse, exact_number
-from fastfaktura.readmodels.models import BusinessReadModel, ClientsReadModel, InvoicesReadModel
+from fastfaktura.readmodels.models import (
+    BusinessReadModel,
+    ClientsReadModel,
+    CreditNotesReadModel,
+    InvoicesReadModel,
+)
 from fastfaktura.readmodels.queries.common import standard_uuid
+from fastfaktura.readmodels.queries.credit_notes import credit_note_from_row
 from fastfaktura.readmodels.timeline import event_id, stream
 
 log = structlog.get_logger(__name__)
@@ -51,14 +57,17 @@ _JSON = msgspec.json.Encoder()
 
 
 def object_view(kind: str, aggregate: Any, base_url: str) -> Any:
-    """The object as the API shows it (GET /invoices/{id}, /clients/{id}, /business), or None
-    for an object without a view here yet (its event's own fields are sent then)."""
+    """The object as the API shows it (GET /invoices/{id}, /credit_notes/{id}, /clients/{id},
+    /business), or None for an object without a view here (its event's own fields are sent)."""
     if kind == "invoice":
         row = InvoicesReadModel().rows(aggregate)["rm_invoices"][0]
         return InvoiceResponse.from_row(row, base_url)
     if kind == "client":
         row = ClientsReadModel().rows(aggregate)["rm_clients"][0]
         return {k: v for k, v in row.items() if k not in ("business_id", "version")}
+    if kind == "credit_note":
+        row = CreditNotesReadModel().rows(aggregate)["rm_credit_notes"][0]
+        return credit_note_from_row(row, base_url)
     if kind == "business":
         row = BusinessReadModel().rows(aggregate)["rm_business"][0]
         rate = row.get("late_payment_rate")
