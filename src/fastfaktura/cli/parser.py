@@ -211,7 +211,11 @@ def _audit(commands: Commands) -> None:
         audit, "replay", "rebuild aggregates from events, compare with read models (exit 1: differ)"
     )
     replay.add_argument("--business", help="only this business (its id, a UUID)")
-    replay.add_argument("--invoice", help="only this invoice (with --as-of: print it as it stood)")
+    replay.add_argument(
+        "--invoice",
+        help="print this invoice as it stood at --as-of (default: now), with the credit notes"
+        " issued against it by then",
+    )
     replay.add_argument(
         "--as-of", dest="as_of", help="print the states as they stood then (RFC 3339)"
     )
