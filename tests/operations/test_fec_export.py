@@ -246,29 +246,33 @@ def test_a_small_case_byte_for_byte(books: Invoicing, clock: Clock, database_url
     clock.on("2026-02-20")
     books.issue_credit_note(business, invoice, reason="r", lines=[line(1000, "20")])
     number = books.repository.get(invoice).number
-    today = f"{datetime.now(UTC):%Y%m%d}"  # ValidDate: the day each fact was recorded
+    # ValidDate: the UTC day each fact was recorded (the events' own times)
+    recorded = {
+        type(e).__name__: f"{e.timestamp.astimezone(UTC):%Y%m%d}" for e in books.events.get(invoice)
+    }
+    sent, paid_on, credited = recorded["Sent"], recorded["PaymentRecorded"], recorded["Credited"]
     expected = [
         HEADER,
         f"VE\tVentes\tVE2026-000001\t20260203\t411000\tClients\t{client}\tClient SA\t{number}\t"
-        f"20260203\tFacture {number} Client SA\t141,10\t0,00\t\t\t{today}\t\t",
+        f"20260203\tFacture {number} Client SA\t141,10\t0,00\t\t\t{sent}\t\t",
         f"VE\tVentes\tVE2026-000001\t20260203\t706000\tPrestations de services\t\t\t{number}\t"
-        f"20260203\tFacture {number} HT 20 %\t0,00\t100,00\t\t\t{today}\t\t",
+        f"20260203\tFacture {number} HT 20 %\t0,00\t100,00\t\t\t{sent}\t\t",
         f"VE\tVentes\tVE2026-000001\t20260203\t445710\tTVA collectée\t\t\t{number}\t"
-        f"20260203\tFacture {number} TVA 20 %\t0,00\t20,00\t\t\t{today}\t\t",
+        f"20260203\tFacture {number} TVA 20 %\t0,00\t20,00\t\t\t{sent}\t\t",
         f"VE\tVentes\tVE2026-000001\t20260203\t706000\tPrestations de services\t\t\t{number}\t"
-        f"20260203\tFacture {number} HT 5,5 %\t0,00\t20,00\t\t\t{today}\t\t",
+        f"20260203\tFacture {number} HT 5,5 %\t0,00\t20,00\t\t\t{sent}\t\t",
         f"VE\tVentes\tVE2026-000001\t20260203\t445710\tTVA collectée\t\t\t{number}\t"
-        f"20260203\tFacture {number} TVA 5,5 %\t0,00\t1,10\t\t\t{today}\t\t",
+        f"20260203\tFacture {number} TVA 5,5 %\t0,00\t1,10\t\t\t{sent}\t\t",
         f"VE\tVentes\tVE2026-000002\t20260220\t411000\tClients\t{client}\tClient SA\tA2026-00001\t"
-        f"20260220\tAvoir A2026-00001 Client SA\t0,00\t12,00\t\t\t{today}\t\t",
+        f"20260220\tAvoir A2026-00001 Client SA\t0,00\t12,00\t\t\t{credited}\t\t",
         f"VE\tVentes\tVE2026-000002\t20260220\t706000\tPrestations de services\t\t\tA2026-00001\t"
-        f"20260220\tAvoir A2026-00001 HT 20 %\t10,00\t0,00\t\t\t{today}\t\t",
+        f"20260220\tAvoir A2026-00001 HT 20 %\t10,00\t0,00\t\t\t{credited}\t\t",
         f"VE\tVentes\tVE2026-000002\t20260220\t445710\tTVA collectée\t\t\tA2026-00001\t"
-        f"20260220\tAvoir A2026-00001 TVA 20 %\t2,00\t0,00\t\t\t{today}\t\t",
+        f"20260220\tAvoir A2026-00001 TVA 20 %\t2,00\t0,00\t\t\t{credited}\t\t",
         f"BQ\tBanque\tBQ2026-000001\t20260210\t512000\tBanque\t\t\t{number}\t"
-        f"20260210\tRèglement {number} transfer\t50,00\t0,00\t\t\t{today}\t\t",
+        f"20260210\tRèglement {number} transfer\t50,00\t0,00\t\t\t{paid_on}\t\t",
         f"BQ\tBanque\tBQ2026-000001\t20260210\t411000\tClients\t{client}\tClient SA\t{number}\t"
-        f"20260210\tRèglement {number} transfer\t0,00\t50,00\t\t\t{today}\t\t",
+        f"20260210\tRèglement {number} transfer\t0,00\t50,00\t\t\t{paid_on}\t\t",
     ]
     done = run_cli(database_url, "audit", "export", "--business", str(business), "--year", "2026")
     assert done.returncode == 0, done.stderr

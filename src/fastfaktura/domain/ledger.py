@@ -18,7 +18,7 @@ Amounts are the documents' own, in cents of their currency. Every entry balances
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -204,15 +204,7 @@ def _annulled(invoice: Any, recorded: date) -> Entry:
         invoice, recorded, f"Annulation facture {invoice.number}", breakdown, total, reverse=True
     )
     # Dated when it was cancelled: the invoice's own date may be in a closed year.
-    return Entry(
-        entry.journal,
-        recorded,
-        entry.piece_ref,
-        entry.piece_day,
-        recorded,
-        entry.currency,
-        entry.lines,
-    )
+    return replace(entry, day=recorded)
 
 
 def _utc_day(at: str) -> date:
