@@ -306,6 +306,19 @@ def test_refusals_name_the_problem(books: Invoicing, database_url: str, tmp_path
     assert to_dir.returncode == 1
     assert "SIREN" in to_dir.stderr
     assert list(tmp_path.iterdir()) == []
+    nowhere = run_cli(
+        database_url,
+        "audit",
+        "export",
+        "--business",
+        str(nameless),
+        "--year",
+        "2026",
+        "--output",
+        str(tmp_path / "missing" / "fec.txt"),
+    )
+    assert nowhere.returncode == 1
+    assert "No such file or directory" in nowhere.stderr
     client = books.register_client(nameless, {"name": "Oslo AS", "country": "NO"}).value.id
     invoice = books.create_invoice(
         nameless, client_id=client, currency="NOK", lines=[line(1000, "25")]

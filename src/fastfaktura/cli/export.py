@@ -68,7 +68,11 @@ def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.buffer.write(text.encode())
         sys.stdout.flush()
     else:
-        target.write_bytes(text.encode())
+        try:
+            target.write_bytes(text.encode())
+        except OSError as exc:
+            err.print(f"--output {target}: {exc.strerror}.", highlight=False, soft_wrap=True)
+            return 1
     lines = sum(len(n.entry.lines) for n in entries)
     err.print(
         f"{len(entries)} entries ({lines} lines) of {args.year}"
