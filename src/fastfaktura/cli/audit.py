@@ -73,11 +73,12 @@ def _print_as_of(ctx: Context, args: argparse.Namespace, business: UUID | None) 
         except DomainError:
             err.print(f"No invoice {args.invoice}.")
             return 1
-        state = _invoice_as_of(ctx, invoice.id, as_of)
+        state = _as_of(ctx, invoice.id, as_of)
         if state is None:
             err.print(f"Invoice {args.invoice} did not exist at {as_of.isoformat()}.")
             return 1
         rows = [("rm_invoices", row) for row in read_model("invoices").rows(state)["rm_invoices"]]
+        rows += _credit_notes_as_of(ctx, state, as_of)
     else:
         rows = _rows_as_of(ctx, as_of, business)
     states = [{"table": table, **{k: plain(v) for k, v in row.items()}} for table, row in rows]
@@ -91,13 +92,32 @@ def _print_as_of(ctx: Context, args: argparse.Namespace, business: UUID | None) 
 # one aggregate's own history is the write side's (the application's event store).
 
 
-def _invoice_as_of(ctx: Context, invoice_id: UUID, as_of: datetime) -> Any:
-    """The invoice folded from its events recorded up to `as_of`; None before it existed."""
+def _as_of(ctx: Context, aggregate_id: UUID, as_of: datetime) -> Any:
+    """The aggregate folded from its events recorded up to `as_of`; None before it existed."""
     state: Any = None
-    for event in ctx.app.events.get(invoice_id):
-        if getattr(event, "timestamp") <= as_of:  # noqa: B009
-            state = cast(Any, event).mutate(state)
+    for event in ctx.app.events.get(aggregate_id):
+        if getattr(event, "timestamp") > as_of:  # noqa: B009
+            break  # a stream's events are recorded in version order: the rest is later
+        state = cast(Any, event).mutate(state)
     return state
+
+
+def _credit_notes_as_of(ctx: Context, invoice: Any, as_of: datetime) -> list[tuple[str, Row]]:
+    """The credit notes the invoice's events up to `as_of` name (`credited`, `cancelled`),
+    each as it stood then (its refunds up to `as_of`), in the order they were issued."""
+    named = [
+        getattr(event, "credit_note_id", None)
+        for event in invoice.history
+        if type(event).TOPIC in ("fastfaktura:Invoice.Credited", "fastfaktura:Invoice.Cancelled")
+    ]
+    model = read_model("credit_notes")
+    rows: list[tuple[str, Row]] = []
+    for note_id in named:
+        # Issued in the invoice's transaction, so it exists whenever its `credited` does.
+        note = None if note_id is None else _as_of(ctx, note_id, as_of)
+        if note is not None:
+            rows += [("rm_credit_notes", row) for row in model.rows(note)["rm_credit_notes"]]
+    return rows
 
 
 def _rows_as_of(ctx: Context, as_of: datetime, business: UUID | None) -> list[tuple[str, Row]]:

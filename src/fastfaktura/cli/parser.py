@@ -15,6 +15,7 @@ from fastfaktura.cli.accounts import (
 from fastfaktura.cli.arguments import positive_int
 from fastfaktura.cli.audit import cmd_audit_replay
 from fastfaktura.cli.db import cmd_db_migrate, cmd_db_url
+from fastfaktura.cli.export import cmd_audit_export, year_arg
 from fastfaktura.cli.overdue import cmd_overdue_sweep
 from fastfaktura.cli.payments import (
     INBOX_STATUSES,
@@ -211,13 +212,18 @@ def _audit(commands: Commands) -> None:
         audit, "replay", "rebuild aggregates from events, compare with read models (exit 1: differ)"
     )
     replay.add_argument("--business", help="only this business (its id, a UUID)")
-    replay.add_argument("--invoice", help="only this invoice (with --as-of: print it as it stood)")
+    replay.add_argument(
+        "--invoice",
+        help="print this invoice as it stood at --as-of (default: now), with the credit notes"
+        " issued against it by then",
+    )
     replay.add_argument(
         "--as-of", dest="as_of", help="print the states as they stood then (RFC 3339)"
     )
     _json_option(replay, "the result")
     replay.set_defaults(run=cmd_audit_replay)
     _audit_verify(audit)
+    _audit_export(audit)
 
 
 def _audit_verify(audit: Commands) -> None:
@@ -242,6 +248,35 @@ def _audit_verify(audit: Commands) -> None:
         " anchored head (nothing up to it changed); may be given several times",
     )
     verify.set_defaults(run=cmd_audit_verify)
+
+
+def _audit_export(audit: Commands) -> None:
+    export = _command(
+        audit,
+        "export",
+        "a business's journal of a year, from its events alone, as the French FEC (docs/audit.md)",
+    )
+    export.add_argument("--business", required=True, help="the business (its id, a UUID)")
+    export.add_argument(
+        "--year",
+        required=True,
+        type=year_arg,
+        help="the calendar year (YYYY) whose entries to export (its fiscal year closes on 31"
+        " December)",
+    )
+    export.add_argument(
+        "--format",
+        choices=["fec"],
+        default="fec",
+        help="the file's layout: fec, the fichier des écritures comptables (default: %(default)s)",
+    )
+    export.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write the file here instead of to stdout; a directory: the file is named by law"
+        " there, {SIREN}FEC{YYYY1231}.txt",
+    )
+    export.set_defaults(run=cmd_audit_export)
 
 
 def _payments(commands: Commands) -> None:
