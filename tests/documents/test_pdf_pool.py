@@ -55,7 +55,7 @@ async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_a_one_line_pdf_answers_within_1s_while_another_business_renders_8_large_ones(
+async def test_a_one_line_pdf_is_served_before_any_of_another_business_s_8_large_ones(
     client: AsyncTestClient[Any], new_account: Callable[..., Account]
 ) -> None:
     business_a = seller_account(new_account, "Small Business A")
@@ -79,7 +79,10 @@ async def test_a_one_line_pdf_answers_within_1s_while_another_business_renders_8
                 )
                 elapsed = time.perf_counter() - started
                 assert response.status_code == 200, response.text
-                assert elapsed < 1.0, f"business A waited {elapsed:.2f} s for a one-line PDF"
+                # Fairness, judged by order rather than by the clock (a loaded machine slows
+                # both alike): A does not queue behind B, so none of B's PDFs is done yet.
+                done = sum(task.done() for task in busy)
+                assert done == 0, f"A waited {elapsed:.2f} s, behind {done} of B's PDFs"
                 assert "Conseil" in pages_text(response.content)[0]
                 # B holds as many workers as its cap allows (one fewer than there are: one
                 # of two), and its other PDFs wait for their turn.
