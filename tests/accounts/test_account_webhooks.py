@@ -110,6 +110,7 @@ async def test_a_session_deletes_only_its_own_business_endpoints(database_url: s
         made = await post_webhook_form(owner, "http://127.0.0.1:9/owner", ["*"])
         assert made.status_code == 200, made.text[:1000]
         [endpoint] = await listed(owner, key)
+        assert "<td>All events</td>" in (await owner.get("/account")).text
         async with browser(database_url) as other:
             await sign_up(other, "Other Hooks Oy", "other@hooks.example")
             for target in (endpoint["id"], "not-an-id"):

@@ -88,7 +88,7 @@ def webhook_views(rows: Sequence[Mapping[str, Any]], locale: str) -> list[dict[s
         {
             "id": str(row["id"]),
             "url": row["url"],
-            "events": ", ".join(row["events"]),
+            "events": t["webhook_all_events"] if "*" in row["events"] else ", ".join(row["events"]),
             "description": row["description"],
             "status": t["webhook_disabled"] if row["disabled_at"] else t["webhook_enabled"],
             "disabled_reason": row["disabled_reason"],
