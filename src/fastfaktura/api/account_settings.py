@@ -1,5 +1,6 @@
 """/account: a signed-in owner's settings: the business profile, API keys (a new key shown
-once), webhook endpoints (a marked place in the template), the sandbox outbox, the API docs.
+once), webhook endpoints (api/account_webhooks.py: the secret shown once), the sandbox outbox,
+the API docs.
 
 Every query and command is scoped by the business of the session's user as rm_users knows it
 (account_common.signed_in): a session can never name another business. Without a session,
@@ -14,7 +15,8 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
-from fastfaktura.adapters.web.account import key_views, labels, outbox_views
+from fastfaktura.adapters.web.account import key_views, labels, outbox_views, webhook_views
+from fastfaktura.adapters.webhooks import store as webhook_store
 from fastfaktura.api.account_common import SignedIn, go, locale_of, page, signed_in
 from fastfaktura.api.api_keys import KEY_FIELDS
 from fastfaktura.api.fields import BUSINESS_FIELDS
@@ -23,6 +25,7 @@ from fastfaktura.api.sending import sandbox_messages
 from fastfaktura.api.services import services
 from fastfaktura.domain.errors import ApiKeyNotFoundError, InvalidInputError
 from fastfaktura.domain.rules import CURRENCIES
+from fastfaktura.readmodels.feed import FEED_TYPES
 from fastfaktura.readmodels.queries.api_keys import business_keys
 from fastfaktura.readmodels.queries.business import find_business
 
@@ -46,10 +49,15 @@ PROFILE_FORM: Final = (
 _NOT_NULL: Final = frozenset({"name", "currency", "locale", "payment_terms_days", "invoice_prefix"})
 KEYS_SHOWN: Final = 100
 OUTBOX_SHOWN: Final = 20
-_NOTICES: Final = {"profile": "saved", "revoked": "key_revoked"}
+WEBHOOKS_SHOWN: Final = 100
+_NOTICES: Final = {
+    "profile": "saved",
+    "revoked": "key_revoked",
+    "webhook_deleted": "webhook_deleted",
+}
 
 
-async def _account_page(
+async def render_account_page(
     request: Request[Any, Any, Any],
     user: SignedIn,
     *,
@@ -58,6 +66,9 @@ async def _account_page(
     profile_errors: dict[str, str] | None = None,
     new_key: str | None = None,
     key_errors: dict[str, str] | None = None,
+    new_webhook_secret: str | None = None,
+    webhook_form: dict[str, Any] | None = None,
+    webhook_errors: dict[str, str] | None = None,
 ) -> Response[str]:
     svc = services(request.app.state)
     locale = locale_of(request)
@@ -75,6 +86,7 @@ async def _account_page(
             msgspec.structs.asdict(message)
             for message in await sandbox_messages(conn, user.business_id, None, OUTBOX_SHOWN, 0)
         ]
+    webhooks, _ = await webhook_store.list_endpoints(svc.pool, user.business_id, 1, WEBHOOKS_SHOWN)
     notice = _NOTICES.get(request.query_params.get("done", ""))
     return page(
         request,
@@ -91,6 +103,12 @@ async def _account_page(
         key_errors=key_errors or {},
         keys=key_views(list(keys), locale),
         outbox=outbox_views(list(outbox), locale),
+        webhooks=webhook_views(webhooks, locale),
+        webhook_notice=t["webhook_deleted"] if notice == "webhook_deleted" else None,
+        new_webhook_secret=new_webhook_secret,
+        webhook_form={"url": "", "events": ["*"], "description": "", **(webhook_form or {})},
+        webhook_errors=webhook_errors or {},
+        event_types=list(dict.fromkeys(kind for _, kind in FEED_TYPES.values())),
         currencies=CURRENCIES,
     )
 
@@ -100,7 +118,7 @@ async def account(request: Request[Any, Any, Any]) -> Response[Any]:
     user = await signed_in(request)
     if user is None:
         return go("/login")
-    return await _account_page(request, user)
+    return await render_account_page(request, user)
 
 
 def _profile_changes(form: dict[str, str]) -> dict[str, Any]:
@@ -131,7 +149,9 @@ async def update_profile(request: Request[Any, Any, Any]) -> Response[Any]:
     if errors:
         t = labels(locale_of(request))
         shown = {e.field: f"{t['error_invalid']} {e.message}" for e in errors}
-        return await _account_page(request, user, status=422, profile={**raw}, profile_errors=shown)
+        return await render_account_page(
+            request, user, status=422, profile={**raw}, profile_errors=shown
+        )
     svc = services(request.app.state)
     await svc.execute(lambda: svc.app.change_business_profile(user.business_id, changes))
     return go("/account?done=profile")
@@ -149,10 +169,10 @@ async def create_key(request: Request[Any, Any, Any]) -> Response[Any]:
     if errors:
         t = labels(locale_of(request))
         shown = {"key_name": f"{t['error_invalid']} {errors[0].message}"}
-        return await _account_page(request, user, status=422, key_errors=shown)
+        return await render_account_page(request, user, status=422, key_errors=shown)
     svc = services(request.app.state)
     written = await svc.execute(lambda: svc.app.issue_api_key(user.business_id, clean.get("name")))
-    return await _account_page(request, user, new_key=written.value.secret)
+    return await render_account_page(request, user, new_key=written.value.secret)
 
 
 @post("/account/api_keys/{key_prefix:str}/revoke", include_in_schema=False)

@@ -28,6 +28,7 @@ from fastfaktura.api import login_throttle
 from fastfaktura.api.account_common import ACCOUNT_EXCEPTION_HANDLERS
 from fastfaktura.api.account_pages import ACCOUNT_PAGES
 from fastfaktura.api.account_settings import ACCOUNT_SETTINGS
+from fastfaktura.api.account_webhooks import ACCOUNT_WEBHOOKS
 from fastfaktura.api.api_keys import ApiKeyController, ApiKeyCreateRequest
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
@@ -248,7 +249,7 @@ def create_app(
             # The account pages (HTML forms for people), with their own HTML error answers.
             Router(
                 path="/",
-                route_handlers=[*ACCOUNT_PAGES, *ACCOUNT_SETTINGS],
+                route_handlers=[*ACCOUNT_PAGES, *ACCOUNT_SETTINGS, *ACCOUNT_WEBHOOKS],
                 exception_handlers=ACCOUNT_EXCEPTION_HANDLERS,
             ),
         ],

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from fastfaktura.domain.errors import CreditAboveCreditable
 from fastfaktura.domain.money import TaxLine, canonical
 
 
@@ -64,3 +65,17 @@ def refund_due(total_cents: int, paid_cents: int, credited_before: int, amount_c
     before = max(0, paid_cents + credited_before - total_cents)
     after = max(0, paid_cents + credited_before + amount_cents - total_cents)
     return after - before
+
+
+def check_credit_amount(amount_cents: int, creditable_cents: int) -> None:
+    """A credit note credits something, and at most what earlier ones left."""
+    if not 0 < amount_cents <= creditable_cents:
+        raise CreditAboveCreditable(amount_cents, creditable_cents)
+
+
+def check_annulment(
+    issued: bool, credit_note_id: Any, credited_cents: int, creditable_cents: int
+) -> None:
+    """An issued invoice is cancelled by a credit note of all that was left, which annuls it."""
+    if issued and (credit_note_id is None or credited_cents != creditable_cents):
+        raise ValueError("an issued invoice is cancelled by a credit note of what is left")

@@ -12,33 +12,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from fastfaktura.domain.crediting import credited_rates, status_after_credit
+from fastfaktura.domain import crediting
+from fastfaktura.domain import payment_request as card_request
+from fastfaktura.domain.deliveries import pending_delivery, planned_deliveries
 from fastfaktura.domain.drafting import draft_invoice
-from fastfaktura.domain.errors import (
-    CreditAboveCreditable,
-    PaymentOutsideAmountDue,
-    UnknownDelivery,
-)
+from fastfaktura.domain.errors import PaymentOutsideAmountDue
 from fastfaktura.domain.history import RememberedEvent
 from fastfaktura.domain.invoice_states import (
-    CANCELLABLE,
     CREDITABLE,
     EDITABLE,
     PAYABLE,
     REMINDABLE,
     InvoiceStateError,
+    require_cancellable,
+    require_status,
     upcast_older_events,
+    view_to_record,
 )
-from fastfaktura.domain.payment_request import (
-    PaymentRequest,
-    ProviderAction,
-    next_action,
-    payable_intent,
-)
+from fastfaktura.domain.payment_request import PaymentRequest, ProviderAction
 from fastfaktura.domain.pricing import InvoiceLine, priced_content
 
 __all__ = ["CREDITABLE", "Invoice", "InvoiceLine", "InvoiceStateError"]
@@ -107,7 +102,7 @@ class Invoice(Aggregate):
     # -- draft edits (API.md "Drafts") ---------------------------------------------------------
 
     def check_editable(self) -> None:
-        self._require("edit", EDITABLE)
+        require_status(self.status, "edit", EDITABLE)
 
     def edit(
         self,
@@ -152,15 +147,10 @@ class Invoice(Aggregate):
     # -- lifecycle (API.md's table). Public methods decide; private @event methods record. ----
     def send(self, recipients: Mapping[str, str | None], *, reminder: bool = False) -> None:
         """First send: draft -> sent. Reminder: sent, opened or overdue; status unchanged.
-        `recipients`: channel -> address (None for `link`). A delivery's id (invoice, version,
-        channel) is the idempotency key that keeps a retry from reaching anyone twice."""
+        One delivery per channel of `recipients` (domain/deliveries.py)."""
         self.check_sendable(reminder=reminder)
-        version = self.version + 1
         kind = "reminder" if reminder else "invoice"
-        deliveries = [
-            {"id": str(uuid5(self.id, f"{version}/{ch}")), "channel": ch, "to": to, "kind": kind}
-            for ch, to in recipients.items()
-        ]
+        deliveries = planned_deliveries(self.id, self.version + 1, recipients, kind)
         if reminder:
             self._reminder_sent(deliveries=deliveries)
         else:
@@ -168,9 +158,9 @@ class Invoice(Aggregate):
 
     def check_sendable(self, *, reminder: bool) -> None:
         if reminder:
-            self._require("send a reminder for", REMINDABLE)
+            require_status(self.status, "send a reminder for", REMINDABLE)
         else:
-            self._require("send", ("draft",))
+            require_status(self.status, "send", ("draft",))
 
     @event("Sent", topic="fastfaktura:Invoice.Sent")
     def _sent(self, deliveries: list[dict[str, Any]]) -> None:
@@ -188,10 +178,8 @@ class Invoice(Aggregate):
 
     def record_delivery(self, delivery_id: str, *, error: str | None = None) -> bool:
         """The outcome of one delivery, once: a repeat (a retried worker) records nothing."""
-        delivery = self.deliveries.get(delivery_id)
+        delivery = pending_delivery(self.deliveries, delivery_id)
         if delivery is None:
-            raise UnknownDelivery(delivery_id)
-        if delivery["status"] != "pending":
             return False
         if error is None:
             self._delivered(delivery_id=delivery_id, channel=delivery["channel"])
@@ -208,13 +196,10 @@ class Invoice(Aggregate):
         self.deliveries[delivery_id].update(status="failed", error=error)
 
     def open(self, today: date) -> bool:
-        """A view of the public page on UTC day `today`: the first view of a sent invoice sets
-        `opened`; later ones record `opened` at most once a day (False: nothing recorded), so
-        anonymous traffic cannot grow the stream. A never-sent invoice has no public page."""
-        if not self.was_sent:
-            raise InvoiceStateError("an invoice that was never sent has no public page")
-        day = today.isoformat()
-        if self.last_opened_on == day:
+        """A view of the public page on UTC day `today`; False: nothing recorded (at most one
+        `opened` a day: domain/invoice_states.py `view_to_record`)."""
+        day = view_to_record(self.was_sent, self.last_opened_on, today)
+        if day is None:
             return False
         self._opened(on=day)
         return True
@@ -240,7 +225,7 @@ class Invoice(Aggregate):
         self, amount_cents: int, method: str, paid_at: str, reference: str | None
     ) -> None:
         """A payment (partial allowed); `paid` follows when nothing is due any more."""
-        self._require("record a payment for", PAYABLE)
+        require_status(self.status, "record a payment for", PAYABLE)
         if not 0 < amount_cents <= self.amount_due_cents:
             raise PaymentOutsideAmountDue(amount_cents, self.amount_due_cents)
         self._payment_recorded(
@@ -268,12 +253,14 @@ class Invoice(Aggregate):
     def payment_request_action(self) -> ProviderAction | None:
         """What the payments worker has to do at the provider for this invoice, if anything
         (domain/payment_request.py `next_action`)."""
-        return next_action(self.payment_request, self._payable_cents, self.card_payment_references)
+        return card_request.next_action(
+            self.payment_request, self._payable_cents, self.card_payment_references
+        )
 
     @property
     def payable_intent_id(self) -> str | None:
         """The PaymentIntent the client may pay now: money is due and the request is open."""
-        return payable_intent(self.payment_request, self._payable_cents)
+        return card_request.payable_intent(self.payment_request, self._payable_cents)
 
     @property
     def _payable_cents(self) -> int:
@@ -310,10 +297,7 @@ class Invoice(Aggregate):
 
     def record_payment_request_update(self, *, payment_intent_id: str, amount_cents: int) -> bool:
         """The intent now asks for `amount_cents` (once per change)."""
-        request = self.payment_request
-        if request is None or not request.is_open_for(payment_intent_id):
-            return False
-        if request.amount_cents == amount_cents:
+        if not card_request.changes_amount(self.payment_request, payment_intent_id, amount_cents):
             return False
         self._payment_request_updated(
             payment_intent_id=payment_intent_id, amount_cents=amount_cents
@@ -327,8 +311,7 @@ class Invoice(Aggregate):
 
     def record_payment_request_closed(self, *, payment_intent_id: str, reason: str) -> bool:
         """The intent takes no money any more (cancelled at the provider, or found closed)."""
-        request = self.payment_request
-        if request is None or not request.is_open_for(payment_intent_id):
+        if not card_request.is_open_for(self.payment_request, payment_intent_id):
             return False
         self._payment_request_closed(payment_intent_id=payment_intent_id, reason=reason)
         return True
@@ -367,14 +350,13 @@ class Invoice(Aggregate):
     ) -> None:
         """A credit note issued against this invoice: at most what earlier ones left."""
         self.check_creditable()
-        if not 0 < amount_cents <= self.creditable_cents:
-            raise CreditAboveCreditable(amount_cents, self.creditable_cents)
+        crediting.check_credit_amount(amount_cents, self.creditable_cents)
         self._credited(
             credit_note_id=credit_note_id, amount_cents=amount_cents, tax_breakdown=tax_breakdown
         )
 
     def check_creditable(self) -> None:
-        self._require("credit", CREDITABLE)
+        require_status(self.status, "credit", CREDITABLE)
         if self.creditable_cents <= 0:
             raise InvoiceStateError("cannot credit an invoice that is fully credited")
 
@@ -383,16 +365,14 @@ class Invoice(Aggregate):
         self, credit_note_id: UUID, amount_cents: int, tax_breakdown: list[dict[str, Any]]
     ) -> None:
         self.amount_credited_cents += amount_cents
-        self.credited_by_rate = credited_rates(self.credited_by_rate, tax_breakdown)
-        self.status = status_after_credit(
+        self.credited_by_rate = crediting.credited_rates(self.credited_by_rate, tax_breakdown)
+        self.status = crediting.status_after_credit(
             self.status, self.total_cents, self.amount_paid_cents, self.amount_credited_cents
         )
 
     def check_cancellable(self) -> None:
         """An invoice with payments is credited, not cancelled (API.md "Cancel")."""
-        self._require("cancel", CANCELLABLE)
-        if self.status != "draft" and self.amount_paid_cents > 0:
-            raise InvoiceStateError("cannot cancel an invoice with payments: credit it instead")
+        require_cancellable(self.status, self.amount_paid_cents)
 
     def cancel(
         self, reason: str | None, credit_note_id: UUID | None = None, credited_cents: int = 0
@@ -401,8 +381,7 @@ class Invoice(Aggregate):
         the credit note of all that was left, which annuls it (saved in the same transaction)."""
         self.check_cancellable()
         issued = self.status != "draft"
-        if issued and (credit_note_id is None or credited_cents != self.creditable_cents):
-            raise ValueError("an issued invoice is cancelled by a credit note of what is left")
+        crediting.check_annulment(issued, credit_note_id, credited_cents, self.creditable_cents)
         self._cancelled(reason=reason, credit_note_id=credit_note_id, credited_cents=credited_cents)
 
     # Events stored before credit notes existed carry neither: the defaults apply on replay.
@@ -412,10 +391,6 @@ class Invoice(Aggregate):
     ) -> None:
         self.status = "cancelled"
         self.amount_credited_cents += credited_cents
-
-    def _require(self, action: str, allowed: tuple[str, ...]) -> None:
-        if self.status not in allowed:
-            raise InvoiceStateError(f"cannot {action} an invoice that is {self.status}")
 
 
 upcast_older_events(Invoice)

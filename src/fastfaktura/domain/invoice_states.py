@@ -3,7 +3,7 @@ transition outside them raises, and the upcasters of its older stored events."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from typing import Any, Final
 
 from eventsourcing.domain import Aggregate
@@ -21,6 +21,28 @@ EDITABLE: Final = ("draft",)
 
 class InvoiceStateError(ConflictError):
     """The transition is not allowed from the invoice's status (409, no event)."""
+
+
+def require_status(status: str, action: str, allowed: tuple[str, ...]) -> None:
+    if status not in allowed:
+        raise InvoiceStateError(f"cannot {action} an invoice that is {status}")
+
+
+def require_cancellable(status: str, paid_cents: int) -> None:
+    """An invoice with payments is credited, not cancelled (API.md "Cancel")."""
+    require_status(status, "cancel", CANCELLABLE)
+    if status != "draft" and paid_cents > 0:
+        raise InvoiceStateError("cannot cancel an invoice with payments: credit it instead")
+
+
+def view_to_record(was_sent: bool, last_opened_on: str | None, today: date) -> str | None:
+    """The UTC day a view of the public page records `opened` for: the first view of a sent
+    invoice, then at most one a day (None: nothing to record), so anonymous traffic cannot grow
+    the stream. A never-sent invoice has no public page."""
+    if not was_sent:
+        raise InvoiceStateError("an invoice that was never sent has no public page")
+    day = today.isoformat()
+    return None if last_opened_on == day else day
 
 
 def opened_v1_to_v2(state: dict[str, Any]) -> None:

@@ -82,3 +82,15 @@ def payable_intent(request: PaymentRequest | None, amount_due_cents: int) -> str
     if request is None or not request.is_open or amount_due_cents <= 0:
         return None
     return request.payment_intent_id
+
+
+def is_open_for(request: PaymentRequest | None, payment_intent_id: str) -> bool:
+    """The invoice's request is open and is this intent: news of another intent records nothing."""
+    return request is not None and request.is_open_for(payment_intent_id)
+
+
+def changes_amount(request: PaymentRequest | None, payment_intent_id: str, amount: int) -> bool:
+    """The intent now asks for another amount than the open request recorded."""
+    if request is None or not request.is_open_for(payment_intent_id):
+        return False
+    return request.amount_cents != amount

@@ -1,5 +1,6 @@
-"""The webhook worker: a policy that follows the event store (through the business_events
-index, readmodels/feed.py) and delivers each feed event to the endpoints that asked for it.
+"""The webhook worker: a policy that follows the event store (each event's business is its
+`chain_business`, readmodels/feed.py) and delivers each feed event to the endpoints that asked
+for it.
 
 Two steps per pass, one worker active per database (policies/loop.py):
 - fan-out: the events after the worker's position, each queued once per subscribed endpoint

@@ -2,11 +2,13 @@
 invoices, credit notes, clients and the business itself, oldest first, read from the event
 store with its notification ids.
 
+An event's business is the store's one owner rule, `invoicing_events.chain_business` (written
+on the row by the hash chain's trigger, migration 0016; read through migration 0020's index).
+
 No skip, no repeat: the store appends under a table lock, so notification-id order is commit
-order, and the `business_events` index is written by a trigger in the appending transaction
-(migration 0014). Whatever a reader sees "after id N" is therefore a gap-free prefix: a row
-committing later always has a larger id, so a cursor (the last id returned) never passes an
-event that is still to come.
+order, and the business is part of the event row itself. Whatever a reader sees "after id N" is
+therefore a gap-free prefix: a row committing later always has a larger id, so a cursor (the
+last id returned) never passes an event that is still to come.
 """
 
 from __future__ import annotations

@@ -7,18 +7,20 @@ Babel in the reader's language: `?lang=` (remembered in a cookie), else Accept-L
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
 from babel.dates import format_datetime
 
 from fastfaktura.adapters.web.account_labels import ACCOUNT_LABELS, LANGUAGE_NAMES
+from fastfaktura.adapters.web.account_webhook_labels import WEBHOOK_LABELS
 from fastfaktura.adapters.web.labels import LOCALES
 from fastfaktura.adapters.web.page import environment, preferred_locale
 
 LANGUAGE_COOKIE: Final = "ff_lang"
 LANGUAGES: Final = tuple((code, LANGUAGE_NAMES[code]) for code in LOCALES)
+_LABELS: Final = {code: {**words, **WEBHOOK_LABELS[code]} for code, words in ACCOUNT_LABELS.items()}
 # What every account page carries: never cached (it holds a form token, or a key shown once),
 # never framed, no script at all, forms only to this site.
 PAGE_HEADERS: Final = {
@@ -43,7 +45,7 @@ def page_locale(asked: str | None, remembered: str | None, accept_language: str 
 
 
 def labels(locale: str) -> dict[str, str]:
-    return ACCOUNT_LABELS[locale]
+    return _LABELS[locale]
 
 
 def when(value: datetime | None, locale: str) -> str | None:
@@ -74,6 +76,23 @@ def outbox_views(rows: list[Mapping[str, Any]], locale: str) -> list[dict[str, A
             "subject": row["subject"],
             "body": row["body"][:120],
             "url": row["url"],
+        }
+        for row in rows
+    ]
+
+
+def webhook_views(rows: Sequence[Mapping[str, Any]], locale: str) -> list[dict[str, Any]]:
+    """The business's webhook endpoints as the account page lists them."""
+    t = labels(locale)
+    return [
+        {
+            "id": str(row["id"]),
+            "url": row["url"],
+            "events": t["webhook_all_events"] if "*" in row["events"] else ", ".join(row["events"]),
+            "description": row["description"],
+            "status": t["webhook_disabled"] if row["disabled_at"] else t["webhook_enabled"],
+            "disabled_reason": row["disabled_reason"],
+            "created": when(row["created_at"], locale),
         }
         for row in rows
     ]
