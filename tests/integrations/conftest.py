@@ -109,6 +109,7 @@ class Workers:
             chosen,
             BASE_URL,
             poll_seconds=chosen.poll_seconds,
+            record_disabled=self.invoicing.record_webhook_endpoint_disabled,
         )
         task = asyncio.create_task(worker.run())
         self.tasks.append(task)

@@ -352,6 +352,14 @@ async def test_an_endpoint_failing_past_the_window_is_disabled_and_a_retry_enabl
     assert delivery["status"] == "failed"
     await asyncio.sleep(0.3)
     assert len(receiver.at("/down")) == tried  # given up: nothing more
+    # Disabling is a fact of the business's history: once in its event feed.
+    facts = [
+        e for e in await feed(hook_client, account) if e["object_id"] == str(account.business_id)
+    ]
+    disabled = [e for e in facts if e["type"] == "business.webhook_endpoint_disabled"]
+    assert len(disabled) == 1, facts
+    assert disabled[0]["data"]["endpoint_id"] == hook["id"]
+    assert disabled[0]["data"]["reason"] == "every delivery failed for 0.4 s"
 
     receiver.plans["/down"] = [status(200)]
     retried = await hook_client.post(

@@ -38,6 +38,7 @@ PINNED: dict[str, tuple[str, ...]] = {
     "fastfaktura:Business": (
         "fastfaktura:Business.Created",
         "fastfaktura:Business.ProfileChanged",
+        "fastfaktura:Business.WebhookEndpointDisabled",
     ),
     "fastfaktura:Client": (
         "fastfaktura:Client.Archived",
@@ -138,6 +139,7 @@ def test_recorded_events_are_stored_under_their_pinned_topics() -> None:
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     business = Business.register(name="Topic AS", mode="sandbox")
     business.change_profile({"email": "a@example.com"})
+    business.note_webhook_endpoint_disabled(uuid4(), "https://hooks.example/in", "failed")
     api_key = ApiKey(
         business_id=business.id,
         key_prefix="ffk_test_abcdefg",

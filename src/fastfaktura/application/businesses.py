@@ -73,3 +73,13 @@ class BusinessCommands(WriteModel):
         return self._change(
             Business, business_id, None, lambda business: business.change_profile(changes)
         )
+
+    def record_webhook_endpoint_disabled(
+        self, business_id: UUID, endpoint_id: UUID, url: str, reason: str
+    ) -> Written[Business]:
+        return self._change(
+            Business,
+            business_id,
+            None,
+            lambda business: business.note_webhook_endpoint_disabled(endpoint_id, url, reason),
+        )

@@ -68,6 +68,15 @@ class Business(Aggregate):
             else:
                 self.profile[key] = value
 
+    def note_webhook_endpoint_disabled(self, endpoint_id: UUID, url: str, reason: str) -> None:
+        """A webhook endpoint that failed for the whole retry window was disabled: a fact of the
+        business's history, so the event feed, its other endpoints and the audit see it."""
+        self._webhook_endpoint_disabled(endpoint_id=endpoint_id, url=url, reason=reason)
+
+    @event("WebhookEndpointDisabled", topic="fastfaktura:Business.WebhookEndpointDisabled")
+    def _webhook_endpoint_disabled(self, endpoint_id: UUID, url: str, reason: str) -> None:
+        """Nothing of the profile changes; the endpoint's own state is in webhook_endpoints."""
+
     def field(self, key: str) -> Any:
         """A profile value; settings added after a business was created read as their default."""
         return self.name if key == "name" else self.profile.get(key, PROFILE_DEFAULTS.get(key))

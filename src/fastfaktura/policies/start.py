@@ -105,4 +105,5 @@ def webhook_worker(pool: asyncpg.Pool, invoicing: Invoicing, settings: Settings)
         settings.webhooks,
         settings.base_url(),
         poll_seconds=settings.webhooks.poll_seconds,
+        record_disabled=invoicing.record_webhook_endpoint_disabled,
     )

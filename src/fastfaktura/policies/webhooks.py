@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import functools
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from uuid import UUID
@@ -54,6 +55,7 @@ log = structlog.get_logger(__name__)
 # The store NOTIFYs this channel with every append: new events wake the worker at once.
 STORE_CHANNEL = "invoicing_events"
 ALL_EVENTS = "*"
+EVENT_FIELDS_ONLY = frozenset({"business.webhook_endpoint_disabled"})
 _JSON = msgspec.json.Encoder()
 
 
@@ -90,6 +92,8 @@ class WebhookWorker(LockedWorker):
     settings: WebhookSettings
     base_url: str
     poll_seconds: float = 1.0  # for due retries; new events wake the worker at once
+    # Records `business.webhook_endpoint_disabled` (the application's command), if given.
+    record_disabled: Callable[[UUID, UUID, str, str], object] | None = None
     fan_out_batch: int = 500
     restart_seconds: float = 1.0
     status: str = "starting"
@@ -216,7 +220,9 @@ class WebhookWorker(LockedWorker):
         object_id, version = standard_uuid(row["object_id"]), int(row["object_version"])
         aggregate = await anyio.to_thread.run_sync(lambda: self.events.load(object_id, version))
         kind = row["type"].split(".", 1)[0]
-        data = object_view(kind, aggregate, self.base_url)
+        # A fact about one of the business's endpoints, not about its profile: its own fields.
+        facts = row["type"] in EVENT_FIELDS_ONLY
+        data = None if facts else object_view(kind, aggregate, self.base_url)
         if data is None:
             data = await self._event_fields(object_id, version)
         occurred_at = aggregate.modified_on
@@ -260,6 +266,14 @@ class WebhookWorker(LockedWorker):
             )
         if disabled:
             log.warning("webhook endpoint disabled", endpoint=str(row["endpoint_id"]))
+            if self.record_disabled is not None:
+                reason = f"every delivery failed for {self.settings.give_up_seconds:g} s"
+                business_id = standard_uuid(row["business_id"])
+                endpoint_id = standard_uuid(row["endpoint_id"])
+                record = self.record_disabled
+                await anyio.to_thread.run_sync(
+                    lambda: record(business_id, endpoint_id, row["url"], reason)
+                )
         log.info(
             "webhook delivery failed",
             endpoint=str(row["endpoint_id"]),

@@ -34,6 +34,10 @@ from fastfaktura.readmodels.timeline import event_data, event_id
 FEED_TYPES: dict[str, tuple[str, str]] = {
     "fastfaktura:Business.Created": ("business", "business.created"),
     "fastfaktura:Business.ProfileChanged": ("business", "business.profile_changed"),
+    "fastfaktura:Business.WebhookEndpointDisabled": (
+        "business",
+        "business.webhook_endpoint_disabled",
+    ),
     "fastfaktura:Client.Created": ("client", "client.created"),
     "fastfaktura:Client.DetailsChanged": ("client", "client.details_changed"),
     "fastfaktura:Client.Archived": ("client", "client.archived"),

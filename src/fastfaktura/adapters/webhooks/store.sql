@@ -122,5 +122,7 @@ UPDATE webhook_endpoints SET
                        THEN now() END,
     disabled_reason = CASE WHEN now() - coalesce(failing_since, now()) >= make_interval(secs => $4)
                            THEN 'every delivery failed for ' || $5 END
-WHERE id IN (SELECT endpoint_id FROM attempt)
+-- An endpoint already disabled (by a concurrent delivery's failure) is left as it is, so that
+-- only the failure that disables it answers true (it is recorded once, as an event).
+WHERE id IN (SELECT endpoint_id FROM attempt) AND disabled_at IS NULL
 RETURNING disabled_at IS NOT NULL AS disabled;
