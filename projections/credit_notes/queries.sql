@@ -13,3 +13,7 @@ LIMIT $3 OFFSET $4;
 -- name: count_credit_notes
 SELECT count(*) FROM rm_credit_notes
 WHERE business_id = $1 AND ($2::uuid IS NULL OR invoice_id = $2);
+
+-- name: get_credit_note_by_token
+-- The public page's lookup: the token is the only key (no business known yet).
+SELECT * FROM rm_credit_notes WHERE public_token = $1;
