@@ -43,6 +43,7 @@ from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.key_usage import KeyUsage
 from fastfaktura.api.openapi import add_links, complete_answers, components, fix_number_unions
 from fastfaktura.api.public import public_invoice_page, public_invoice_pdf
+from fastfaktura.api.public_credit_notes import public_credit_note_page, public_credit_note_pdf
 from fastfaktura.api.ratelimit import (
     PUBLIC_PATHS,
     PerAddressRateLimit,
@@ -241,6 +242,8 @@ def create_app(
             WebhookEndpointController,
             public_invoice_page,
             public_invoice_pdf,
+            public_credit_note_page,
+            public_credit_note_pdf,
             stripe_webhook,
             health,
             docs_redirect,
