@@ -32,6 +32,7 @@ from fastfaktura.api.api_keys import ApiKeyController, ApiKeyCreateRequest
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
+from fastfaktura.api.credit_note_sending import CreditNoteSendController
 from fastfaktura.api.credit_notes import CreditNoteController
 from fastfaktura.api.docs_pages import docs_assets_router, docs_render_plugins
 from fastfaktura.api.errors import EXCEPTION_HANDLERS
@@ -237,6 +238,7 @@ def create_app(
             SendController,
             ApiKeyController,
             CreditNoteController,
+            CreditNoteSendController,
             # Integrations (issue 16): the event feed and webhook endpoints.
             EventFeedController,
             WebhookEndpointController,
