@@ -58,7 +58,12 @@ def pending_sandbox_deliveries(database_url: str) -> int:
             "SELECT count(*) FROM rm_deliveries d JOIN rm_business b USING (business_id)"
             " WHERE d.status = 'pending' AND b.mode = 'sandbox'"
         ).fetchone()
-    return int(row[0]) if row else 0
+        # A credit note's deliveries are in its row (migration 0017).
+        notes = conn.execute(
+            "SELECT count(*) FROM rm_credit_notes c JOIN rm_business b USING (business_id)"
+            " WHERE c.deliveries @> '[{\"status\": \"pending\"}]' AND b.mode = 'sandbox'"
+        ).fetchone()
+    return (int(row[0]) if row else 0) + (int(notes[0]) if notes else 0)
 
 
 def settle(database_url: str, timeout: float = 15.0, *, deliveries: bool = True) -> None:

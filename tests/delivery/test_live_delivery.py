@@ -757,3 +757,86 @@ async def test_a_reminder_decided_before_a_payment_is_not_sent_after_it(live: Li
     history = await live.events(sent.invoice)
     assert [e["type"] for e in history][-1] == "delivery_failed"
     assert "paid" in history[-1]["data"]["error"]
+
+
+# -- credit notes (issue 13): sent like invoices, the credit note's PDF attached --------------
+
+CREDIT_NOTES = "/api/v1/credit_notes"
+
+
+async def note_events(live: Live, note: dict[str, Any]) -> list[str]:
+    body = await get_json(live.client, live.account, f"{CREDIT_NOTES}/{note['id']}/events")
+    return [event["type"] for event in body["data"]]
+
+
+async def test_a_live_credit_note_is_emailed_with_its_pdf_and_texted_once(live: Live) -> None:
+    sent = await live.send(["link"], locale="fr")
+    await live.drain()
+    invoice = sent.invoice
+    response = await live.client.post(
+        f"/api/v1/invoices/{invoice['id']}/credit_notes",
+        headers=live.account.headers,
+        json={"reason": "Prestation annulée"},
+    )
+    assert response.status_code == 201, response.text
+    note = response.json()
+    response = await live.client.post(
+        f"{CREDIT_NOTES}/{note['id']}/send",
+        headers=live.account.headers,
+        json={"channels": ["email", "sms"]},
+    )
+    assert response.status_code == 200, response.text
+    # Live, and no worker in this app: decided, not yet performed.
+    assert [(d["channel"], d["to"], d["status"]) for d in response.json()["deliveries"]] == [
+        ("email", sent.email, "pending"),
+        ("sms", sent.phone, "pending"),
+    ]
+    await live.drain()
+    # Once more, and with a fresh worker (a restart): nothing is due, nothing goes twice.
+    await live.drain()
+    await live.drain(live.worker())
+
+    (mail,) = live.smtp.to(sent.email)
+    assert mail["Subject"] == f"Avoir {note['number']} de {SELLER}"
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert f"relatif à la facture {invoice['number']}" in text
+    assert note["public_url"] in text
+    (attachment,) = list(mail.iter_attachments())
+    assert attachment.get_filename() == f"{note['number']}.pdf"
+    assert attachment.get_content_type() == "application/pdf"
+    pdf = await live.client.get(f"{CREDIT_NOTES}/{note['id']}/pdf", headers=live.account.headers)
+    assert attachment.get_content() == pdf.content
+    (sms,) = live.gateway.to(sent.phone)
+    assert note["number"] in sms["json"]["body"]
+    assert note["public_url"] in sms["json"]["body"]
+    assert await note_events(live, note) == ["issued", "sent", "delivered", "delivered"]
+
+
+async def test_a_failing_live_delivery_is_retried_then_recorded_once(live: Live) -> None:
+    sent = await live.send(["link"], locale="en")
+    await live.drain()
+    response = await live.client.post(
+        f"/api/v1/invoices/{sent.invoice['id']}/credit_notes",
+        headers=live.account.headers,
+        json={"reason": "Cancelled order"},
+    )
+    note = response.json()
+    live.gateway.script[:] = [503]  # the gateway fails once, then accepts
+    response = await live.client.post(
+        f"{CREDIT_NOTES}/{note['id']}/send",
+        headers=live.account.headers,
+        json={"channels": ["sms"]},
+    )
+    assert response.status_code == 200, response.text
+    worker = live.worker()
+    assert await worker.run_once() == 1  # the failed attempt, noted with a backoff
+    assert await note_events(live, note) == ["issued", "sent"]
+    await live.pool.execute("UPDATE delivery_attempts SET next_attempt_at = now()")
+    await live.drain(worker)
+    requests = live.gateway.to(sent.phone)
+    assert len(requests) == 2
+    # The same idempotency key on the retry: the gateway can tell it from a new message.
+    assert requests[0]["idempotency_key"] == requests[1]["idempotency_key"]
+    assert await note_events(live, note) == ["issued", "sent", "delivered"]

@@ -146,3 +146,55 @@ async def test_the_audit_names_a_credit_note_or_a_credited_amount_that_differs(
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert audit(database_url, account.business_id)[0] == 0
     assert (await get_json(client, account, f"{CREDIT_NOTES}/{note['id']}")) == note
+
+
+async def test_sent_credit_notes_agree_with_the_audit_and_a_rebuild_delivers_nothing_again(
+    client: AsyncTestClient[Any],
+    new_account: Callable[..., Account],
+    invoicing: Invoicing,
+    database_url: str,
+) -> None:
+    account = new_account("Replay Sends AS")
+    invoice = await invoice_for(
+        client, account, invoicing, database_url, client_fields={"email": "a@replay.example"}
+    )
+    response = await client.post(
+        f"{INVOICES}/{invoice['id']}/credit_notes", headers=account.headers, json={"reason": "R"}
+    )
+    note = response.json()
+    response = await client.post(
+        f"{CREDIT_NOTES}/{note['id']}/send",
+        headers=account.headers,
+        json={"channels": ["email", "link"]},
+    )
+    assert response.status_code == 200, response.text
+    settle(database_url)
+
+    def kept() -> list[tuple[Any, ...]]:
+        with psycopg.connect(database_url) as conn:
+            return conn.execute(
+                "SELECT id, channel FROM sandbox_messages WHERE credit_note_id = %s ORDER BY id",
+                (note["id"],),
+            ).fetchall()
+
+    def deliveries() -> Any:
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute(
+                "SELECT deliveries FROM rm_credit_notes WHERE id = %s", (note["id"],)
+            ).fetchone()
+        assert row is not None
+        return sorted(row[0], key=lambda d: d["id"])
+
+    before = deliveries()
+    assert [d["status"] for d in before] == ["delivered", "delivered"]
+    messages = kept()
+    assert [channel for _, channel in messages] == ["email"]
+    code, output = audit(database_url, account.business_id)
+    assert code == 0, output
+    rebuilt = run_cli(database_url, "projections", "rebuild", "credit_notes")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    settle(database_url)
+    assert deliveries() == before
+    assert kept() == messages
+    code, output = audit(database_url, account.business_id)
+    assert code == 0, output

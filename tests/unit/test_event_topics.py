@@ -71,8 +71,11 @@ PINNED: dict[str, tuple[str, ...]] = {
     # `Created` is the library's; a credit note's stream starts with `Issued`.
     "fastfaktura:CreditNote": (
         "fastfaktura:CreditNote.Created",
+        "fastfaktura:CreditNote.Delivered",
+        "fastfaktura:CreditNote.DeliveryFailed",
         "fastfaktura:CreditNote.Issued",
         "fastfaktura:CreditNote.RefundRecorded",
+        "fastfaktura:CreditNote.Sent",
     ),
     "fastfaktura:CreditNoteSeries": (
         "fastfaktura:CreditNoteSeries.Created",

@@ -33,6 +33,7 @@ from fastfaktura.api.api_keys import ApiKeyController, ApiKeyCreateRequest
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
 from fastfaktura.api.clients import ClientController
+from fastfaktura.api.credit_note_sending import CreditNoteSendController
 from fastfaktura.api.credit_notes import CreditNoteController
 from fastfaktura.api.docs_pages import docs_assets_router, docs_render_plugins
 from fastfaktura.api.errors import EXCEPTION_HANDLERS
@@ -44,6 +45,7 @@ from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.key_usage import KeyUsage
 from fastfaktura.api.openapi import add_links, complete_answers, components, fix_number_unions
 from fastfaktura.api.public import public_invoice_page, public_invoice_pdf
+from fastfaktura.api.public_credit_notes import public_credit_note_page, public_credit_note_pdf
 from fastfaktura.api.ratelimit import (
     PUBLIC_PATHS,
     PerAddressRateLimit,
@@ -237,11 +239,14 @@ def create_app(
             SendController,
             ApiKeyController,
             CreditNoteController,
+            CreditNoteSendController,
             # Integrations (issue 16): the event feed and webhook endpoints.
             EventFeedController,
             WebhookEndpointController,
             public_invoice_page,
             public_invoice_pdf,
+            public_credit_note_page,
+            public_credit_note_pdf,
             stripe_webhook,
             health,
             docs_redirect,

@@ -1,6 +1,7 @@
 """Credit notes (API.md "Credit notes"): issue one against an invoice, list and read them,
-their event timeline, and the refunds recorded against them. (Their documents, public page
-and sending live elsewhere.)"""
+their event timeline, the refunds recorded against them, and their documents (the Factur-X PDF
+and its CII XML, stored once). Sending is in credit_note_sending.py, the public page in
+public_credit_notes.py."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, Parameter, QueryParameter
 
+from fastfaktura.adapters.pdf.credit_note_store import CreditNoteDocuments, credit_note_documents
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import CREDIT_NOTE_FIELDS, REFUND_FIELDS
@@ -31,9 +34,13 @@ from fastfaktura.readmodels.queries.credit_notes import (
     credit_note_from_row,
     credit_note_page,
     find_credit_note,
+    find_stored_credit_note,
 )
 
 _ROWS = CreditNotesReadModel()
+XML_FORMATS = ("ubl", "cii")
+# A credit note's documents never change, but stay private to the business.
+DOCUMENT_HEADERS = {"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
 
 
 class CreditNotePage(msgspec.Struct, kw_only=True):
@@ -165,6 +172,90 @@ class CreditNoteController(Controller):
             raise NotFoundError("credit note")
         return EventList(data=events)
 
+    @get(
+        "/credit_notes/{credit_note_id:str}/pdf",
+        operation_id="GetCreditNotePdf",
+        summary="The credit note as a Factur-X PDF (type 381) in the client's locale",
+        description=(
+            "Rendered once, on the first request, and served byte for byte afterwards: a "
+            "PDF/A-3b with its CII XML (EN 16931, type code 381, the credited invoice as "
+            "BT-25/BT-26) embedded."
+        ),
+        media_type="application/pdf",
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type="application/pdf",
+                description="The PDF",
+                generate_examples=False,
+            ),
+            **problem_responses(401, 404, 503),
+        },
+    )
+    async def get_credit_note_pdf(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        credit_note_id: FromPath[str],
+    ) -> Response[bytes]:
+        documents = await _documents(request, tenant, credit_note_id)
+        return Response(
+            documents.pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'inline; filename="{documents.filename}"',
+                **DOCUMENT_HEADERS,
+            },
+        )
+
+    @get(
+        "/credit_notes/{credit_note_id:str}/xml",
+        operation_id="GetCreditNoteXml",
+        summary="The credit note's e-invoice XML: `format=cii` (the XML inside its PDF)",
+        description=(
+            "`cii`: UN/CEFACT CII following EN 16931 (type code 381), byte for byte the XML "
+            "embedded in the credit note's Factur-X PDF, with a strong ETag (its SHA-256). "
+            "`ubl` (the default, as for invoices) is not supported for credit notes yet: 422."
+        ),
+        media_type="application/xml",
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type="application/xml",
+                description="The XML",
+                generate_examples=False,
+            ),
+            **problem_responses(401, 404, 422, 503),
+        },
+    )
+    async def get_credit_note_xml(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        credit_note_id: FromPath[str],
+        xml_format: Annotated[
+            str, QueryParameter(name="format", description="cii (ubl: not yet supported)")
+        ] = "ubl",
+    ) -> Response[bytes]:
+        if xml_format not in XML_FORMATS:
+            raise InvalidInputError([FieldError("format", "must be one of: ubl, cii")])
+        if xml_format == "ubl":
+            raise InvalidInputError(
+                [FieldError("format", "ubl is not yet supported for credit notes: use cii")]
+            )
+        documents = await _documents(request, tenant, credit_note_id)
+        return Response(
+            documents.xml,
+            media_type="application/xml",
+            headers={
+                "ETag": f'"{documents.xml_sha256}"',
+                "Content-Disposition": (
+                    f'inline; filename="{documents.filename.removesuffix(".pdf")}.xml"'
+                ),
+                **DOCUMENT_HEADERS,
+            },
+        )
+
     @post(
         "/credit_notes/{credit_note_id:str}/refunds",
         operation_id="RecordRefund",
@@ -204,6 +295,22 @@ async def _credit_note_command(
         return json_response(body, 201, {"Location": f"/api/v1/credit_notes/{body.id}"})
 
     return await idempotent(request, tenant, produce)
+
+
+async def _documents(
+    request: Request[Any, Any, Any], tenant: Tenant, credit_note_id: str
+) -> CreditNoteDocuments:
+    """The stored PDF and XML of a credit note of the caller's business (404 otherwise)."""
+    svc = services(request.app.state)
+    target = parse_id(credit_note_id, "credit note")
+    stored = await find_stored_credit_note(
+        svc.pool, tenant.business_id, target, svc.settings.base_url()
+    )
+    if stored is None:
+        raise NotFoundError("credit note")
+    return await credit_note_documents(
+        svc.pdfs, svc.pool, tenant.business_id, stored.as_issued, stored.version
+    )
 
 
 def from_aggregate(svc: Services, note: CreditNote) -> CreditNoteResponse:

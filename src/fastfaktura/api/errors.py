@@ -36,8 +36,9 @@ from fastfaktura.domain.errors import (
 log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://fastfaktura.io/problems/"
-# Where the public pages live: their errors are HTML pages, never problem+json.
-PUBLIC_PAGES_PREFIX: Final = "/i/"
+# Where the public pages live (invoices, credit notes): their errors are HTML pages, never
+# problem+json.
+PUBLIC_PAGES_PREFIXES: Final = ("/i/", "/c/")
 # What a 503 asks the client to wait before retrying (seconds).
 UNAVAILABLE_RETRY_AFTER_SECONDS: Final = 5
 
@@ -275,7 +276,7 @@ def html_on_public_pages(handler: Handler) -> Handler:
 
     def handle(request: Request[Any, Any, Any], exc: Any) -> Response[Any]:
         response = handler(request, exc)
-        if not request.url.path.startswith(PUBLIC_PAGES_PREFIX):
+        if not request.url.path.startswith(PUBLIC_PAGES_PREFIXES):
             return response
         return public_error_page(
             response.status_code or 500,

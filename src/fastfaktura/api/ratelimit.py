@@ -7,8 +7,8 @@ server process on the database draws from the same bucket (docs/operations.md "R
   `RateLimit-Reset` (errors included: a hook adds them as the answer leaves); over the limit,
   `429` problem+json with `Retry-After`.
 - Per client address, on the public pages: `PerAddressRateLimit`, a middleware on the paths it
-  is given (`/i/` today; `/login` joins by adding its path in create_app). Over the limit, an
-  HTML `429` page.
+  is given (PUBLIC_PATHS: the invoice and credit note pages, `/login`, `/signup`). Over the
+  limit, an HTML `429` page.
 
 Litestar's RateLimitMiddleware does not fit: it counts a fixed window in a per-process store
 with a read-then-write under an in-process lock, so processes sharing a store would both admit.
@@ -40,8 +40,9 @@ from fastfaktura.readmodels.queries.api_keys import KeyOwner
 
 log = structlog.get_logger(__name__)
 
-# The public paths limited per client address: the invoice pages, sign-in and sign-up.
-PUBLIC_PATHS: Final = ("/i/", "/login", "/signup")
+# The public paths limited per client address: the invoice and credit note pages, sign-in and
+# sign-up.
+PUBLIC_PATHS: Final = ("/i/", "/c/", "/login", "/signup")
 # Where a request's key quota waits for the hook that writes its headers.
 _SCOPE_KEY: Final = "fastfaktura.rate_limit"
 PURGE_EVERY_SECONDS: Final = 60.0

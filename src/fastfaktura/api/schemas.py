@@ -269,6 +269,7 @@ class AttachmentResponse(msgspec.Struct, kw_only=True):
 
 class SandboxMessage(msgspec.Struct, kw_only=True):
     id: UUID
+    # A credit note's message: the invoice it credits (so `?invoice_id=` finds it too).
     invoice_id: UUID
     channel: Channel
     to: str | None
@@ -277,6 +278,8 @@ class SandboxMessage(msgspec.Struct, kw_only=True):
     url: str
     attachments: list[AttachmentResponse]
     created_at: datetime
+    # The credit note a message sends; null for an invoice's message.
+    credit_note_id: UUID | None = None
 
 
 class SandboxMessagePage(msgspec.Struct, kw_only=True):

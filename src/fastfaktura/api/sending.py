@@ -187,6 +187,7 @@ async def sandbox_messages(
             url=row["url"],
             attachments=json.loads(row["attachments"]),
             created_at=row["created_at"],
+            credit_note_id=row["credit_note_id"],
         )
         for row in rows
     ]

@@ -10,14 +10,21 @@ credited beyond its total.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
 from fastfaktura.application.base import Decided, Written
-from fastfaktura.application.invoices import BUYER_FIELDS, SELLER_FIELDS, InvoiceCommands
+from fastfaktura.application.invoices import (
+    BUYER_FIELDS,
+    CHANNEL_ADDRESS,
+    SELLER_FIELDS,
+    InvoiceCommands,
+)
 from fastfaktura.domain.business import Business
 from fastfaktura.domain.client import Client
 from fastfaktura.domain.credit_note import CreditNote, issue_credit_note
+from fastfaktura.domain.errors import ChannelWithoutAddress, RuleBroken, RulesBroken
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.domain.pricing import InvoiceLine
 from fastfaktura.domain.series import CreditNoteSeries, credit_note_series_id, format_number
@@ -119,4 +126,40 @@ class CreditNoteCommands(InvoiceCommands):
             credit_note_id,
             business_id,
             lambda note: note.record_refund(amount_cents, method, at, reference),
+        )
+
+    def send_credit_note(
+        self, business_id: UUID, credit_note_id: UUID, channels: Sequence[str]
+    ) -> Written[CreditNote]:
+        """Record `sent` with one delivery per channel, addressed to the client as it is now
+        (RulesBroken naming each channel the client has no address for). The delivery worker
+        performs them (fastfaktura.policies.delivery)."""
+
+        def attempt() -> Decided[CreditNote]:
+            note = self.get(CreditNote, credit_note_id, business_id)
+            client = self.get(Client, note.client_id, business_id)
+            recipients: dict[str, str | None] = {}
+            broken: list[RuleBroken] = []
+            for channel in channels:
+                detail = CHANNEL_ADDRESS.get(channel)
+                address = client.details.get(detail) if detail else None
+                if detail and not address:
+                    broken.append(ChannelWithoutAddress(channel, detail))
+                recipients[channel] = address
+            if broken:
+                raise RulesBroken(broken)
+            note.send(recipients)
+            return Decided(note, (note,))
+
+        return self._command(attempt)
+
+    def record_credit_note_delivery(
+        self, business_id: UUID, credit_note_id: UUID, delivery_id: str, *, error: str | None = None
+    ) -> Written[CreditNote]:
+        """The outcome of one of the credit note's deliveries (a repeat records nothing)."""
+        return self._change(
+            CreditNote,
+            credit_note_id,
+            business_id,
+            lambda note: note.record_delivery(delivery_id, error=error),
         )

@@ -7,9 +7,11 @@ invoice's version check is what keeps concurrent credit notes from over-creditin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from uuid import uuid5
 
 from eventsourcing.domain import Aggregate, event
 
@@ -22,6 +24,7 @@ from fastfaktura.domain.errors import (
     RefundAboveDue,
     RuleBroken,
     RulesBroken,
+    UnknownDelivery,
 )
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.domain.money import TaxLine
@@ -77,6 +80,8 @@ class CreditNote(Aggregate):
         self.seller = seller
         self.buyer = buyer
         self.refunded_cents = 0
+        # Every delivery ever decided, by id: {id, channel, to, kind, status, error}.
+        self.deliveries: dict[str, dict[str, Any]] = {}
 
     @property
     def refund_due_cents(self) -> int:
@@ -97,6 +102,51 @@ class CreditNote(Aggregate):
         self, amount_cents: int, method: str, refunded_at: str, reference: str | None
     ) -> None:
         self.refunded_cents += amount_cents
+
+    # -- sending (API.md "Send", as for an invoice: no reminders, any number of sends) --------
+
+    def send(self, recipients: Mapping[str, str | None]) -> None:
+        """Record `sent` with one delivery per channel (`recipients`: channel -> address, None
+        for `link`). A delivery's id (credit note, version, channel) is the idempotency key
+        that keeps a retry from reaching anyone twice."""
+        version = self.version + 1
+        self._sent(
+            deliveries=[
+                {
+                    "id": str(uuid5(self.id, f"{version}/{channel}")),
+                    "channel": channel,
+                    "to": to,
+                    "kind": "credit_note",
+                }
+                for channel, to in recipients.items()
+            ]
+        )
+
+    @event("Sent", topic="fastfaktura:CreditNote.Sent")
+    def _sent(self, deliveries: list[dict[str, Any]]) -> None:
+        for delivery in deliveries:
+            self.deliveries[delivery["id"]] = {**delivery, "status": "pending", "error": None}
+
+    def record_delivery(self, delivery_id: str, *, error: str | None = None) -> bool:
+        """The outcome of one delivery, once: a repeat (a retried worker) records nothing."""
+        delivery = self.deliveries.get(delivery_id)
+        if delivery is None:
+            raise UnknownDelivery(delivery_id)
+        if delivery["status"] != "pending":
+            return False
+        if error is None:
+            self._delivered(delivery_id=delivery_id, channel=delivery["channel"])
+        else:
+            self._delivery_failed(delivery_id=delivery_id, channel=delivery["channel"], error=error)
+        return True
+
+    @event("Delivered", topic="fastfaktura:CreditNote.Delivered")
+    def _delivered(self, delivery_id: str, channel: str) -> None:
+        self.deliveries[delivery_id]["status"] = "delivered"
+
+    @event("DeliveryFailed", topic="fastfaktura:CreditNote.DeliveryFailed")
+    def _delivery_failed(self, delivery_id: str, channel: str, error: str) -> None:
+        self.deliveries[delivery_id].update(status="failed", error=error)
 
 
 # The library redefines `Created` on the class it builds (inheriting the topic above): the

@@ -137,7 +137,7 @@ class PaymentOutsideAmountDue(RuleBroken):
 
 class UnknownDelivery(RuleBroken):
     def __init__(self, delivery_id: str) -> None:
-        super().__init__(f"no such delivery for this invoice: {delivery_id}")
+        super().__init__(f"no such delivery for this document: {delivery_id}")
         self.delivery_id = delivery_id
 
 

@@ -22,16 +22,21 @@ import anyio.to_thread
 import asyncpg
 import structlog
 
-from fastfaktura.adapters.delivery.messages import Attachment, InvoiceFacts, render
+from fastfaktura.adapters.delivery.messages import Attachment, InvoiceFacts, Message, render
 from fastfaktura.adapters.delivery.transports import DeliveryError, Transport
 from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.adapters.pdf.pool import InlinePdfRenderer, PdfRenderer
 from fastfaktura.adapters.pdf.store import invoice_pdf
 from fastfaktura.application import Invoicing
+from fastfaktura.policies.credit_note_delivery import credit_note_message
 from fastfaktura.policies.loop import LockedWorker
 from fastfaktura.readmodels.business_view import BusinessResponse
 from fastfaktura.readmodels.queries.business import find_business
-from fastfaktura.readmodels.queries.deliveries import DueDelivery, due_deliveries
+from fastfaktura.readmodels.queries.deliveries import (
+    DueDelivery,
+    due_credit_note_deliveries,
+    due_deliveries,
+)
 from fastfaktura.readmodels.queries.invoices import StoredInvoice, find_invoice
 
 log = structlog.get_logger(__name__)
@@ -63,6 +68,7 @@ class DeliveryWorker(LockedWorker):
 
     async def run_once(self) -> int:
         due = await due_deliveries(self.pool, self.batch)
+        due += await due_credit_note_deliveries(self.pool, self.batch)
         for delivery in due:
             await self._deliver(delivery)
         return len(due)
@@ -74,18 +80,18 @@ class DeliveryWorker(LockedWorker):
             delivery.id,
         )
         if delivery.done:  # performed before a crash: only the event is missing
-            await self._record(business_id, invoice_id, delivery_id, None)
+            await self._record(delivery, None)
             return
         if delivery.attempts >= MAX_ATTEMPTS:  # given up already: only the event may be missing
             error = delivery.last_error or "delivery failed"
-            await self._record(business_id, invoice_id, delivery_id, error)
+            await self._record(delivery, error)
             return
         try:
             await self._perform(delivery, business_id, invoice_id, delivery_id)
         except DeliveryMooted as exc:
             # Nothing to retry: the invoice moved on (paid, cancelled) before it went out.
             await self.pool.execute(_sql("note_attempt"), delivery_id, 0.0, str(exc))
-            await self._record(business_id, invoice_id, delivery_id, str(exc))
+            await self._record(delivery, str(exc))
             return
         except Exception as exc:
             # A DeliveryError is expected (server down, refused); anything else is a bug or a
@@ -102,10 +108,10 @@ class DeliveryWorker(LockedWorker):
             # Noted first, the last failure included: see the module docstring.
             await self.pool.execute(_sql("note_attempt"), delivery_id, float(2**attempts), error)
             if attempts >= MAX_ATTEMPTS:
-                await self._record(business_id, invoice_id, delivery_id, error)
+                await self._record(delivery, error)
             return
         await self.pool.execute(_sql("note_done"), delivery_id)
-        await self._record(business_id, invoice_id, delivery_id, None)
+        await self._record(delivery, None)
 
     async def _perform(
         self, delivery: DueDelivery, business_id: UUID, invoice_id: UUID, delivery_id: UUID
@@ -117,16 +123,14 @@ class DeliveryWorker(LockedWorker):
         if recipient is None:  # only a link goes to no one
             raise DeliveryError(f"the {channel} delivery has no recipient")
         business = await find_business(self.pool, business_id)
-        stored = await find_invoice(self.pool, business_id, invoice_id, self.base_url)
-        if business is None or stored is None:
-            raise DeliveryError("the invoice's read model is not there yet")
-        status = stored.view.status
-        if delivery.kind == "reminder" and status in ("paid", "cancelled"):
-            raise DeliveryMooted(f"not sent: the invoice was {status} before the reminder went out")
-        facts = self._facts(business, stored)
-        message = render(facts, channel=channel, kind=delivery.kind)
-        if channel == "email":
-            message = replace(message, attachments=(await self._pdf(business_id, stored),))
+        if business is None:
+            raise DeliveryError("the business's read model is not there yet")
+        if delivery.credit_note_id is not None:
+            message, url = await credit_note_message(
+                self.pool, self.pdfs, self.base_url, business, delivery.credit_note_id, channel
+            )
+        else:
+            message, url = await self._invoice_message(business, delivery)
         if business.mode == "sandbox":
             # Kept exactly as it would go out, instead of sent; keyed by the delivery id.
             await self.pool.execute(
@@ -138,7 +142,7 @@ class DeliveryWorker(LockedWorker):
                 recipient,
                 message.subject,
                 message.body,
-                facts.url,
+                url,
                 json.dumps(
                     [
                         {
@@ -149,6 +153,7 @@ class DeliveryWorker(LockedWorker):
                         for a in message.attachments
                     ]
                 ),
+                delivery.credit_note_id,
             )
             return
         transport = self.transports.get(channel)
@@ -163,6 +168,22 @@ class DeliveryWorker(LockedWorker):
             sender=business.legal_name or business.name,
             reply_to=business.email,
         )
+
+    async def _invoice_message(
+        self, business: BusinessResponse, delivery: DueDelivery
+    ) -> tuple[Message, str]:
+        """The invoice's message (its PDF attached to an email), and its public URL."""
+        stored = await find_invoice(self.pool, business.id, delivery.invoice_id, self.base_url)
+        if stored is None:
+            raise DeliveryError("the invoice's read model is not there yet")
+        status = stored.view.status
+        if delivery.kind == "reminder" and status in ("paid", "cancelled"):
+            raise DeliveryMooted(f"not sent: the invoice was {status} before the reminder went out")
+        facts = self._facts(business, stored)
+        message = render(facts, channel=delivery.channel, kind=delivery.kind)
+        if delivery.channel == "email":
+            message = replace(message, attachments=(await self._pdf(business.id, stored),))
+        return message, facts.url
 
     async def _pdf(self, business_id: UUID, stored: StoredInvoice) -> Attachment:
         """The invoice as issued (the same stored PDF the API serves), for email."""
@@ -185,9 +206,18 @@ class DeliveryWorker(LockedWorker):
             locale=invoice.buyer.locale or business.locale,
         )
 
-    async def _record(
-        self, business_id: UUID, invoice_id: UUID, delivery_id: UUID, error: str | None
-    ) -> None:
+    async def _record(self, delivery: DueDelivery, error: str | None) -> None:
+        business_id, delivery_id = delivery.business_id, str(delivery.id)
+        note_id = delivery.credit_note_id
+        if note_id is not None:
+            await anyio.to_thread.run_sync(
+                lambda: self.app.record_credit_note_delivery(
+                    business_id, note_id, delivery_id, error=error
+                )
+            )
+            return
         await anyio.to_thread.run_sync(
-            lambda: self.app.record_delivery(business_id, invoice_id, str(delivery_id), error=error)
+            lambda: self.app.record_delivery(
+                business_id, delivery.invoice_id, delivery_id, error=error
+            )
         )

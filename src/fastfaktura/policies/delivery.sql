@@ -15,7 +15,8 @@ VALUES ($1, 1, now(), now())
 ON CONFLICT (delivery_id) DO UPDATE SET done_at = now(), next_attempt_at = now();
 
 -- name: keep_sandbox_message
+-- $10: the credit note's id for a credit note's message ($3 is then the invoice it credits).
 INSERT INTO sandbox_messages (business_id, id, invoice_id, channel, recipient, subject, body,
-    url, attachments)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    url, attachments, credit_note_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (business_id, id) DO NOTHING;

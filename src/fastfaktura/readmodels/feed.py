@@ -59,6 +59,9 @@ FEED_TYPES: dict[str, tuple[str, str]] = {
     "fastfaktura:Invoice.Cancelled": ("invoice", "invoice.cancelled"),
     "fastfaktura:CreditNote.Issued": ("credit_note", "credit_note.issued"),
     "fastfaktura:CreditNote.RefundRecorded": ("credit_note", "credit_note.refund_recorded"),
+    "fastfaktura:CreditNote.Sent": ("credit_note", "credit_note.sent"),
+    "fastfaktura:CreditNote.Delivered": ("credit_note", "credit_note.delivered"),
+    "fastfaktura:CreditNote.DeliveryFailed": ("credit_note", "credit_note.delivery_failed"),
 }
 FEED_TOPICS: tuple[str, ...] = tuple(FEED_TYPES)
 EVENT_TYPES: frozenset[str] = frozenset(kind for _, kind in FEED_TYPES.values())

@@ -227,7 +227,7 @@ class CreditNotesReadModel(ReadModel):
     aggregate_type = CreditNote
     tables = {"rm_credit_notes": ("business_id", "id")}
     order_column = "id"
-    json_columns = frozenset({"lines", "tax_breakdown", "seller", "buyer"})
+    json_columns = frozenset({"lines", "tax_breakdown", "seller", "buyer", "deliveries"})
 
     def rows(self, aggregate: Any) -> dict[str, list[Row]]:
         assert isinstance(aggregate, CreditNote)
@@ -252,6 +252,9 @@ class CreditNotesReadModel(ReadModel):
             "seller": aggregate.seller,
             "buyer": aggregate.buyer,
             "public_token": aggregate.public_token,
+            # Every delivery decided when it was sent, with its outcome: the delivery worker's
+            # to-do list for credit notes (no table of their own: no runner of their own).
+            "deliveries": list(aggregate.deliveries.values()),
             "version": aggregate.version,
             "created_at": aggregate.created_on,
             "updated_at": aggregate.modified_on,

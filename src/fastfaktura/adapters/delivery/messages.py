@@ -1,4 +1,5 @@
-"""The messages sent for an invoice, in the client's language. Pure: data in, text out."""
+"""The messages sent for an invoice or a credit note, in the client's language. Pure: data in,
+text out."""
 
 from __future__ import annotations
 
@@ -84,6 +85,50 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
 }
 LOCALES: Final = tuple(_TEXTS)
 
+# A credit note's message: it asks for no payment; it says what was credited on which invoice,
+# and the refund due when there is one ({refund}: that sentence, or nothing).
+_CREDIT_NOTE_TEXTS: Final[dict[str, dict[str, str]]] = {
+    "en": {
+        "subject": "Credit note {number} from {seller}",
+        "body": (
+            "Hello {buyer},\n\nPlease find credit note {number} for {total}, which credits "
+            "invoice {invoice_number}.{refund}\n\nView it here: {url}\n\nKind regards,\n{seller}"
+        ),
+        "refund": " We owe you a refund of {refund_due}.",
+        "sms": "{seller}: credit note {number}, {total}, for invoice {invoice_number}. {url}",
+    },
+    "fr": {
+        "subject": "Avoir {number} de {seller}",
+        "body": (
+            "Bonjour {buyer},\n\nVeuillez trouver l'avoir {number} d'un montant de {total}, "
+            "relatif à la facture {invoice_number}.{refund}\n\nConsulter l'avoir : {url}\n\n"
+            "Cordialement,\n{seller}"
+        ),
+        "refund": " Nous vous devons un remboursement de {refund_due}.",
+        "sms": "{seller} : avoir {number}, {total}, sur la facture {invoice_number}. {url}",
+    },
+    "nb": {
+        "subject": "Kreditnota {number} fra {seller}",
+        "body": (
+            "Hei {buyer},\n\nHer er kreditnota {number} på {total}, som krediterer faktura "
+            "{invoice_number}.{refund}\n\nSe kreditnotaen her: {url}\n\n"
+            "Med vennlig hilsen\n{seller}"
+        ),
+        "refund": " Vi skal tilbakebetale {refund_due} til deg.",
+        "sms": "{seller}: kreditnota {number}, {total}, for faktura {invoice_number}. {url}",
+    },
+    "sv": {
+        "subject": "Kreditfaktura {number} från {seller}",
+        "body": (
+            "Hej {buyer},\n\nHär kommer kreditfaktura {number} på {total}, som krediterar "
+            "faktura {invoice_number}.{refund}\n\nVisa kreditfakturan här: {url}\n\n"
+            "Med vänliga hälsningar\n{seller}"
+        ),
+        "refund": " Vi återbetalar {refund_due} till dig.",
+        "sms": "{seller}: kreditfaktura {number}, {total}, för faktura {invoice_number}. {url}",
+    },
+}
+
 
 @dataclass(frozen=True)
 class InvoiceFacts:
@@ -96,6 +141,21 @@ class InvoiceFacts:
     total_cents: int
     amount_due_cents: int
     due_date: date
+    url: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class CreditNoteFacts:
+    """What a message says about a credit note."""
+
+    number: str
+    invoice_number: str
+    seller: str
+    buyer: str
+    currency: str
+    total_cents: int
+    refund_due_cents: int
     url: str
     locale: str
 
@@ -136,3 +196,25 @@ def render(facts: InvoiceFacts, *, channel: str, kind: str) -> Message:
     return Message(
         texts[f"{kind}_subject"].format(**values), texts[f"{kind}_body"].format(**values)
     )
+
+
+def render_credit_note(facts: CreditNoteFacts, *, channel: str) -> Message:
+    """The message sending a credit note by `channel` (email | sms)."""
+    locale = facts.locale if facts.locale in _CREDIT_NOTE_TEXTS else "en"
+    texts = _CREDIT_NOTE_TEXTS[locale]
+    values = {
+        "number": facts.number,
+        "invoice_number": facts.invoice_number,
+        "seller": facts.seller,
+        "buyer": facts.buyer,
+        "total": money(facts.total_cents, facts.currency, locale),
+        "url": facts.url,
+    }
+    if channel == "sms":
+        return Message(None, texts["sms"].format(**values))
+    refund = (
+        texts["refund"].format(refund_due=money(facts.refund_due_cents, facts.currency, locale))
+        if facts.refund_due_cents > 0
+        else ""
+    )
+    return Message(texts["subject"].format(**values), texts["body"].format(**values, refund=refund))

@@ -1,5 +1,6 @@
 """A credit note for people, pure: its view data (formatted for the client's locale, like the
-invoice's, see page.py) and its public page's HTML. No route serves the page yet.
+invoice's, see page.py) and its public page's HTML, served at `/c/{token}`
+(api/public_credit_notes.py).
 
 A credit note refers to the invoice it corrects (its number and issue date) and says why. It
 asks for no payment: what it credits is deducted from the invoice, and what the client paid

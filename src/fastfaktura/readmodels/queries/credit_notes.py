@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -42,6 +43,55 @@ async def find_credit_note(
         statement("credit_notes", "queries.sql", "get_credit_note"), business_id, credit_note_id
     )
     return None if row is None else credit_note_from_row(dict(row), base_url)
+
+
+@dataclass(frozen=True)
+class StoredCreditNote:
+    """A credit note for its documents and public page: whose it is, its version, and the note
+    with the credited invoice's date (BT-26)."""
+
+    business_id: UUID
+    version: int
+    note: CreditNoteResponse
+    refunded_cents: int = 0
+
+    @property
+    def as_issued(self) -> CreditNoteResponse:
+        """The note as it was issued: its documents never change, so the refund they state
+        is what was owed then, whatever was refunded since."""
+        return msgspec.structs.replace(
+            self.note, refund_due_cents=self.note.refund_due_cents + self.refunded_cents
+        )
+
+
+def _stored(row: Any, base_url: str) -> StoredCreditNote | None:
+    if row is None:
+        return None
+    return StoredCreditNote(
+        business_id=row["business_id"],
+        version=int(row["version"]),
+        note=credit_note_from_row(dict(row), base_url, for_documents=True),
+        refunded_cents=int(row["refunded_cents"]),
+    )
+
+
+async def find_stored_credit_note(
+    pool: Pool, business_id: UUID, credit_note_id: UUID, base_url: str
+) -> StoredCreditNote | None:
+    row = await pool.fetchrow(
+        statement("credit_notes", "queries.sql", "get_credit_note"), business_id, credit_note_id
+    )
+    return _stored(row, base_url)
+
+
+async def find_credit_note_by_token(
+    pool: Pool, token: str, base_url: str
+) -> StoredCreditNote | None:
+    """The credit note whose public URL holds `token` (any business), or None."""
+    row = await pool.fetchrow(
+        statement("credit_notes", "queries.sql", "get_credit_note_by_token"), token
+    )
+    return _stored(row, base_url)
 
 
 async def credit_note_page(
