@@ -13,6 +13,18 @@ SELECT * FROM rm_invoices WHERE {where}
 ORDER BY created_at DESC, id DESC
 LIMIT {limit} OFFSET {offset};
 
+-- name: filtered_invoices_in_range
+-- With a date range: the range's keys first (an index-only scan of the date index), sorted,
+-- then the page's rows. Issue date and creation go together, so walking the newest-first index
+-- until the page is full (what the planner picks for a LIMIT) would read most of the business
+-- to reach an old range.
+WITH matching AS MATERIALIZED (SELECT id, created_at FROM rm_invoices WHERE {where}),
+page AS (SELECT id, created_at FROM matching ORDER BY created_at DESC, id DESC
+         LIMIT {limit} OFFSET {offset})
+SELECT rm_invoices.* FROM page JOIN rm_invoices ON rm_invoices.business_id = $1
+  AND rm_invoices.id = page.id
+ORDER BY page.created_at DESC, page.id DESC;
+
 -- name: count_filtered_invoices
 SELECT count(*) FROM rm_invoices WHERE {where};
 

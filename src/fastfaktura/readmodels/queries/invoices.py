@@ -75,6 +75,7 @@ class FilteredSql(msgspec.Struct, frozen=True):
 
     where: str
     args: list[Any]
+    has_range: bool = False
 
 
 def filtered_where(business_id: UUID, filters: InvoiceFilters) -> FilteredSql:
@@ -86,16 +87,23 @@ def filtered_where(business_id: UUID, filters: InvoiceFilters) -> FilteredSql:
         if value is not None:
             args.append(value)
             conditions.append(_sql(f"filter_{name}").format(n=f"${len(args)}"))
-    return FilteredSql("\n  AND ".join(conditions), args)
+    ranges = (
+        filters.issue_date_from,
+        filters.issue_date_to,
+        filters.due_date_from,
+        filters.due_date_to,
+    )
+    has_range = any(bound is not None for bound in ranges)
+    return FilteredSql("\n  AND ".join(conditions), args, has_range)
 
 
 def page_statements(where: FilteredSql, *, page: int, per_page: int) -> tuple[str, str, list[Any]]:
     """The page's statement, the count's, and the page's parameters (the count takes the
     first `len(where.args)`)."""
     n = len(where.args)
-    page_sql = _sql("filtered_invoices").format(
-        where=where.where, limit=f"${n + 1}", offset=f"${n + 2}"
-    )
+    page_sql = _sql(
+        "filtered_invoices_in_range" if where.has_range else "filtered_invoices"
+    ).format(where=where.where, limit=f"${n + 1}", offset=f"${n + 2}")
     count_sql = _sql("count_filtered_invoices").format(where=where.where)
     return page_sql, count_sql, [*where.args, per_page, (page - 1) * per_page]
 
