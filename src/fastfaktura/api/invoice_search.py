@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import Parameter
 from litestar.response import Stream
 
@@ -32,6 +33,11 @@ EXPORT_FORMATS = ("csv",)
 EXPORT_BATCH_SIZE = 500
 
 _DATE_MESSAGE = "must be a date, YYYY-MM-DD"
+# What the OpenAPI document says of the parameters (they are declared as text and judged in
+# invoice_filters, so that every refusal is this module's 422).
+_UUID = OpenAPIFormat.UUID
+_DATE = {"format": OpenAPIFormat.DATE}
+_SEARCH = {"min_length": 1, "max_length": MAX_SEARCH_CHARS, "pattern": r"\S"}
 
 
 def _text(name: str, value: str | None, errors: list[FieldError]) -> str | None:
@@ -67,27 +73,34 @@ async def invoice_filters(
     status: Annotated[
         str | None, Parameter(description="One of: " + ", ".join(INVOICE_STATUSES))
     ] = None,
-    client_id: Annotated[str | None, Parameter(description="The client's id (a UUID)")] = None,
+    client_id: Annotated[
+        str | None,
+        Parameter(description="The client's id (a UUID)", schema_extra={"format": _UUID}),
+    ] = None,
     number: Annotated[
-        str | None, Parameter(description="The invoice number, exactly, e.g. F2026-00042")
+        str | None,
+        Parameter(
+            description="The invoice number, exactly, e.g. F2026-00042", schema_extra=_SEARCH
+        ),
     ] = None,
     q: Annotated[
         str | None,
         Parameter(
-            description="Part of the number or of the client's name on the invoice, any case"
+            description="Part of the number or of the client's name on the invoice, any case",
+            schema_extra=_SEARCH,
         ),
     ] = None,
     issue_date_from: Annotated[
-        str | None, Parameter(description="Issued on or after (YYYY-MM-DD)")
+        str | None, Parameter(description="Issued on or after (YYYY-MM-DD)", schema_extra=_DATE)
     ] = None,
     issue_date_to: Annotated[
-        str | None, Parameter(description="Issued on or before (YYYY-MM-DD)")
+        str | None, Parameter(description="Issued on or before (YYYY-MM-DD)", schema_extra=_DATE)
     ] = None,
     due_date_from: Annotated[
-        str | None, Parameter(description="Due on or after (YYYY-MM-DD)")
+        str | None, Parameter(description="Due on or after (YYYY-MM-DD)", schema_extra=_DATE)
     ] = None,
     due_date_to: Annotated[
-        str | None, Parameter(description="Due on or before (YYYY-MM-DD)")
+        str | None, Parameter(description="Due on or before (YYYY-MM-DD)", schema_extra=_DATE)
     ] = None,
 ) -> InvoiceFilters:
     """The filters given, checked; every bad value at once (422)."""
@@ -212,7 +225,14 @@ class InvoiceExportController(Controller):
         request: Request[Any, Any, Any],
         tenant: NamedDependency[Tenant],
         filters: NamedDependency[InvoiceFilters],
-        format: Annotated[str | None, Parameter(description="csv (the only format)")] = None,
+        format: Annotated[
+            str | None,
+            Parameter(
+                description="csv (the only format); required",
+                schema_extra={"enum": list(EXPORT_FORMATS)},
+                required=True,
+            ),
+        ] = None,
     ) -> Stream:
         check_export_format(format)
         svc = services(request.app.state)
