@@ -367,11 +367,13 @@ async def test_an_unknown_query_parameter_is_a_422_naming_it(
 ) -> None:
     buyer = await buyer_of(client, account)
     await create_invoice(client, account, buyer)
-    # The filter does not exist here: it must not answer every invoice as if it did.
-    response = await client.get(f"{INVOICES}?client_id={uuid4()}", headers=account.headers)
+    # The filter does not exist here (a typo of client_id, a filter since issue 17): it must
+    # not answer every invoice as if it did.
+    response = await client.get(f"{INVOICES}?clientid={uuid4()}", headers=account.headers)
     problem = assert_problem(response, 422)
-    assert [e["field"] for e in problem["errors"]] == ["client_id"]
-    assert "page, per_page, status" in problem["errors"][0]["message"]
+    assert [e["field"] for e in problem["errors"]] == ["clientid"]
+    assert "client_id, due_date_from" in problem["errors"][0]["message"]
+    assert "page, per_page, q, status" in problem["errors"][0]["message"]
     response = await client.get(f"{CLIENTS}?qq=x&archived=true&sort=name", headers=account.headers)
     assert sorted(e["field"] for e in assert_problem(response, 422)["errors"]) == ["qq", "sort"]
 

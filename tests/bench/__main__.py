@@ -27,6 +27,7 @@ MODULES = (
     "tests.bench.scenarios",
     "tests.bench.invoices",
     "tests.bench.store",
+    "tests.bench.invoice_filters",
     "tests.bench.documents",
     "tests.bench.rate_limits",
     "tests.bench.webhooks",

@@ -658,7 +658,11 @@ async def _interleaved(
     timeout=store_bound,
 )
 async def invoices_list_draft(bench: Bench) -> list[Figure]:
-    from fastfaktura.readmodels.sql import statement
+    from fastfaktura.readmodels.queries.invoices import (
+        InvoiceFilters,
+        filtered_where,
+        page_statements,
+    )
 
     store = await rebuilt(bench)
     tenant = store.tenants[0]
@@ -689,14 +693,14 @@ async def invoices_list_draft(bench: Bench) -> list[Figure]:
                 return None if response.status == 200 else f"HTTP {response.status}"
 
             # The floor: the same two statements the server sends (the page, then the count).
-            page_sql = statement("invoices", "queries.sql", "list_invoices")
-            count_sql = statement("invoices", "queries.sql", "count_invoices")
+            where = filtered_where(tenant.business_id, InvoiceFilters(status="draft"))
+            page_sql, count_sql, page_args = page_statements(where, page=1, per_page=50)
             db = await asyncpg.connect(store.url)
             try:
 
                 async def select() -> str | None:
-                    rows = await db.fetch(page_sql, tenant.business_id, "draft", 50, 0)
-                    total = await db.fetchval(count_sql, tenant.business_id, "draft")
+                    rows = await db.fetch(page_sql, *page_args)
+                    total = await db.fetchval(count_sql, *where.args)
                     return None if len(rows) == 50 and total == tenant.invoices else "wrong rows"
 
                 # As the rebuild left the table (until autovacuum visits the fresh table, its

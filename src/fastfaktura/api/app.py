@@ -41,6 +41,7 @@ from fastfaktura.api.events import EventFeedController
 from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
+from fastfaktura.api.invoice_search import InvoiceExportController
 from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.key_usage import KeyUsage
 from fastfaktura.api.openapi import add_links, complete_answers, components, fix_number_unions
@@ -236,6 +237,7 @@ def create_app(
             BusinessController,
             ClientController,
             InvoiceController,
+            InvoiceExportController,  # issue 17: GET /invoices/export
             SendController,
             ApiKeyController,
             CreditNoteController,

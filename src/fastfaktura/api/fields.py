@@ -29,8 +29,11 @@ def _phone(value: Any) -> str | None:
     )
 
 
+COUNTRY_MESSAGE = 'must be a two-letter ISO 3166-1 country code, such as "FR"'
+
+
 def _country(value: Any) -> str | None:
-    return None if is_country(value) else "must be an ISO 3166-1 alpha-2 country code, e.g. FR"
+    return None if is_country(value) else COUNTRY_MESSAGE
 
 
 def _prefix(value: Any) -> str | None:
@@ -78,7 +81,9 @@ NAME = Field("name", "text", nullable=False, max_length=200)
 EMAIL = Field("email", "text", max_length=254, rule=_email)
 PHONE = Field("phone", "text", max_length=16, rule=_phone)
 ADDRESS = Field("address", "text", max_length=1000)
-COUNTRY = Field("country", "text", max_length=2, normalize=_upper, rule=_country)
+COUNTRY = Field(
+    "country", "text", max_length=2, normalize=_upper, rule=_country, too_long=COUNTRY_MESSAGE
+)
 LOCALE = Field("locale", "enum", nullable=False, choices=LOCALES)
 VAT_NUMBER = Field("vat_number", "text", max_length=30, normalize=_compact_upper)
 COMPANY_ID = Field("company_id", "text", max_length=50)

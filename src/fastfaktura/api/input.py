@@ -106,6 +106,9 @@ class Field:
     places: int | None = None  # decimal: at most this many digits after the point
     rule: Rule | None = None
     normalize: Callable[[str], str] | None = None
+    # What to say of a text over max_length, when the field's own rule says it better
+    # (a country: "France" is not a code, rather than "at most 2 characters").
+    too_long: str | None = None
 
 
 def check(
@@ -179,7 +182,7 @@ def _check_value(field: Field, value: Any) -> tuple[str | None, Any]:
         if not value:
             return "may not be blank", value
         if len(value) > field.max_length:
-            return f"must be at most {field.max_length} characters", value
+            return field.too_long or f"must be at most {field.max_length} characters", value
     elif field.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             return "must be an integer", value

@@ -4,12 +4,12 @@ and the PDF."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath
 
 from fastfaktura.adapters.deadlines import run_in_thread
 from fastfaktura.adapters.pdf.store import invoice_pdf
@@ -25,9 +25,9 @@ from fastfaktura.api.fields import (
 )
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import Page, PerPage, check, check_each, json_object
+from fastfaktura.api.invoice_search import invoice_filters
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import (
-    INVOICE_STATUSES,
     CancelRequest,
     EventList,
     EventResponse,
@@ -45,7 +45,12 @@ from fastfaktura.domain.pricing import MAX_LINES, InvoiceLine
 from fastfaktura.readmodels import timeline
 from fastfaktura.readmodels.models import InvoicesReadModel
 from fastfaktura.readmodels.queries.invoice_events import invoice_events
-from fastfaktura.readmodels.queries.invoices import StoredInvoice, find_invoice, invoice_page
+from fastfaktura.readmodels.queries.invoices import (
+    InvoiceFilters,
+    StoredInvoice,
+    find_invoice,
+    invoice_page,
+)
 
 _ROWS = InvoicesReadModel()
 T = TypeVar("T")
@@ -155,28 +160,23 @@ class InvoiceController(Controller):
 
     @get(
         operation_id="ListInvoices",
-        summary="List invoices, newest first",
+        summary='List invoices, newest first, filtered (API.md "Filters")',
+        dependencies={"filters": Provide(invoice_filters)},
         responses=problem_responses(401, 422),
     )
     async def list_invoices(
         self,
         request: Request[Any, Any, Any],
         tenant: NamedDependency[Tenant],
+        filters: NamedDependency[InvoiceFilters],
         page: Page = 1,
         per_page: PerPage = 50,
-        status: Annotated[
-            str | None, Parameter(description="One of: " + ", ".join(INVOICE_STATUSES))
-        ] = None,
     ) -> InvoicePage:
-        if status is not None and status not in INVOICE_STATUSES:
-            raise InvalidInputError(
-                [FieldError("status", "must be one of: " + ", ".join(INVOICE_STATUSES))]
-            )
         svc = services(request.app.state)
         invoices, total = await invoice_page(
             svc.pool,
             tenant.business_id,
-            status=status,
+            filters,
             page=page,
             per_page=per_page,
             base_url=svc.settings.base_url(),

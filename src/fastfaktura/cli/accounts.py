@@ -10,7 +10,6 @@ import asyncpg
 from rich.table import Table
 
 from fastfaktura.application import IssuedKey
-from fastfaktura.cli.arguments import uuid_arg
 from fastfaktura.cli.context import Context
 from fastfaktura.cli.output import err, out
 from fastfaktura.config import Settings
@@ -36,7 +35,7 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     ctx = Context(settings)
     ctx.migrate()
     try:
-        issued = ctx.app.issue_api_key(uuid_arg(args.business, "--business")).value
+        issued = ctx.app.issue_api_key(ctx.business(args.business)).value
         ctx.catch_up()
         _print_key(issued, args.json)
     except (DomainError, ValueError):
@@ -48,9 +47,9 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
-    business = uuid_arg(args.business, "--business")
     ctx = Context(settings)
     ctx.migrate()
+    business = ctx.business(args.business)
     ctx.catch_up([read_model("api_keys")])
     ctx.close()
 

@@ -23,8 +23,8 @@ from fastfaktura.readmodels.models import READ_MODELS, read_model
 def cmd_audit_replay(args: argparse.Namespace, settings: Settings) -> int:
     ctx = Context(settings)
     ctx.migrate()
-    business = uuid_arg(args.business, "--business") if args.business else None
     try:
+        business = ctx.business(args.business) if args.business else None
         if args.as_of or args.invoice:
             return _print_as_of(ctx, args, business)
         differences: list[audit.Difference] = []

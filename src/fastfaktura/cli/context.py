@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from uuid import UUID
+
+import asyncpg
 
 from fastfaktura.adapters import budget
 from fastfaktura.adapters.database import (
@@ -17,7 +21,8 @@ from fastfaktura.event_reader import event_reader
 from fastfaktura.readmodels.catchup import catch_up
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import ReadModel
-from fastfaktura.readmodels.models import READ_MODELS
+from fastfaktura.readmodels.models import READ_MODELS, read_model
+from fastfaktura.readmodels.queries.business import businesses_named
 
 
 class Context:
@@ -74,6 +79,33 @@ class Context:
         """Bring read models up to date now, so a CLI write is visible without a server."""
         for model in models:
             catch_up(self.events, self.direct_url, model)
+
+    def business(self, value: str, option: str = "--business") -> UUID:
+        """A business named by its id, or by its exact name (the business read model is
+        caught up first). No such name, or a name several businesses share: exit 1, listing
+        the ids to choose from."""
+        try:
+            return UUID(value)
+        except ValueError:
+            pass
+        self.catch_up([read_model("business")])
+
+        async def named() -> list[UUID]:
+            conn = await asyncpg.connect(self.direct_url)
+            try:
+                return await businesses_named(conn, value)
+            finally:
+                await conn.close()
+
+        found = asyncio.run(named())
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise SystemExit(f"{option}: no business with the id or name {value!r}.")
+        listed = "\n".join(f"  {business_id}" for business_id in found)
+        raise SystemExit(
+            f"{option}: {len(found)} businesses are named {value!r}; give one's id:\n{listed}"
+        )
 
     def close(self) -> None:
         if self._app is not None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from fastfaktura.adapters.business_events import business_events
 from fastfaktura.adapters.fec import ForeignCurrency, fec_text, file_name, siren
-from fastfaktura.cli.arguments import uuid_arg
 from fastfaktura.cli.context import Context
 from fastfaktura.cli.output import err
 from fastfaktura.config import Settings
@@ -26,11 +25,11 @@ def year_arg(value: str) -> int:
 
 
 def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
-    business_id = uuid_arg(args.business, "--business")
     ctx = Context(settings)
     ctx.migrate()
     ledger = Ledger()
     try:
+        business_id = ctx.business(args.business)
         events = ctx.events
         for stored in business_events(ctx.direct_url, business_id, TOPIC_PREFIXES):
             ledger.apply(events.decode(stored))

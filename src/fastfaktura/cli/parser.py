@@ -33,6 +33,8 @@ from fastfaktura.cli.users import cmd_users_create, cmd_users_link
 from fastfaktura.cli.verify import cmd_audit_verify
 from fastfaktura.readmodels.models import READ_MODELS
 
+BUSINESS_HELP = "the business's id (a UUID) or its exact name"
+
 if TYPE_CHECKING:  # argparse names no public type for it, and it is generic in typeshed only
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -133,11 +135,11 @@ def _accounts(commands: Commands) -> None:
 def _keys(commands: Commands) -> None:
     keys = _group(commands, "keys", "a business's API keys")
     create = _command(keys, "create", "issue another API key for a business, printed once")
-    create.add_argument("--business", required=True, help="the business id (a UUID)")
+    create.add_argument("--business", required=True, help=BUSINESS_HELP)
     _json_option(create, "business_id, api_key and key_prefix")
     create.set_defaults(run=cmd_keys_create)
     listing = _command(keys, "list", "list a business's keys: prefix, mode, issued, revoked")
-    listing.add_argument("--business", required=True, help="the business id (a UUID)")
+    listing.add_argument("--business", required=True, help=BUSINESS_HELP)
     listing.set_defaults(run=cmd_keys_list)
     revoke = _command(keys, "revoke", "revoke a key at once (revoking it again changes nothing)")
     revoke.add_argument(
@@ -151,7 +153,7 @@ def _users(commands: Commands) -> None:
     create = _command(
         users, "create", "add an owner to a business; prints a one-time link to set a password"
     )
-    create.add_argument("--business", required=True, help="the business id (a UUID)")
+    create.add_argument("--business", required=True, help=BUSINESS_HELP)
     create.add_argument("--email", required=True, help="the owner's email (signs in with it)")
     create.set_defaults(run=cmd_users_create)
     link = _command(
@@ -211,7 +213,7 @@ def _audit(commands: Commands) -> None:
     replay = _command(
         audit, "replay", "rebuild aggregates from events, compare with read models (exit 1: differ)"
     )
-    replay.add_argument("--business", help="only this business (its id, a UUID)")
+    replay.add_argument("--business", help="only this business: " + BUSINESS_HELP)
     replay.add_argument(
         "--invoice",
         help="print this invoice as it stood at --as-of (default: now), with the credit notes"
@@ -233,7 +235,7 @@ def _audit_verify(audit: Commands) -> None:
         "recompute each business's hash chain over its events (exit 1 naming the first event"
         " that does not match)",
     )
-    verify.add_argument("--business", help="only this business's chain (its id, a UUID)")
+    verify.add_argument("--business", help="only this business's chain: " + BUSINESS_HELP)
     verify.add_argument(
         "--anchor",
         action="store_true",
@@ -256,7 +258,7 @@ def _audit_export(audit: Commands) -> None:
         "export",
         "a business's journal of a year, from its events alone, as the French FEC (docs/audit.md)",
     )
-    export.add_argument("--business", required=True, help="the business (its id, a UUID)")
+    export.add_argument("--business", required=True, help=BUSINESS_HELP)
     export.add_argument(
         "--year",
         required=True,

@@ -6,7 +6,6 @@ import argparse
 from datetime import timedelta
 
 from fastfaktura.application import PasswordLink
-from fastfaktura.cli.arguments import uuid_arg
 from fastfaktura.cli.context import Context
 from fastfaktura.cli.output import err
 from fastfaktura.config import Settings
@@ -24,7 +23,6 @@ def _link_valid(settings: Settings) -> timedelta:
 
 
 def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
-    business = uuid_arg(args.business, "--business")
     problem = email_problem(args.email)
     if problem is not None:
         err.print(f"--email {problem}.")
@@ -32,6 +30,7 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
     ctx = Context(settings)
     ctx.migrate()
     try:
+        business = ctx.business(args.business)
         link = ctx.app.add_owner(business, args.email, _link_valid(settings)).value
         ctx.catch_up([read_model("users")])
     except NotFoundError:

@@ -10,14 +10,12 @@ from uuid import UUID
 
 from fastfaktura.adapters.chain_verify import verify
 from fastfaktura.adapters.event_chain import ANCHORS_HEADER, Anchor, AnchorFileError, parse_anchors
-from fastfaktura.cli.arguments import uuid_arg
 from fastfaktura.cli.context import Context
 from fastfaktura.cli.output import err, out, progress
 from fastfaktura.config import Settings
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    business = uuid_arg(args.business, "--business") if args.business else None
     anchors: dict[UUID, list[Anchor]] = {}
     for path in args.anchors or ():
         try:
@@ -28,6 +26,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     ctx = Context(settings)
     ctx.migrate()
     try:
+        business = ctx.business(args.business) if args.business else None
         with progress() as bars:
             task = bars.add_task("verify the event chains", total=None)
 
