@@ -44,6 +44,7 @@ def test_business_options_say_a_name_is_taken_too() -> None:
                 found.append(path)
                 assert "name" in (action.help or ""), path
     assert sorted(found) == [
+        "fastfaktura audit export",
         "fastfaktura audit replay",
         "fastfaktura audit verify",
         "fastfaktura keys create",

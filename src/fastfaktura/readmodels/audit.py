@@ -64,11 +64,24 @@ def replay_states(
 
 
 def _as_stored(model: ReadModel, row: Row) -> Row:
-    """JSON columns as the database gives them back (decimals and ids as strings)."""
-    return {
-        k: msgspec.json.decode(msgspec.json.encode(v)) if k in model.json_columns else v
-        for k, v in row.items()
-    }
+    """The row as the database gives it back: JSON columns with decimals and ids as strings,
+    and the id columns (uuid) as UUIDs even when an event named them as plain strings (a
+    writer other than the service may; the store and the chain accept it)."""
+    ids = {"business_id", *(c for cs in model.tables.values() for c in cs)}
+    if model.order_column is not None:
+        ids.add(model.order_column)
+    return {k: _stored_value(model, ids, k, v) for k, v in row.items()}
+
+
+def _stored_value(model: ReadModel, ids: set[str], column: str, value: Any) -> Any:
+    if column in model.json_columns:
+        return msgspec.json.decode(msgspec.json.encode(value))
+    if column in ids and isinstance(value, str):
+        try:
+            return UUID(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _key(row: Row, columns: Sequence[str]) -> tuple[Any, ...]:
