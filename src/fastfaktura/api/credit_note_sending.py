@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 from uuid import uuid5
 
@@ -20,9 +18,8 @@ from fastfaktura.api.errors import answers
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import DeliveryResponse, SendRequest
-from fastfaktura.api.sending import SANDBOX_WAIT_SECONDS, parse_send
-from fastfaktura.api.services import Services, json_response, parse_id, services
-from fastfaktura.domain.credit_note import CreditNote
+from fastfaktura.api.sending import parse_send, settled
+from fastfaktura.api.services import json_response, parse_id, services
 from fastfaktura.domain.errors import FieldError, InvalidInputError
 from fastfaktura.readmodels.credit_note_view import CreditNoteResponse
 from fastfaktura.readmodels.queries.deliveries import credit_note_delivery_statuses
@@ -38,22 +35,6 @@ def parse_credit_note_send(body: bytes) -> list[str]:
     if reminder:
         raise InvalidInputError([FieldError("reminder", "a credit note has no reminders")])
     return channels
-
-
-async def _settled(
-    svc: Services, tenant: Tenant, note: CreditNote, ids: set[str]
-) -> dict[str, str]:
-    """Sandbox deliveries take milliseconds: wait (bounded) so that the answer, and the sandbox
-    outbox right after it, already show them (as for an invoice, sending.py)."""
-    deadline = time.monotonic() + SANDBOX_WAIT_SECONDS
-    while True:
-        found = await credit_note_delivery_statuses(svc.pool, tenant.business_id, note.id)
-        statuses = {key: status for key, status in found.items() if key in ids}
-        if len(statuses) == len(ids) and "pending" not in statuses.values():
-            return statuses
-        if time.monotonic() > deadline:
-            return statuses
-        await asyncio.sleep(0.005)
 
 
 class CreditNoteSendController(Controller):
@@ -93,7 +74,10 @@ class CreditNoteSendController(Controller):
             sandbox = tenant.mode == "sandbox"
             statuses: dict[str, str] = {}
             if sandbox and worker is not None:
-                statuses = await _settled(svc, tenant, note, {d["id"] for d in decided})
+                statuses = await settled(
+                    lambda: credit_note_delivery_statuses(svc.pool, tenant.business_id, note.id),
+                    {d["id"] for d in decided},
+                )
             body = from_aggregate(svc, note)
             deliveries = [
                 DeliveryResponse(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID, uuid5
 
@@ -28,9 +29,8 @@ from fastfaktura.api.schemas import (
     SendRequest,
     SendResponse,
 )
-from fastfaktura.api.services import Services, json_response, parse_id, services
+from fastfaktura.api.services import json_response, parse_id, services
 from fastfaktura.domain.errors import FieldError, InvalidInputError
-from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.queries.deliveries import delivery_statuses
 
 CHANNELS = ("email", "sms", "link")
@@ -60,15 +60,15 @@ def parse_send(body: bytes) -> tuple[list[str], bool]:
     return list(channels or []), bool(clean.get("reminder", False))
 
 
-async def _settled(
-    svc: Services, tenant: Tenant, invoice: Invoice, ids: set[str]
+async def settled(
+    statuses_now: Callable[[], Awaitable[dict[str, str]]], ids: set[str]
 ) -> dict[str, str]:
-    """Sandbox deliveries take milliseconds: wait (bounded) so that the answer, and the sandbox
-    outbox right after it, already show them."""
+    """Sandbox deliveries take milliseconds: wait (bounded) until the deliveries `ids` are done,
+    so that the answer, and the sandbox outbox right after it, already show them (invoices and
+    credit notes alike; `statuses_now` reads the document's delivery statuses)."""
     deadline = time.monotonic() + SANDBOX_WAIT_SECONDS
-    statuses: dict[str, str] = {}
     while True:
-        found = await delivery_statuses(svc.pool, tenant.business_id, invoice.id)
+        found = await statuses_now()
         statuses = {key: status for key, status in found.items() if key in ids}
         if len(statuses) == len(ids) and "pending" not in statuses.values():
             return statuses
@@ -120,7 +120,10 @@ class SendController(Controller):
             sandbox = tenant.mode == "sandbox"
             statuses: dict[str, str] = {}
             if sandbox and worker is not None:
-                statuses = await _settled(svc, tenant, invoice, {d["id"] for d in decided})
+                statuses = await settled(
+                    lambda: delivery_statuses(svc.pool, tenant.business_id, invoice.id),
+                    {d["id"] for d in decided},
+                )
             body = _from_aggregate(svc, invoice)
             deliveries = [
                 DeliveryResponse(
