@@ -1,6 +1,7 @@
 """The API reference pages (Scalar at `/schema`, Swagger UI at `/schema/swagger`), with their
-scripts and styles served by the service itself: pinned copies in `api/docs_ui/` (see its
-README), so the pages work offline and never change under us the way a CDN's `@latest` does.
+scripts and styles served by the service itself: pinned copies in `api/docs_ui/vendor/` (see
+`api/docs_ui/README.md`), so the pages work offline and never change under us the way a
+CDN's `@latest` does.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ _FAVICON: Final = (
 def docs_assets_router() -> Router:
     return create_static_files_router(
         path=ASSETS_PATH,
-        directories=[_FOLDER],
+        # Third-party files under vendor/ (tools that scan our code skip such folders); ours
+        # (pages.css) beside it. The URLs are the same for both.
+        directories=[_FOLDER / "vendor", _FOLDER],
         cache_control=CacheControlHeader(public=True, max_age=_A_DAY),
         include_in_schema=False,
         name="docs-assets",
