@@ -84,6 +84,23 @@ def json_body(
     return BodyOperation
 
 
+def image_body(description: str, media_types: tuple[str, ...]) -> type[Operation]:
+    """An Operation class documenting a raw image request body (issue 17: the logo), one
+    entry per accepted `Content-Type`."""
+
+    @dataclass
+    class ImageBodyOperation(Operation):
+        def __post_init__(self) -> None:
+            binary = Schema(type=OpenAPIType.STRING, format="binary")  # type: ignore[arg-type]
+            self.request_body = RequestBody(
+                content={kind: OpenAPIMediaType(schema=binary) for kind in media_types},
+                description=description,
+                required=True,
+            )
+
+    return ImageBodyOperation
+
+
 # Which answer feeds which next operation: {(operationId, status): {target operationId:
 # (parameters, requestBody)}}, values as OpenAPI runtime expressions.
 _CLIENT_ID = {"client_id": "$response.body#/id"}

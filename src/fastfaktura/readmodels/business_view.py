@@ -5,12 +5,30 @@ delivery worker and the public page read the sender's details and the mode from 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 
 from fastfaktura.readmodels.invoice_view import Currency, Locale, exact_number
+
+
+class BusinessLogo(msgspec.Struct, kw_only=True):
+    """The business's current logo, as stored after re-encoding (`GET /business/logo`)."""
+
+    sha256: Annotated[
+        str,
+        msgspec.Meta(
+            description="SHA-256 of the stored (re-encoded) image, lowercase hex",
+            examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+        ),
+    ]
+    content_type: Annotated[
+        Literal["image/png", "image/jpeg"],
+        msgspec.Meta(description="The stored image's type", examples=["image/png"]),
+    ]
+    width: Annotated[int, msgspec.Meta(description="Width in pixels", examples=[400])]
+    height: Annotated[int, msgspec.Meta(description="Height in pixels", examples=[120])]
 
 
 class BusinessResponse(msgspec.Struct, kw_only=True):
@@ -34,6 +52,21 @@ class BusinessResponse(msgspec.Struct, kw_only=True):
     f_skatt: bool
     credit_note_prefix: str = "A"
     mode: Literal["sandbox", "live"]
+    logo: Annotated[
+        BusinessLogo | None,
+        msgspec.Meta(
+            description="The logo shown on PDFs and public pages (`PUT /business/logo`), or "
+            "null when there is none",
+            examples=[
+                {
+                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    "content_type": "image/png",
+                    "width": 400,
+                    "height": 120,
+                }
+            ],
+        ),
+    ] = None
     created_at: datetime
     updated_at: datetime
 
@@ -41,8 +74,13 @@ class BusinessResponse(msgspec.Struct, kw_only=True):
     def from_row(cls, row: dict[str, Any]) -> BusinessResponse:
         rate = row.get("late_payment_rate")
         late_payment_rate = None if rate is None else exact_number(rate)
+        logo = None
+        if row.get("logo_sha256") is not None:
+            logo = {
+                key: row[f"logo_{key}"] for key in ("sha256", "content_type", "width", "height")
+            }
         return msgspec.convert(
-            {**row, "id": row["business_id"], "late_payment_rate": late_payment_rate},
+            {**row, "id": row["business_id"], "late_payment_rate": late_payment_rate, "logo": logo},
             cls,
             from_attributes=False,
             strict=False,
