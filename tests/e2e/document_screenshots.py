@@ -16,13 +16,14 @@ import html
 import io
 import os
 from collections.abc import Callable
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import httpx
 import pypdfium2
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from fastfaktura.adapters.web.branding import SANDBOX_LABELS
 from fastfaktura.adapters.web.labels import STATUS_LABELS
@@ -53,12 +54,15 @@ BUYERS: dict[str, dict[str, Any]] = {
 
 
 def logo_png() -> bytes:
-    """A made-up logo: a badge and the initials (Pillow's built-in font)."""
-    image = Image.new("RGBA", (360, 120), (0, 0, 0, 0))
+    """A made-up logo: a badge with the initials and the name (the package's DejaVu Sans)."""
+    fonts = files("fastfaktura.adapters.pdf").joinpath("assets", "fonts")
+    bold = ImageFont.truetype(io.BytesIO(fonts.joinpath("DejaVuSans-Bold.ttf").read_bytes()), 56)
+    plain = ImageFont.truetype(io.BytesIO(fonts.joinpath("DejaVuSans.ttf").read_bytes()), 30)
+    image = Image.new("RGBA", (400, 120), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, 119, 119), radius=24, fill=(43, 76, 126, 255))
-    draw.text((60, 60), "AL", fill=(255, 255, 255, 255), anchor="mm", font_size=64)
-    draw.text((136, 60), "Atelier Lumière", fill=(29, 35, 48, 255), anchor="lm", font_size=30)
+    draw.text((60, 60), "AL", fill=(255, 255, 255, 255), anchor="mm", font=bold)
+    draw.text((136, 60), "Atelier Lumière", fill=(29, 35, 48, 255), anchor="lm", font=plain)
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
