@@ -63,7 +63,7 @@ async def test_a_logo_is_stored_re_encoded_recorded_by_digest_and_removed(
     upload = png()
     response = await put_logo(client, account, upload)
     assert response.status_code == 200, response.text
-    logo = response.json()["logo"]
+    logo = response.json()
     assert logo["content_type"] == "image/png"
     assert (logo["width"], logo["height"]) == (64, 20)
 
@@ -77,7 +77,6 @@ async def test_a_logo_is_stored_re_encoded_recorded_by_digest_and_removed(
     with Image.open(io.BytesIO(stored.content)) as kept, Image.open(io.BytesIO(upload)) as sent:
         assert not {k for k in kept.info if k != "dpi"}, kept.info
         assert ImageChops.difference(kept.convert("RGB"), sent.convert("RGB")).getbbox() is None
-    assert (await get_json(client, account, "/api/v1/business"))["logo"] == logo
 
     # The audit sees it: an event of the business, with the digest and never the bytes.
     changed = [e for e in await business_events(client, account) if "logo" in e["type"]]
@@ -88,14 +87,13 @@ async def test_a_logo_is_stored_re_encoded_recorded_by_digest_and_removed(
     # The same image again changes nothing and records nothing.
     again = await put_logo(client, account, upload)
     assert again.status_code == 200
-    assert again.json()["logo"] == logo
+    assert again.json() == logo
     assert len([e for e in await business_events(client, account) if "logo" in e["type"]]) == 1
 
     removed = await client.delete(LOGO, headers=account.headers)
     assert removed.status_code == 204
     assert removed.content == b""
     assert_problem(await client.get(LOGO, headers=account.headers), 404)
-    assert (await get_json(client, account, "/api/v1/business"))["logo"] is None
     # Removing no logo is 204 as well, and records nothing more.
     assert (await client.delete(LOGO, headers=account.headers)).status_code == 204
     types = [e["type"] for e in await business_events(client, account) if "logo" in e["type"]]

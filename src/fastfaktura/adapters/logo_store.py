@@ -15,6 +15,7 @@ import asyncpg
 from fastfaktura.adapters.logo_image import CleanLogo
 from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.adapters.web.branding import NO_BRANDING, Branding, Logo
+from fastfaktura.readmodels.queries.business import find_business_branding
 
 
 def _sql(name: str) -> str:
@@ -34,9 +35,14 @@ async def store_logo(pool: asyncpg.Pool, business_id: UUID, logo: CleanLogo) -> 
 
 
 async def branding(pool: asyncpg.Pool, business_id: UUID) -> Branding:
-    """The business's sandbox mark and logo (a business that is not there: none)."""
-    row = await pool.fetchrow(_sql("branding"), business_id)
-    if row is None:
+    """The business's sandbox mark and logo (a business that is not there: none). Its mode
+    and current logo's digest come from the read side's gateway, the pixels from here."""
+    business = await find_business_branding(pool, business_id)
+    if business is None:
         return NO_BRANDING
-    logo = Logo(bytes(row["content"]), row["content_type"]) if row["content"] else None
-    return Branding(sandbox=row["mode"] == "sandbox", logo=logo)
+    sandbox = business.mode == "sandbox"
+    if business.logo is None:
+        return Branding(sandbox=sandbox)
+    row = await pool.fetchrow(_sql("logo"), business_id, business.logo.sha256)
+    logo = Logo(bytes(row["content"]), str(row["content_type"])) if row is not None else None
+    return Branding(sandbox=sandbox, logo=logo)

@@ -7,9 +7,6 @@ INSERT INTO business_logos (business_id, sha256, content_type, content, width, h
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (business_id, sha256) DO NOTHING;
 
--- name: branding
--- The business's mode and its current logo (none: NULL content), in one read.
-SELECT b.mode, l.content, l.content_type
-FROM rm_business b
-LEFT JOIN business_logos l ON l.business_id = b.business_id AND l.sha256 = b.logo_sha256
-WHERE b.business_id = $1;
+-- name: logo
+-- The pixels of the logo rm_business names (its digest comes through the query gateway).
+SELECT content, content_type FROM business_logos WHERE business_id = $1 AND sha256 = $2;

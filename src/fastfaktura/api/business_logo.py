@@ -29,9 +29,9 @@ from fastfaktura.adapters.logo_store import branding, store_logo
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import problem, problem_responses
 from fastfaktura.api.openapi import image_body
-from fastfaktura.api.schemas import BusinessResponse
 from fastfaktura.api.services import services
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
+from fastfaktura.readmodels.business_view import BusinessLogo, logo_from_row
 from fastfaktura.readmodels.models import BusinessReadModel
 
 _ROWS = BusinessReadModel()
@@ -62,8 +62,8 @@ class BusinessLogoController(Controller):
         operation_class=image_body("The logo image", tuple(LOGO_FORMATS)),
         responses={
             200: ResponseSpec(
-                data_container=BusinessResponse,
-                description="The business profile, with its new `logo`",
+                data_container=BusinessLogo,
+                description="The logo as stored: its SHA-256, type and size in pixels",
             ),
             **problem_responses(401, 413, 422),
         },
@@ -94,7 +94,9 @@ class BusinessLogoController(Controller):
                 tenant.business_id, logo.sha256, logo.content_type, logo.width, logo.height
             )
         )
-        return Response(BusinessResponse.from_row(_ROWS.rows(written.value)["rm_business"][0]))
+        stored = logo_from_row(_ROWS.rows(written.value)["rm_business"][0])
+        assert stored is not None  # the command just made it the logo
+        return Response(stored)
 
     @get(
         operation_id="GetBusinessLogo",

@@ -14,7 +14,8 @@ from fastfaktura.readmodels.invoice_view import Currency, Locale, exact_number
 
 
 class BusinessLogo(msgspec.Struct, kw_only=True):
-    """The business's current logo, as stored after re-encoding (`GET /business/logo`)."""
+    """The business's current logo, as stored after re-encoding (`PUT /business/logo`'s
+    answer; the image itself is `GET /business/logo`)."""
 
     sha256: Annotated[
         str,
@@ -29,6 +30,25 @@ class BusinessLogo(msgspec.Struct, kw_only=True):
     ]
     width: Annotated[int, msgspec.Meta(description="Width in pixels", examples=[400])]
     height: Annotated[int, msgspec.Meta(description="Height in pixels", examples=[120])]
+
+
+def logo_from_row(row: dict[str, Any]) -> BusinessLogo | None:
+    """rm_business's logo columns (migration 0026) as the logo, or None when there is none."""
+    if row.get("logo_sha256") is None:
+        return None
+    return BusinessLogo(
+        sha256=row["logo_sha256"],
+        content_type=row["logo_content_type"],
+        width=row["logo_width"],
+        height=row["logo_height"],
+    )
+
+
+class BusinessBranding(msgspec.Struct, kw_only=True):
+    """What a business's documents need of its profile: its mode and current logo."""
+
+    mode: str
+    logo: BusinessLogo | None
 
 
 class BusinessResponse(msgspec.Struct, kw_only=True):
@@ -52,21 +72,6 @@ class BusinessResponse(msgspec.Struct, kw_only=True):
     f_skatt: bool
     credit_note_prefix: str = "A"
     mode: Literal["sandbox", "live"]
-    logo: Annotated[
-        BusinessLogo | None,
-        msgspec.Meta(
-            description="The logo shown on PDFs and public pages (`PUT /business/logo`), or "
-            "null when there is none",
-            examples=[
-                {
-                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-                    "content_type": "image/png",
-                    "width": 400,
-                    "height": 120,
-                }
-            ],
-        ),
-    ] = None
     created_at: datetime
     updated_at: datetime
 
@@ -74,13 +79,8 @@ class BusinessResponse(msgspec.Struct, kw_only=True):
     def from_row(cls, row: dict[str, Any]) -> BusinessResponse:
         rate = row.get("late_payment_rate")
         late_payment_rate = None if rate is None else exact_number(rate)
-        logo = None
-        if row.get("logo_sha256") is not None:
-            logo = {
-                key: row[f"logo_{key}"] for key in ("sha256", "content_type", "width", "height")
-            }
         return msgspec.convert(
-            {**row, "id": row["business_id"], "late_payment_rate": late_payment_rate, "logo": logo},
+            {**row, "id": row["business_id"], "late_payment_rate": late_payment_rate},
             cls,
             from_attributes=False,
             strict=False,
