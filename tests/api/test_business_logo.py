@@ -212,3 +212,26 @@ async def test_one_business_logo_never_shows_on_another_business_documents(
         else:
             assert "data:image" not in page.text
             assert "img-src" not in page.headers["content-security-policy"]
+
+
+async def test_the_logo_operations_are_documented_with_every_answer(
+    client: AsyncTestClient[Any],
+) -> None:
+    document = (await client.get("/schema/openapi.json")).json()
+    operations = document["paths"]["/api/v1/business/logo"]
+    expected = {
+        "put": {"200", "400", "401", "413", "422", "429", "503"},
+        "get": {"200", "401", "404", "422", "429", "503"},
+        "delete": {"204", "401", "422", "429", "503"},
+    }
+    for method, statuses in expected.items():
+        operation = operations[method]
+        assert operation["summary"], method
+        assert operation["description"], method
+        assert statuses <= set(operation["responses"]), (method, sorted(operation["responses"]))
+    assert set(operations["put"]["requestBody"]["content"]) == {"image/png", "image/jpeg"}
+    assert set(operations["get"]["responses"]["200"]["content"]) == {"image/png", "image/jpeg"}
+    logo = document["components"]["schemas"]["BusinessLogo"]
+    for field in ("sha256", "content_type", "width", "height"):
+        assert logo["properties"][field]["description"], field
+        assert logo["properties"][field]["examples"], field
