@@ -63,8 +63,9 @@ UNIT_TESTS := tests/unit
 test-unit: install ## The database-free tests only (domain, application in memory), timed
 	@TIMEFORMAT='test-unit: %R s'; time FASTFAKTURA_TESTS_WITHOUT_DATABASE=1 $(BIN)/pytest -q --confcutdir=tests/unit $(UNIT_TESTS)
 
-screenshots: install browser ## docs/account-<page>-<locale>.png: the account pages in Chromium (Playwright)
+screenshots: install browser ## docs/*.png: the account pages, and invoices (PDF, public page) in each locale
 	ACCOUNT_SCREENSHOTS=docs $(BIN)/pytest -q tests/e2e/test_account_browser.py -k each_page
+	DOCUMENT_SCREENSHOTS=docs $(BIN)/pytest -q tests/e2e/document_screenshots.py
 
 fmt: install ## Format and autofix
 	$(BIN)/ruff format src tests

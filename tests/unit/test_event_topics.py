@@ -37,6 +37,8 @@ PINNED: dict[str, tuple[str, ...]] = {
     ),
     "fastfaktura:Business": (
         "fastfaktura:Business.Created",
+        "fastfaktura:Business.LogoChanged",
+        "fastfaktura:Business.LogoRemoved",
         "fastfaktura:Business.ProfileChanged",
         "fastfaktura:Business.WebhookEndpointDisabled",
     ),
@@ -143,6 +145,8 @@ def test_recorded_events_are_stored_under_their_pinned_topics() -> None:
     business = Business.register(name="Topic AS", mode="sandbox")
     business.change_profile({"email": "a@example.com"})
     business.note_webhook_endpoint_disabled(uuid4(), "https://hooks.example/in", "failed")
+    business.change_logo("0" * 64, "image/png", 10, 10)
+    business.remove_logo()
     api_key = ApiKey(
         business_id=business.id,
         key_prefix="ffk_test_abcdefg",

@@ -32,6 +32,7 @@ from fastfaktura.api.account_webhooks import ACCOUNT_WEBHOOKS
 from fastfaktura.api.api_keys import ApiKeyController, ApiKeyCreateRequest
 from fastfaktura.api.auth import provide_tenant
 from fastfaktura.api.business import BusinessController
+from fastfaktura.api.business_logo import BusinessLogoController  # issue 17: the logo
 from fastfaktura.api.clients import ClientController
 from fastfaktura.api.credit_note_sending import CreditNoteSendController
 from fastfaktura.api.credit_notes import CreditNoteController
@@ -235,6 +236,7 @@ def create_app(
     return Litestar(
         route_handlers=[
             BusinessController,
+            BusinessLogoController,  # issue 17: PUT|GET|DELETE /business/logo
             ClientController,
             InvoiceController,
             InvoiceExportController,  # issue 17: GET /invoices/export

@@ -84,6 +84,30 @@ def json_body(
     return BodyOperation
 
 
+# Answers sent in more than one media type (Litestar declares one per answer): {operationId:
+# {status: the others}}. The logo is a PNG or a JPEG, as uploaded (issue 17).
+OTHER_MEDIA_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
+    "GetBusinessLogo": {"200": ("image/jpeg",)},
+}
+
+
+def image_body(description: str, media_types: tuple[str, ...]) -> type[Operation]:
+    """An Operation class documenting a raw image request body (issue 17: the logo), one
+    entry per accepted `Content-Type`."""
+
+    @dataclass
+    class ImageBodyOperation(Operation):
+        def __post_init__(self) -> None:
+            binary = Schema(type=OpenAPIType.STRING, format="binary")  # type: ignore[arg-type]
+            self.request_body = RequestBody(
+                content={kind: OpenAPIMediaType(schema=binary) for kind in media_types},
+                description=description,
+                required=True,
+            )
+
+    return ImageBodyOperation
+
+
 # Which answer feeds which next operation: {(operationId, status): {target operationId:
 # (parameters, requestBody)}}, values as OpenAPI runtime expressions.
 _CLIENT_ID = {"client_id": "$response.body#/id"}
@@ -163,6 +187,12 @@ def complete_answers(document: OpenAPI) -> None:
             declared = responses.get(str(status))
             if isinstance(declared, OpenAPIResponse) and _is_problem(declared):
                 declared.headers = declared.headers or problem_answer(status).headers
+        for code, media_types in OTHER_MEDIA_TYPES.get(operation.operation_id or "", {}).items():
+            answer = responses.get(code)
+            if isinstance(answer, OpenAPIResponse) and answer.content:
+                first = next(iter(answer.content.values()))
+                for media_type in media_types:
+                    answer.content.setdefault(media_type, first)
         operation.responses = dict(sorted(responses.items()))
 
 

@@ -26,6 +26,7 @@ from litestar import Request, Response, get
 from litestar.enums import MediaType
 from litestar.params import FromPath
 
+from fastfaktura.adapters.logo_store import branding
 from fastfaktura.adapters.pdf.store import invoice_pdf
 from fastfaktura.adapters.stripe_gateway import PaymentIntentInfo, PaymentProviderError
 from fastfaktura.adapters.web.page import (
@@ -84,15 +85,23 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def card_payment_policy(card: CardPayment, stripe: StripeSettings) -> str:
-    """The page's policy, widened just enough for Stripe.js and the one inline script."""
+def card_payment_policy(card: CardPayment, stripe: StripeSettings, *, logo: bool = False) -> str:
+    """The page's policy, widened just enough for Stripe.js and the one inline script (and
+    the business's logo, an inline data: image, when it has one)."""
     js = origin(card.js_url)
     api = origin(stripe.api_base or STRIPE_API_URL)
+    images = "https://*.stripe.com data:" if logo else "https://*.stripe.com"
     return (
         f"default-src 'none'; script-src 'nonce-{card.script_nonce}' {js}; "
-        f"frame-src {js} {STRIPE_HOOKS_ORIGIN}; connect-src {api}; img-src https://*.stripe.com; "
+        f"frame-src {js} {STRIPE_HOOKS_ORIGIN}; connect-src {api}; img-src {images}; "
         "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
+
+
+def logo_policy() -> str:
+    """The page's policy when it shows the business's logo: images from data: URIs (the logo
+    is inline), still nothing fetched from anywhere."""
+    return f"{HEADERS['Content-Security-Policy']}; img-src data:"
 
 
 def pays_exactly_what_is_due(intent: PaymentIntentInfo, invoice: Invoice) -> bool:
@@ -174,6 +183,8 @@ async def public_invoice_page(
         _ROWS.rows(written.value)["rm_invoices"][0], svc.settings.base_url()
     )
     card = await card_payment_for(svc, written.value)
+    marks = await branding(svc.pool, business_id)
+    has_logo = marks.logo is not None
     log.info(
         "public page viewed",
         invoice_id=str(invoice_id),
@@ -181,9 +192,13 @@ async def public_invoice_page(
         pay_button=card is not None,
     )
     if card is None:
-        return _html(render_invoice(invoice))
-    policy = card_payment_policy(card, svc.settings.stripe)
-    return _html(render_invoice(invoice, card_payment=card), content_security_policy=policy)
+        policy = logo_policy() if has_logo else None
+        return _html(render_invoice(invoice, branding=marks), content_security_policy=policy)
+    policy = card_payment_policy(card, svc.settings.stripe, logo=has_logo)
+    return _html(
+        render_invoice(invoice, card_payment=card, branding=marks),
+        content_security_policy=policy,
+    )
 
 
 @get("/i/{token:str}/pdf", include_in_schema=False)

@@ -15,9 +15,10 @@ import structlog
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
+from fastfaktura.adapters.logo_store import branding
 from fastfaktura.adapters.pdf.credit_note_store import credit_note_documents
 from fastfaktura.adapters.web.credit_note_page import render_credit_note
-from fastfaktura.api.public import HEADERS, _html, _not_found, well_formed
+from fastfaktura.api.public import HEADERS, _html, _not_found, logo_policy, well_formed
 from fastfaktura.api.services import services
 from fastfaktura.readmodels.queries.credit_notes import find_credit_note_by_token
 
@@ -36,7 +37,9 @@ async def public_credit_note_page(
     if stored is None:
         return _not_found(request)
     log.info("public credit note page viewed", credit_note_id=str(stored.note.id))
-    return _html(render_credit_note(stored.note))
+    marks = await branding(svc.pool, stored.business_id)
+    policy = logo_policy() if marks.logo is not None else None
+    return _html(render_credit_note(stored.note, branding=marks), content_security_policy=policy)
 
 
 @get("/c/{token:str}/pdf", include_in_schema=False)

@@ -74,6 +74,20 @@ class BusinessCommands(WriteModel):
             Business, business_id, None, lambda business: business.change_profile(changes)
         )
 
+    def change_business_logo(
+        self, business_id: UUID, sha256: str, content_type: str, width: int, height: int
+    ) -> Written[Business]:
+        """The logo whose pixels are stored under `sha256` becomes the business's logo."""
+        return self._change(
+            Business,
+            business_id,
+            None,
+            lambda business: business.change_logo(sha256, content_type, width, height),
+        )
+
+    def remove_business_logo(self, business_id: UUID) -> Written[Business]:
+        return self._change(Business, business_id, None, lambda business: business.remove_logo())
+
     def record_webhook_endpoint_disabled(
         self, business_id: UUID, endpoint_id: UUID, url: str, reason: str
     ) -> Written[Business]:

@@ -77,6 +77,37 @@ class Business(Aggregate):
     def _webhook_endpoint_disabled(self, endpoint_id: UUID, url: str, reason: str) -> None:
         """Nothing of the profile changes; the endpoint's own state is in webhook_endpoints."""
 
+    def change_logo(self, sha256: str, content_type: str, width: int, height: int) -> None:
+        """A new logo (its pixels are stored apart, by digest): records `LogoChanged` unless
+        this very image is the logo already (a repeated upload changes nothing)."""
+        current = self.logo
+        if current is None or current["sha256"] != sha256:
+            self._logo_changed(sha256=sha256, content_type=content_type, width=width, height=height)
+
+    @event("LogoChanged", topic="fastfaktura:Business.LogoChanged")
+    def _logo_changed(self, sha256: str, content_type: str, width: int, height: int) -> None:
+        self.current_logo: dict[str, Any] | None = {
+            "sha256": sha256,
+            "content_type": content_type,
+            "width": width,
+            "height": height,
+        }
+
+    def remove_logo(self) -> None:
+        """No logo from now on; removing none records nothing."""
+        if self.logo is not None:
+            self._logo_removed(sha256=self.logo["sha256"])
+
+    @event("LogoRemoved", topic="fastfaktura:Business.LogoRemoved")
+    def _logo_removed(self, sha256: str) -> None:
+        self.current_logo = None
+
+    @property
+    def logo(self) -> dict[str, Any] | None:
+        """The current logo's digest, type and size (businesses older than logos have none)."""
+        logo: dict[str, Any] | None = getattr(self, "current_logo", None)
+        return logo
+
     def field(self, key: str) -> Any:
         """A profile value; settings added after a business was created read as their default."""
         return self.name if key == "name" else self.profile.get(key, PROFILE_DEFAULTS.get(key))

@@ -38,6 +38,8 @@ FEED_TYPES: dict[str, tuple[str, str]] = {
         "business",
         "business.webhook_endpoint_disabled",
     ),
+    "fastfaktura:Business.LogoChanged": ("business", "business.logo_changed"),
+    "fastfaktura:Business.LogoRemoved": ("business", "business.logo_removed"),
     "fastfaktura:Client.Created": ("client", "client.created"),
     "fastfaktura:Client.DetailsChanged": ("client", "client.details_changed"),
     "fastfaktura:Client.Archived": ("client", "client.archived"),

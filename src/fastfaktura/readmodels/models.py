@@ -31,11 +31,20 @@ class BusinessReadModel(ReadModel):
             "name": aggregate.name,
             "mode": aggregate.mode,
             **{field: aggregate.field(field) for field in PROFILE_DEFAULTS},
+            **logo_columns(aggregate.logo),
             "version": aggregate.version,
             "created_at": aggregate.created_on,
             "updated_at": aggregate.modified_on,
         }
         return {"rm_business": [row]}
+
+
+def logo_columns(logo: dict[str, Any] | None) -> Row:
+    """rm_business's logo columns: the current logo's digest, type and size, or nulls."""
+    return {
+        f"logo_{key}": None if logo is None else logo[key]
+        for key in ("sha256", "content_type", "width", "height")
+    }
 
 
 class ApiKeysReadModel(ReadModel):

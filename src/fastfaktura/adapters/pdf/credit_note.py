@@ -24,22 +24,11 @@ from fastfaktura.adapters.pdf.document import (
     VatAmount,
     document_party,
     french_franchise,
-    legal_mentions,
 )
 from fastfaktura.adapters.web.credit_note_page import credit_note_view
+from fastfaktura.adapters.web.legal import credit_note_mentions
 from fastfaktura.adapters.web.page import client_locale
 from fastfaktura.readmodels.credit_note_view import CreditNoteResponse
-from fastfaktura.readmodels.invoice_view import Seller
-
-
-def credit_note_mentions(seller: Seller, locale: str, *, all_rates_zero: bool) -> tuple[str, ...]:
-    """The seller's legal mentions that concern a credit note: for a French seller only the
-    VAT franchise (late-payment penalties concern a sum owed by the client); elsewhere the
-    same as on an invoice."""
-    if (seller.country or "").upper() == "FR":
-        franchise = french_franchise(seller) and all_rates_zero
-        return (FRENCH_VAT_FRANCHISE,) if franchise else ()
-    return legal_mentions(seller, locale, all_rates_zero=all_rates_zero)
 
 
 def build_credit_note_document(note: CreditNoteResponse) -> InvoiceDocument:

@@ -16,6 +16,7 @@ import anyio.to_thread
 import asyncpg
 import facturx
 
+from fastfaktura.adapters.logo_store import branding
 from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.adapters.pdf.document import pdf_filename
 from fastfaktura.adapters.pdf.pool import PdfRenderer
@@ -55,7 +56,9 @@ async def credit_note_documents(
     stored = await pool.fetchrow(_sql("stored_documents"), business_id, note.id)
     if stored is not None:
         return _documents(stored, filename, rendered=False)
-    pdf = (await renderer.render(business_id, note, issued=True)).content
+    # The business's marks (sandbox, logo) as they are now: stored with the PDF, kept after.
+    marks = await branding(pool, business_id)
+    pdf = (await renderer.render(business_id, note, issued=True, branding=marks)).content
     xml = await anyio.to_thread.run_sync(embedded_xml, pdf)
     await pool.execute(
         _sql("store_documents"),

@@ -47,6 +47,7 @@ import anyio.to_thread
 import structlog
 
 from fastfaktura.adapters.pdf.render import Renderable, RenderedPdf, render_job, warm_up
+from fastfaktura.adapters.web.branding import NO_BRANDING, Branding
 from fastfaktura.config import PdfPoolSettings
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 
@@ -91,7 +92,12 @@ class PdfRenderer(Protocol):
     """Renders a business's document (the pool, or InlinePdfRenderer)."""
 
     async def render(
-        self, business_id: UUID, invoice: Renderable, *, issued: bool
+        self,
+        business_id: UUID,
+        invoice: Renderable,
+        *,
+        issued: bool,
+        branding: Branding = NO_BRANDING,
     ) -> RenderedPdf: ...
 
 
@@ -103,11 +109,18 @@ class InlinePdfRenderer:
         # Made on first use: a limiter belongs to the event loop that is running then.
         self._one_at_a_time: anyio.CapacityLimiter | None = None
 
-    async def render(self, business_id: UUID, invoice: Renderable, *, issued: bool) -> RenderedPdf:
+    async def render(
+        self,
+        business_id: UUID,
+        invoice: Renderable,
+        *,
+        issued: bool,
+        branding: Branding = NO_BRANDING,
+    ) -> RenderedPdf:
         if self._one_at_a_time is None:
             self._one_at_a_time = anyio.CapacityLimiter(1)
         return await anyio.to_thread.run_sync(
-            render_job, invoice, issued, limiter=self._one_at_a_time
+            render_job, invoice, issued, branding, limiter=self._one_at_a_time
         )
 
 
@@ -117,6 +130,7 @@ class _Job:
     invoice: Renderable
     issued: bool
     result: asyncio.Future[RenderedPdf]
+    branding: Branding = NO_BRANDING
     queued_at: float = field(default_factory=time.perf_counter)
 
 
@@ -212,7 +226,14 @@ class PdfRenderPool:
 
     # -- rendering ----------------------------------------------------------------------------
 
-    async def render(self, business_id: UUID, invoice: Renderable, *, issued: bool) -> RenderedPdf:
+    async def render(
+        self,
+        business_id: UUID,
+        invoice: Renderable,
+        *,
+        issued: bool,
+        branding: Branding = NO_BRANDING,
+    ) -> RenderedPdf:
         """The PDF of `invoice` of `business_id` (as issued, or a draft; or a credit note),
         rendered by a worker when its turn comes.
 
@@ -226,7 +247,7 @@ class PdfRenderPool:
                 raise self._unavailable("PDF rendering could not start") from exc
         if self._closed or self._executor is None or self._loop is None:
             raise self._unavailable("PDF rendering is not running")
-        job = _Job(business_id, invoice, issued, self._loop.create_future())
+        job = _Job(business_id, invoice, issued, self._loop.create_future(), branding)
         self._waiting.setdefault(business_id, deque()).append(job)
         self._waiting_count += 1
         self._dispatch()
@@ -318,12 +339,12 @@ class PdfRenderPool:
         assert self._loop is not None
         loop = self._loop
         try:
-            future = self._executor.submit(render_job, job.invoice, job.issued)
+            future = self._executor.submit(render_job, job.invoice, job.issued, job.branding)
         except (BrokenProcessPool, RuntimeError):
             # A worker died since the last job: replace the pool and try once more.
             self._replace_executor(self._executor)
             assert self._executor is not None
-            future = self._executor.submit(render_job, job.invoice, job.issued)
+            future = self._executor.submit(render_job, job.invoice, job.issued, job.branding)
         executor = self._executor
 
         def finished(done: Future[RenderedPdf]) -> None:

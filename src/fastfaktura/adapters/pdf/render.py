@@ -3,9 +3,14 @@
 
 Safety: the HTML is a Jinja2 template with autoescaping always on, so user text (descriptions,
 notes, names) is text, never markup; and WeasyPrint only ever fetches through `AssetFetcher`,
-which serves the package's own files under adapters/pdf/assets/ by name and refuses every other
-URL (file:, http:, https:, data:, anything), recording each request. Nothing in a rendered
-invoice can make the renderer read a file or reach the network.
+which serves the package's own files under adapters/pdf/assets/ by name, and the business's
+logo as the one `data:` URI the document itself carries (its bytes are in the job, read from
+the database by the serving process), and refuses every other URL (file:, http:, https:, any
+other data:, anything), recording each request. Nothing in a rendered invoice can make the
+renderer read a file or reach the network.
+
+A sandbox business's documents carry a TEST watermark on every page, in the client's locale
+(adapters/web/branding.py); a live business's never do.
 
 An invoice that is not a draft is a Factur-X PDF: PDF/A-3b with its CII XML (EN 16931
 profile) embedded as factur-x.xml. A draft is not an invoice yet: a plain PDF/A-3b, marked
@@ -34,6 +39,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from fastfaktura.adapters.pdf.cii import build_cii
 from fastfaktura.adapters.pdf.credit_note import build_credit_note_document
 from fastfaktura.adapters.pdf.document import InvoiceDocument, build_document
+from fastfaktura.adapters.web.branding import NO_BRANDING, SANDBOX_LABELS, Branding, Logo
 from fastfaktura.adapters.web.labels import LOCALES
 from fastfaktura.readmodels.credit_note_view import CreditNoteResponse
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
@@ -42,6 +48,8 @@ ASSET_SCHEME: Final = "fastfaktura-asset:"
 # Every file the renderer may read, by the name the CSS uses: nothing else exists for it.
 ASSET_NAMES: Final = frozenset({"fonts/DejaVuSans.ttf", "fonts/DejaVuSans-Bold.ttf"})
 PDF_VARIANT: Final = "pdf/a-3b"
+# What a fetcher records of a URL (a data: URI may be hundreds of kilobytes).
+MAX_RECORDED_URL: Final = 200
 # What the pool renders: an invoice (as issued, or a draft) or a credit note.
 Renderable = InvoiceResponse | CreditNoteResponse
 
@@ -59,17 +67,24 @@ class AssetRefusedError(ValueError):
 class AssetFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint is untyped
     """Serves `fastfaktura-asset:NAME` for the names in ASSET_NAMES; refuses all else."""
 
-    def __init__(self) -> None:
+    def __init__(self, logo: Logo | None = None) -> None:
         # No protocol is allowed to the base class: even if it were reached, it opens nothing.
         super().__init__(allowed_protocols=(), allow_redirects=False, fail_on_errors=False)
         self.requested: list[str] = []
         self.refused: list[str] = []
+        # The document's own logo, inline: the only data: URI served (its bytes are at hand).
+        self._logo = logo
+        self._logo_uri = logo.data_uri if logo is not None else None
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        self.requested.append(url)
+        self.requested.append(url[:MAX_RECORDED_URL])
+        if self._logo is not None and url == self._logo_uri:
+            return URLFetcherResponse(
+                url, self._logo.content, {"Content-Type": self._logo.content_type}
+            )
         name = url.removeprefix(ASSET_SCHEME) if url.startswith(ASSET_SCHEME) else None
         if name not in ASSET_NAMES:
-            self.refused.append(url)
+            self.refused.append(url[:MAX_RECORDED_URL])
             raise AssetRefusedError(f"not a FastFaktura document asset: {url[:200]}")
         content = (
             files("fastfaktura.adapters.pdf").joinpath("assets", *name.split("/")).read_bytes()
@@ -102,9 +117,19 @@ def environment() -> Environment:
     )
 
 
-def render_html(doc: InvoiceDocument) -> str:
+def render_html(doc: InvoiceDocument, branding: Branding = NO_BRANDING) -> str:
     template = "credit_note.html" if doc.is_credit_note else "invoice.html"
-    return environment().get_template(template).render(doc=doc, v=doc.view, t=doc.labels)
+    return (
+        environment()
+        .get_template(template)
+        .render(
+            doc=doc,
+            v=doc.view,
+            t=doc.labels,
+            test_mark=SANDBOX_LABELS[doc.locale]["test_mark"] if branding.sandbox else None,
+            logo=branding.logo.data_uri if branding.logo is not None else None,
+        )
+    )
 
 
 @cache
@@ -127,11 +152,14 @@ def _styles() -> tuple[FontConfiguration, CSS]:
     return styles
 
 
-def render_pdf(doc: InvoiceDocument, fetcher: AssetFetcher | None = None) -> bytes:
-    """The PDF of `doc` (blocking: CPU-bound, seconds for hundreds of lines)."""
-    fetcher = fetcher or AssetFetcher()
+def render_pdf(
+    doc: InvoiceDocument, fetcher: AssetFetcher | None = None, branding: Branding = NO_BRANDING
+) -> bytes:
+    """The PDF of `doc` (blocking: CPU-bound, seconds for hundreds of lines), with the
+    business's marks: TEST for a sandbox business, its logo."""
+    fetcher = fetcher or AssetFetcher(branding.logo)
     fonts, stylesheet = _styles()
-    html = HTML(string=render_html(doc), base_url=ASSET_SCHEME, url_fetcher=fetcher)
+    html = HTML(string=render_html(doc, branding), base_url=ASSET_SCHEME, url_fetcher=fetcher)
     pdf: bytes = html.write_pdf(
         stylesheets=[stylesheet],
         font_config=fonts,
@@ -168,17 +196,17 @@ class RenderedPdf:
     refused_urls: tuple[str, ...]
 
 
-def render_job(source: Renderable, issued: bool) -> RenderedPdf:
+def render_job(source: Renderable, issued: bool, branding: Branding = NO_BRANDING) -> RenderedPdf:
     """One job of the PDF pool, run in a worker process: plain data in, plain data out. The
     document is built here too: formatting hundreds of lines is CPU work as well, which would
     stall the serving process's event loop. A credit note is always as issued."""
-    fetcher = AssetFetcher()
+    fetcher = AssetFetcher(branding.logo)
     started = time.perf_counter()
     if isinstance(source, CreditNoteResponse):
         doc = build_credit_note_document(source)
     else:
         doc = build_document(source, issued=issued)
-    content = render_pdf(doc, fetcher)
+    content = render_pdf(doc, fetcher, branding)
     return RenderedPdf(
         content=content,
         seconds=time.perf_counter() - started,

@@ -7,7 +7,9 @@ wins and both answer with the stored bytes, so every reader sees one and the sam
 
 Rendering is the renderer's (the app's PdfRenderPool: fair per business, bounded, in worker
 processes; a full queue raises PdfQueueFullError before anything is done). The database work
-stays here, in the serving process.
+stays here, in the serving process, and so does reading the business's marks (sandbox, logo:
+adapters/logo_store.py) that the renderer gets with the document. A stored PDF keeps the marks
+it was rendered with: changing the logo later changes no PDF already stored.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from uuid import UUID
 
 import asyncpg
 
+from fastfaktura.adapters.logo_store import branding
 from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.adapters.pdf.document import pdf_filename
 from fastfaktura.adapters.pdf.pool import PdfRenderer
@@ -49,12 +52,14 @@ async def invoice_pdf(
     when `issued` (Factur-X, stored), else a draft (marked, rendered each time, not stored)."""
     filename = pdf_filename(invoice.number)
     if not issued:
-        rendered = await renderer.render(business_id, invoice, issued=False)
+        marks = await branding(pool, business_id)
+        rendered = await renderer.render(business_id, invoice, issued=False, branding=marks)
         return InvoicePdf(rendered.content, filename, rendered=True, cached=False)
     stored = await pool.fetchval(_sql("stored_pdf"), business_id, invoice.id)
     if stored is not None:
         return InvoicePdf(bytes(stored), filename, rendered=False, cached=True)
-    content = (await renderer.render(business_id, invoice, issued=True)).content
+    marks = await branding(pool, business_id)
+    content = (await renderer.render(business_id, invoice, issued=True, branding=marks)).content
     digest = hashlib.sha256(content).hexdigest()
     await pool.execute(_sql("store_pdf"), business_id, invoice.id, version, content, digest)
     # Another request may have stored first: serve what the table holds, whoever wrote it.

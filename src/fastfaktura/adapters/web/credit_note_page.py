@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 import msgspec
 
+from fastfaktura.adapters.web.branding import NO_BRANDING, Branding
 from fastfaktura.adapters.web.labels import CREDIT_NOTE_LABELS, LABELS
+from fastfaktura.adapters.web.legal import credit_note_mentions
 from fastfaktura.adapters.web.page import (
     LineView,
     PartyView,
     TaxView,
+    branding_context,
     client_locale,
     long_date,
     money,
@@ -51,6 +54,8 @@ class CreditNoteView:
     total: str
     refund_due: str
     show_refund_due: bool
+    # The seller's mentions that concern a credit note, as its PDF prints them.
+    legal_mentions: tuple[str, ...] = ()
 
 
 def credit_note_words(locale: str) -> dict[str, str]:
@@ -107,10 +112,17 @@ def credit_note_view(note: CreditNoteResponse) -> CreditNoteView:
         total=money(note.total_cents, currency, locale),
         refund_due=money(note.refund_due_cents, currency, locale),
         show_refund_due=note.refund_due_cents > 0,
+        legal_mentions=credit_note_mentions(
+            note.seller,
+            locale,
+            all_rates_zero=all(item.rate == 0 for item in note.tax_breakdown),
+        ),
     )
 
 
-def render_credit_note(note: CreditNoteResponse, pdf_url: str | None = None) -> str:
+def render_credit_note(
+    note: CreditNoteResponse, pdf_url: str | None = None, branding: Branding = NO_BRANDING
+) -> str:
     """The credit note's public page. `pdf_url`: where its PDF downloads from (default: the
     page's own address + `/pdf`, relative, as for an invoice's page)."""
     view = credit_note_view(note)
@@ -120,4 +132,5 @@ def render_credit_note(note: CreditNoteResponse, pdf_url: str | None = None) -> 
         page=view,
         t=credit_note_words(view.locale),
         pdf_url=pdf_url or f"{note.public_url.rsplit('/', 1)[-1]}/pdf",
+        **branding_context(view.locale, branding),
     )

@@ -194,37 +194,39 @@ LABELS: Final[dict[str, dict[str, str]]] = {
     },
 }
 
-# The lifecycle statuses (API.md), as the client reads them.
+# The lifecycle statuses (API.md), as the client reads them on the public page (issue 17):
+# what the client has to do, not what the seller's system recorded ("Awaiting payment", never
+# "Opened").
 STATUS_LABELS: Final[dict[str, dict[str, str]]] = {
     "fr": {
         "draft": "Brouillon",
-        "sent": "Envoyée",
-        "opened": "Consultée",
-        "overdue": "En retard",
+        "sent": "En attente de paiement",
+        "opened": "En attente de paiement",
+        "overdue": "Paiement en retard",
         "paid": "Payée",
         "cancelled": "Annulée",
     },
     "en": {
         "draft": "Draft",
-        "sent": "Sent",
-        "opened": "Opened",
-        "overdue": "Overdue",
+        "sent": "Awaiting payment",
+        "opened": "Awaiting payment",
+        "overdue": "Payment overdue",
         "paid": "Paid",
         "cancelled": "Cancelled",
     },
     "nb": {
         "draft": "Utkast",
-        "sent": "Sendt",
-        "opened": "Åpnet",
-        "overdue": "Forfalt",
+        "sent": "Venter på betaling",
+        "opened": "Venter på betaling",
+        "overdue": "Betalingen er forfalt",
         "paid": "Betalt",
         "cancelled": "Annullert",
     },
     "sv": {
         "draft": "Utkast",
-        "sent": "Skickad",
-        "opened": "Öppnad",
-        "overdue": "Förfallen",
+        "sent": "Väntar på betalning",
+        "opened": "Väntar på betalning",
+        "overdue": "Betalningen är försenad",
         "paid": "Betald",
         "cancelled": "Makulerad",
     },

@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from litestar import Response
 from litestar.enums import MediaType
 
+from fastfaktura.adapters.web.branding import NO_BRANDING, SANDBOX_LABELS, Branding
 from fastfaktura.adapters.web.labels import (
     DEFAULT_LOCALE,
     ERROR_PAGE_LABELS,
@@ -27,6 +28,7 @@ from fastfaktura.adapters.web.labels import (
     LOCALES,
     STATUS_LABELS,
 )
+from fastfaktura.adapters.web.legal import legal_mentions
 from fastfaktura.readmodels.invoice_view import Buyer, InvoiceResponse, Seller
 
 # Every currency the API accepts (EUR, USD, GBP, NOK, SEK, DKK) counts in hundredths.
@@ -103,6 +105,8 @@ class InvoiceView:
     notes: str | None
     iban: str | None
     bic: str | None
+    # What the seller's country requires, as the PDF prints it (adapters/web/legal.py).
+    legal_mentions: tuple[str, ...] = ()
 
 
 def client_locale(value: str | None) -> str:
@@ -197,6 +201,11 @@ def invoice_view(invoice: InvoiceResponse) -> InvoiceView:
         notes=invoice.notes,
         iban=grouped_iban(invoice.seller.iban),
         bic=invoice.seller.bic,
+        legal_mentions=legal_mentions(
+            invoice.seller,
+            locale,
+            all_rates_zero=all(item.rate == 0 for item in invoice.tax_breakdown),
+        ),
     )
 
 
@@ -217,7 +226,20 @@ def render_template(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
-def render_invoice(invoice: InvoiceResponse, card_payment: CardPayment | None = None) -> str:
+def branding_context(locale: str, branding: Branding) -> dict[str, Any]:
+    """What base.html shows above a document page: a sandbox business's test banner and the
+    business's logo (an inline data: URI; the page's CSP allows images from data: only)."""
+    return {
+        "test_banner": SANDBOX_LABELS[locale]["test_banner"] if branding.sandbox else None,
+        "logo": branding.logo.data_uri if branding.logo is not None else None,
+    }
+
+
+def render_invoice(
+    invoice: InvoiceResponse,
+    card_payment: CardPayment | None = None,
+    branding: Branding = NO_BRANDING,
+) -> str:
     """The page; with `card_payment`, a pay-by-card form (the caller decided it is due)."""
     view = invoice_view(invoice)
     return render_template(
@@ -228,6 +250,7 @@ def render_invoice(invoice: InvoiceResponse, card_payment: CardPayment | None = 
         # Relative to the page (`/i/{token}` -> `/i/{token}/pdf`): the page names no host.
         pdf_url=f"{invoice.public_url.rsplit('/', 1)[-1]}/pdf",
         card=card_payment,
+        **branding_context(view.locale, branding),
     )
 
 
