@@ -9,6 +9,7 @@ however often the worker runs, and when it stops between the Stripe call and the
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -301,5 +302,10 @@ async def test_a_refund_recorded_by_hand_meanwhile_is_reported_not_recorded_twic
     assert len(await refunds_recorded(shop, note["id"])) == 1  # the one by hand
     listed = run_cli(shop.url, "payments", "refunds", "--json")
     assert listed.returncode == 1  # a monitor can alert on it
-    assert note["id"] in listed.stdout
+    (row_listed,) = [r for r in json.loads(listed.stdout) if r["credit_note_id"] == note["id"]]
+    assert row_listed["status"] == "needs_attention"
+    table = run_cli(shop.url, "payments", "refunds")
+    assert table.returncode == 1
+    assert note["id"] in table.stdout
+    assert "need attention" in table.stderr
     audit_agrees(shop)
