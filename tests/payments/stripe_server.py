@@ -14,9 +14,13 @@ currency's minimum with a 400 `amount_too_small`; localstripe takes any positive
 
 PaymentIntent updates: localstripe keeps an updated `amount` as the string it was posted (Stripe
 answers an integer), and lets the amount of any intent change (Stripe refuses it once the
-intent succeeded or was cancelled). Both are made to behave as Stripe does. Nothing else is
-changed; state is kept in memory only (localstripe would pickle it to /tmp after every
-request).
+intent succeeded or was cancelled). Both are made to behave as Stripe does.
+
+Refunds: localstripe refunds any positive amount of a charge, however much was refunded
+already; Stripe refuses a refund above what is left unrefunded of the charge (a 400). Made to
+behave as Stripe does, so that a refund split across payments is checked by the server too.
+Nothing else is changed; state is kept in memory only (localstripe would pickle it to /tmp
+after every request).
 
     python -m tests.payments.stripe_server --port 8420
 """
@@ -33,7 +37,7 @@ from typing import Any
 from aiohttp import web
 from localstripe import server
 from localstripe.errors import UserError
-from localstripe.resources import PaymentIntent, store, try_convert_to_int
+from localstripe.resources import Charge, PaymentIntent, Refund, store, try_convert_to_int
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -122,6 +126,29 @@ def _update_like_stripe(cls: type[PaymentIntent], id: str, **data: Any) -> Payme
     return updated
 
 
+_localstripe_refund = Refund._api_create.__func__  # type: ignore[attr-defined]
+
+
+def _refund_like_stripe(cls: type[Refund], **data: Any) -> Refund:
+    charge: Any = None
+    if isinstance(data.get("payment_intent"), str):
+        charge = PaymentIntent._api_retrieve(data["payment_intent"]).latest_charge
+    elif isinstance(data.get("charge"), str):
+        charge = Charge._api_retrieve(data["charge"])
+    amount = try_convert_to_int(data.get("amount"))
+    if charge is not None:
+        left = charge.amount - charge.amount_refunded
+        asked = amount if isinstance(amount, int) else charge.amount
+        if asked > left:
+            raise UserError(
+                400,
+                f"Refund amount ({asked}) is greater than unrefunded amount on charge ({left})",
+                {"param": "amount"},
+            )
+    refund: Refund = _localstripe_refund(cls, **data)
+    return refund
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=8420)
@@ -129,6 +156,7 @@ def main() -> None:
     store.dump_to_disk = lambda: None  # type: ignore[method-assign]
     PaymentIntent._api_create = classmethod(_create_like_stripe)  # type: ignore[assignment]
     PaymentIntent._api_update = classmethod(_update_like_stripe)  # type: ignore[assignment]
+    Refund._api_create = classmethod(_refund_like_stripe)  # type: ignore[assignment]
     server.app.middlewares.insert(0, idempotency)
     print(json.dumps({"listening": args.port}), flush=True)
     web.run_app(server.app, host="127.0.0.1", port=args.port, print=None, access_log=None)

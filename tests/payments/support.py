@@ -161,6 +161,16 @@ class Shop:
         intents = await self._stripe_list("/v1/payment_intents")
         return [pi for pi in intents if pi["metadata"].get("invoice_id") == invoice_id]
 
+    async def refunds_for(self, intent_id: str) -> list[dict[str, Any]]:
+        """Every refund in the Stripe account of this PaymentIntent's payment."""
+        return await self._stripe_list("/v1/refunds", payment_intent=intent_id)
+
+    async def paid_by_card(self, intent_id: str) -> None:
+        """The client pays the intent; Stripe's webhook arrives; the worker records it."""
+        response = await self.deliver(await self.pay(intent_id))
+        assert response.status_code == 200, response.text
+        await self.drain()
+
     async def intent(self, intent_id: str) -> Any:
         return await self.stripe.v1.payment_intents.retrieve_async(intent_id)
 

@@ -22,6 +22,8 @@ KNOWN_READERS = {
     ("api/ratelimit.sql", "authenticate_and_take"),
     # the payments worker's to-do list joins its own attempts to rm_invoices and rm_business
     ("adapters/stripe_inbox.sql", "due_payment_requests"),
+    # its card refunds' to-do list likewise joins card_refunds to rm_credit_notes and rm_invoices
+    ("adapters/stripe_inbox.sql", "due_card_refunds"),
     # the webhook worker's due deliveries join rm_business for the mode (live: SSRF guard)
     ("adapters/webhooks/store.sql", "ready_deliveries"),
 }

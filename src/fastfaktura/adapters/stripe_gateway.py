@@ -66,6 +66,33 @@ class PaymentIntentInfo:
 
 
 @dataclass(frozen=True)
+class RefundInfo:
+    id: str
+    payment_intent_id: str | None
+    amount_cents: int
+    status: str  # pending | requires_action | succeeded | failed | canceled
+    created: int  # Unix seconds
+    metadata: dict[str, str]
+
+    @property
+    def takes_money(self) -> bool:
+        """Money went back (or is on its way): a failed or cancelled refund gave nothing."""
+        return self.status not in ("failed", "canceled")
+
+
+def _refund_info(resource: stripe.Refund) -> RefundInfo:
+    refund: dict[str, Any] = resource.to_dict()
+    return RefundInfo(
+        id=refund["id"],
+        payment_intent_id=refund.get("payment_intent"),
+        amount_cents=int(refund.get("amount") or 0),
+        status=str(refund.get("status")),
+        created=int(refund.get("created") or 0),
+        metadata={str(k): str(v) for k, v in (refund.get("metadata") or {}).items()},
+    )
+
+
+@dataclass(frozen=True)
 class WebhookEvent:
     """The parts of a verified Stripe event FastFaktura uses; `payload` is all of it."""
 
@@ -180,6 +207,36 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise _provider_error(exc) from exc
         return _info(intent)
+
+    async def create_refund(
+        self,
+        mode: str,
+        payment_intent_id: str,
+        *,
+        amount_cents: int,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> RefundInfo:
+        try:
+            refund = await self.client(mode).v1.refunds.create_async(
+                {"payment_intent": payment_intent_id, "amount": amount_cents, "metadata": metadata},
+                {"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _provider_error(exc) from exc
+        return _refund_info(refund)
+
+    async def refunds_of(self, mode: str, payment_intent_id: str) -> list[RefundInfo]:
+        """Every refund of the PaymentIntent's payment, made from here or elsewhere (the
+        Dashboard)."""
+        try:
+            page = await self.client(mode).v1.refunds.list_async(
+                {"payment_intent": payment_intent_id, "limit": 100}
+            )
+            refunds = [_refund_info(refund) async for refund in page.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise _provider_error(exc) from exc
+        return refunds
 
     def verify_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
         """The event, if `Stripe-Signature` signs exactly these bytes with one of the

@@ -260,6 +260,12 @@ class CreditNoteController(Controller):
         "/credit_notes/{credit_note_id:str}/refunds",
         operation_id="RecordRefund",
         summary="Record money given back against the credit note's refund due",
+        description=(
+            "Records a refund made elsewhere (bank transfer, cash, ...), whatever its `method`: "
+            "it never moves money. What a credit note owes back to a card payment made through "
+            "Stripe is refunded at Stripe automatically by the payments worker, which records "
+            "its own `refund_recorded` (method `card`, reference the Stripe refund id)."
+        ),
         status_code=201,
         operation_class=json_body(RefundRequest, "The refund"),
         responses=answers(201, CreditNoteResponse, "Recorded", 400, 401, 404, 422),

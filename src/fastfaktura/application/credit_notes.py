@@ -128,6 +128,25 @@ class CreditNoteCommands(InvoiceCommands):
             lambda note: note.record_refund(amount_cents, method, at, reference),
         )
 
+    def record_card_refund(
+        self,
+        business_id: UUID,
+        credit_note_id: UUID,
+        *,
+        refund_id: str,
+        amount_cents: int,
+        refunded_at: datetime,
+    ) -> Written[bool]:
+        """A refund made at the card provider: `refund_recorded` (method `card`, reference the
+        refund id) once per refund id; the value says whether this call recorded it."""
+
+        def attempt() -> Decided[bool]:
+            note = self.get(CreditNote, credit_note_id, business_id)
+            recorded_now = note.record_card_refund(refund_id, amount_cents, refunded_at.isoformat())
+            return Decided(recorded_now, (note,))
+
+        return self._command(attempt)
+
     def send_credit_note(
         self, business_id: UUID, credit_note_id: UUID, channels: Sequence[str]
     ) -> Written[CreditNote]:

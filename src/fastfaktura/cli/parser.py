@@ -19,7 +19,9 @@ from fastfaktura.cli.export import cmd_audit_export, year_arg
 from fastfaktura.cli.overdue import cmd_overdue_sweep
 from fastfaktura.cli.payments import (
     INBOX_STATUSES,
+    REFUND_STATUSES,
     cmd_payments_inbox,
+    cmd_payments_refunds,
     cmd_payments_resolve,
     cmd_payments_retry,
 )
@@ -282,7 +284,9 @@ def _audit_export(audit: Commands) -> None:
 
 
 def _payments(commands: Commands) -> None:
-    payments = _group(commands, "payments", "the Stripe webhook inbox (docs/payments.md)")
+    payments = _group(
+        commands, "payments", "the Stripe webhook inbox and card refunds (docs/payments.md)"
+    )
     inbox = _command(
         payments,
         "inbox",
@@ -312,3 +316,19 @@ def _payments(commands: Commands) -> None:
     resolve.add_argument("event_id", help="the Stripe event id (evt_...)")
     resolve.add_argument("--note", required=True, help="what was done, for the record")
     resolve.set_defaults(run=cmd_payments_resolve)
+    refunds = _command(
+        payments,
+        "refunds",
+        "list the card refunds of credit notes, newest first; exit 1 when some need attention",
+    )
+    refunds.add_argument(
+        "--status",
+        choices=[*REFUND_STATUSES, "all"],
+        default="needs_attention",
+        help="only refunds with this status (default: %(default)s)",
+    )
+    refunds.add_argument(
+        "--limit", type=positive_int, default=50, help="at most this many (default: %(default)s)"
+    )
+    _json_option(refunds, "an array of card refund rows")
+    refunds.set_defaults(run=cmd_payments_refunds)

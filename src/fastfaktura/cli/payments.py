@@ -1,5 +1,6 @@
 """`fastfaktura payments`: the Stripe webhook inbox (docs/payments.md): list it, send an event
-back to the payments worker, or close one handled by hand."""
+back to the payments worker, or close one handled by hand; and the card refunds the worker made
+or could not make."""
 
 from __future__ import annotations
 
@@ -31,6 +32,17 @@ INBOX_COLUMNS = (
     "business_id",
     "invoice_id",
     "processed_at",
+)
+
+REFUND_STATUSES = ("retrying", "done", "needs_attention")
+REFUND_COLUMNS = (
+    "credit_note_id",
+    "business_id",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "outcome",
+    "updated_at",
 )
 
 T = TypeVar("T")
@@ -162,3 +174,57 @@ def cmd_payments_resolve(args: argparse.Namespace, settings: Settings) -> int:
         markup=False,
     )
     return 0
+
+
+# -- card refunds (card_refunds, policies/card_refunds.py) -------------------------------------
+
+
+async def list_card_refunds(conn: asyncpg.Connection, status: str | None, limit: int) -> list[Any]:
+    return list(await conn.fetch(inbox_sql("list_card_refunds"), status, limit))
+
+
+def cmd_payments_refunds(args: argparse.Namespace, settings: Settings) -> int:
+    """The credit notes the payments worker refunds (or tried to) by card, newest first. Exit
+    status 1 when some need attention (the default listing is not empty)."""
+    status = None if args.status == "all" else args.status
+    rows = [
+        _refund_row(row)
+        for row in _on_inbox(settings, lambda conn: list_card_refunds(conn, status, args.limit))
+    ]
+    alert = status == "needs_attention" and bool(rows)
+    if args.json:
+        print(json.dumps(rows))
+        return 1 if alert else 0
+    if not rows:
+        out.print(f"No card refunds with status {args.status}.")
+        return 0
+    table = Table()
+    for header in ("credit note", "business", "status", "attempts", "updated at"):
+        table.add_column(header, no_wrap=True)
+    table.add_column("outcome", max_width=70)
+    for row in rows:
+        cells = (
+            row["credit_note_id"],
+            row["business_id"],
+            row["status"],
+            str(row["attempts"]),
+            row["updated_at"][:19] + "Z",
+            row["outcome"] or "",
+        )
+        table.add_row(*(Text(cell) for cell in cells))  # Text: Stripe's messages are not markup
+    print_whole(table)
+    if alert:
+        err.print(
+            f"{len(rows)} card refund(s) need attention (docs/payments.md#refunds): refund "
+            "by other means if still owed, then record it with POST /credit_notes/{id}/refunds.",
+            soft_wrap=True,
+        )
+    return 1 if alert else 0
+
+
+def _refund_row(row: Any) -> dict[str, Any]:
+    values = {column: row[column] for column in REFUND_COLUMNS}
+    for column in ("credit_note_id", "business_id"):
+        values[column] = str(values[column])
+    ready: dict[str, Any] = plain(values)
+    return ready

@@ -80,6 +80,8 @@ class CreditNote(Aggregate):
         self.seller = seller
         self.buyer = buyer
         self.refunded_cents = 0
+        # Stripe refund ids already recorded: a refund is never counted twice.
+        self.card_refund_references: set[str] = set()
         # Every delivery ever decided, by id: {id, channel, to, kind, status, error}.
         self.deliveries: dict[str, dict[str, Any]] = {}
 
@@ -97,11 +99,21 @@ class CreditNote(Aggregate):
             amount_cents=amount_cents, method=method, refunded_at=refunded_at, reference=reference
         )
 
+    def record_card_refund(self, refund_id: str, amount_cents: int, refunded_at: str) -> bool:
+        """A refund the provider made (reference: its refund id), once per refund id (False: a
+        repeat, as when the payments worker retries after a crash)."""
+        if refund_id in self.card_refund_references:
+            return False
+        self.record_refund(amount_cents, "card", refunded_at, refund_id)
+        return True
+
     @event("RefundRecorded", topic="fastfaktura:CreditNote.RefundRecorded")
     def _refund_recorded(
         self, amount_cents: int, method: str, refunded_at: str, reference: str | None
     ) -> None:
         self.refunded_cents += amount_cents
+        if method == "card" and reference:
+            self.card_refund_references.add(reference)
 
     # -- sending (API.md "Send", as for an invoice: no reminders, any number of sends) --------
 

@@ -16,6 +16,9 @@ or cancelled has its intent cancelled at Stripe (`payment_request_closed`), so t
 open can take no money. An intent Stripe will not change any more (paid or cancelled there
 meanwhile) is recorded as closed too; a payment it took arrives as a webhook like any other.
 
+Refunds. A credit note owing money back on an invoice paid by card is refunded at Stripe,
+exactly once (policies/card_refunds.py).
+
 Webhooks. Each verified event, kept once per Stripe event id, is settled once:
 `payment_intent.succeeded` becomes `payment_recorded` (and `paid`), once per PaymentIntent;
 what cannot be applied (an unknown invoice, a cancelled one, another currency, more than is
@@ -50,6 +53,7 @@ from fastfaktura.application import Invoicing, Written
 from fastfaktura.domain.business import Business
 from fastfaktura.domain.errors import ConflictError, NotFoundError, PaymentOutsideAmountDue
 from fastfaktura.domain.invoice import Invoice, InvoiceStateError
+from fastfaktura.policies.card_refunds import CardRefunds
 from fastfaktura.policies.loop import LockedWorker
 from fastfaktura.readmodels.models import READ_MODELS
 from fastfaktura.readmodels.queries.common import standard_uuid
@@ -113,12 +117,16 @@ class PaymentWorker(LockedWorker):
     status: str = "starting"
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _watcher: PositionWatcher = field(init=False)
+    refunds: CardRefunds = field(init=False)
 
     def __post_init__(self) -> None:
         self._watcher = PositionWatcher(self.pool, READ_MODELS)
+        self.refunds = CardRefunds(self.pool, self.app, self.gateway, self._watcher, self.batch)
 
     async def run_once(self) -> int:
-        return await self.settle_webhooks() + await self.request_payments()
+        # Payments first: a credit note's card refund needs the card payment recorded.
+        handled = await self.settle_webhooks() + await self.request_payments()
+        return handled + await self.refunds.run_once()
 
     # -- PaymentIntents ------------------------------------------------------------------------
 
