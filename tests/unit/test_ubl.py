@@ -127,6 +127,7 @@ def test_a_credit_note_refers_to_the_invoice_it_corrects() -> None:
     assert texts(root, f"{reference}/cbc:ID/text()") == ["F2026-00042"]
     assert texts(root, f"{reference}/cbc:IssueDate/text()") == ["2026-03-02"]
     assert texts(root, "cbc:Note/text()") == ["Two days billed twice"]
+    assert texts(root, "cbc:BuyerReference/text()") == ["F2026-00042"]  # the invoice's
     assert texts(root, "cac:PaymentTerms/cbc:Note/text()") == [
         "Ce montant vient en déduction de la facture F2026-00042."
     ]

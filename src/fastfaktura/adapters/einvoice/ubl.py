@@ -98,8 +98,10 @@ def _ubl(doc: InvoiceDocument) -> bytes:
         sub(root, "cbc:Note", note)
     sub(root, "cbc:DocumentCurrencyCode", doc.currency)
     # BT-10, required by Peppol (PEPPOL-EN16931-R003) when there is no order reference: the
-    # API takes no buyer's reference yet, so the document's own number stands in for it.
-    sub(root, "cbc:BuyerReference", doc.number)
+    # API takes no buyer's reference yet, so the invoice's number stands in for it (a credit
+    # note repeats its invoice's).
+    invoice_number = doc.preceding_invoice.number if doc.preceding_invoice else doc.number
+    sub(root, "cbc:BuyerReference", invoice_number)
     if doc.preceding_invoice is not None:
         reference = sub(sub(root, "cac:BillingReference"), "cac:InvoiceDocumentReference")
         sub(reference, "cbc:ID", doc.preceding_invoice.number)
