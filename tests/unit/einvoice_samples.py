@@ -9,7 +9,10 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from lxml import etree
+from peppol import check_rules
 
+from fastfaktura.adapters.einvoice.ubl_parties import NSMAP
 from fastfaktura.adapters.pdf.credit_note import build_credit_note_document
 from fastfaktura.adapters.pdf.document import InvoiceDocument, build_document
 from fastfaktura.domain.pricing import InvoiceLine, price
@@ -200,3 +203,26 @@ def sample(
     if credit:
         return build_credit_note_document(credit_note_response(invoice))
     return build_document(invoice, issued=True)
+
+
+def peppol_fatal(xml: bytes) -> list[str]:
+    """The fatal findings of peppol-ubl-validate's rule subset, but one false positive: its
+    BR-CO-09 reads the first `PartyTaxScheme/CompanyID` whatever its scheme, where EN 16931
+    means the VAT identifier (BT-31, scheme `VAT`); a VAT-exempt seller's tax registration
+    (BT-32, scheme `TAX`, which BR-E-02 asks for) is not one."""
+    tax_registrations = set(
+        etree.fromstring(xml).xpath(
+            "cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme"
+            "[cac:TaxScheme/cbc:ID != 'VAT']/cbc:CompanyID/text()",
+            namespaces=NSMAP,
+        )
+    )
+    return [
+        str(finding)
+        for finding in check_rules(xml)
+        if finding.severity == "fatal"
+        and not (
+            finding.rule_id == "BR-CO-09"
+            and any(f"'{registration}'" in finding.message for registration in tax_registrations)
+        )
+    ]

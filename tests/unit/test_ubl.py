@@ -20,7 +20,7 @@ from fastfaktura.adapters.einvoice.ubl import (
 )
 from fastfaktura.adapters.einvoice.ubl_parties import NSMAP
 from fastfaktura.adapters.pdf.document import DocumentLine, VatAmount, build_document
-from tests.unit.einvoice_samples import buyer, invoice_response, sample, seller
+from tests.unit.einvoice_samples import buyer, invoice_response, peppol_fatal, sample, seller
 
 
 def xml(doc: Any) -> etree._Element:
@@ -148,8 +148,11 @@ def test_the_293b_franchise_is_category_e_with_its_reason() -> None:
         "TVA non applicable, art. 293 B du CGI"
     ]
     assert texts(root, "cac:InvoiceLine/cac:Item/cac:ClassifiedTaxCategory/cbc:ID/text()") == ["E"]
-    # A seller under the franchise has no VAT number: no VAT tax scheme.
-    assert texts(root, "cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme") == []
+    # A seller under the franchise has no VAT number: its SIRET is its tax registration
+    # (BT-32), which BR-E-02 asks for when there is no VAT identifier.
+    scheme = "cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme"
+    assert texts(root, f"{scheme}/cbc:CompanyID/text()") == ["30326504500011"]
+    assert texts(root, f"{scheme}/cac:TaxScheme/cbc:ID/text()") == ["TAX"]
 
 
 def test_zero_rated_lines_are_category_z_without_reason() -> None:
@@ -217,3 +220,13 @@ def test_the_independent_validators_reject_a_broken_document() -> None:
     assert tax is not None
     tax.text = "1.00"
     assert any(f.severity == "fatal" for f in check_rules(etree.tostring(root)))
+    # The one finding the tests set aside (peppol_fatal) is only the package's misreading of
+    # a tax registration: a VAT identifier without its country prefix is still refused.
+    root = xml(sample("fr", "EUR", "franchise_293b"))
+    assert peppol_fatal(etree.tostring(root)) == []
+    registration = root.find(
+        "cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cac:TaxScheme/cbc:ID", NSMAP
+    )
+    assert registration is not None
+    registration.text = "VAT"
+    assert [f.split()[1] for f in peppol_fatal(etree.tostring(root))] == ["BR-CO-09"]

@@ -108,9 +108,12 @@ def _ubl(doc: InvoiceDocument) -> bytes:
         if doc.preceding_invoice.issue_date is not None:
             sub(reference, "cbc:IssueDate", doc.preceding_invoice.issue_date.isoformat())
 
-    party(root, "cac:AccountingSupplierParty", doc.seller, doc.legal_mentions)
+    # A seller exempt from VAT (category E) has no VAT number: its register number is its tax
+    # registration (BT-32), which BR-E-02 asks for when there is no VAT identifier.
+    exempt_id = doc.seller.company_id if doc.vat_exemption and not doc.seller.vat_number else None
+    party(root, "cac:AccountingSupplierParty", doc.seller, doc.legal_mentions, exempt_id)
     # A client without a country is taken to be in the seller's (API.md, BT-55).
-    party(root, "cac:AccountingCustomerParty", doc.buyer, (), doc.seller.country)
+    party(root, "cac:AccountingCustomerParty", doc.buyer, fallback_country=doc.seller.country)
 
     if doc.iban and not credit:
         means = sub(root, "cac:PaymentMeans")

@@ -2,9 +2,10 @@
 
 A party: its electronic address (EndpointID with its EAS scheme, identifiers.py), its trading
 name when the legal name differs, its postal address (the free-text address split into street
-lines, and postcode and city when the last line reads "0150 Oslo"), its VAT number, the
-"Foretaksregisteret" (Norway) or "Godkänd för F-skatt" (Sweden) registrations the seller's
-legal mentions state (NO-R-002, SE-R-005), its legal name and register number, its email.
+lines, and postcode and city when the last line reads "0150 Oslo"), its VAT number, one tax
+registration (BT-32: a VAT-exempt seller's register number, or the "Foretaksregisteret"
+(Norway) or "Godkänd för F-skatt" (Sweden) its legal mentions state, NO-R-002, SE-R-005), its
+legal name and register number, its email.
 """
 
 from __future__ import annotations
@@ -64,10 +65,13 @@ def party(
     tag: str,
     who: Party,
     mentions: Iterable[str] = (),
+    tax_registration: str | None = None,
+    *,
     fallback_country: str | None = None,
 ) -> None:
     """`AccountingSupplierParty` or `AccountingCustomerParty` of `who`. `mentions`: the
-    seller's legal mentions; `fallback_country`: the country of a party that states none."""
+    seller's legal mentions; `tax_registration`: a tax registration besides the VAT number
+    (BT-32); `fallback_country`: the country of a party that states none."""
     node = sub(sub(parent, tag), "cac:Party")
     address = endpoint(who.country, who.company_id, who.vat_number, who.email)
     if address is not None:
@@ -80,9 +84,12 @@ def party(
         _address(node, who.address, country)
     if who.vat_number:
         _tax_scheme(node, who.vat_number, "VAT")
-    for registration in TAX_REGISTRATIONS:
-        if any(registration in mention for mention in mentions):
-            _tax_scheme(node, registration, "TAX")
+    registrations = [r for r in TAX_REGISTRATIONS if any(r in m for m in mentions)]
+    if tax_registration:
+        registrations.insert(0, register_number(tax_registration))
+    # Peppol allows one tax registration besides the VAT number (BT-32).
+    for registration in registrations[:1]:
+        _tax_scheme(node, registration, "TAX")
     legal = sub(node, "cac:PartyLegalEntity")
     sub(legal, "cbc:RegistrationName", legal_name)
     if who.company_id:
