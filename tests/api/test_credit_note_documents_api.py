@@ -154,11 +154,8 @@ async def test_formats_and_query_parameters_are_checked(
 ) -> None:
     _, note = await issued_note(client, account, invoicing, database_url)
     base = f"{CREDIT_NOTES}/{note['id']}"
-    for params, message in (
-        ({}, "not yet supported"),
-        ({"format": "ubl"}, "not yet supported"),
-        ({"format": "pdf"}, "must be one of"),
-    ):
+    # API.md (issue 14): `ubl` is the default and is served (tests/api/test_invoice_xml_api.py).
+    for params, message in (({"format": "pdf"}, "must be one of"),):
         problem = assert_problem(
             await client.get(f"{base}/xml", params=params, headers=account.headers), 422
         )

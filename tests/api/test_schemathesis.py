@@ -38,7 +38,9 @@ from fastfaktura.readmodels.models import READ_MODELS
 from tests.conftest import invoicing_on
 from tests.helpers import drop_database, fresh_database
 
-SEED = int(os.environ.get("CONFORMANCE_SEED", "20261205"))
+# 20261207: with GET /invoices/{id}/xml (issue 14) in the document, the walk of 20261205 no
+# longer made an invoice for a client it had made (the assertion of the linked scenarios).
+SEED = int(os.environ.get("CONFORMANCE_SEED", "20261207"))
 # Generated cases per operation (examples come on top), and calls per stateful scenario.
 EXAMPLES = int(os.environ.get("CONFORMANCE_EXAMPLES", "20"))
 # 30: the webhook endpoints' own links (issue 16) share the walk; at 20 the default seed no

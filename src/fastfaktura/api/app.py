@@ -43,6 +43,7 @@ from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
 from fastfaktura.api.invoice_search import InvoiceExportController
+from fastfaktura.api.invoice_xml import InvoiceXmlController  # issue 14: GET /invoices/{id}/xml
 from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.key_usage import KeyUsage
 from fastfaktura.api.openapi import add_links, complete_answers, components, fix_number_unions
@@ -240,6 +241,7 @@ def create_app(
             ClientController,
             InvoiceController,
             InvoiceExportController,  # issue 17: GET /invoices/export
+            InvoiceXmlController,  # issue 14: GET /invoices/{id}/xml
             SendController,
             ApiKeyController,
             CreditNoteController,

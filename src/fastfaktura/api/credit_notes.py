@@ -14,12 +14,14 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter, QueryParameter
 
+from fastfaktura.adapters.einvoice.on_request import credit_note_ubl
 from fastfaktura.adapters.pdf.credit_note_store import CreditNoteDocuments, credit_note_documents
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import CREDIT_NOTE_FIELDS, REFUND_FIELDS
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import Page, PerPage, check, check_each, json_object, parse_uuid
+from fastfaktura.api.invoice_xml import FORMAT_DESCRIPTION, xml_format, xml_response
 from fastfaktura.api.invoices import parse_lines
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import CreditNoteCreateRequest, EventList, RefundRequest
@@ -31,6 +33,7 @@ from fastfaktura.readmodels import timeline
 from fastfaktura.readmodels.credit_note_view import CreditNoteResponse
 from fastfaktura.readmodels.models import CreditNotesReadModel
 from fastfaktura.readmodels.queries.credit_notes import (
+    StoredCreditNote,
     credit_note_from_row,
     credit_note_page,
     find_credit_note,
@@ -38,7 +41,6 @@ from fastfaktura.readmodels.queries.credit_notes import (
 )
 
 _ROWS = CreditNotesReadModel()
-XML_FORMATS = ("ubl", "cii")
 # A credit note's documents never change, but stay private to the business.
 DOCUMENT_HEADERS = {"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
 
@@ -211,11 +213,13 @@ class CreditNoteController(Controller):
     @get(
         "/credit_notes/{credit_note_id:str}/xml",
         operation_id="GetCreditNoteXml",
-        summary="The credit note's e-invoice XML: `format=cii` (the XML inside its PDF)",
+        summary="The credit note's e-invoice XML: UBL (Peppol BIS 3.0, EHF) or CII (Factur-X)",
         description=(
-            "`cii`: UN/CEFACT CII following EN 16931 (type code 381), byte for byte the XML "
-            "embedded in the credit note's Factur-X PDF, with a strong ETag (its SHA-256). "
-            "`ubl` (the default, as for invoices) is not supported for credit notes yet: 422."
+            "`format=ubl` (the default, as for invoices): UBL 2.1 `CreditNote` (type code 381) "
+            "following Peppol BIS Billing 3.0 (Norway's EHF 3.0), referring to the invoice it "
+            "corrects (BT-25/BT-26). `format=cii`: UN/CEFACT CII following EN 16931, byte for "
+            "byte the XML embedded in the credit note's Factur-X PDF. Both with a strong ETag "
+            "(their SHA-256). Another format: 422."
         ),
         media_type="application/xml",
         responses={
@@ -233,16 +237,14 @@ class CreditNoteController(Controller):
         request: Request[Any, Any, Any],
         tenant: NamedDependency[Tenant],
         credit_note_id: FromPath[str],
-        xml_format: Annotated[
-            str, QueryParameter(name="format", description="cii (ubl: not yet supported)")
+        requested_format: Annotated[
+            str, QueryParameter(name="format", description=FORMAT_DESCRIPTION)
         ] = "ubl",
     ) -> Response[bytes]:
-        if xml_format not in XML_FORMATS:
-            raise InvalidInputError([FieldError("format", "must be one of: ubl, cii")])
-        if xml_format == "ubl":
-            raise InvalidInputError(
-                [FieldError("format", "ubl is not yet supported for credit notes: use cii")]
-            )
+        if xml_format(requested_format) == "ubl":
+            # Produced on request (issue 14), from the credit note as issued.
+            stored = await _stored(request, tenant, credit_note_id)
+            return xml_response(credit_note_ubl(stored.as_issued), stored.as_issued.number)
         documents = await _documents(request, tenant, credit_note_id)
         return Response(
             documents.xml,
@@ -303,10 +305,10 @@ async def _credit_note_command(
     return await idempotent(request, tenant, produce)
 
 
-async def _documents(
+async def _stored(
     request: Request[Any, Any, Any], tenant: Tenant, credit_note_id: str
-) -> CreditNoteDocuments:
-    """The stored PDF and XML of a credit note of the caller's business (404 otherwise)."""
+) -> StoredCreditNote:
+    """A credit note of the caller's business (404 otherwise)."""
     svc = services(request.app.state)
     target = parse_id(credit_note_id, "credit note")
     stored = await find_stored_credit_note(
@@ -314,6 +316,15 @@ async def _documents(
     )
     if stored is None:
         raise NotFoundError("credit note")
+    return stored
+
+
+async def _documents(
+    request: Request[Any, Any, Any], tenant: Tenant, credit_note_id: str
+) -> CreditNoteDocuments:
+    """The stored PDF and XML of a credit note of the caller's business (404 otherwise)."""
+    svc = services(request.app.state)
+    stored = await _stored(request, tenant, credit_note_id)
     return await credit_note_documents(
         svc.pdfs, svc.pool, tenant.business_id, stored.as_issued, stored.version
     )

@@ -117,6 +117,7 @@ _INVOICE_READS_AND_COMMANDS = (
     "GetInvoice",
     "ListInvoiceEvents",
     "GetInvoicePdf",
+    "GetInvoiceXml",  # issue 14
     "SendInvoice",
     "RecordPayment",
     "CancelInvoice",
