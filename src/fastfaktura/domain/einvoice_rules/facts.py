@@ -55,10 +55,11 @@ def category(doc: Document, line: Line) -> str:
 
 def exemption_reason(doc: Document, line: Line) -> str | None:
     """BT-120/BT-121 as the e-invoice will carry it: the line's own, else the category's."""
-    if line.vat_exemption_reason:
+    if line.vat_exemption_reason or line.vat_category:
+        # A line that states its own category states its own reason.
         return line.vat_exemption_reason
-    cat = category(doc, line)
-    if cat == "E" and doc.vat_exempt_293b:
+    cat = derived_category(doc, line)
+    if cat == "E":
         return FRANCHISE_EXEMPTION
     return DEFAULT_EXEMPTION.get(cat)
 
