@@ -217,7 +217,7 @@ CASES: dict[str, tuple[Document, Document]] = {
     "BR-FR-11": (doc(buyer=FRENCH_COMPANY), buyer(vat_number="FR44732829320")),
     "BR-FR-CO-12": (doc(currency="USD", tax_exchange_rate=Decimal("0.92")), doc(currency="USD")),
     "FF-BT-111": (replace(NO_NO, currency="NOK"), replace(NO_NO, currency="EUR")),
-    "FR-MENTION-OPERATION": (doc(), doc(operation_category=None)),
+    "FF-FR-OPERATION": (doc(), doc(operation_category=None)),
 }
 
 

@@ -6,11 +6,11 @@ python-stdnum and schwifty, which do no I/O.
 """
 
 from fastfaktura.domain.einvoice_rules import (  # noqa: F401  (each module registers its rules)
-    categories,
     en16931,
     france,
     identifier_rules,
     peppol,
+    vat_categories,
 )
 from fastfaktura.domain.einvoice_rules.model import (
     Document,

@@ -94,7 +94,7 @@ def _exchange_rate_missing(doc: Document) -> Broken:
 
 
 @rule(
-    "FR-MENTION-OPERATION",
+    "FF-FR-OPERATION",
     FR,
     "warning",
     "French seller: the operation category (goods, services or mixed) is stated.",
