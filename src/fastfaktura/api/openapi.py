@@ -93,6 +93,7 @@ _INVOICE_READS_AND_COMMANDS = (
     "GetInvoice",
     "ListInvoiceEvents",
     "GetInvoicePdf",
+    "ValidateInvoice",
     "SendInvoice",
     "RecordPayment",
     "CancelInvoice",
