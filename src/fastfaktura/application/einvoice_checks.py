@@ -38,7 +38,6 @@ def _party(details: Mapping[str, Any]) -> Party:
         email=details.get("email"),
         iban=details.get("iban"),
         bic=details.get("bic"),
-        country_assumed=not details.get("country"),
     )
 
 

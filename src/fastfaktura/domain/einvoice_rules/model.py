@@ -34,8 +34,6 @@ class Party:
     # The seller's payment account (BT-84, BT-86).
     iban: str | None = None
     bic: str | None = None
-    # True when the buyer's country was not given and is taken to be the seller's (BT-55).
-    country_assumed: bool = False
 
     @property
     def is_business(self) -> bool:
