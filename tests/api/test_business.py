@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from fastfaktura.domain.sample_profile import SAMPLE_PROFILES
 from tests.conftest import Account, StoreProbe
 from tests.helpers import assert_rejected
 
@@ -75,8 +76,12 @@ async def test_new_business_has_the_documented_defaults(
         None,
         False,
     )
-    for field in ("legal_name", "email", "phone", "address", "country", "iban", "bic"):
+    for field in ("legal_name", "email", "phone"):
         assert profile[field] is None
+    # API.md "E-invoices and legal checks": a new sandbox business starts with a complete
+    # sample legal profile (France's by default), so that it can send at once.
+    assert {k: profile[k] for k in SAMPLE_PROFILES["FR"]} == SAMPLE_PROFILES["FR"]
+    assert profile["country"] == "FR"
     assert profile["created_at"].endswith("Z")
     assert profile["created_at"] == profile["updated_at"]
 

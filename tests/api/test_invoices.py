@@ -13,6 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from fastfaktura.application import Invoicing
+from fastfaktura.domain.sample_profile import SAMPLE_PROFILES
 from fastfaktura.domain.series import series_id
 from fastfaktura.event_reader import event_reader
 from fastfaktura.readmodels.models import InvoicesReadModel
@@ -352,12 +353,14 @@ async def test_seller_and_buyer_stay_as_they_were_at_creation(
         "legal_name": "Frozen Seller SARL",
         "email": "billing@frozen.example",
         "phone": None,
-        "address": None,
+        # A sandbox business starts with the sample legal profile (API.md "E-invoices and
+        # legal checks"); what the test gives wins over it.
+        "address": SAMPLE_PROFILES["FR"]["address"],
         "country": "FR",
         "vat_number": "FR40303265045",
-        "company_id": None,
-        "iban": None,
-        "bic": None,
+        "company_id": SAMPLE_PROFILES["FR"]["company_id"],
+        "iban": SAMPLE_PROFILES["FR"]["iban"],
+        "bic": SAMPLE_PROFILES["FR"]["bic"],
         "vat_exempt_293b": False,
         "late_payment_rate": None,
         "f_skatt": False,

@@ -379,7 +379,9 @@ async def test_user_text_is_escaped_and_can_never_inject_markup(
         invoicing,
         database_url,
         client_name=HOSTILE["client_name"],
-        client_fields={"address": HOSTILE["address"], "company_id": "<i>123</i>"},
+        # Not French: a French seller's invoice to a French business client needs its valid
+        # SIREN to be sent (API.md "E-invoices and legal checks"), and this id is hostile text.
+        client_fields={"address": HOSTILE["address"], "company_id": "<i>123</i>", "country": "DE"},
         lines=[{**LINES[0], "description": HOSTILE["description"]}],
         notes=HOSTILE["notes"],
     )

@@ -43,6 +43,7 @@ from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.api.app import create_app
 from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
+from fastfaktura.domain.sample_profile import SAMPLE_PROFILES
 from fastfaktura.policies.delivery import MAX_ATTEMPTS, DeliveryWorker
 from fastfaktura.policies.loop import LockedWorker
 from fastfaktura.policies.start import start_policies, transports
@@ -230,8 +231,10 @@ class LiveAccount:
 def live_account(
     live_client: AsyncTestClient[Any], live_invoicing: Invoicing, live_url: str
 ) -> LiveAccount:
+    # A live business completes its own legal profile before its first send (API.md
+    # "E-invoices and legal checks"): the sample values stand in for it.
     issued = live_invoicing.register_business(
-        "Live Co", "live", legal_name=SELLER, email=REPLY_TO
+        "Live Co", "live", legal_name=SELLER, email=REPLY_TO, country="FR", **SAMPLE_PROFILES["FR"]
     ).value
     settle(live_url)
     return LiveAccount(issued.business_id, {"X-Api-Key": issued.secret})

@@ -319,6 +319,9 @@ def test_refusals_name_the_problem(books: Invoicing, database_url: str, tmp_path
     )
     assert nowhere.returncode == 1
     assert "No such file or directory" in nowhere.stderr
+    # Its SIREN given now: a French seller sends nothing without one (API.md "E-invoices and
+    # legal checks", BR-FR-10), and the foreign currency is what is refused below.
+    books.change_business_profile(nameless, {"company_id": "732829320"})
     client = books.register_client(nameless, {"name": "Oslo AS", "country": "NO"}).value.id
     invoice = books.create_invoice(
         nameless, client_id=client, currency="NOK", lines=[line(1000, "25")]

@@ -23,6 +23,7 @@ from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.api.app import create_app
 from fastfaktura.application import Invoicing
 from fastfaktura.config import LOCAL_STRIPE_JS_PATH, Settings, StripeSettings
+from fastfaktura.domain.sample_profile import SAMPLE_PROFILES
 from fastfaktura.policies.payments import PaymentWorker
 from tests.conftest import invoicing_on
 from tests.helpers import caught_up_continuously, drop_database, fresh_database, settle
@@ -152,8 +153,11 @@ def stripe_test(stripe_api: str) -> stripe.StripeClient:
 
 
 def new_pay_account(invoicing: Invoicing, url: str, mode: str = "sandbox") -> PayAccount:
+    # A live business completes its own legal profile before its first send (API.md
+    # "E-invoices and legal checks"); a sandbox one starts with the sample.
+    own_profile = {"country": "FR", **SAMPLE_PROFILES["FR"]} if mode == "live" else {}
     issued = invoicing.register_business(
-        "Pay Co", mode, legal_name="Pay Co SAS", email="billing@payco.example"
+        "Pay Co", mode, legal_name="Pay Co SAS", email="billing@payco.example", **own_profile
     ).value
     settle(url, deliveries=False)
     return PayAccount(issued.business_id, {"X-Api-Key": issued.secret})

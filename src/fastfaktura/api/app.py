@@ -37,6 +37,7 @@ from fastfaktura.api.clients import ClientController
 from fastfaktura.api.credit_note_sending import CreditNoteSendController
 from fastfaktura.api.credit_notes import CreditNoteController
 from fastfaktura.api.docs_pages import docs_assets_router, docs_render_plugins
+from fastfaktura.api.einvoice_validation import InvoiceValidationController
 from fastfaktura.api.errors import EXCEPTION_HANDLERS
 from fastfaktura.api.events import EventFeedController
 from fastfaktura.api.health import health
@@ -246,6 +247,7 @@ def create_app(
             ApiKeyController,
             CreditNoteController,
             CreditNoteSendController,
+            InvoiceValidationController,  # issue 14: GET /invoices/{id}/validation
             # Integrations (issue 16): the event feed and webhook endpoints.
             EventFeedController,
             WebhookEndpointController,

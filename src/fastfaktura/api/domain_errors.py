@@ -21,6 +21,7 @@ from fastfaktura.domain.errors import (
     InvoiceAmountTooLarge,
     InvoicedClientArchived,
     InvoicedClientUnknown,
+    LegalRuleBroken,
     LineAmountTooLarge,
     LineCountOutOfRange,
     NegativeTotal,
@@ -76,6 +77,8 @@ RULE_FIELDS: Final[dict[type[RuleBroken], Callable[[Any], FieldError]]] = {
     RefundAboveDue: lambda e: FieldError(
         "amount_cents", f"must be 1 to {e.refund_due_cents} (the refund due)"
     ),
+    # The legal checks name their field themselves (API paths such as business.address).
+    LegalRuleBroken: lambda e: FieldError(e.field, e.message, e.rule),
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import msgspec
 import structlog
@@ -43,9 +43,18 @@ PUBLIC_PAGES_PREFIXES: Final = ("/i/", "/c/")
 UNAVAILABLE_RETRY_AFTER_SECONDS: Final = 5
 
 
-class ProblemField(msgspec.Struct, kw_only=True):
+class ProblemField(msgspec.Struct, kw_only=True, omit_defaults=True):
     field: str
     message: str
+    # Only the legal checks name a rule (API.md "E-invoices and legal checks").
+    rule: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="The code of the legal rule broken (EN 16931, Peppol BIS, BR-FR, FF-*),"
+            " when the error comes from the legal checks before issue",
+            examples=["BR-08"],
+        ),
+    ] = None
 
 
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -94,7 +103,7 @@ def problem(
         title=title,
         status=status,
         detail=detail,
-        errors=[ProblemField(field=e.field, message=e.message) for e in errors or []],
+        errors=[ProblemField(field=e.field, message=e.message, rule=e.rule) for e in errors or []],
     )
     headers = {"WWW-Authenticate": 'Bearer realm="fastfaktura"'} if status == 401 else None
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)

@@ -118,6 +118,7 @@ _INVOICE_READS_AND_COMMANDS = (
     "ListInvoiceEvents",
     "GetInvoicePdf",
     "GetInvoiceXml",  # issue 14
+    "ValidateInvoice",
     "SendInvoice",
     "RecordPayment",
     "CancelInvoice",

@@ -10,6 +10,7 @@ from fastfaktura.application.base import Decided, WriteModel, Written
 from fastfaktura.domain.api_key import ApiKey, hash_key, id_for_prefix, key_prefix, new_key_secret
 from fastfaktura.domain.business import Business
 from fastfaktura.domain.errors import ApiKeyNotFoundError
+from fastfaktura.domain.sample_profile import sandbox_profile
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,10 @@ class IssuedKey:
 
 class BusinessCommands(WriteModel):
     def register_business(self, name: str, mode: str, **profile: Any) -> Written[IssuedKey]:
-        """A new business and its first API key, in one transaction."""
+        """A new business and its first API key, in one transaction. A sandbox business
+        starts with the sample legal profile of its country (domain/sample_profile.py)."""
+        if mode == "sandbox":
+            profile = sandbox_profile(profile)
         business = Business.register(name=name, mode=mode, **profile)
 
         def attempt() -> Decided[IssuedKey]:

@@ -15,6 +15,7 @@ from datetime import datetime
 from uuid import UUID
 
 from fastfaktura.application.base import Decided, Written
+from fastfaktura.application.einvoice_checks import check_credit_note, require_valid
 from fastfaktura.application.invoices import (
     BUYER_FIELDS,
     CHANNEL_ADDRESS,
@@ -102,6 +103,9 @@ class CreditNoteCommands(InvoiceCommands):
             if cancel:
                 invoice.cancel(reason, note.id, note.total_cents)
             else:
+                # Issuing a credit note is checked like an invoice's first send. (A cancel's
+                # credit note annuls what was issued: it is not refused for the profile.)
+                require_valid(check_credit_note(note, business))
                 invoice.credit(note.id, note.total_cents, note.tax_breakdown)
             series.allocate(note.id)
             return Decided((note, invoice), (series, note, invoice))

@@ -13,12 +13,15 @@ from typing import Any
 from uuid import UUID
 
 from fastfaktura.application.base import Clock, Decided, WriteModel, Written, utc_now
+from fastfaktura.application.einvoice_checks import check_invoice
 from fastfaktura.domain.business import Business
 from fastfaktura.domain.client import Client
+from fastfaktura.domain.einvoice_rules import Report
 from fastfaktura.domain.errors import (
     ChannelWithoutAddress,
     InvoicedClientArchived,
     InvoicedClientUnknown,
+    LegalRuleBroken,
     NotFoundError,
     RuleBroken,
     RulesBroken,
@@ -251,12 +254,23 @@ class InvoiceCommands(WriteModel):
                 if detail and not address:
                     broken.append(ChannelWithoutAddress(channel, detail))
                 recipients[channel] = address
+            if not reminder:
+                # The first send issues the invoice: the legal checks first (every broken rule
+                # in the same answer as the channels').
+                report = check_invoice(invoice, self.get(Business, business_id))
+                broken += [LegalRuleBroken(e.field, e.rule, e.message) for e in report.errors]
             if broken:
                 raise RulesBroken(broken)
             invoice.send(recipients, reminder=reminder)
             return Decided(invoice, (invoice,))
 
         return self._command(attempt)
+
+    def validate_invoice(self, business_id: UUID, invoice_id: UUID) -> Report:
+        """The legal checks of an invoice (API.md `GET /invoices/{id}/validation`): for a draft,
+        what its first send would meet; NotFoundError for another business's invoice."""
+        invoice = self.get(Invoice, invoice_id, business_id)
+        return check_invoice(invoice, self.get(Business, business_id))
 
     def record_delivery(
         self, business_id: UUID, invoice_id: UUID, delivery_id: str, *, error: str | None = None

@@ -13,6 +13,7 @@ from uuid import UUID
 from fastfaktura.application.base import Decided, WriteModel, Written
 from fastfaktura.domain.business import Business
 from fastfaktura.domain.errors import EmailTaken
+from fastfaktura.domain.sample_profile import sandbox_profile
 from fastfaktura.domain.user import (
     PasswordLinkInvalid,
     User,
@@ -39,7 +40,7 @@ class UserCommands(WriteModel):
         def attempt() -> Decided[User]:
             if self.find(User, user_id_for(email)) is not None:
                 raise EmailTaken()
-            business = Business.register(name=name, mode="sandbox")
+            business = Business.register(name=name, mode="sandbox", **sandbox_profile({}))
             user = User.register(business.id, email)
             user.set_password(password_hash, self.clock())
             return Decided(user, (business, user))

@@ -14,6 +14,8 @@ class DomainError(Exception):
 class FieldError:
     field: str
     message: str
+    # The code of the legal rule broken (EN 16931, Peppol, BR-FR...), for the legal checks.
+    rule: str | None = None
 
 
 class InvalidInputError(DomainError):
@@ -213,3 +215,17 @@ class CreditRateNotInvoiced(RuleBroken):
         self.index = index
         self.rate = rate
         self.base_left_cents = base_left_cents
+
+
+# -- legal checks before issue (domain/einvoice_rules) -------------------------------------------
+
+
+class LegalRuleBroken(RuleBroken):
+    """The document would break a legal rule if issued: its code, the API field it is about
+    (the rule engine names it, in the API's paths) and a message."""
+
+    def __init__(self, field: str, rule: str, message: str) -> None:
+        super().__init__(f"{rule}: {field}: {message}")
+        self.field = field
+        self.rule = rule
+        self.message = message
