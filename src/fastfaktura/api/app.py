@@ -42,6 +42,7 @@ from fastfaktura.api.health import health
 from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
 from fastfaktura.api.invoice_search import InvoiceExportController
+from fastfaktura.api.invoice_xml import InvoiceXmlController
 from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.key_usage import KeyUsage
 from fastfaktura.api.openapi import add_links, complete_answers, components, fix_number_unions
@@ -238,6 +239,7 @@ def create_app(
             ClientController,
             InvoiceController,
             InvoiceExportController,  # issue 17: GET /invoices/export
+            InvoiceXmlController,  # issue 18: GET /invoices/{id}/xml, as issued
             SendController,
             ApiKeyController,
             CreditNoteController,

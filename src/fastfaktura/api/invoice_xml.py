@@ -1,0 +1,82 @@
+"""GET /api/v1/invoices/{id}/xml: the invoice's e-invoice XML as issued (issue 18,
+adapters/pdf/issued.py), byte for byte, with a strong ETag."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, QueryParameter
+
+from fastfaktura.adapters.pdf.issued import KINDS, issued_document
+from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
+from fastfaktura.api.errors import problem_responses
+from fastfaktura.api.invoices import _stored_invoice
+from fastfaktura.api.services import parse_id, services
+from fastfaktura.domain.errors import FieldError, InvalidInputError
+from fastfaktura.domain.invoice import InvoiceStateError
+
+XML_FORMATS = ("ubl", "cii")  # the contract's; a format is served once it is one of KINDS
+
+
+class InvoiceXmlController(Controller):
+    path = "/api/v1/invoices"
+    security = API_KEY_SECURITY
+    tags = ["Invoices"]
+
+    @get(
+        "/{invoice_id:str}/xml",
+        operation_id="GetInvoiceXml",
+        summary="The invoice's e-invoice XML as issued: `format=cii` (the XML inside its PDF)",
+        description=(
+            "`cii`: UN/CEFACT CII following EN 16931, byte for byte the XML embedded in the "
+            "invoice's Factur-X PDF, produced when the invoice is issued (its first send) and "
+            "served identical afterwards, with a strong ETag (its SHA-256, recorded in the "
+            "`sent` event). `ubl` (the default of the contract) is not supported yet: 422. A "
+            "draft has no XML: 409."
+        ),
+        media_type="application/xml",
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type="application/xml",
+                description="The XML",
+                generate_examples=False,
+            ),
+            **problem_responses(401, 404, 409, 422, 503),
+        },
+    )
+    async def get_invoice_xml(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: NamedDependency[Tenant],
+        invoice_id: FromPath[str],
+        xml_format: Annotated[
+            str, QueryParameter(name="format", description="cii (ubl: not yet supported)")
+        ] = "ubl",
+    ) -> Response[bytes]:
+        if xml_format not in XML_FORMATS:
+            raise InvalidInputError([FieldError("format", "must be one of: ubl, cii")])
+        if xml_format not in KINDS:
+            raise InvalidInputError(
+                [FieldError("format", f"{xml_format} is not yet supported for invoices: use cii")]
+            )
+        svc = services(request.app.state)
+        stored = await _stored_invoice(svc, tenant, parse_id(invoice_id, "invoice"))
+        if not stored.was_sent:
+            raise InvoiceStateError("a draft has no e-invoice XML: send it first")
+        document = await issued_document(
+            svc.pdfs, svc.pool, tenant.business_id, stored.view, stored.version, xml_format
+        )
+        return Response(
+            document.content,
+            media_type="application/xml",
+            headers={
+                "ETag": f'"{document.sha256}"',
+                "Content-Disposition": f'inline; filename="{stored.view.number}.xml"',
+                "Cache-Control": "private, no-cache",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
