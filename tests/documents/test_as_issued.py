@@ -4,6 +4,7 @@ stored bytes are the ones the events recorded, and names a document changed in P
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+import httpx
 import psycopg
 from litestar.testing import AsyncTestClient
 
@@ -18,7 +20,15 @@ from fastfaktura.adapters.pdf.credit_note_store import embedded_xml
 from fastfaktura.application import Invoicing
 from tests.conftest import Account
 from tests.documents.support import invoice_for, seller_account, send
-from tests.helpers import run_cli, settle
+from tests.documents.test_pdf_pool import (
+    LARGE,
+    http_in_app,
+    in_app_loop,
+    pdf_pool,
+    small_pool_client,  # noqa: F401 (a fixture)
+    until,
+)
+from tests.helpers import assert_problem, run_cli, settle
 from tests.invoicing_support import INVOICES
 
 
@@ -184,3 +194,55 @@ async def test_audit_verify_names_a_stored_document_changed_in_the_database(
     again = run_cli(database_url, "audit", "verify", "--business", business)
     assert again.returncode == 0, again.stdout + again.stderr
     assert UUID(invoice["id"])
+
+
+async def test_a_send_refused_by_a_full_render_queue_records_nothing(
+    client: AsyncTestClient[Any],
+    small_pool_client: AsyncTestClient[Any],  # noqa: F811 (the fixture imported above)
+    new_account: Callable[..., Account],
+    database_url: str,
+) -> None:
+    """The documents are rendered before anything is recorded: a send the PDF pool cannot take
+    answers 503 and leaves the draft a draft, with no `sent` event and no stored document."""
+    account = seller_account(new_account, "Busy Business")
+    slow = [await invoice_for(client, account, lines=LARGE[:200]) for _ in range(2)]
+    draft = await invoice_for(client, account)
+    pool = pdf_pool(small_pool_client)
+    # The pool's workers started (a busy machine takes seconds), so that the waits below time
+    # the queue, not the start.
+    warm = await small_pool_client.get(f"{INVOICES}/{draft['id']}/pdf", headers=account.headers)
+    assert warm.status_code == 200, warm.text
+
+    async def scenario() -> tuple[list[httpx.Response], httpx.Response]:
+        async with http_in_app(small_pool_client) as http:
+            first = asyncio.create_task(
+                http.get(f"{INVOICES}/{slow[0]['id']}/pdf", headers=account.headers)
+            )
+            await until(lambda: pool.load().rendering == 1)
+            second = asyncio.create_task(
+                http.get(f"{INVOICES}/{slow[1]['id']}/pdf", headers=account.headers)
+            )
+            await until(lambda: pool.load().waiting == 1)
+            # The business's share of the queue (one) is taken: its send cannot render.
+            refused = await http.post(
+                f"{INVOICES}/{draft['id']}/send",
+                json={"channels": ["link"]},
+                headers=account.headers,
+            )
+            return [await first, await second], refused
+
+    drafts, refused = await in_app_loop(small_pool_client, scenario)
+    assert [r.status_code for r in drafts] == [200, 200]
+    problem = assert_problem(refused, 503)
+    assert problem["type"].endswith("/pdf-queue-full"), problem
+    with psycopg.connect(database_url) as conn:
+        versions = conn.execute(
+            "SELECT count(*) FROM invoicing_events WHERE originator_id = %s", (draft["id"],)
+        ).fetchone()
+        stored = conn.execute(
+            "SELECT count(*) FROM issued_documents WHERE document_id = %s", (draft["id"],)
+        ).fetchone()
+    assert versions == (1,)
+    assert stored == (0,)
+    shown = await client.get(f"{INVOICES}/{draft['id']}", headers=account.headers)
+    assert shown.json()["status"] == "draft"
