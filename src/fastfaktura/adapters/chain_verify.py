@@ -27,6 +27,7 @@ from fastfaktura.adapters.document_verify import (
     collect_issuing,
 )
 from fastfaktura.adapters.event_chain import Anchor, genesis, link_bytes, topic_field
+from fastfaktura.adapters.pdf.digests import SENT_TOPIC
 
 # A business's events may reach the scan out of chain order only when writers skip the
 # library's table lock, and then by at most about the number of concurrent writers. More
@@ -89,7 +90,8 @@ class _Verifier:
         self.issuing: dict[bytes, Issued] = {}  # invoice id -> its issuing event's digests
 
     def feed(self, row: _ROW) -> None:
-        collect_issuing(self.issuing, row)
+        if row[5] == SENT_TOPIC:  # a first send: it may record its documents' digests
+            collect_issuing(self.issuing, row)
         chain = self.chains.get(row[0])
         if chain is None:
             business = UUID(bytes=row[0])

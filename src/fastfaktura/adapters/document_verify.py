@@ -15,7 +15,7 @@ from uuid import UUID
 
 import psycopg
 
-from fastfaktura.adapters.pdf.issued import SENT_TOPIC, recorded_digests
+from fastfaktura.adapters.pdf.digests import SENT_TOPIC, recorded_digests
 
 PAGE = 50  # documents per round trip (PDFs: tens of kB each)
 

@@ -17,11 +17,8 @@ invoice (the PDF itself is the pool's).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 import anyio.to_thread
@@ -29,8 +26,8 @@ import asyncpg
 
 from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.adapters.pdf.credit_note_store import embedded_xml
+from fastfaktura.adapters.pdf.digests import SENT_TOPIC, digest, recorded_digests
 from fastfaktura.adapters.pdf.pool import PdfRenderer
-from fastfaktura.domain.invoice import Invoice
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 
 # kind -> (media type, how it is made from (issued PDF, invoice); None: the PDF itself).
@@ -40,7 +37,6 @@ KINDS: dict[str, tuple[str, Maker | None]] = {
     "pdf": ("application/pdf", None),
     "cii": ("application/xml", lambda pdf, _invoice: embedded_xml(pdf)),
 }
-SENT_TOPIC: str = Invoice.Sent.TOPIC  # type: ignore[attr-defined]
 
 
 class IssuedDocumentMissingError(Exception):
@@ -50,10 +46,6 @@ class IssuedDocumentMissingError(Exception):
 
 def _sql(name: str) -> str:
     return local_statement(__file__, "issued.sql", name)
-
-
-def digest(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -92,12 +84,6 @@ async def store_documents(
         ],
     )
     return digests
-
-
-def recorded_digests(state: bytes) -> dict[str, str] | None:
-    """The digests a stored `sent` event records (None: sent before documents were recorded)."""
-    documents: Any = json.loads(state).get("documents")
-    return dict(documents) if isinstance(documents, dict) else None
 
 
 async def issued_document(
