@@ -50,7 +50,8 @@ TOTALS = {
 def documents_row(database_url: str, invoice_id: str) -> tuple[bytes, str, int] | None:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT content, sha256, version FROM invoice_documents WHERE invoice_id = %s",
+            "SELECT content, sha256, version FROM issued_documents"
+            " WHERE document_id = %s AND kind = 'pdf'",
             (invoice_id,),
         ).fetchone()
     return (bytes(row[0]), row[1], row[2]) if row else None

@@ -20,7 +20,14 @@ from uuid import UUID
 import psycopg
 
 from fastfaktura.adapters.database import EVENTS_TABLE
+from fastfaktura.adapters.document_verify import (
+    DocumentCheck,
+    Issued,
+    check_documents,
+    collect_issuing,
+)
 from fastfaktura.adapters.event_chain import Anchor, genesis, link_bytes, topic_field
+from fastfaktura.adapters.pdf.digests import SENT_TOPIC
 
 # A business's events may reach the scan out of chain order only when writers skip the
 # library's table lock, and then by at most about the number of concurrent writers. More
@@ -67,10 +74,11 @@ class Verification:
     events: int
     heads: list[Anchor]  # every business's verified head, as of the snapshot
     breaks: list[Break]
+    documents: DocumentCheck = field(default_factory=DocumentCheck)  # as issued (issue 18)
 
     @property
     def ok(self) -> bool:
-        return not self.breaks
+        return not self.breaks and not self.documents.breaks
 
 
 class _Verifier:
@@ -79,8 +87,11 @@ class _Verifier:
         self.anchored = {(b.bytes, a.events): a for b, found in anchors.items() for a in found}
         self.chains: dict[bytes, _Chain] = {}
         self.topics: dict[str, bytes] = {}
+        self.issuing: dict[bytes, Issued] = {}  # invoice id -> its issuing event's digests
 
     def feed(self, row: _ROW) -> None:
+        if row[5] == SENT_TOPIC:  # a first send: it may record its documents' digests
+            collect_issuing(self.issuing, row)
         chain = self.chains.get(row[0])
         if chain is None:
             business = UUID(bytes=row[0])
@@ -190,12 +201,15 @@ def verify(
                 if progress:
                     progress(done, total)
             breaks = [_name_missing(conn, b) for b in verifier.finish()]
+            documents = check_documents(conn, verifier.issuing, business_id)
     heads = [
         Anchor(chain.business_id, chain.events, chain.head, taken_at)
         for chain in verifier.chains.values()
         if chain.events
     ]
-    return Verification(taken_at, done, sorted(heads, key=lambda a: str(a.business_id)), breaks)
+    return Verification(
+        taken_at, done, sorted(heads, key=lambda a: str(a.business_id)), breaks, documents
+    )
 
 
 def _pages(

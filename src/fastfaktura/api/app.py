@@ -242,7 +242,7 @@ def create_app(
             ClientController,
             InvoiceController,
             InvoiceExportController,  # issue 17: GET /invoices/export
-            InvoiceXmlController,  # issue 14: GET /invoices/{id}/xml
+            InvoiceXmlController,  # issues 14 and 18: GET /invoices/{id}/xml, as issued
             SendController,
             ApiKeyController,
             CreditNoteController,

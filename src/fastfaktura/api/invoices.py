@@ -259,9 +259,11 @@ class InvoiceController(Controller):
         operation_id="GetInvoicePdf",
         summary="The invoice as a PDF in the client's locale (Factur-X once sent; drafts marked)",
         description=(
-            "A sent invoice's PDF is rendered once and served byte for byte afterwards: a "
-            "PDF/A-3b with its Factur-X XML (CII, EN 16931 profile) embedded. A draft is "
-            "rendered on each request, marked DRAFT on every page, without XML."
+            "A sent invoice's PDF is rendered once, when it is issued (its first send), and "
+            "served byte for byte afterwards with a strong ETag (its SHA-256, recorded in its "
+            "`sent` event): a PDF/A-3b with its Factur-X XML (CII, EN 16931 profile) "
+            "embedded. A draft is rendered on each request, marked DRAFT on every page, "
+            "without XML, and has no ETag."
         ),
         media_type="application/pdf",
         responses={
@@ -298,6 +300,7 @@ class InvoiceController(Controller):
                 # A draft changes; a sent invoice's PDF does not, but stays private.
                 "Cache-Control": "private, no-cache",
                 "X-Content-Type-Options": "nosniff",
+                **({"ETag": f'"{pdf.sha256}"'} if pdf.sha256 else {}),
             },
         )
 

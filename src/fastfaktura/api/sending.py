@@ -14,7 +14,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
+from fastfaktura.adapters.deadlines import run_in_thread
 from fastfaktura.adapters.named_sql import local_statement
+from fastfaktura.adapters.pdf.issued import produce_documents, store_documents
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import SEND_FIELDS
@@ -29,7 +31,7 @@ from fastfaktura.api.schemas import (
     SendRequest,
     SendResponse,
 )
-from fastfaktura.api.services import json_response, parse_id, services
+from fastfaktura.api.services import Services, json_response, parse_id, services
 from fastfaktura.domain.errors import FieldError, InvalidInputError
 from fastfaktura.readmodels.queries.deliveries import delivery_statuses
 
@@ -88,7 +90,13 @@ class SendController(Controller):
         summary="Send by email, SMS and/or link, or send a reminder (sandbox: simulated)",
         status_code=200,
         operation_class=json_body(SendRequest, "Channels, and whether this is a reminder"),
-        responses=answers(200, SendResponse, "Sent (decided)", 400, 401, 404, 409, 422),
+        description=(
+            "The first send issues the invoice: its PDF and e-invoice XML are rendered, stored "
+            "and their SHA-256 recorded in its `sent` event before anything else, then served "
+            "byte for byte by `/pdf` and `/xml` (503 when the PDF renderer is busy: nothing "
+            "recorded, retry)."
+        ),
+        responses=answers(200, SendResponse, "Sent (decided)", 400, 401, 404, 409, 422, 503),
     )
     async def send_invoice(
         self,
@@ -101,9 +109,20 @@ class SendController(Controller):
         async def produce() -> Response[bytes]:
             channels, reminder = parse_send(await request.body())
             svc = services(request.app.state)
+            documents: dict[str, str] | None = None
+            issued_version: int | None = None
+            if not reminder:
+                documents, issued_version = await issue_documents(
+                    svc, tenant.business_id, target, channels
+                )
             written = await svc.execute(
                 lambda: svc.app.send_invoice(
-                    tenant.business_id, target, channels, reminder=reminder
+                    tenant.business_id,
+                    target,
+                    channels,
+                    reminder=reminder,
+                    documents=documents,
+                    issued_version=issued_version,
                 )
             )
             invoice = written.value
@@ -194,6 +213,23 @@ async def sandbox_messages(
         )
         for row in rows
     ]
+
+
+async def issue_documents(
+    svc: Services, business_id: UUID, invoice_id: UUID, channels: list[str]
+) -> tuple[dict[str, str], int]:
+    """A first send's documents, rendered from the draft as the send will issue it and stored
+    before anything is recorded (adapters/pdf/issued.py): their digests by kind, and the
+    draft's version they were rendered from (the send refuses a draft changed since)."""
+    draft, _ = await run_in_thread(
+        lambda: svc.app.invoice_to_send(business_id, invoice_id, channels),
+        svc.settings.database_timeout,
+    )
+    produced = await produce_documents(
+        svc.pdfs, svc.pool, business_id, _from_aggregate(svc, draft)
+    )
+    digests = await store_documents(svc.pool, business_id, draft.id, draft.version + 1, produced)
+    return digests, draft.version
 
 
 def _status(status: str, sandbox: bool) -> Any:

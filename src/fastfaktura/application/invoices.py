@@ -26,7 +26,7 @@ from fastfaktura.domain.errors import (
     RuleBroken,
     RulesBroken,
 )
-from fastfaktura.domain.invoice import Invoice
+from fastfaktura.domain.invoice import Invoice, InvoiceStateError
 from fastfaktura.domain.pricing import InvoiceLine, date_rules, priced
 from fastfaktura.domain.series import InvoiceSeries, format_number, series_id
 
@@ -230,6 +230,37 @@ class InvoiceCommands(WriteModel):
         with self._series_locks_guard:
             return self._series_locks.setdefault(key, threading.Lock())
 
+    def invoice_to_send(
+        self,
+        business_id: UUID,
+        invoice_id: UUID,
+        channels: Sequence[str],
+        *,
+        reminder: bool = False,
+    ) -> tuple[Invoice, dict[str, str | None]]:
+        """The invoice a send would send and the address of each channel, checked as the send
+        checks them (NotFoundError, InvoiceStateError, RulesBroken): the API renders a first
+        send's documents from it before recording anything."""
+        invoice = self.get(Invoice, invoice_id, business_id)
+        invoice.check_sendable(reminder=reminder)
+        client = self.get(Client, invoice.client_id, business_id)
+        recipients: dict[str, str | None] = {}
+        broken: list[RuleBroken] = []
+        for channel in channels:
+            detail = CHANNEL_ADDRESS.get(channel)
+            address = client.details.get(detail) if detail else None
+            if detail and not address:
+                broken.append(ChannelWithoutAddress(channel, detail))
+            recipients[channel] = address
+        if not reminder:
+            # The first send issues the invoice: the legal checks first (every broken rule
+            # in the same answer as the channels').
+            report = check_invoice(invoice, self.get(Business, business_id))
+            broken += [LegalRuleBroken(e.field, e.rule, e.message) for e in report.errors]
+        if broken:
+            raise RulesBroken(broken)
+        return invoice, recipients
+
     def send_invoice(
         self,
         business_id: UUID,
@@ -237,31 +268,23 @@ class InvoiceCommands(WriteModel):
         channels: Sequence[str],
         *,
         reminder: bool = False,
+        documents: Mapping[str, str] | None = None,
+        issued_version: int | None = None,
     ) -> Written[Invoice]:
         """Record the decision to send (`sent`, or `reminder_sent`) with one delivery per
         channel, addressed to the client as it is now. The delivery worker, following the
-        log, performs them (fastfaktura.policies.delivery)."""
+        log, performs them (fastfaktura.policies.delivery). `documents`: the digests of the
+        documents a first send issues, rendered from the invoice at `issued_version`; if the
+        invoice changed since (a race), InvoiceStateError, nothing recorded."""
 
         def attempt() -> Decided[Invoice]:
-            invoice = self.get(Invoice, invoice_id, business_id)
-            invoice.check_sendable(reminder=reminder)
-            client = self.get(Client, invoice.client_id, business_id)
-            recipients: dict[str, str | None] = {}
-            broken: list[RuleBroken] = []
-            for channel in channels:
-                detail = CHANNEL_ADDRESS.get(channel)
-                address = client.details.get(detail) if detail else None
-                if detail and not address:
-                    broken.append(ChannelWithoutAddress(channel, detail))
-                recipients[channel] = address
-            if not reminder:
-                # The first send issues the invoice: the legal checks first (every broken rule
-                # in the same answer as the channels').
-                report = check_invoice(invoice, self.get(Business, business_id))
-                broken += [LegalRuleBroken(e.field, e.rule, e.message) for e in report.errors]
-            if broken:
-                raise RulesBroken(broken)
-            invoice.send(recipients, reminder=reminder)
+            invoice, recipients = self.invoice_to_send(
+                business_id, invoice_id, channels, reminder=reminder
+            )
+            if issued_version is not None and invoice.version != issued_version:
+                # Its documents were rendered from an older draft: they would not be it.
+                raise InvoiceStateError("the draft changed while it was being issued: send again")
+            invoice.send(recipients, reminder=reminder, documents=documents)
             return Decided(invoice, (invoice,))
 
         return self._command(attempt)

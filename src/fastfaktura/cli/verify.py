@@ -38,11 +38,13 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
         ctx.close()
     # With --anchor, stdout is the anchor file only; everything else goes to stderr.
     report = err if args.anchor else out
-    for broken in result.breaks:
+    documents = result.documents
+    for broken in [*result.breaks, *documents.breaks]:
         report.print(f"[red]BROKEN[/red] {broken}", soft_wrap=True, highlight=False)
-    if result.breaks:
+    if not result.ok:
         report.print(
-            f"{len(result.breaks)} broken chain(s); {result.events} events read."
+            f"{len(result.breaks)} broken chain(s), {len(documents.breaks)} changed or missing"
+            f" document(s); {result.events} events read."
             + (" No anchors printed." if args.anchor else ""),
             soft_wrap=True,
         )
@@ -52,6 +54,13 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     report.print(
         f"Every chain is valid: {result.events} events of {businesses} business(es)"
         + (f", {checked} anchor(s) checked" if checked else "")
+        + f"; {documents.checked} issued document(s) match the SHA-256 their events record"
+        + (
+            f" ({documents.unrecorded} stored with no recorded hash: issued before hashes"
+            " were recorded)"
+            if documents.unrecorded
+            else ""
+        )
         + f", as of {result.taken_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}.",
         highlight=False,
         soft_wrap=True,

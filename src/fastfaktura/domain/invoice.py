@@ -145,14 +145,24 @@ class Invoice(Aggregate):
         return self.total_cents - self.amount_credited_cents
 
     # -- lifecycle (API.md's table). Public methods decide; private @event methods record. ----
-    def send(self, recipients: Mapping[str, str | None], *, reminder: bool = False) -> None:
+    def send(
+        self,
+        recipients: Mapping[str, str | None],
+        *,
+        reminder: bool = False,
+        documents: Mapping[str, str] | None = None,
+    ) -> None:
         """First send: draft -> sent. Reminder: sent, opened or overdue; status unchanged.
-        One delivery per channel of `recipients` (domain/deliveries.py)."""
+        One delivery per channel of `recipients` (domain/deliveries.py). `documents`: the
+        SHA-256 (hex) by kind of the documents the first send issues (adapters/pdf/issued.py),
+        recorded in `sent` so that the hash chain covers them."""
         self.check_sendable(reminder=reminder)
         kind = "reminder" if reminder else "invoice"
         deliveries = planned_deliveries(self.id, self.version + 1, recipients, kind)
         if reminder:
             self._reminder_sent(deliveries=deliveries)
+        elif documents:
+            self._sent(deliveries=deliveries, documents=dict(documents))
         else:
             self._sent(deliveries=deliveries)
 
@@ -162,8 +172,12 @@ class Invoice(Aggregate):
         else:
             require_status(self.status, "send", ("draft",))
 
+    # `documents` is absent from events recorded before documents were issued at the first send
+    # (and from sends that issue none): the default applies on replay.
     @event("Sent", topic="fastfaktura:Invoice.Sent")
-    def _sent(self, deliveries: list[dict[str, Any]]) -> None:
+    def _sent(
+        self, deliveries: list[dict[str, Any]], documents: dict[str, str] | None = None
+    ) -> None:
         self.status = "sent"
         self.was_sent = True
         self._decided(deliveries)
