@@ -65,7 +65,7 @@ async def test_the_first_send_records_and_serves_the_documents_as_issued(
 ) -> None:
     account, invoice = await sent_invoice(client, new_account)
     recorded = sent_documents(database_url, invoice["id"])
-    assert sorted(recorded) == ["cii", "pdf"]
+    assert sorted(recorded) == ["cii", "pdf", "ubl"]
     pdf = await client.get(f"{INVOICES}/{invoice['id']}/pdf", headers=account.headers)
     assert pdf.status_code == 200, pdf.text
     assert sha(pdf.content) == recorded["pdf"]
@@ -76,6 +76,11 @@ async def test_the_first_send_records_and_serves_the_documents_as_issued(
     assert sha(xml.content) == recorded["cii"]
     assert xml.headers["etag"] == f'"{recorded["cii"]}"'
     assert xml.content == embedded_xml(pdf.content)  # the XML inside the PDF, byte for byte
+    ubl = await client.get(f"{INVOICES}/{invoice['id']}/xml", headers=account.headers)
+    assert ubl.status_code == 200, ubl.text
+    assert b"<cbc:CustomizationID>" in ubl.content  # the default format: UBL
+    assert sha(ubl.content) == recorded["ubl"]
+    assert ubl.headers["etag"] == f'"{recorded["ubl"]}"'
     # A payment later changes the invoice, never its documents.
     paid = await client.post(
         f"{INVOICES}/{invoice['id']}/payments",
@@ -99,7 +104,11 @@ async def test_the_xml_endpoint_refuses_drafts_unknown_formats_and_other_busines
     url = f"{INVOICES}/{draft['id']}/xml"
     response = await client.get(f"{url}?format=cii", headers=account.headers)
     assert response.status_code == 409, response.text
-    for query, field in (("?format=xml", "format"), ("", "format"), ("?formats=cii", "formats")):
+    for query, field in (
+        ("?format=xml", "format"),
+        ("?format=UBL", "format"),
+        ("?formats=cii", "formats"),
+    ):
         response = await client.get(f"{url}{query}", headers=account.headers)
         assert response.status_code == 422, (query, response.text)
         assert response.headers["content-type"] == "application/problem+json"
@@ -170,7 +179,7 @@ async def test_audit_verify_names_a_stored_document_changed_in_the_database(
     business = str(account.business_id)
     untouched = run_cli(database_url, "audit", "verify", "--business", business)
     assert untouched.returncode == 0, untouched.stdout + untouched.stderr
-    assert "2 issued document(s) match the SHA-256 their events record" in untouched.stdout
+    assert "3 issued document(s) match the SHA-256 their events record" in untouched.stdout
     # One byte of the PDF changed (its digest column left as it was).
     edit = (
         "UPDATE issued_documents SET content = overlay(content placing '\\x25'::bytea from 200)"

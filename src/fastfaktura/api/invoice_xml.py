@@ -4,6 +4,7 @@ PDF, as issued (issue 18, adapters/pdf/issued.py): byte for byte, with a strong 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
@@ -11,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 
-from fastfaktura.adapters.einvoice.on_request import XML_FORMATS
+from fastfaktura.adapters.einvoice.on_request import XML_FORMATS, XmlFormat
 from fastfaktura.adapters.pdf.document import pdf_filename
 from fastfaktura.adapters.pdf.issued import issued_document
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
@@ -25,6 +26,30 @@ FORMAT_DESCRIPTION = (
     "`ubl` (default): UBL 2.1, Peppol BIS Billing 3.0 (EHF 3.0); `cii`: UN/CEFACT CII, "
     "EN 16931 (the XML inside the Factur-X PDF)"
 )
+XML_HEADERS = {"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
+
+
+def xml_format(value: str) -> XmlFormat:
+    """`?format=`, or 422 naming `format`."""
+    for known in XML_FORMATS:
+        if value == known:
+            return known
+    raise InvalidInputError([FieldError("format", "must be one of: ubl, cii")])
+
+
+def xml_response(content: bytes, number: str, sha256: str | None = None) -> Response[bytes]:
+    """The XML with its strong ETag (its SHA-256), inline as `{number}.xml`."""
+    digest = sha256 or hashlib.sha256(content).hexdigest()
+    xml_name = pdf_filename(number).removesuffix(".pdf") + ".xml"
+    return Response(
+        content,
+        media_type="application/xml",
+        headers={
+            "ETag": f'"{digest}"',
+            "Content-Disposition": f'inline; filename="{xml_name}"',
+            **XML_HEADERS,
+        },
+    )
 
 
 class InvoiceXmlController(Controller):
@@ -61,28 +86,16 @@ class InvoiceXmlController(Controller):
         request: Request[Any, Any, Any],
         tenant: NamedDependency[Tenant],
         invoice_id: FromPath[str],
-        xml_format: Annotated[
+        requested_format: Annotated[
             str, QueryParameter(name="format", description=FORMAT_DESCRIPTION)
         ] = "ubl",
     ) -> Response[bytes]:
-        if xml_format not in XML_FORMATS:
-            raise InvalidInputError([FieldError("format", "must be one of: ubl, cii")])
+        chosen = xml_format(requested_format)
         svc = services(request.app.state)
         stored = await _stored_invoice(svc, tenant, parse_id(invoice_id, "invoice"))
         if not stored.was_sent:
             raise InvoiceStateError("a draft has no e-invoice XML: send it first")
         document = await issued_document(
-            svc.pdfs, svc.pool, tenant.business_id, stored.view, stored.version, xml_format
+            svc.pdfs, svc.pool, tenant.business_id, stored.view, stored.version, chosen
         )
-        return Response(
-            document.content,
-            media_type="application/xml",
-            headers={
-                "ETag": f'"{document.sha256}"',
-                "Content-Disposition": (
-                    f'inline; filename="{pdf_filename(stored.view.number).removesuffix(".pdf")}.xml"'
-                ),
-                "Cache-Control": "private, no-cache",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
+        return xml_response(document.content, stored.view.number, document.sha256)

@@ -225,9 +225,7 @@ async def issue_documents(
         lambda: svc.app.invoice_to_send(business_id, invoice_id, channels),
         svc.settings.database_timeout,
     )
-    produced = await produce_documents(
-        svc.pdfs, svc.pool, business_id, _from_aggregate(svc, draft)
-    )
+    produced = await produce_documents(svc.pdfs, svc.pool, business_id, _from_aggregate(svc, draft))
     digests = await store_documents(svc.pool, business_id, draft.id, draft.version + 1, produced)
     return digests, draft.version
 
