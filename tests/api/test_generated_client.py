@@ -4,7 +4,7 @@ quickstart against a real server: what a user of another generator gets from the
 The client is generated at test time from the served document, so an operation or schema a
 generator cannot read (a body missing from the components, an unknown media type) fails here:
 the generator's warnings are errors. docs/openapi-python-client.yaml is the configuration
-docs/api.md gives users (it only says that PDF and XML answers are bytes and text).
+docs/api.md gives users (the package's name; PDF and XML answers are bytes and text).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ PORTS = range(9600, 9700)
 REPOSITORY = Path(__file__).resolve().parents[2]
 CONFIG = REPOSITORY / "docs" / "openapi-python-client.yaml"
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
-PACKAGE = "fastfaktura_quickstart_client"
+PACKAGE = "fastfaktura_client"  # docs/openapi-python-client.yaml names it
 
 
 @pytest.fixture(scope="module")

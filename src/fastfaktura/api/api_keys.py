@@ -43,14 +43,19 @@ class ApiKeyResponse(msgspec.Struct, kw_only=True):
     key_prefix: Annotated[
         str, described("The key's first characters: how it is named and revoked", "ffk_test_Xq3vR9")
     ]
-    name: Annotated[str | None, described("The name given at creation", "CI")]
+    name: Annotated[str, described("The name given at creation", "CI")] | None
     created_at: CreatedAt
     # Precise to API_KEY_LAST_USED_PRECISION seconds (default 60): see docs/api.md.
-    last_used_at: Annotated[
-        datetime | None,
-        described("When it last authenticated a request (to the minute by default)", EXAMPLE_TIME),
-    ]
-    revoked_at: Annotated[datetime | None, described("When it was revoked (null: active)", None)]
+    last_used_at: (
+        Annotated[
+            datetime,
+            described(
+                "When it last authenticated a request (to the minute by default)", EXAMPLE_TIME
+            ),
+        ]
+        | None
+    )
+    revoked_at: Annotated[datetime, described("When it was revoked (null: active)", None)] | None
 
     @classmethod
     def from_row(cls, row: Any) -> ApiKeyResponse:
@@ -87,10 +92,13 @@ class ApiKeyPage(msgspec.Struct, kw_only=True):
 class ApiKeyCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A new API key of the business (the body may be left out)."""
 
-    name: Annotated[
-        Annotated[str, Meta(max_length=KEY_NAME_MAX_LENGTH)] | None,
-        described("A name to recognise it by", "CI"),
-    ] = None
+    name: (
+        Annotated[
+            Annotated[str, Meta(max_length=KEY_NAME_MAX_LENGTH)],
+            described("A name to recognise it by", "CI"),
+        ]
+        | None
+    ) = None
 
 
 def key_row(api_key: ApiKey, last_used_at: datetime | None = None) -> dict[str, Any]:

@@ -43,11 +43,14 @@ _PRINTABLE = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*"
 NON_BLANK_TEXT = f"^{_PRINTABLE}[^\\s\\x00-\\x1f\\x7f]{_PRINTABLE}$"
 Text = Annotated[str, Meta(min_length=1, pattern=NON_BLANK_TEXT)]
 Tag = Annotated[str, Meta(min_length=1, max_length=100, pattern=NON_BLANK_TEXT)]
-Address = Annotated[
-    Text | None,
-    described("Postal address, lines separated by newlines", "1 rue de la Paix\n75002 Paris"),
-]
-VatNumber = Annotated[Text | None, described("VAT identification number", "FR40123456789")]
+Address = (
+    Annotated[
+        Text,
+        described("Postal address, lines separated by newlines", "1 rue de la Paix\n75002 Paris"),
+    ]
+    | None
+)
+VatNumber = Annotated[Text, described("VAT identification number", "FR40123456789")] | None
 Tags = Annotated[
     Annotated[list[Tag], Meta(max_length=50)],
     described("Free labels (each 1 to 100 characters), replaced whole", ["vip"]),
@@ -63,15 +66,23 @@ ClientName = Annotated[
         description="The name shown on documents",
     ),
 ]
-Notes = Annotated[
-    Annotated[str, Meta(max_length=5000, pattern=NON_BLANK_TEXT)] | None,
-    described("Free text printed on the invoice (null clears)", "Thank you for your business"),
-]
+Notes = (
+    Annotated[
+        Annotated[str, Meta(max_length=5000, pattern=NON_BLANK_TEXT)],
+        described("Free text printed on the invoice (null clears)", "Thank you for your business"),
+    ]
+    | None
+)
+EXTERNAL_ID = described("Your own reference for it, unique among live clients", "CRM-1001")
+COMPANY_ID = described("Company registration number (SIREN, org nr, ...)", "123456789")
 PaymentMethod = Annotated[
     Literal["bank_transfer", "card", "cash", "other"],
     described("How the money came (or went back)", "bank_transfer"),
 ]
-PaymentReference = Annotated[
-    Annotated[str, Meta(max_length=200, pattern=NON_BLANK_TEXT)] | None,
-    described("Your reference for it, e.g. the bank transfer's", "SEPA 2026-118"),
-]
+PaymentReference = (
+    Annotated[
+        Annotated[str, Meta(max_length=200, pattern=NON_BLANK_TEXT)],
+        described("Your reference for it, e.g. the bank transfer's", "SEPA 2026-118"),
+    ]
+    | None
+)

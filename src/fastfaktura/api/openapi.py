@@ -41,11 +41,13 @@ def _snake(name: str) -> str:
 
 def _hoisted(raw: dict[str, Any]) -> dict[str, Any]:
     """msgspec puts the description and examples of `Annotated[X, Meta(...)] | None` on the X
-    branch of the `anyOf`: readers and generators look for them on the property itself."""
-    branches = [b for b in raw.get("anyOf", []) if b.get("type") != "null"]
-    if len(branches) != 1 or "$ref" in branches[0]:
+    branch of the `anyOf`: readers and generators look for them on the property itself. Of
+    several branches (a number or a string), the first described one speaks for the field."""
+    branches = [b for b in raw.get("anyOf", []) if "$ref" not in b and b.get("type") != "null"]
+    described = [b for b in branches if "description" in b]
+    if not described:
         return raw
-    hoisted = {k: branches[0][k] for k in ("description", "examples") if k in branches[0]}
+    hoisted = {k: described[0][k] for k in ("description", "examples") if k in described[0]}
     return {**hoisted, **raw}
 
 
@@ -167,7 +169,8 @@ IDEMPOTENCY_KEY = Parameter(
     name="Idempotency-Key",
     param_in="header",
     required=False,
-    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=255),
+    # Visible ASCII: HTTP trims the spaces around a header value (a key of spaces arrives empty).
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=255, pattern="^[!-~]+$"),
     description=(
         "Makes a retry safe: the first 2xx answer to this key is replayed for 24 hours and "
         "nothing is done again; the same key with another request answers 409"

@@ -11,6 +11,8 @@ import msgspec
 from msgspec import Meta
 
 from fastfaktura.api.body_fields import (  # re-exported: request bodies elsewhere use them
+    COMPANY_ID,
+    EXTERNAL_ID,
     NON_BLANK_TEXT,
     QUANTITY,
     TAX_RATE,
@@ -46,7 +48,7 @@ from fastfaktura.readmodels.invoice_view import (  # the invoice view, re-export
     TaxBreakdownItem,
     exact_number,
 )
-from fastfaktura.readmodels.wire_types import EXAMPLE_CLIENT_ID, described
+from fastfaktura.readmodels.wire_types import EXAMPLE_CLIENT_ID, EXAMPLE_IBAN, described
 
 __all__ = [
     "INVOICE_STATUSES",
@@ -92,30 +94,11 @@ class ClientCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
         Locale, described("The language of its documents (default: the business's)", "fr")
     ] = _UNSET
     external_id: (
-        Annotated[
-            str,
-            Meta(
-                max_length=255,
-                pattern=NON_BLANK_TEXT,
-                description="Your own reference for it, unique among live clients",
-                examples=["CRM-1001"],
-            ),
-        ]
-        | None
+        Annotated[str, Meta(max_length=255, pattern=NON_BLANK_TEXT), EXTERNAL_ID] | None
     ) = _UNSET
     tags: Tags = _UNSET
     vat_number: VatNumber = _UNSET
-    company_id: (
-        Annotated[
-            str,
-            Meta(
-                pattern=NON_BLANK_TEXT,
-                description="Company registration number (SIREN, org nr, ...)",
-                examples=["123456789"],
-            ),
-        ]
-        | None
-    ) = _UNSET
+    company_id: Annotated[str, Meta(pattern=NON_BLANK_TEXT), COMPANY_ID] | None = _UNSET
 
 
 class ClientUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -127,41 +110,26 @@ class ClientUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     address: Address = _UNSET
     country: Country | None = _UNSET
     locale: ClientLocale = _UNSET
-    external_id: Annotated[
-        str | None, described("Your own reference for it, unique among live clients", "CRM-1001")
-    ] = _UNSET
+    external_id: Annotated[str, EXTERNAL_ID] | None = _UNSET
     tags: Tags = _UNSET
     vat_number: VatNumber = _UNSET
-    company_id: Annotated[
-        str | None, described("Company registration number (SIREN, org nr, ...)", "123456789")
-    ] = _UNSET
+    company_id: Annotated[str, COMPANY_ID] | None = _UNSET
 
 
 class BusinessUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Merge: omitted fields keep their value, null clears a nullable field."""
 
     name: ClientName = _UNSET
-    legal_name: Annotated[
-        Text | None, described("The registered legal name, when it differs", "Demo SAS")
-    ] = _UNSET
+    legal_name: (
+        Annotated[Text, described("The registered legal name, when it differs", "Demo SAS")] | None
+    ) = _UNSET
     email: Email | None = _UNSET
     phone: Phone | None = _UNSET
     address: Address = _UNSET
     country: Country | None = _UNSET
     vat_number: VatNumber = _UNSET
-    company_id: Annotated[
-        Text | None, described("Company registration number (SIREN, org nr, ...)", "123456789")
-    ] = _UNSET
-    iban: (
-        Annotated[
-            str,
-            Meta(
-                examples=["FR7630006000011234567890189"],
-                description="IBAN printed for bank transfers",
-            ),
-        ]
-        | None
-    ) = _UNSET
+    company_id: Annotated[Text, COMPANY_ID] | None = _UNSET
+    iban: Annotated[str, described("IBAN printed for bank transfers", EXAMPLE_IBAN)] | None = _UNSET
     bic: (
         Annotated[str, Meta(examples=["AGRIFRPP"], description="BIC of the IBAN's bank")] | None
     ) = _UNSET
@@ -239,20 +207,20 @@ class InvoiceLineRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
             description="What is invoiced",
         ),
     ]
-    quantity: Annotated[
+    # The description of the first branch is the property's (api/openapi.py hoists it).
+    quantity: (
         Annotated[
             float,
             Meta(
                 gt=0,
                 le=1_000_000_000,
                 multiple_of=0.0001,
-                description="Up to 4 decimals",
-                examples=[1],
+                description="Quantity, > 0 and at most 1e9, up to 4 decimals (number or string)",
+                examples=[1.5],
             ),
         ]
-        | Annotated[str, Meta(pattern=QUANTITY, description="> 0, at most 1e9", examples=["2.25"])],
-        described("Quantity, > 0 and at most 1e9, up to 4 decimals (a number or a string)", 1.5),
-    ]
+        | Annotated[str, Meta(pattern=QUANTITY, description="> 0, at most 1e9", examples=["2.25"])]
+    )
     unit_price_cents: Annotated[
         int,
         Meta(
@@ -262,20 +230,19 @@ class InvoiceLineRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
             examples=[50000],
         ),
     ]
-    tax_rate: Annotated[
+    tax_rate: (
         Annotated[
             float,
             Meta(
                 ge=0,
                 le=100,
                 multiple_of=0.01,
-                description="Percent, up to 2 decimals",
+                description="VAT rate, percent, 0 to 100, up to 2 decimals (number or string)",
                 examples=[20],
             ),
         ]
-        | Annotated[str, Meta(pattern=TAX_RATE, description="0 to 100", examples=["5.5"])],
-        described("VAT rate, percent, 0 to 100, up to 2 decimals (a number or a string)", 20),
-    ]
+        | Annotated[str, Meta(pattern=TAX_RATE, description="0 to 100", examples=["5.5"])]
+    )
 
 
 Lines = Annotated[
@@ -289,9 +256,9 @@ class InvoiceCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
 
     client_id: Annotated[UUID, described("The client invoiced (not archived)", EXAMPLE_CLIENT_ID)]
     currency: Annotated[Currency, described("ISO 4217 currency of every amount", "EUR")]
-    due_date: Annotated[
-        date | None, described("Default: issue date + payment_terms_days", "2026-12-24")
-    ] = _UNSET
+    due_date: (
+        Annotated[date, described("Default: issue date + payment_terms_days", "2026-12-24")] | None
+    ) = _UNSET
     notes: Notes = _UNSET
     lines: Lines
 
@@ -304,9 +271,9 @@ class InvoiceUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
         UUID, described("The client invoiced (not archived)", EXAMPLE_CLIENT_ID)
     ] = _UNSET
     currency: Annotated[Currency, described("ISO 4217 currency of every amount", "EUR")] = _UNSET
-    due_date: Annotated[
-        date | None, described("Null: issue date + payment_terms_days", "2026-12-24")
-    ] = _UNSET
+    due_date: (
+        Annotated[date, described("Null: issue date + payment_terms_days", "2026-12-24")] | None
+    ) = _UNSET
     notes: Notes = _UNSET
     lines: Annotated[
         Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)],
@@ -322,20 +289,25 @@ class PaymentRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         Meta(ge=1, le=10**15, description="At most the amount due, minor units", examples=[40000]),
     ]
     method: PaymentMethod
-    paid_at: Annotated[
-        datetime | None,
-        described("When it was paid (RFC 3339); default: now", "2026-11-30T09:00:00Z"),
-    ] = _UNSET
+    paid_at: (
+        Annotated[
+            datetime, described("When it was paid (RFC 3339); default: now", "2026-11-30T09:00:00Z")
+        ]
+        | None
+    ) = _UNSET
     reference: PaymentReference = _UNSET
 
 
 class CancelRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Why the invoice is cancelled (optional; the body may be left out)."""
 
-    reason: Annotated[
-        Annotated[str, Meta(max_length=1000, pattern=NON_BLANK_TEXT)] | None,
-        described("Why it is cancelled (kept in the `cancelled` event)", "Issued twice"),
-    ] = _UNSET
+    reason: (
+        Annotated[
+            Annotated[str, Meta(max_length=1000, pattern=NON_BLANK_TEXT)],
+            described("Why it is cancelled (kept in the `cancelled` event)", "Issued twice"),
+        ]
+        | None
+    ) = _UNSET
 
 
 Channel = Literal["email", "sms", "link"]

@@ -53,7 +53,7 @@ EndpointEvents = Annotated[
     list[str],
     described('Event types of GET /api/v1/events it receives, or ["*"]', ["invoice.paid"]),
 ]
-EndpointDescription = Annotated[str | None, described("A note for you", "ERP sync")]
+EndpointDescription = Annotated[str, described("A note for you", "ERP sync")] | None
 EndpointId = Annotated[UUID, described("The endpoint's id", "2b3c4d5e-6f70-4812-9a3b-4c5d6e7f8091")]
 DeliveredEventId = Annotated[
     UUID, described("The event delivered (its feed id)", "9a1f3e0c-5b7d-4f2a-8c6e-1d0b9a8f7e6d")
@@ -72,8 +72,8 @@ class WebhookEndpointResponse(msgspec.Struct, kw_only=True):
         Literal["enabled", "disabled"],
         described("disabled after every delivery failed for the retry window", "enabled"),
     ]
-    disabled_at: Annotated[datetime | None, described("When it was disabled", None)]
-    disabled_reason: Annotated[str | None, described("Why it was disabled", None)]
+    disabled_at: Annotated[datetime, described("When it was disabled", None)] | None
+    disabled_reason: Annotated[str, described("Why it was disabled", None)] | None
     created_at: CreatedAt
 
     @classmethod
@@ -108,8 +108,8 @@ class WebhookAttemptResponse(msgspec.Struct, kw_only=True):
     event_id: DeliveredEventId
     type: Annotated[str, described("The event's type", "invoice.paid")]
     attempt: Annotated[int, described("Which attempt, from 1", 1)]
-    status_code: Annotated[int | None, described("The endpoint's HTTP status (null: none)", 200)]
-    error: Annotated[str | None, described("Why it failed (null: it succeeded)", None)]
+    status_code: Annotated[int, described("The endpoint's HTTP status (null: none)", 200)] | None
+    error: Annotated[str, described("Why it failed (null: it succeeded)", None)] | None
     duration_ms: Annotated[int, described("How long it took, milliseconds", 87)]
     created_at: Annotated[datetime, described("When it was made (RFC 3339, UTC)", EXAMPLE_TIME)]
 

@@ -21,6 +21,7 @@ EXAMPLE_ID = "53c7e82e-a39f-4e88-b66c-8f13f5bdf577"
 EXAMPLE_CLIENT_ID = "0b7f6a52-1c1e-4d3f-8a47-5c2b9d8e7f10"
 EXAMPLE_INVOICE_ID = "53c7e82e-a39f-4e88-b66c-8f13f5bdf577"
 EXAMPLE_TIME = "2026-11-24T10:00:00Z"
+EXAMPLE_IBAN = "FR7630006000011234567890189"
 
 Id = Annotated[UUID, described("Its id", EXAMPLE_ID)]
 ClientId = Annotated[UUID, described("The client's id", EXAMPLE_CLIENT_ID)]
@@ -45,9 +46,7 @@ VatNumber = Annotated[str | None, described("VAT identification number", "FR4012
 CompanyId = Annotated[
     str | None, described("Company registration number (SIREN, org nr, ...)", "123456789")
 ]
-Iban = Annotated[
-    str | None, described("IBAN printed for bank transfers", "FR7630006000011234567890189")
-]
+Iban = Annotated[str | None, described("IBAN printed for bank transfers", EXAMPLE_IBAN)]
 Bic = Annotated[str | None, described("BIC of the IBAN's bank", "AGRIFRPP")]
 
 # Money and amounts
