@@ -168,8 +168,7 @@ class InvoiceController(Controller):
         operation_id="ListInvoices",
         description=(
             "The business's invoices, newest first, paged, narrowed by the filters (status, "
-            "client, number, text, issue and due dates). An unknown status or a malformed "
-            "filter answers 422."
+            "client, number, text, issue and due dates); a malformed filter answers 422."
         ),
         summary='List invoices, newest first, filtered (API.md "Filters")',
         dependencies={"filters": Provide(invoice_filters)},
@@ -197,10 +196,7 @@ class InvoiceController(Controller):
     @get(
         "/{invoice_id:str}",
         operation_id="GetInvoice",
-        description=(
-            "One invoice with its lines, totals, payments, frozen parties and its events (from "
-            "the read model). Another business's invoice answers 404."
-        ),
+        description="One invoice with its lines, totals, payments, parties and events.",
         summary="An invoice with its lines and events",
         responses=problem_responses(401, 404),
     )
@@ -257,10 +253,7 @@ class InvoiceController(Controller):
     @get(
         "/{invoice_id:str}/events",
         operation_id="ListInvoiceEvents",
-        description=(
-            "Every event of the invoice, oldest first, read from the event store itself (not a "
-            "projection)."
-        ),
+        description="Every event of the invoice, oldest first, read from the event store itself.",
         summary="The invoice's event timeline, read from the event store",
         responses=problem_responses(401, 404),
     )
