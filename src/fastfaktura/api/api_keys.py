@@ -13,10 +13,12 @@ from typing import Annotated, Any, Final
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.openapi.spec import Example
+from litestar.params import Parameter
 from msgspec import Meta
 
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
+from fastfaktura.api.body_fields import PageNumber, PerPageCount, Total
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import Field, Page, PerPage, check, json_object
@@ -30,17 +32,30 @@ from fastfaktura.readmodels.queries.api_keys import (
     count_business_keys,
     find_business_key,
 )
+from fastfaktura.readmodels.wire_types import EXAMPLE_TIME, CreatedAt, described
 
 KEY_FIELDS: Final = (Field("name", "text", max_length=KEY_NAME_MAX_LENGTH),)
 
 
 class ApiKeyResponse(msgspec.Struct, kw_only=True):
-    key_prefix: Annotated[str, Meta(examples=["ffk_test_Xq3vR9"])]
-    name: str | None
-    created_at: datetime
+    """An API key of the business, named by its prefix (the key itself is never shown again)."""
+
+    key_prefix: Annotated[
+        str, described("The key's first characters: how it is named and revoked", "ffk_test_Xq3vR9")
+    ]
+    name: Annotated[str, described("The name given at creation", "CI")] | None
+    created_at: CreatedAt
     # Precise to API_KEY_LAST_USED_PRECISION seconds (default 60): see docs/api.md.
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    last_used_at: (
+        Annotated[
+            datetime,
+            described(
+                "When it last authenticated a request (to the minute by default)", EXAMPLE_TIME
+            ),
+        ]
+        | None
+    )
+    revoked_at: Annotated[datetime, described("When it was revoked (null: active)", None)] | None
 
     @classmethod
     def from_row(cls, row: Any) -> ApiKeyResponse:
@@ -56,18 +71,34 @@ class ApiKeyResponse(msgspec.Struct, kw_only=True):
 class ApiKeyCreated(ApiKeyResponse, kw_only=True):
     """The creation's answer: the only time the key itself is ever shown."""
 
-    api_key: Annotated[str, Meta(examples=["ffk_test_Xq3vR9..."])]
+    api_key: Annotated[
+        str,
+        described(
+            "The key: keep it, it is shown this once (X-Api-Key or Bearer)",
+            "ffk_test_Xq3vR9kLm2Np4Qr6St8Uv0Wx1Yz3Ab5Cd",
+        ),
+    ]
 
 
 class ApiKeyPage(msgspec.Struct, kw_only=True):
-    data: list[ApiKeyResponse]
-    page: int
-    per_page: int
-    total: int
+    """A page of API keys, newest first."""
+
+    data: Annotated[list[ApiKeyResponse], described("The keys of this page")]
+    page: PageNumber
+    per_page: PerPageCount
+    total: Total
 
 
 class ApiKeyCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(max_length=KEY_NAME_MAX_LENGTH, examples=["CI"])] | None = None
+    """A new API key of the business (the body may be left out)."""
+
+    name: (
+        Annotated[
+            Annotated[str, Meta(max_length=KEY_NAME_MAX_LENGTH)],
+            described("A name to recognise it by", "CI"),
+        ]
+        | None
+    ) = None
 
 
 def key_row(api_key: ApiKey, last_used_at: datetime | None = None) -> dict[str, Any]:
@@ -95,6 +126,10 @@ class ApiKeyController(Controller):
 
     @get(
         operation_id="ListApiKeys",
+        description=(
+            "The business's API keys, newest first, paged, each named by its prefix; the keys "
+            "themselves are never shown again."
+        ),
         summary="The business's API keys, newest first (never the keys themselves)",
         responses=problem_responses(401, 422),
     )
@@ -118,6 +153,10 @@ class ApiKeyController(Controller):
 
     @post(
         operation_id="CreateApiKey",
+        description=(
+            "Creates an API key of the business (`ffk_test_...` in the sandbox, `ffk_live_...` "
+            "when live). The key is in this answer only: keep it. It is stored as a hash."
+        ),
         summary="Create an API key (the key is in this answer only)",
         status_code=201,
         operation_class=json_body(ApiKeyCreateRequest, "An optional name", required=False),
@@ -141,15 +180,25 @@ class ApiKeyController(Controller):
     @delete(
         "/{key_prefix:str}",
         operation_id="RevokeApiKey",
+        description=(
+            "Revokes the key with that prefix at once; later requests with it answer 401. The "
+            "key in use may revoke itself."
+        ),
         summary="Revoke an API key (at once; the key in use may revoke itself)",
         status_code=200,
-        responses=problem_responses(401, 404),
+        responses=problem_responses(401, 404, 409),
     )
     async def revoke_key(
         self,
         request: Request[Any, Any, Any],
         tenant: NamedDependency[Tenant],
-        key_prefix: FromPath[str],
+        key_prefix: Annotated[
+            str,
+            Parameter(
+                description="The key's prefix, as ListApiKeys shows it",
+                examples=[Example(value="ffk_test_Xq3vR9")],
+            ),
+        ],
     ) -> ApiKeyResponse:
         if len(key_prefix) != KEY_PREFIX_LENGTH:
             raise ApiKeyNotFoundError(key_prefix)

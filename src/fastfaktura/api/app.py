@@ -47,7 +47,14 @@ from fastfaktura.api.invoice_search import InvoiceExportController
 from fastfaktura.api.invoice_xml import InvoiceXmlController  # issue 14: GET /invoices/{id}/xml
 from fastfaktura.api.invoices import InvoiceController
 from fastfaktura.api.key_usage import KeyUsage
-from fastfaktura.api.openapi import add_links, complete_answers, components, fix_number_unions
+from fastfaktura.api.openapi import (
+    REQUEST_BODIES,
+    add_links,
+    complete_answers,
+    components,
+    describe_schemas,
+    fix_number_unions,
+)
 from fastfaktura.api.public import public_invoice_page, public_invoice_pdf
 from fastfaktura.api.public_credit_notes import public_credit_note_page, public_credit_note_pdf
 from fastfaktura.api.ratelimit import (
@@ -122,6 +129,7 @@ def _add_body_schemas(app: Litestar) -> None:
             ApiKeyCreateRequest,
             CreditNoteCreateRequest,
             RefundRequest,
+            *REQUEST_BODIES,  # every other body a route documents with json_body
         )
     )
     document.components.schemas = dict(sorted(schemas.items()))
@@ -132,6 +140,7 @@ def _complete_document(app: Litestar) -> None:
     links between operations."""
     document = app.plugins.get(OpenAPIPlugin).provide_openapi()
     complete_answers(document)
+    describe_schemas(document)
     fix_number_unions(document)
     add_links(document)
 

@@ -27,7 +27,14 @@ class BusinessController(Controller):
     tags = ["Business"]
 
     @get(
-        operation_id="GetBusiness", summary="The business profile", responses=problem_responses(401)
+        operation_id="GetBusiness",
+        description=(
+            "The business the API key belongs to: its legal details (copied into each new "
+            "invoice as `seller`), defaults for new invoices and clients, numbering prefixes "
+            "and mode (sandbox or live)."
+        ),
+        summary="The business profile",
+        responses=problem_responses(401),
     )
     async def get_business(
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
@@ -39,9 +46,14 @@ class BusinessController(Controller):
 
     @put(
         operation_id="UpdateBusiness",
+        description=(
+            "Merges the body into the profile: fields left out keep their value, `null` clears "
+            "a nullable field. Invoices already created keep the details frozen into them. "
+            "Records `profile_changed`."
+        ),
         summary="Update the profile (merge: omitted fields are kept, null clears)",
         operation_class=json_body(BusinessUpdateRequest, "Fields to change"),
-        responses=problem_responses(400, 401, 422),
+        responses=problem_responses(400, 401, 409, 422),
     )
     async def update_business(
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]

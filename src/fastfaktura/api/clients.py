@@ -46,6 +46,10 @@ class ClientController(Controller):
 
     @get(
         operation_id="ListClients",
+        description=(
+            "The business's clients sorted by name, paged. `q` searches name, email and phone; "
+            "archived clients appear only with `archived=true`."
+        ),
         summary="List clients, sorted by name",
         responses=problem_responses(401, 422),
     )
@@ -80,6 +84,11 @@ class ClientController(Controller):
 
     @post(
         operation_id="CreateClient",
+        description=(
+            "Creates a client (`name` required). `external_id`, your own reference, is unique "
+            "among live clients: a second live client with it answers 409. Answers 201 with a "
+            "`Location` header."
+        ),
         summary="Create a client",
         status_code=201,
         operation_class=json_body(ClientCreateRequest, "The new client"),
@@ -106,6 +115,10 @@ class ClientController(Controller):
     @get(
         "/{client_id:str}",
         operation_id="GetClient",
+        description=(
+            "One client of the business, archived or not. Another business's client answers "
+            "404, like an id that does not exist."
+        ),
         summary="One client (archived ones too)",
         responses=problem_responses(401, 404),
     )
@@ -125,6 +138,11 @@ class ClientController(Controller):
     @put(
         "/{client_id:str}",
         operation_id="UpdateClient",
+        description=(
+            "Merges the body into the client: fields left out keep their value, `null` clears a "
+            "nullable field, `tags` is replaced whole. Invoices already created keep the "
+            "details frozen into them."
+        ),
         summary="Update a client (merge: omitted fields are kept, null clears)",
         operation_class=json_body(ClientUpdateRequest, "Fields to change"),
         responses=problem_responses(400, 401, 404, 409, 422),
@@ -148,9 +166,13 @@ class ClientController(Controller):
     @delete(
         "/{client_id:str}",
         operation_id="ArchiveClient",
+        description=(
+            "Archives the client: nothing is erased, it stays readable (and in lists with "
+            "`archived=true`), but takes no new invoices. Answers with the archived client."
+        ),
         summary="Archive a client (never erased; stays readable, takes no new invoices)",
         status_code=200,
-        responses=problem_responses(401, 404),
+        responses=problem_responses(401, 404, 409),
     )
     async def archive_client(
         self,

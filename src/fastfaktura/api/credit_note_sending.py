@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import uuid5
 
 import msgspec
@@ -17,17 +17,21 @@ from fastfaktura.api.credit_notes import from_aggregate
 from fastfaktura.api.errors import answers
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.openapi import json_body
-from fastfaktura.api.schemas import DeliveryResponse, SendRequest
+from fastfaktura.api.schemas import SendRequest
 from fastfaktura.api.sending import parse_send, settled
+from fastfaktura.api.sending_schemas import DeliveryResponse
 from fastfaktura.api.services import json_response, parse_id, services
 from fastfaktura.domain.errors import FieldError, InvalidInputError
 from fastfaktura.readmodels.credit_note_view import CreditNoteResponse
 from fastfaktura.readmodels.queries.deliveries import credit_note_delivery_statuses
+from fastfaktura.readmodels.wire_types import described
 
 
 class CreditNoteSendResponse(msgspec.Struct, kw_only=True):
+    """The credit note sent, and one delivery per channel."""
+
     credit_note: CreditNoteResponse
-    deliveries: list[DeliveryResponse]
+    deliveries: Annotated[list[DeliveryResponse], described("One per channel asked for")]
 
 
 def parse_credit_note_send(body: bytes) -> list[str]:
@@ -45,6 +49,11 @@ class CreditNoteSendController(Controller):
     @post(
         "/credit_notes/{credit_note_id:str}/send",
         operation_id="SendCreditNote",
+        description=(
+            "Sends the credit note by email (PDF attached), SMS and/or link, like an invoice's "
+            "send; a credit note has no reminders (`reminder: true` answers 422). In the "
+            "sandbox, deliveries are `simulated`."
+        ),
         summary="Send by email (PDF attached), SMS and/or link (sandbox: simulated)",
         status_code=200,
         operation_class=json_body(SendRequest, "Channels (`reminder` must be false or left out)"),

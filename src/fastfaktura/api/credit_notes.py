@@ -17,6 +17,7 @@ from litestar.params import FromPath, Parameter, QueryParameter
 from fastfaktura.adapters.einvoice.on_request import credit_note_ubl
 from fastfaktura.adapters.pdf.credit_note_store import CreditNoteDocuments, credit_note_documents
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
+from fastfaktura.api.body_fields import PageNumber, PerPageCount, Total
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import CREDIT_NOTE_FIELDS, REFUND_FIELDS
 from fastfaktura.api.idempotency import idempotent
@@ -39,6 +40,7 @@ from fastfaktura.readmodels.queries.credit_notes import (
     find_credit_note,
     find_stored_credit_note,
 )
+from fastfaktura.readmodels.wire_types import described
 
 _ROWS = CreditNotesReadModel()
 # A credit note's documents never change, but stay private to the business.
@@ -46,10 +48,12 @@ DOCUMENT_HEADERS = {"Cache-Control": "private, no-cache", "X-Content-Type-Option
 
 
 class CreditNotePage(msgspec.Struct, kw_only=True):
-    data: list[CreditNoteResponse]
-    page: int
-    per_page: int
-    total: int
+    """A page of credit notes, newest first."""
+
+    data: Annotated[list[CreditNoteResponse], described("The credit notes of this page")]
+    page: PageNumber
+    per_page: PerPageCount
+    total: Total
 
 
 def parse_credit_note(body: bytes) -> dict[str, Any]:
@@ -102,6 +106,10 @@ class CreditNoteController(Controller):
     @get(
         "/credit_notes",
         operation_id="ListCreditNotes",
+        description=(
+            "The business's credit notes, newest first, paged, optionally only those of one "
+            "invoice (`invoice_id`)."
+        ),
         summary="List credit notes, newest first",
         responses=problem_responses(401, 422),
     )
@@ -134,6 +142,10 @@ class CreditNoteController(Controller):
     @get(
         "/credit_notes/{credit_note_id:str}",
         operation_id="GetCreditNote",
+        description=(
+            "One credit note, with its credited lines, totals, refund due and the parties "
+            "frozen from the invoice."
+        ),
         summary="A credit note",
         responses=problem_responses(401, 404),
     )
@@ -157,6 +169,10 @@ class CreditNoteController(Controller):
     @get(
         "/credit_notes/{credit_note_id:str}/events",
         operation_id="ListCreditNoteEvents",
+        description=(
+            "Every event of the credit note (issued, refund_recorded), oldest first, read from "
+            "the event store."
+        ),
         summary="The credit note's events (issued, refund_recorded), read from the event store",
         responses=problem_responses(401, 404),
     )
@@ -261,6 +277,10 @@ class CreditNoteController(Controller):
     @post(
         "/credit_notes/{credit_note_id:str}/refunds",
         operation_id="RecordRefund",
+        description=(
+            "Records money given back to the client (`refund_recorded`), lowering the credit "
+            "note's `refund_due_cents`; more than the refund due answers 422."
+        ),
         summary="Record money given back against the credit note's refund due",
         description=(
             "Records a refund made elsewhere (bank transfer, cash, ...), whatever its `method`: "

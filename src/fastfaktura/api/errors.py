@@ -32,6 +32,7 @@ from fastfaktura.domain.errors import (
     RuleBroken,
     RulesBroken,
 )
+from fastfaktura.readmodels.wire_types import described
 
 log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -44,8 +45,10 @@ UNAVAILABLE_RETRY_AFTER_SECONDS: Final = 5
 
 
 class ProblemField(msgspec.Struct, kw_only=True, omit_defaults=True):
-    field: str
-    message: str
+    """One invalid field and what is wrong with it (and, from the legal checks, the rule)."""
+
+    field: Annotated[str, described("The field, as a path into the body", "lines[0].quantity")]
+    message: Annotated[str, described("What is wrong, in words", "must be greater than 0")]
     # Only the legal checks name a rule (API.md "E-invoices and legal checks").
     rule: Annotated[
         str | None,
@@ -60,11 +63,20 @@ class ProblemField(msgspec.Struct, kw_only=True, omit_defaults=True):
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     """RFC 9457 problem details, with `errors` naming each invalid field."""
 
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    errors: list[ProblemField] = msgspec.field(default_factory=list)
+    type: Annotated[
+        str,
+        described(
+            "A URI naming the kind of problem", "https://fastfaktura.io/problems/validation-error"
+        ),
+    ]
+    title: Annotated[str, described("The kind, in words", "Invalid request")]
+    status: Annotated[int, described("The HTTP status", 422)]
+    detail: Annotated[
+        str | None, described("This occurrence, in words", "One or more fields are invalid.")
+    ] = None
+    errors: Annotated[list[ProblemField], described("Each invalid field (422), else left out")] = (
+        msgspec.field(default_factory=list)
+    )
 
 
 class RequestConflict(ConflictError):
@@ -221,7 +233,8 @@ _PROBLEM_DESCRIPTIONS = {
     400: "Malformed JSON body, or a webhook whose signature does not match (problem+json)",
     401: "Missing, malformed, unknown or revoked API key (problem+json)",
     404: "No such resource for this business (problem+json)",
-    409: "Conflicts with the resource's state, or Idempotency-Key reused (problem+json)",
+    409: "Conflicts with the resource's state, or it changed concurrently (retry), or "
+    "Idempotency-Key reused with another request (problem+json)",
     413: "The request body is too large (problem+json)",
     422: "Invalid fields or query parameters, each named in `errors` (problem+json)",
     429: "Too many requests: retry after `Retry-After` seconds (problem+json)",

@@ -5,7 +5,7 @@ unreachable or too slow (`degraded`, never a 500, never longer than the database
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import structlog
@@ -17,29 +17,48 @@ from fastfaktura.api.errors import UNAVAILABLE_RETRY_AFTER_SECONDS
 from fastfaktura.api.services import services
 from fastfaktura.readmodels.models import READ_MODELS
 from fastfaktura.readmodels.queries import positions
+from fastfaktura.readmodels.wire_types import described
 
 log = structlog.get_logger(__name__)
 
 
 class ProjectionHealth(msgspec.Struct, kw_only=True):
-    name: str
-    position: int
-    head: int
-    lag: int
-    state: str
-    error: str | None = None
+    """One read model's projection: how far it has read the event store."""
+
+    name: Annotated[str, described("The read model", "invoices")]
+    position: Annotated[int, described("The last event it applied (notification id)", 1041)]
+    head: Annotated[int, described("The event store's last notification id", 1042)]
+    lag: Annotated[int, described("Events still to apply: head - position", 1)]
+    state: Annotated[
+        str,
+        described(
+            "running, standby (another process runs it), external (API-only worker), "
+            "starting, failed or absent",
+            "running",
+        ),
+    ]
+    error: Annotated[str | None, described("Why it failed (null otherwise)", None)] = None
 
 
 class Health(msgspec.Struct, kw_only=True, omit_defaults=True):
-    status: str
-    projections: list[ProjectionHealth]
+    """Whether the service is ready: ok once every projection runs."""
+
+    status: Annotated[str, described("ok, starting or degraded (a projection failed)", "ok")]
+    projections: Annotated[list[ProjectionHealth], described("One per read model")]
     # Set when the database could not be read (unreachable or too slow).
-    database: str | None = None
+    database: Annotated[
+        str | None,
+        described("Set when the database could not be read (unreachable or too slow)", None),
+    ] = None
 
 
 @get(
     "/health",
     operation_id="Health",
+    description=(
+        "200 once every read model has a running projection, with each projection's lag; 503 "
+        "while starting, when a projection failed, or when the database cannot be read."
+    ),
     summary="Readiness and projection lag",
     tags=["Operations"],
     responses={

@@ -136,6 +136,12 @@ class InvoiceController(Controller):
 
     @post(
         operation_id="CreateInvoice",
+        description=(
+            "Creates a draft invoice for a live client, numbered at once "
+            "({invoice_prefix}{YYYY}-{NNNNN}, gapless per business and year). Totals are "
+            "computed exactly from the lines; the business's and the client's details are "
+            "frozen into `seller` and `buyer`. Answers 201 with a `Location` header."
+        ),
         summary="Create an invoice (with lines); numbered at once, gapless per business and year",
         status_code=201,
         operation_class=json_body(InvoiceCreateRequest, "The invoice and its lines"),
@@ -160,6 +166,10 @@ class InvoiceController(Controller):
 
     @get(
         operation_id="ListInvoices",
+        description=(
+            "The business's invoices, newest first, paged, narrowed by the filters (status, "
+            "client, number, text, issue and due dates); a malformed filter answers 422."
+        ),
         summary='List invoices, newest first, filtered (API.md "Filters")',
         dependencies={"filters": Provide(invoice_filters)},
         responses=problem_responses(401, 422),
@@ -186,6 +196,7 @@ class InvoiceController(Controller):
     @get(
         "/{invoice_id:str}",
         operation_id="GetInvoice",
+        description="One invoice with its lines, totals, payments, parties and events.",
         summary="An invoice with its lines and events",
         responses=problem_responses(401, 404),
     )
@@ -242,6 +253,7 @@ class InvoiceController(Controller):
     @get(
         "/{invoice_id:str}/events",
         operation_id="ListInvoiceEvents",
+        description="Every event of the invoice, oldest first, read from the event store itself.",
         summary="The invoice's event timeline, read from the event store",
         responses=problem_responses(401, 404),
     )
@@ -307,6 +319,11 @@ class InvoiceController(Controller):
     @post(
         "/{invoice_id:str}/cancel",
         operation_id="CancelInvoice",
+        description=(
+            "Records `cancelled`; the invoice keeps its number. A sent invoice is credited in "
+            "full in the same transaction (a credit note is issued). An invoice with payments, "
+            "or already paid or cancelled, answers 409."
+        ),
         summary="Cancel an invoice (it keeps its number; nothing is deleted)",
         status_code=200,
         operation_class=json_body(CancelRequest, "Optional reason", required=False),
@@ -333,6 +350,11 @@ class InvoiceController(Controller):
     @post(
         "/{invoice_id:str}/payments",
         operation_id="RecordPayment",
+        description=(
+            "Records `payment_recorded` (partial payments allowed), then `paid` once nothing is "
+            "due. Only a sent, opened or overdue invoice takes a payment (else 409); more than "
+            "the amount due answers 422."
+        ),
         summary="Record a payment (partial allowed); `paid` once nothing is due",
         status_code=201,
         operation_class=json_body(PaymentRequest, "The payment"),

@@ -10,12 +10,14 @@ tests, follow).
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass, fields
 from typing import Any
 
 import msgspec
 from litestar.openapi.spec import (
+    Example,
     Link,
     OpenAPI,
     OpenAPIMediaType,
@@ -37,6 +39,18 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _hoisted(raw: dict[str, Any]) -> dict[str, Any]:
+    """msgspec puts the description and examples of `Annotated[X, Meta(...)] | None` on the X
+    branch of the `anyOf`: readers and generators look for them on the property itself. Of
+    several branches (a number or a string), the first described one speaks for the field."""
+    branches = [b for b in raw.get("anyOf", []) if "$ref" not in b and b.get("type") != "null"]
+    described = [b for b in branches if "description" in b]
+    if not described:
+        return raw
+    hoisted = {k: described[0][k] for k in ("description", "examples") if k in described[0]}
+    return {**hoisted, **raw}
+
+
 def to_schema(raw: Any) -> Any:
     if isinstance(raw, list):
         return [to_schema(item) for item in raw]
@@ -44,6 +58,7 @@ def to_schema(raw: Any) -> Any:
         return raw
     if "$ref" in raw:
         return Reference(ref=raw["$ref"])
+    raw = _hoisted(raw)
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         name = _snake(key)
@@ -63,10 +78,17 @@ def components(*types: type[msgspec.Struct]) -> dict[str, Schema]:
     return {name: to_schema(schema) for name, schema in defs.items()}
 
 
+# Every struct `json_body` documents, for app.py to add to the document's components (Litestar
+# derives components from handler signatures only, and our bodies are read raw).
+REQUEST_BODIES: list[type[msgspec.Struct]] = []
+
+
 def json_body(
     struct: type[msgspec.Struct], description: str, *, required: bool = True
 ) -> type[Operation]:
     """An Operation class documenting `struct` as the route's JSON request body."""
+    if struct not in REQUEST_BODIES:
+        REQUEST_BODIES.append(struct)
 
     @dataclass
     class BodyOperation(Operation):
@@ -152,12 +174,16 @@ LINKS: dict[tuple[str, str], dict[str, tuple[dict[str, str], dict[str, str] | No
 
 
 def _operations(document: OpenAPI) -> list[Operation]:
+    return [operation for _, operation in _operations_by_method(document)]
+
+
+def _operations_by_method(document: OpenAPI) -> list[tuple[str, Operation]]:
     found = []
     for item in (document.paths or {}).values():
         for method in ("get", "put", "post", "delete", "patch"):
             operation = getattr(item, method)
             if operation is not None:
-                found.append(operation)
+                found.append((method, operation))
     return found
 
 
@@ -165,11 +191,27 @@ def _is_problem(answer: OpenAPIResponse | Reference) -> bool:
     return isinstance(answer, OpenAPIResponse) and PROBLEM_JSON in (answer.content or {})
 
 
+def _describe_path_parameters(operation: Operation) -> None:
+    """An id in the path (`invoice_id`, ...) is the UUID of the resource it names."""
+    for parameter in operation.parameters or []:
+        if (
+            isinstance(parameter, Parameter)
+            and parameter.param_in == "path"
+            and parameter.description is None
+            and parameter.name.endswith("_id")
+        ):
+            thing = parameter.name.removesuffix("_id").replace("_", " ")
+            parameter.description = f"The {thing}'s id (a UUID)"
+            parameter.examples = parameter.examples or {
+                "id": Example(value="8d7e5b4a-3c2f-4e1d-9b0a-6f5e4d3c2b1a")
+            }
+
+
 def complete_answers(document: OpenAPI) -> None:
     """Document, on every operation, the answers that come from shared code rather than
     from its handler, and drop Litestar's default 400 entry, a shape the service never
     sends (its invalid parameters are a 422 problem)."""
-    for operation in _operations(document):
+    for method, operation in _operations_by_method(document):
         responses = operation.responses or {}
         if "400" in responses and not _is_problem(responses["400"]):
             del responses["400"]
@@ -182,6 +224,12 @@ def complete_answers(document: OpenAPI) -> None:
             isinstance(p, Parameter) and p.param_in == "path" for p in operation.parameters or []
         ):
             statuses.append(404)
+        if method == "post" and operation.security:
+            # Every POST behind a key takes an Idempotency-Key (api/idempotency.py): reused
+            # with another request, 409. The header is left out of the parameters: fuzzers
+            # would send the same few keys again and have their scenarios replayed.
+            statuses.append(409)
+        _describe_path_parameters(operation)
         for status in sorted(set(statuses)):
             responses.setdefault(str(status), problem_answer(status))
         # A handler's own 429/503 (e.g. the PDF queue is full) says when to come back too.
@@ -196,6 +244,26 @@ def complete_answers(document: OpenAPI) -> None:
                 for media_type in media_types:
                     answer.content.setdefault(media_type, first)
         operation.responses = dict(sorted(responses.items()))
+
+
+def _struct_classes() -> dict[str, list[type[msgspec.Struct]]]:
+    found: dict[str, list[type[msgspec.Struct]]] = {}
+    pending: list[type[msgspec.Struct]] = [msgspec.Struct]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            found.setdefault(subclass.__name__, []).append(subclass)
+            pending.append(subclass)
+    return found
+
+
+def describe_schemas(document: OpenAPI) -> None:
+    """Each component schema Litestar made from a msgspec struct, described by the struct's
+    docstring (Litestar leaves it out; msgspec's own schemas, the request bodies, keep it)."""
+    structs = _struct_classes()
+    for name, schema in (document.components.schemas or {}).items():
+        candidates = structs.get(name, [])
+        if schema.description is None and len(candidates) == 1 and candidates[0].__doc__:
+            schema.description = inspect.cleandoc(candidates[0].__doc__)
 
 
 def _number_once(schema: Any) -> None:

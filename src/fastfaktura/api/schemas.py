@@ -10,6 +10,28 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from fastfaktura.api.body_fields import (  # re-exported: request bodies elsewhere use them
+    COMPANY_ID,
+    EXTERNAL_ID,
+    NON_BLANK_TEXT,
+    QUANTITY,
+    TAX_RATE,
+    Address,
+    ClientLocale,
+    ClientName,
+    Country,
+    Email,
+    Notes,
+    PageNumber,
+    PaymentMethod,
+    PaymentReference,
+    PerPageCount,
+    Phone,
+    Tags,
+    Text,
+    Total,
+    VatNumber,
+)
 from fastfaktura.readmodels.business_view import BusinessResponse  # re-exported for the API
 from fastfaktura.readmodels.client_view import ClientResponse  # re-exported for the API
 from fastfaktura.readmodels.invoice_view import (  # the invoice view, re-exported for the API
@@ -26,6 +48,7 @@ from fastfaktura.readmodels.invoice_view import (  # the invoice view, re-export
     TaxBreakdownItem,
     exact_number,
 )
+from fastfaktura.readmodels.wire_types import EXAMPLE_CLIENT_ID, EXAMPLE_IBAN, described
 
 __all__ = [
     "INVOICE_STATUSES",
@@ -46,94 +69,108 @@ __all__ = [
 
 
 class ClientPage(msgspec.Struct, kw_only=True):
-    data: list[ClientResponse]
-    page: int
-    per_page: int
-    total: int
+    """A page of clients."""
+
+    data: Annotated[list[ClientResponse], described("The clients of this page")]
+    page: PageNumber
+    per_page: PerPageCount
+    total: Total
 
 
 # -- request bodies, for the OpenAPI document (the checks themselves live in api/fields.py) --
 
-Email = Annotated[str, Meta(max_length=254, examples=["billing@example.com"])]
-Phone = Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{1,14}$", examples=["+33612345678"])]
-Country = Annotated[
-    str, Meta(min_length=2, max_length=2, examples=["FR"], description="ISO 3166-1 alpha-2")
-]
-# Text as api/input.py takes it: no control character (C0 but tab, newline and carriage
-# return; DEL), and not blank.
-_PRINTABLE = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*"
-NON_BLANK_TEXT = f"^{_PRINTABLE}[^\\s\\x00-\\x1f\\x7f]{_PRINTABLE}$"
-Text = Annotated[str, Meta(min_length=1, pattern=NON_BLANK_TEXT)]
-Tag = Annotated[str, Meta(min_length=1, max_length=100, pattern=NON_BLANK_TEXT)]
 _UNSET: Any = msgspec.UNSET
 
 
 class ClientCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: Annotated[
-        str, Meta(min_length=1, max_length=200, pattern=NON_BLANK_TEXT, examples=["Acme SARL"])
-    ]
+    """A new client. Only `name` is required."""
+
+    name: ClientName
     email: Email | None = _UNSET
     phone: Phone | None = _UNSET
-    address: Text | None = _UNSET
+    address: Address = _UNSET
     country: Country | None = _UNSET
-    locale: Locale = _UNSET
+    locale: Annotated[
+        Locale, described("The language of its documents (default: the business's)", "fr")
+    ] = _UNSET
     external_id: (
-        Annotated[
-            str,
-            Meta(max_length=255, pattern=NON_BLANK_TEXT, description="Unique among live clients"),
-        ]
-        | None
+        Annotated[str, Meta(max_length=255, pattern=NON_BLANK_TEXT), EXTERNAL_ID] | None
     ) = _UNSET
-    tags: Annotated[list[Tag], Meta(max_length=50)] = _UNSET
-    vat_number: Text | None = _UNSET
-    company_id: (
-        Annotated[str, Meta(pattern=NON_BLANK_TEXT, description="SIREN, org nr, ...")] | None
-    ) = _UNSET
+    tags: Tags = _UNSET
+    vat_number: VatNumber = _UNSET
+    company_id: Annotated[str, Meta(pattern=NON_BLANK_TEXT), COMPANY_ID] | None = _UNSET
 
 
 class ClientUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Merge: omitted fields keep their value, null clears a nullable field."""
 
-    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=NON_BLANK_TEXT)] = _UNSET
+    name: ClientName = _UNSET
     email: Email | None = _UNSET
     phone: Phone | None = _UNSET
-    address: Text | None = _UNSET
+    address: Address = _UNSET
     country: Country | None = _UNSET
-    locale: Locale = _UNSET
-    external_id: str | None = _UNSET
-    tags: Annotated[list[Tag], Meta(max_length=50)] = _UNSET
-    vat_number: Text | None = _UNSET
-    company_id: str | None = _UNSET
+    locale: ClientLocale = _UNSET
+    external_id: Annotated[str, EXTERNAL_ID] | None = _UNSET
+    tags: Tags = _UNSET
+    vat_number: VatNumber = _UNSET
+    company_id: Annotated[str, COMPANY_ID] | None = _UNSET
 
 
 class BusinessUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Merge: omitted fields keep their value, null clears a nullable field."""
 
-    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=NON_BLANK_TEXT)] = _UNSET
-    legal_name: Text | None = _UNSET
+    name: ClientName = _UNSET
+    legal_name: (
+        Annotated[Text, described("The registered legal name, when it differs", "Demo SAS")] | None
+    ) = _UNSET
     email: Email | None = _UNSET
     phone: Phone | None = _UNSET
-    address: Text | None = _UNSET
+    address: Address = _UNSET
     country: Country | None = _UNSET
-    vat_number: Text | None = _UNSET
-    company_id: Text | None = _UNSET
-    iban: Annotated[str, Meta(examples=["FR7630006000011234567890189"])] | None = _UNSET
-    bic: Annotated[str, Meta(examples=["AGRIFRPP"])] | None = _UNSET
-    currency: Currency = _UNSET
-    locale: Locale = _UNSET
-    payment_terms_days: Annotated[int, Meta(ge=0, le=365)] = _UNSET
-    invoice_prefix: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,10}$", examples=["F"])] = _UNSET
+    vat_number: VatNumber = _UNSET
+    company_id: Annotated[Text, COMPANY_ID] | None = _UNSET
+    iban: Annotated[str, described("IBAN printed for bank transfers", EXAMPLE_IBAN)] | None = _UNSET
+    bic: (
+        Annotated[str, Meta(examples=["AGRIFRPP"], description="BIC of the IBAN's bank")] | None
+    ) = _UNSET
+    currency: Annotated[Currency, described("Default currency of new invoices", "EUR")] = _UNSET
+    locale: Annotated[Locale, described("Default language of new clients' documents", "fr")] = (
+        _UNSET
+    )
+    payment_terms_days: Annotated[
+        int,
+        Meta(ge=0, le=365, description="Days from issue to the default due date", examples=[30]),
+    ] = _UNSET
+    invoice_prefix: Annotated[
+        str,
+        Meta(
+            pattern=r"^[A-Za-z0-9_-]{1,10}$",
+            examples=["F"],
+            description="Invoices' numbers: {invoice_prefix}{YYYY}-{NNNNN}",
+        ),
+    ] = _UNSET
     vat_exempt_293b: Annotated[
-        bool, Meta(description="France: VAT franchise, art. 293 B du CGI (printed on invoices)")
+        bool,
+        Meta(
+            description="France: VAT franchise, art. 293 B du CGI (printed on invoices)",
+            examples=[False],
+        ),
     ] = _UNSET
     late_payment_rate: (
         Annotated[
-            float, Meta(ge=0, le=100, description="France: contractual late-payment rate, percent")
+            float,
+            Meta(
+                ge=0,
+                le=100,
+                description="France: contractual late-payment rate, percent",
+                examples=[10],
+            ),
         ]
         | None
     ) = _UNSET
     f_skatt: Annotated[
-        bool, Meta(description="Sweden: approved for F-tax (Godkänd för F-skatt)")
+        bool,
+        Meta(description="Sweden: approved for F-tax (Godkänd för F-skatt)", examples=[False]),
     ] = _UNSET
     credit_note_prefix: Annotated[
         str,
@@ -145,24 +182,32 @@ class BusinessUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=
     ] = _UNSET
 
 
-# -- invoices -----------------------------------------------------------------------------------
-
-# Decimals may also be written as strings, judged as written (a value, not its rounding).
-_QUANTITY = r"^[0-9]{1,9}(\.[0-9]{1,4})?$"
-_TAX_RATE = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$"
+# -- invoices (their checks: api/fields.py) ---------------------------------------------------
 
 
 class InvoicePage(msgspec.Struct, kw_only=True):
-    data: list[InvoiceResponse]
-    page: int
-    per_page: int
-    total: int
+    """A page of invoices."""
+
+    data: Annotated[list[InvoiceResponse], described("The invoices of this page")]
+    page: PageNumber
+    per_page: PerPageCount
+    total: Total
 
 
 class InvoiceLineRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One line: what, how many, at what unit price and VAT rate."""
+
     description: Annotated[
-        str, Meta(min_length=1, max_length=1000, pattern=NON_BLANK_TEXT, examples=["Consulting"])
+        str,
+        Meta(
+            min_length=1,
+            max_length=1000,
+            pattern=NON_BLANK_TEXT,
+            examples=["Consulting"],
+            description="What is invoiced",
+        ),
     ]
+    # The description of the first branch is the property's (api/openapi.py hoists it).
     quantity: (
         Annotated[
             float,
@@ -170,11 +215,11 @@ class InvoiceLineRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
                 gt=0,
                 le=1_000_000_000,
                 multiple_of=0.0001,
-                description="Up to 4 decimals",
-                examples=[1],
+                description="Quantity, > 0 and at most 1e9, up to 4 decimals (number or string)",
+                examples=[1.5],
             ),
         ]
-        | Annotated[str, Meta(pattern=_QUANTITY, description="> 0, at most 1e9", examples=["2.25"])]
+        | Annotated[str, Meta(pattern=QUANTITY, description="> 0, at most 1e9", examples=["2.25"])]
     )
     unit_price_cents: Annotated[
         int,
@@ -192,49 +237,75 @@ class InvoiceLineRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
                 ge=0,
                 le=100,
                 multiple_of=0.01,
-                description="Percent, up to 2 decimals",
+                description="VAT rate, percent, 0 to 100, up to 2 decimals (number or string)",
                 examples=[20],
             ),
         ]
-        | Annotated[str, Meta(pattern=_TAX_RATE, description="0 to 100", examples=["5.5"])]
+        | Annotated[str, Meta(pattern=TAX_RATE, description="0 to 100", examples=["5.5"])]
     )
 
 
+Lines = Annotated[
+    Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)],
+    described("The lines, 1 to 500, in order"),
+]
+
+
 class InvoiceCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    client_id: UUID
-    currency: Currency
+    """A new invoice for a live client. It is numbered at once and starts as a draft."""
+
+    client_id: Annotated[UUID, described("The client invoiced (not archived)", EXAMPLE_CLIENT_ID)]
+    currency: Annotated[Currency, described("ISO 4217 currency of every amount", "EUR")]
     due_date: (
-        Annotated[date, Meta(description="Default: issue date + payment_terms_days")] | None
+        Annotated[date, described("Default: issue date + payment_terms_days", "2026-12-24")] | None
     ) = _UNSET
-    notes: Annotated[str, Meta(max_length=5000, pattern=NON_BLANK_TEXT)] | None = _UNSET
-    lines: Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)]
+    notes: Notes = _UNSET
+    lines: Lines
 
 
 class InvoiceUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A draft's edit, merged: omitted fields keep their value, `lines` replaces them all,
     `notes: null` clears, `due_date: null` takes the creation default."""
 
-    client_id: UUID = _UNSET
-    currency: Currency = _UNSET
-    due_date: Annotated[date, Meta(description="Null: issue date + payment_terms_days")] | None = (
-        _UNSET
-    )
-    notes: Annotated[str, Meta(max_length=5000, pattern=NON_BLANK_TEXT)] | None = _UNSET
-    lines: Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)] = _UNSET
+    client_id: Annotated[
+        UUID, described("The client invoiced (not archived)", EXAMPLE_CLIENT_ID)
+    ] = _UNSET
+    currency: Annotated[Currency, described("ISO 4217 currency of every amount", "EUR")] = _UNSET
+    due_date: (
+        Annotated[date, described("Null: issue date + payment_terms_days", "2026-12-24")] | None
+    ) = _UNSET
+    notes: Notes = _UNSET
+    lines: Annotated[
+        Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)],
+        described("The new lines, 1 to 500, replacing all of them"),
+    ] = _UNSET
 
 
 class PaymentRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Money received for the invoice (a part or all of its amount due)."""
+
     amount_cents: Annotated[
-        int, Meta(ge=1, le=10**15, description="At most the amount due", examples=[12000])
+        int,
+        Meta(ge=1, le=10**15, description="At most the amount due, minor units", examples=[40000]),
     ]
-    method: Literal["bank_transfer", "card", "cash", "other"]
-    paid_at: Annotated[datetime, Meta(description="Default: now")] | None = _UNSET
-    reference: Annotated[str, Meta(max_length=200, pattern=NON_BLANK_TEXT)] | None = _UNSET
+    method: PaymentMethod
+    paid_at: (
+        Annotated[
+            datetime, described("When it was paid (RFC 3339); default: now", "2026-11-30T09:00:00Z")
+        ]
+        | None
+    ) = _UNSET
+    reference: PaymentReference = _UNSET
 
 
 class CancelRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Why the invoice is cancelled (optional; the body may be left out)."""
+
     reason: (
-        Annotated[str, Meta(max_length=1000, pattern=NON_BLANK_TEXT, examples=["Issued twice"])]
+        Annotated[
+            Annotated[str, Meta(max_length=1000, pattern=NON_BLANK_TEXT)],
+            described("Why it is cancelled (kept in the `cancelled` event)", "Issued twice"),
+        ]
         | None
     ) = _UNSET
 
@@ -243,59 +314,40 @@ Channel = Literal["email", "sms", "link"]
 
 
 class SendRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """How to send: one delivery per channel."""
+
     channels: Annotated[
-        list[Channel], Meta(min_length=1, max_length=3, examples=[["email", "link"]])
+        list[Channel],
+        Meta(
+            min_length=1,
+            max_length=3,
+            examples=[["email", "link"]],
+            description="The channels, unique: email (PDF attached), sms, link",
+        ),
     ]
-    reminder: Annotated[bool, Meta(description="A reminder of a sent invoice")] = False
-
-
-class DeliveryResponse(msgspec.Struct, kw_only=True):
-    channel: Channel
-    to: str | None
-    status: Literal["simulated", "pending", "delivered", "failed"]
-    url: str
-
-
-class SendResponse(msgspec.Struct, kw_only=True):
-    invoice: InvoiceResponse
-    deliveries: list[DeliveryResponse]
-
-
-class AttachmentResponse(msgspec.Struct, kw_only=True):
-    filename: str
-    content_type: str
-    size: int
-
-
-class SandboxMessage(msgspec.Struct, kw_only=True):
-    id: UUID
-    # A credit note's message: the invoice it credits (so `?invoice_id=` finds it too).
-    invoice_id: UUID
-    channel: Channel
-    to: str | None
-    subject: str | None
-    body: str
-    url: str
-    attachments: list[AttachmentResponse]
-    created_at: datetime
-    # The credit note a message sends; null for an invoice's message.
-    credit_note_id: UUID | None = None
-
-
-class SandboxMessagePage(msgspec.Struct, kw_only=True):
-    data: list[SandboxMessage]
-    page: int
-    per_page: int
-    total: int
+    reminder: Annotated[
+        bool,
+        Meta(
+            description="A reminder of a sent invoice (records `reminder_sent`)", examples=[False]
+        ),
+    ] = False
 
 
 # -- credit notes (the response struct is readmodels/credit_note_view.py) -----------------------
 
 
 class CreditNoteCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What to credit on an issued invoice: some lines, or (no `lines`) all not yet credited."""
+
     reason: Annotated[
         str,
-        Meta(min_length=1, max_length=1000, pattern=NON_BLANK_TEXT, examples=["Returned goods"]),
+        Meta(
+            min_length=1,
+            max_length=1000,
+            pattern=NON_BLANK_TEXT,
+            examples=["Returned goods"],
+            description="Why it is issued (printed)",
+        ),
     ]
     lines: (
         Annotated[
@@ -311,8 +363,11 @@ class CreditNoteCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_field
 
 
 class RefundRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Money given back to the client against the credit note's refund due."""
+
     amount_cents: Annotated[
-        int, Meta(ge=1, le=10**15, description="At most the refund due", examples=[50000])
+        int,
+        Meta(ge=1, le=10**15, description="At most the refund due, minor units", examples=[50000]),
     ]
-    method: Literal["bank_transfer", "card", "cash", "other"]
-    reference: Annotated[str, Meta(max_length=200, pattern=NON_BLANK_TEXT)] | None = _UNSET
+    method: PaymentMethod
+    reference: PaymentReference = _UNSET

@@ -24,11 +24,11 @@ from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import Page, PerPage, check_each, json_object, parse_uuid
 from fastfaktura.api.invoices import _from_aggregate
 from fastfaktura.api.openapi import json_body
-from fastfaktura.api.schemas import (
+from fastfaktura.api.schemas import SendRequest
+from fastfaktura.api.sending_schemas import (
     DeliveryResponse,
     SandboxMessage,
     SandboxMessagePage,
-    SendRequest,
     SendResponse,
 )
 from fastfaktura.api.services import Services, json_response, parse_id, services
@@ -87,6 +87,12 @@ class SendController(Controller):
     @post(
         "/invoices/{invoice_id:str}/send",
         operation_id="SendInvoice",
+        description=(
+            "Sends the invoice by each channel: email (PDF attached; needs the client's email), "
+            "SMS (needs its phone), link. The first send records `sent`; `reminder: true` "
+            "records `reminder_sent` for an invoice already sent. In the sandbox, nothing "
+            "leaves the machine: deliveries are `simulated` and kept under /sandbox/messages."
+        ),
         summary="Send by email, SMS and/or link, or send a reminder (sandbox: simulated)",
         status_code=200,
         operation_class=json_body(SendRequest, "Channels, and whether this is a reminder"),
@@ -160,6 +166,11 @@ class SendController(Controller):
     @get(
         "/sandbox/messages",
         operation_id="ListSandboxMessages",
+        description=(
+            "The emails and SMS a sandbox business would have sent (kept instead of delivered), "
+            "newest first, optionally only those of one invoice (`invoice_id`, also finding the "
+            "messages of its credit notes)."
+        ),
         summary="Messages a sandbox business would have sent, newest first",
         tags=["Sandbox"],
         responses=problem_responses(401, 422),

@@ -4,7 +4,7 @@ endpoints"). The worker that delivers them is policies/webhooks.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -21,6 +21,7 @@ from fastfaktura.adapters.webhooks.addresses import (
     system_resolver,
 )
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
+from fastfaktura.api.body_fields import PageNumber, PerPageCount, Total
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import (
@@ -34,22 +35,46 @@ from fastfaktura.api.openapi import json_body
 from fastfaktura.api.services import json_response, parse_id, services
 from fastfaktura.domain.errors import FieldError, InvalidInputError, NotFoundError
 from fastfaktura.readmodels.feed import EVENT_TYPES
+from fastfaktura.readmodels.wire_types import EXAMPLE_TIME, CreatedAt, described
 
 FIELDS = ("url", "events", "description")
 MAX_DESCRIPTION = 500
 ALL_EVENTS = "*"
 
 
+EndpointUrl = Annotated[
+    str,
+    described(
+        "Where events are POSTed (https for a live business)",
+        "https://erp.example.com/hooks/fastfaktura",
+    ),
+]
+EndpointEvents = Annotated[
+    list[str],
+    described('Event types of GET /api/v1/events it receives, or ["*"]', ["invoice.paid"]),
+]
+EndpointDescription = Annotated[str, described("A note for you", "ERP sync")] | None
+EndpointId = Annotated[UUID, described("The endpoint's id", "2b3c4d5e-6f70-4812-9a3b-4c5d6e7f8091")]
+DeliveredEventId = Annotated[
+    UUID, described("The event delivered (its feed id)", "9a1f3e0c-5b7d-4f2a-8c6e-1d0b9a8f7e6d")
+]
+
+
 class WebhookEndpointResponse(msgspec.Struct, kw_only=True):
-    id: UUID
-    url: str
-    events: list[str]
-    description: str | None
+    """A URL the business's events are delivered to, signed (Standard Webhooks)."""
+
+    id: EndpointId
+    url: EndpointUrl
+    events: EndpointEvents
+    description: EndpointDescription
     # `disabled` after every delivery failed for the retry window (a retry enables it again).
-    status: Literal["enabled", "disabled"]
-    disabled_at: datetime | None
-    disabled_reason: str | None
-    created_at: datetime
+    status: Annotated[
+        Literal["enabled", "disabled"],
+        described("disabled after every delivery failed for the retry window", "enabled"),
+    ]
+    disabled_at: Annotated[datetime, described("When it was disabled", None)] | None
+    disabled_reason: Annotated[str, described("Why it was disabled", None)] | None
+    created_at: CreatedAt
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> WebhookEndpointResponse:
@@ -57,43 +82,63 @@ class WebhookEndpointResponse(msgspec.Struct, kw_only=True):
 
 
 class WebhookEndpointCreated(WebhookEndpointResponse, kw_only=True):
-    secret: str  # shown only here
+    """The registration's answer: the only time the signing secret is shown."""
+
+    secret: Annotated[
+        str,
+        described(
+            "The signing secret (Standard Webhooks), shown only here",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ),
+    ]
 
 
 class WebhookEndpointPage(msgspec.Struct, kw_only=True):
-    data: list[WebhookEndpointResponse]
-    page: int
-    per_page: int
-    total: int
+    """A page of webhook endpoints."""
+
+    data: Annotated[list[WebhookEndpointResponse], described("The endpoints of this page")]
+    page: PageNumber
+    per_page: PerPageCount
+    total: Total
 
 
 class WebhookAttemptResponse(msgspec.Struct, kw_only=True):
-    event_id: UUID
-    type: str
-    attempt: int
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-    created_at: datetime
+    """One attempt to deliver an event to the endpoint."""
+
+    event_id: DeliveredEventId
+    type: Annotated[str, described("The event's type", "invoice.paid")]
+    attempt: Annotated[int, described("Which attempt, from 1", 1)]
+    status_code: Annotated[int, described("The endpoint's HTTP status (null: none)", 200)] | None
+    error: Annotated[str, described("Why it failed (null: it succeeded)", None)] | None
+    duration_ms: Annotated[int, described("How long it took, milliseconds", 87)]
+    created_at: Annotated[datetime, described("When it was made (RFC 3339, UTC)", EXAMPLE_TIME)]
 
 
 class WebhookAttemptPage(msgspec.Struct, kw_only=True):
-    data: list[WebhookAttemptResponse]
-    page: int
-    per_page: int
-    total: int
+    """A page of delivery attempts, newest first."""
+
+    data: Annotated[list[WebhookAttemptResponse], described("The attempts of this page")]
+    page: PageNumber
+    per_page: PerPageCount
+    total: Total
 
 
 class RetryAccepted(msgspec.Struct, kw_only=True):
-    endpoint_id: UUID
-    event_id: UUID
-    status: Literal["pending"] = "pending"
+    """The retry is queued: the delivery worker makes it now."""
+
+    endpoint_id: EndpointId
+    event_id: DeliveredEventId
+    status: Annotated[Literal["pending"], described("Always pending: queued", "pending")] = (
+        "pending"
+    )
 
 
 class WebhookEndpointRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    url: str
-    events: list[str]
-    description: str | None = None
+    """An endpoint to register."""
+
+    url: EndpointUrl
+    events: EndpointEvents
+    description: EndpointDescription = None
 
 
 def _fields(row: dict[str, Any]) -> dict[str, Any]:
@@ -166,6 +211,11 @@ class WebhookEndpointController(Controller):
 
     @post(
         operation_id="CreateWebhookEndpoint",
+        description=(
+            "Registers a URL to receive the business's events (those of GET /api/v1/events), "
+            "signed per Standard Webhooks with the secret in this answer. A live business's URL "
+            "must be https and public."
+        ),
         summary="Register a webhook endpoint (its signing secret is shown only here)",
         status_code=201,
         operation_class=json_body(WebhookEndpointRequest, "The endpoint to register"),
@@ -190,6 +240,10 @@ class WebhookEndpointController(Controller):
 
     @get(
         operation_id="ListWebhookEndpoints",
+        description=(
+            "The business's webhook endpoints, newest first, paged (the signing secrets are "
+            "never shown again)."
+        ),
         summary="List webhook endpoints, newest first",
         responses=problem_responses(401, 422),
     )
@@ -213,6 +267,9 @@ class WebhookEndpointController(Controller):
     @get(
         "/{endpoint_id:str}",
         operation_id="GetWebhookEndpoint",
+        description=(
+            "One webhook endpoint: its URL, the event types it receives, and whether it is enabled."
+        ),
         summary="One webhook endpoint",
         responses=problem_responses(401, 404),
     )
@@ -234,6 +291,10 @@ class WebhookEndpointController(Controller):
     @delete(
         "/{endpoint_id:str}",
         operation_id="DeleteWebhookEndpoint",
+        description=(
+            "Deletes the endpoint: nothing more is delivered to it. Its delivery log stays "
+            "readable."
+        ),
         summary="Delete a webhook endpoint (its delivery log is kept)",
         status_code=200,
         responses=problem_responses(401, 404),
@@ -256,6 +317,10 @@ class WebhookEndpointController(Controller):
     @get(
         "/{endpoint_id:str}/deliveries",
         operation_id="ListWebhookDeliveries",
+        description=(
+            "The endpoint's delivery attempts, newest first, paged: status code, error and "
+            "duration of each (kept after the endpoint's deletion)."
+        ),
         summary="The endpoint's delivery attempts, newest first (kept after its deletion)",
         responses=problem_responses(401, 404, 422),
     )
@@ -282,6 +347,10 @@ class WebhookEndpointController(Controller):
     @post(
         "/{endpoint_id:str}/deliveries/{event_id:str}/retry",
         operation_id="RetryWebhookDelivery",
+        description=(
+            "Queues the event for delivery to the endpoint again, now, and enables the endpoint "
+            "if it was disabled. Answers 202: the attempt shows in the endpoint's deliveries."
+        ),
         summary="Deliver an event to the endpoint again, now (enables a disabled endpoint)",
         status_code=202,
         responses=answers(202, RetryAccepted, "Accepted", 401, 404, 409, 422),

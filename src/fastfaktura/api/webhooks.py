@@ -8,7 +8,7 @@ worker applies it, so Stripe never waits on the event store.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import structlog
@@ -19,20 +19,30 @@ from fastfaktura.adapters.stripe_inbox import inbox_sql
 from fastfaktura.api.errors import Problem, answers, problem
 from fastfaktura.api.services import json_response, services
 from fastfaktura.domain.errors import FieldError
+from fastfaktura.readmodels.wire_types import described
 
 log = structlog.get_logger(__name__)
 
 
 class WebhookReceived(msgspec.Struct, kw_only=True):
-    id: str
-    type: str
+    """Stripe's event, acknowledged."""
+
+    id: Annotated[str, described("Stripe's event id", "evt_1QxYz2AbCdEfGhIj")]
+    type: Annotated[str, described("Stripe's event type", "payment_intent.succeeded")]
     # False when Stripe sent this event before: it was kept once and is not applied again.
-    first_delivery: bool
+    first_delivery: Annotated[
+        bool, described("False when Stripe sent it before (kept once, not applied again)", True)
+    ]
 
 
 @post(
     "/api/v1/webhooks/stripe",
     operation_id="StripeWebhook",
+    description=(
+        "Stripe's events (card payments), verified by their Stripe-Signature header rather than "
+        "an API key, kept once in an inbox and applied by a worker. A signature that does not "
+        "match answers 400."
+    ),
     summary="Stripe webhook (authenticated by its Stripe-Signature header, not an API key)",
     tags=["Payments"],
     status_code=200,

@@ -6,7 +6,8 @@ Shared by the API, the documents (PDF, Factur-X type 381) and the public page, l
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -18,26 +19,56 @@ from fastfaktura.readmodels.invoice_view import (
     Seller,
     TaxBreakdownItem,
 )
+from fastfaktura.readmodels.wire_types import (
+    ClientId,
+    CreatedAt,
+    InvoiceId,
+    IssueDate,
+    described,
+)
 
 
 class CreditNoteResponse(msgspec.Struct, kw_only=True):
-    id: UUID
-    number: str
-    invoice_id: UUID
-    invoice_number: str
+    """A credit note (EN 16931 type 381): what it credits on an invoice, and its refund due."""
+
+    id: Annotated[UUID, described("The credit note's id", "c0ffee00-1234-4abc-8def-0123456789ab")]
+    number: Annotated[
+        str,
+        described(
+            "{credit_note_prefix}{YYYY}-{NNNNN}, gapless per business and year", "A2026-00001"
+        ),
+    ]
+    invoice_id: InvoiceId
+    invoice_number: Annotated[str, described("The credited invoice's number", "F2026-00001")]
     # The credited invoice's issue date (BT-26 on the documents); not part of the API answer.
-    invoice_issue_date: date | msgspec.UnsetType = msgspec.UNSET
-    client_id: UUID
-    currency: Currency
-    issue_date: date
-    reason: str
-    lines: list[InvoiceLineResponse]
-    tax_breakdown: list[TaxBreakdownItem]
-    subtotal_cents: int
-    tax_cents: int
-    total_cents: int
-    refund_due_cents: int
+    invoice_issue_date: Annotated[
+        date | msgspec.UnsetType,
+        described(
+            "The credited invoice's issue date (on the documents; left out here)", "2026-11-24"
+        ),
+    ] = msgspec.UNSET
+    client_id: ClientId
+    currency: Annotated[Currency, described("The invoice's currency", "EUR")]
+    issue_date: IssueDate
+    reason: Annotated[str, described("Why it was issued (printed)", "Returned goods")]
+    lines: Annotated[list[InvoiceLineResponse], described("The credited lines (positive amounts)")]
+    tax_breakdown: Annotated[list[TaxBreakdownItem], described("The VAT credited per rate")]
+    subtotal_cents: Annotated[int, described("Credited before VAT, minor units", 50000)]
+    tax_cents: Annotated[int, described("VAT credited, minor units", 10000)]
+    total_cents: Annotated[int, described("Credited with VAT, minor units", 60000)]
+    refund_due_cents: Annotated[
+        int,
+        described(
+            "Money still to give back to the client (paid beyond what is now due), minor units", 0
+        ),
+    ]
     seller: Seller
     buyer: Buyer
-    public_url: str
-    created_at: datetime
+    public_url: Annotated[
+        str,
+        described(
+            "The client's page of the credit note (no key needed; unguessable token)",
+            "https://app.fastfaktura.io/c/Zr8dK2pQ0vW5xY7aB9cD1eF3gH4jK6mN",
+        ),
+    ]
+    created_at: CreatedAt

@@ -17,7 +17,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -28,6 +28,7 @@ from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.queries.common import standard_uuid
 from fastfaktura.readmodels.timeline import event_data, event_id
+from fastfaktura.readmodels.wire_types import described
 
 # Stored topic -> (object, feed type). One table: a new aggregate's events join the feed (and
 # become webhook types) by adding their rows here; topics absent from it stay internal.
@@ -99,17 +100,43 @@ def decode_cursor(cursor: str) -> int | None:
 
 
 class FeedEvent(msgspec.Struct, kw_only=True):
-    id: UUID
-    type: str
-    object: str
-    object_id: UUID
-    occurred_at: datetime
-    data: dict[str, Any]
+    """One event of the business's feed (the body of a webhook too)."""
+
+    id: Annotated[UUID, described("The event's id", "9a1f3e0c-5b7d-4f2a-8c6e-1d0b9a8f7e6d")]
+    type: Annotated[
+        str,
+        described(
+            "{object}.{event}: " + ", ".join(sorted({t for _, t in FEED_TYPES.values()})),
+            "invoice.paid",
+        ),
+    ]
+    object: Annotated[
+        str,
+        described(
+            "What it happened to: " + ", ".join(sorted({o for o, _ in FEED_TYPES.values()})),
+            "invoice",
+        ),
+    ]
+    object_id: Annotated[
+        UUID, described("That object's id", "53c7e82e-a39f-4e88-b66c-8f13f5bdf577")
+    ]
+    occurred_at: Annotated[
+        datetime, described("When it happened (RFC 3339, UTC)", "2026-11-24T10:05:00Z")
+    ]
+    data: Annotated[
+        dict[str, Any],
+        described("What the event recorded (its fields depend on `type`)", {"amount_cents": 90000}),
+    ]
 
 
 class FeedPage(msgspec.Struct, kw_only=True):
-    data: list[FeedEvent]
-    next_cursor: str | None
+    """A page of the feed, oldest first."""
+
+    data: Annotated[list[FeedEvent], described("The events of this page, oldest first")]
+    next_cursor: Annotated[
+        str | None,
+        described("Pass as `after` for the next page (null: nothing more yet)", "MTIzNDU"),
+    ]
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,30 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
+
+from fastfaktura.readmodels.wire_types import (
+    Bic,
+    ClientId,
+    CompanyId,
+    CreatedAt,
+    Iban,
+    InvoiceId,
+    IssueDate,
+    LegalName,
+    PartyAddress,
+    PartyCountry,
+    PartyEmail,
+    PartyName,
+    PartyPhone,
+    Rate,
+    UpdatedAt,
+    VatNumber,
+    described,
+)
 
 Locale = Literal["fr", "en", "nb", "sv"]
 Currency = Literal["EUR", "USD", "GBP", "NOK", "SEK", "DKK"]
@@ -30,88 +50,138 @@ def exact_number(value: str | int | Decimal) -> int | float:
 
 
 class InvoiceLineResponse(msgspec.Struct, kw_only=True):
-    description: str
-    quantity: int | float
-    unit_price_cents: int
-    tax_rate: int | float
-    net_cents: int
+    """One line of an invoice or a credit note, priced."""
+
+    description: Annotated[str, described("What is invoiced", "Consulting")]
+    quantity: Annotated[int | float, described("Quantity (up to 4 decimals)", 1.5)]
+    unit_price_cents: Annotated[
+        int, described("Unit price before VAT, minor units; negative for a discount", 50000)
+    ]
+    tax_rate: Rate
+    net_cents: Annotated[
+        int, described("quantity x unit price, rounded half-up, minor units", 75000)
+    ]
 
 
 class TaxBreakdownItem(msgspec.Struct, kw_only=True):
-    rate: int | float
-    base_cents: int
-    tax_cents: int
+    """The VAT of one rate: the sum of its lines' net amounts and the VAT on that sum."""
+
+    rate: Rate
+    base_cents: Annotated[int, described("Net amount taxed at this rate, minor units", 75000)]
+    tax_cents: Annotated[int, described("VAT at this rate, minor units", 15000)]
 
 
 class Seller(msgspec.Struct, kw_only=True):
     """The business's legal details, frozen into the invoice when it was created."""
 
-    name: str
-    legal_name: str | None
-    email: str | None
-    phone: str | None
-    address: str | None
-    country: str | None
-    vat_number: str | None
-    company_id: str | None
-    iban: str | None
-    bic: str | None
+    name: PartyName
+    legal_name: LegalName
+    email: PartyEmail
+    phone: PartyPhone
+    address: PartyAddress
+    country: PartyCountry
+    vat_number: VatNumber
+    company_id: CompanyId
+    iban: Iban
+    bic: Bic
     # Invoices created before these settings existed carry none: the defaults apply.
-    vat_exempt_293b: bool = False
-    late_payment_rate: int | float | str | None = None
-    f_skatt: bool = False
+    vat_exempt_293b: Annotated[
+        bool, described("France: VAT franchise, art. 293 B du CGI (printed)", False)
+    ] = False
+    late_payment_rate: Annotated[
+        int | float | str | None,
+        described("France: contractual late-payment rate, percent (printed)", 10),
+    ] = None
+    f_skatt: Annotated[bool, described("Sweden: approved for F-tax (printed)", False)] = False
 
 
 class Buyer(msgspec.Struct, kw_only=True):
     """The client's details, frozen into the invoice when it was created."""
 
-    id: UUID
-    name: str
-    email: str | None
-    phone: str | None
-    address: str | None
-    country: str | None
-    vat_number: str | None
-    company_id: str | None
-    locale: Locale
+    id: ClientId
+    name: PartyName
+    email: PartyEmail
+    phone: PartyPhone
+    address: PartyAddress
+    country: PartyCountry
+    vat_number: VatNumber
+    company_id: CompanyId
+    locale: Annotated[Locale, described("The language of the client's documents", "fr")]
 
 
 class EventResponse(msgspec.Struct, kw_only=True):
-    id: UUID
-    type: str
-    version: int
-    occurred_at: datetime
-    data: dict[str, Any]
+    """One event of a document's story, as the event store holds it."""
+
+    id: Annotated[UUID, described("The event's id", "9a1f3e0c-5b7d-4f2a-8c6e-1d0b9a8f7e6d")]
+    type: Annotated[
+        str,
+        described(
+            "What happened, e.g. for an invoice created, changed, sent, reminder_sent, "
+            "opened, overdue, payment_recorded, paid, credited, cancelled; for a credit note "
+            "issued, refund_recorded",
+            "sent",
+        ),
+    ]
+    version: Annotated[int, described("Its position in the document's stream, from 1", 2)]
+    occurred_at: Annotated[
+        datetime, described("When it happened (RFC 3339, UTC)", "2026-11-24T10:05:00Z")
+    ]
+    data: Annotated[
+        dict[str, Any],
+        described("What the event recorded (its fields depend on `type`)", {"channels": ["email"]}),
+    ]
 
 
 class EventList(msgspec.Struct, kw_only=True):
-    data: list[EventResponse]
+    """A document's events, oldest first."""
+
+    data: Annotated[list[EventResponse], described("The events, oldest first")]
 
 
 class InvoiceResponse(msgspec.Struct, kw_only=True):
-    id: UUID
-    number: str
-    client_id: UUID
-    currency: Currency
-    status: InvoiceStatus
-    issue_date: date
-    due_date: date
-    notes: str | None
-    lines: list[InvoiceLineResponse]
-    subtotal_cents: int
-    tax_cents: int
-    total_cents: int
-    tax_breakdown: list[TaxBreakdownItem]
-    amount_paid_cents: int
-    amount_due_cents: int
+    """An invoice: its parties frozen at creation, its lines, totals, payments and status."""
+
+    id: InvoiceId
+    number: Annotated[
+        str,
+        described("{invoice_prefix}{YYYY}-{NNNNN}, gapless per business and year", "F2026-00001"),
+    ]
+    client_id: ClientId
+    currency: Annotated[Currency, described("ISO 4217 currency of every amount", "EUR")]
+    status: Annotated[InvoiceStatus, described("Where the invoice is in its lifecycle", "sent")]
+    issue_date: IssueDate
+    due_date: Annotated[date, described("The date payment is due", "2026-12-24")]
+    notes: Annotated[
+        str | None, described("Free text printed on the invoice", "Thank you for your business")
+    ]
+    lines: Annotated[list[InvoiceLineResponse], described("The lines, in order")]
+    subtotal_cents: Annotated[int, described("Total before VAT, minor units", 75000)]
+    tax_cents: Annotated[int, described("Total VAT, minor units", 15000)]
+    total_cents: Annotated[int, described("Total with VAT, minor units", 90000)]
+    tax_breakdown: Annotated[list[TaxBreakdownItem], described("The VAT per rate")]
+    amount_paid_cents: Annotated[int, described("Sum of the payments recorded, minor units", 40000)]
+    amount_due_cents: Annotated[
+        int, described("Still to pay: total - paid - credited, minor units", 50000)
+    ]
     # What credit notes credited (API.md "Credit notes"); amount due = total - paid - this.
-    amount_credited_cents: int = 0
+    amount_credited_cents: Annotated[
+        int, described("Sum of the credit notes issued against it, minor units", 0)
+    ] = 0
     seller: Seller
     buyer: Buyer
-    public_url: str
-    created_at: datetime
-    updated_at: datetime
-    events: list[EventResponse] | msgspec.UnsetType = msgspec.UNSET
+    public_url: Annotated[
+        str,
+        described(
+            "The client's page of the invoice (no key needed; unguessable token)",
+            "https://app.fastfaktura.io/i/qVR_wiU8kj-3hp69r_cMy-shoozw5hnb",
+        ),
+    ]
+    created_at: CreatedAt
+    updated_at: UpdatedAt
+    events: Annotated[
+        list[EventResponse] | msgspec.UnsetType,
+        described("Its events, oldest first (only in `GET /invoices/{id}`)"),
+    ] = msgspec.UNSET
 
     @classmethod
     def from_row(cls, row: dict[str, Any], base_url: str) -> InvoiceResponse:
