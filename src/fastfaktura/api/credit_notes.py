@@ -277,12 +277,10 @@ class CreditNoteController(Controller):
     @post(
         "/credit_notes/{credit_note_id:str}/refunds",
         operation_id="RecordRefund",
-        description=(
-            "Records money given back to the client (`refund_recorded`), lowering the credit "
-            "note's `refund_due_cents`; more than the refund due answers 422."
-        ),
         summary="Record money given back against the credit note's refund due",
         description=(
+            "Records money given back to the client (`refund_recorded`), lowering the credit "
+            "note's `refund_due_cents`; more than the refund due answers 422. "
             "Records a refund made elsewhere (bank transfer, cash, ...), whatever its `method`: "
             "it never moves money. What a credit note owes back to a card payment made through "
             "Stripe is refunded at Stripe automatically by the payments worker, which records "

@@ -20,6 +20,8 @@ from fastfaktura.domain.einvoice_rules import Finding
 
 
 class RuleFinding(msgspec.Struct, kw_only=True):
+    """One rule an invoice breaks (or deserves a look at): its field, code and words."""
+
     field: Annotated[
         str,
         msgspec.Meta(
@@ -46,6 +48,8 @@ class RuleFinding(msgspec.Struct, kw_only=True):
 
 
 class InvoiceValidation(msgspec.Struct, kw_only=True):
+    """The legal checks' report on an invoice: what its first send would meet."""
+
     valid: Annotated[
         bool,
         msgspec.Meta(

@@ -91,17 +91,15 @@ class SendController(Controller):
             "Sends the invoice by each channel: email (PDF attached; needs the client's email), "
             "SMS (needs its phone), link. The first send records `sent`; `reminder: true` "
             "records `reminder_sent` for an invoice already sent. In the sandbox, nothing "
-            "leaves the machine: deliveries are `simulated` and kept under /sandbox/messages."
+            "leaves the machine: deliveries are `simulated` and kept under /sandbox/messages. "
+            "The first send issues the invoice: its PDF and e-invoice XML are rendered, stored "
+            "and their SHA-256 recorded in its `sent` event before anything else, then served "
+            "byte for byte by `/pdf` and `/xml` (503 when the PDF renderer is busy: nothing "
+            "recorded, retry). It runs the legal checks first: 422 listing every broken rule."
         ),
         summary="Send by email, SMS and/or link, or send a reminder (sandbox: simulated)",
         status_code=200,
         operation_class=json_body(SendRequest, "Channels, and whether this is a reminder"),
-        description=(
-            "The first send issues the invoice: its PDF and e-invoice XML are rendered, stored "
-            "and their SHA-256 recorded in its `sent` event before anything else, then served "
-            "byte for byte by `/pdf` and `/xml` (503 when the PDF renderer is busy: nothing "
-            "recorded, retry)."
-        ),
         responses=answers(200, SendResponse, "Sent (decided)", 400, 401, 404, 409, 422, 503),
     )
     async def send_invoice(

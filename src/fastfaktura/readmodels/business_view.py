@@ -4,7 +4,6 @@ delivery worker and the public page read the sender's details and the mode from 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
