@@ -10,6 +10,15 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from fastfaktura.api.e_invoicing_schemas import (
+    BusinessOperationCategory,
+    DeliveryAddress,
+    ExemptionReasonStated,
+    OperationCategoryField,
+    TaxExchangeRate,
+    VatCategoryStated,
+    VatOnDebits,
+)
 from fastfaktura.readmodels.business_view import BusinessResponse  # re-exported for the API
 from fastfaktura.readmodels.client_view import ClientResponse  # re-exported for the API
 from fastfaktura.readmodels.invoice_view import (  # the invoice view, re-exported for the API
@@ -143,6 +152,8 @@ class BusinessUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=
             description="Credit notes' numbers: {credit_note_prefix}{YYYY}-{NNNNN}",
         ),
     ] = _UNSET
+    vat_on_debits: VatOnDebits = _UNSET
+    operation_category: BusinessOperationCategory = _UNSET
 
 
 # -- invoices -----------------------------------------------------------------------------------
@@ -159,7 +170,9 @@ class InvoicePage(msgspec.Struct, kw_only=True):
     total: int
 
 
-class InvoiceLineRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class CreditLineRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A line: an invoice's, or a credit note's credited amounts."""
+
     description: Annotated[
         str, Meta(min_length=1, max_length=1000, pattern=NON_BLANK_TEXT, examples=["Consulting"])
     ]
@@ -200,6 +213,13 @@ class InvoiceLineRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     )
 
 
+class InvoiceLineRequest(CreditLineRequest, kw_only=True, forbid_unknown_fields=True):
+    """An invoice's line, which may state its own VAT category (else decided from the facts)."""
+
+    vat_category: VatCategoryStated | None = _UNSET
+    vat_exemption_reason: ExemptionReasonStated | None = _UNSET
+
+
 class InvoiceCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     client_id: UUID
     currency: Currency
@@ -208,6 +228,9 @@ class InvoiceCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
     ) = _UNSET
     notes: Annotated[str, Meta(max_length=5000, pattern=NON_BLANK_TEXT)] | None = _UNSET
     lines: Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)]
+    operation_category: OperationCategoryField | None = _UNSET
+    delivery_address: DeliveryAddress | None = _UNSET
+    tax_exchange_rate: TaxExchangeRate | None = _UNSET
 
 
 class InvoiceUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -221,6 +244,9 @@ class InvoiceUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
     )
     notes: Annotated[str, Meta(max_length=5000, pattern=NON_BLANK_TEXT)] | None = _UNSET
     lines: Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)] = _UNSET
+    operation_category: OperationCategoryField | None = _UNSET
+    delivery_address: DeliveryAddress | None = _UNSET
+    tax_exchange_rate: TaxExchangeRate | None = _UNSET
 
 
 class PaymentRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -299,7 +325,7 @@ class CreditNoteCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_field
     ]
     lines: (
         Annotated[
-            list[InvoiceLineRequest],
+            list[CreditLineRequest],
             Meta(
                 min_length=1,
                 max_length=500,

@@ -5,12 +5,13 @@ delivery worker and the public page read the sender's details and the mode from 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
+from msgspec import Meta
 
-from fastfaktura.readmodels.invoice_view import Currency, Locale, exact_number
+from fastfaktura.readmodels.invoice_view import Currency, Locale, OperationCategory, exact_number
 
 
 class BusinessResponse(msgspec.Struct, kw_only=True):
@@ -33,6 +34,17 @@ class BusinessResponse(msgspec.Struct, kw_only=True):
     late_payment_rate: int | float | None
     f_skatt: bool
     credit_note_prefix: str = "A"
+    vat_on_debits: Annotated[
+        bool,
+        Meta(
+            description="France: VAT is due on debits (invoicing) rather than on receipts",
+            examples=[False],
+        ),
+    ] = False
+    operation_category: Annotated[
+        OperationCategory,
+        Meta(description="Default operation category of new invoices", examples=["services"]),
+    ] = "services"
     mode: Literal["sandbox", "live"]
     created_at: datetime
     updated_at: datetime

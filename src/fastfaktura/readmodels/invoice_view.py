@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
+from msgspec import UNSET, Meta, UnsetType
 
 Locale = Literal["fr", "en", "nb", "sv"]
 Currency = Literal["EUR", "USD", "GBP", "NOK", "SEK", "DKK"]
@@ -29,18 +30,58 @@ def exact_number(value: str | int | Decimal) -> int | float:
     return int(number) if number == number.to_integral_value() else float(number)
 
 
+# EN 16931 VAT categories (UNTDID 5305) FastFaktura decides (domain/vat_categories.py).
+VatCategory = Literal["S", "Z", "E", "AE", "G"]
+OperationCategory = Literal["goods", "services", "mixed"]
+# The fields below are UNSET (left out of the JSON) on a credit note's lines, which share
+# these structs and carry no category of their own yet.
+LineCategory = Annotated[
+    VatCategory,
+    Meta(
+        description=(
+            "VAT category (BT-151): S above 0 %; at 0 %, AE reverse charge (B2B client with a "
+            "VAT number in another EU country), G export (client outside the EU), E exempt "
+            "(e.g. art. 293 B du CGI), else Z. Stated by the line or decided from the facts."
+        ),
+        examples=["S", "AE"],
+    ),
+]
+ExemptionReason = Annotated[
+    str | None,
+    Meta(
+        description="VAT exemption reason (BT-120), for E, AE and G",
+        examples=["Reverse charge", "TVA non applicable, art. 293 B du CGI"],
+    ),
+]
+ExemptionCode = Annotated[
+    str | None,
+    Meta(
+        description="VAT exemption reason code (BT-121, VATEX list), for E, AE and G",
+        examples=["VATEX-EU-AE", "VATEX-FR-FRANCHISE"],
+    ),
+]
+
+
 class InvoiceLineResponse(msgspec.Struct, kw_only=True):
     description: str
     quantity: int | float
     unit_price_cents: int
     tax_rate: int | float
     net_cents: int
+    vat_category: LineCategory | UnsetType = UNSET
+    vat_exemption_reason: ExemptionReason | UnsetType = UNSET
+    vat_exemption_code: ExemptionCode | UnsetType = UNSET
 
 
 class TaxBreakdownItem(msgspec.Struct, kw_only=True):
+    """One row of the VAT breakdown (BG-23), by category and rate."""
+
     rate: int | float
     base_cents: int
     tax_cents: int
+    vat_category: LineCategory | UnsetType = UNSET
+    vat_exemption_reason: ExemptionReason | UnsetType = UNSET
+    vat_exemption_code: ExemptionCode | UnsetType = UNSET
 
 
 class Seller(msgspec.Struct, kw_only=True):
@@ -60,6 +101,7 @@ class Seller(msgspec.Struct, kw_only=True):
     vat_exempt_293b: bool = False
     late_payment_rate: int | float | str | None = None
     f_skatt: bool = False
+    vat_on_debits: bool = False
 
 
 class Buyer(msgspec.Struct, kw_only=True):
@@ -109,6 +151,58 @@ class InvoiceResponse(msgspec.Struct, kw_only=True):
     seller: Seller
     buyer: Buyer
     public_url: str
+    # E-invoicing (API.md "E-invoices and legal checks", "Payment references").
+    operation_category: Annotated[
+        OperationCategory,
+        Meta(
+            description="Operation category (French reform): default the business's",
+            examples=["services"],
+        ),
+    ] = "services"
+    delivery_address: Annotated[
+        str | None,
+        Meta(
+            description="Delivery address (BG-15), when it differs from the client's",
+            examples=["Entrepôt 3\n12 rue des Docks\n13002 Marseille"],
+        ),
+    ] = None
+    tax_exchange_rate: Annotated[
+        str | None,
+        Meta(
+            description=(
+                "Units of the accounting currency for one unit of the invoice currency "
+                "(decimal string, up to 6 decimals); for an invoice in another currency"
+            ),
+            examples=["11.4521"],
+        ),
+    ] = None
+    accounting_currency: Annotated[
+        Currency | None,
+        Meta(
+            description="The business's accounting currency (BT-6) when the invoice was decided",
+            examples=["NOK"],
+        ),
+    ] = None
+    tax_cents_accounting: Annotated[
+        int | None,
+        Meta(
+            description=(
+                "BT-111: round(tax_cents * tax_exchange_rate), half away from zero, in the "
+                "accounting currency's minor units; null in that currency or without a rate"
+            ),
+            examples=[229042],
+        ),
+    ] = None
+    payment_reference: Annotated[
+        str,
+        Meta(
+            description=(
+                "Payment reference (BT-83), unique within the business: ISO 11649 RF by "
+                "default, a KID for a Norwegian seller, an OCR number for a Swedish one"
+            ),
+            examples=["RF89202600042", "2026000428", "20260004211"],
+        ),
+    ]
     created_at: datetime
     updated_at: datetime
     events: list[EventResponse] | msgspec.UnsetType = msgspec.UNSET

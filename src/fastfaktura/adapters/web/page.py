@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from litestar import Response
 from litestar.enums import MediaType
 
+from fastfaktura.adapters.web.e_invoicing_labels import reference_label
 from fastfaktura.adapters.web.labels import (
     DEFAULT_LOCALE,
     ERROR_PAGE_LABELS,
@@ -103,6 +104,9 @@ class InvoiceView:
     notes: str | None
     iban: str | None
     bic: str | None
+    # BT-83, under its local name (a KID in Norway, an OCR number in Sweden).
+    payment_reference: str | None = None
+    payment_reference_label: str = ""
 
 
 def client_locale(value: str | None) -> str:
@@ -197,6 +201,10 @@ def invoice_view(invoice: InvoiceResponse) -> InvoiceView:
         notes=invoice.notes,
         iban=grouped_iban(invoice.seller.iban),
         bic=invoice.seller.bic,
+        payment_reference=invoice.payment_reference,
+        payment_reference_label=reference_label(
+            invoice.payment_reference, invoice.seller.country, locale
+        ),
     )
 
 
