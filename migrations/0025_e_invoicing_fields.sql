@@ -60,7 +60,9 @@ LANGUAGE sql IMMUTABLE AS $$
         WHEN c.b IS NOT NULL AND c.b IS DISTINCT FROM c.s AND coalesce(buyer->>'vat_number', '') <> ''
              AND c.s = ANY (eu.countries) AND c.b = ANY (eu.countries) THEN 'AE'
         WHEN coalesce((seller->>'vat_exempt_293b')::boolean, false) THEN 'E'
-        WHEN c.b IS NOT NULL AND c.b IS DISTINCT FROM c.s AND NOT c.b = ANY (eu.countries) THEN 'G'
+        WHEN c.b IS NOT NULL AND c.b IS DISTINCT FROM c.s
+             AND (NOT c.b = ANY (eu.countries) OR (c.s IS NOT NULL AND NOT c.s = ANY (eu.countries)))
+             THEN 'G'
         ELSE 'Z' END
     FROM c, eu
 $$;

@@ -1,7 +1,8 @@
 """The Factur-X XML inside a sent invoice's PDF, read back and checked against the API's invoice.
 
 Every locale and every currency the API accepts; the lines mix a standard rate, a reduced
-rate, a zero rate (category G: the client is in Norway, outside the EU), a fractional quantity and a discount line.
+rate, a zero rate (category G: the client is in Norway, outside the EU), a fractional quantity
+and a discount line.
 """
 
 from __future__ import annotations

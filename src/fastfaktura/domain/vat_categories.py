@@ -7,7 +7,8 @@ Pure. The invoice's frozen seller and buyer decide (API.md "E-invoices and legal
   in another EU country than an EU seller's (the client accounts for the VAT, whatever the
   seller's own regime); `E` (exempt) for a seller under an exemption (France, art. 293 B du
   CGI: VATEX-FR-FRANCHISE), which charges VAT on nothing else; `G` (export) for a client
-  outside the EU, in another country than the seller's; else `Z` (zero rated).
+  outside the EU in another country than the seller's, or any client abroad of a seller
+  outside the EU (Norway); else `Z` (zero rated).
 
 A client without a country is taken to be in the seller's country (BT-55). A line may state its
 own category (and exemption reason): the business knows better than these defaults. The tax
@@ -61,7 +62,11 @@ def default_category(rate: Decimal, seller: Mapping[str, Any], buyer: Mapping[st
         return "AE"
     if seller.get("vat_exempt_293b"):
         return "E"
-    if abroad and buyer_country not in EU_COUNTRIES:
+    # An export: to a client outside the EU, or from a seller outside it (Norway) abroad.
+    outside_eu = buyer_country not in EU_COUNTRIES or (
+        seller_country is not None and seller_country not in EU_COUNTRIES
+    )
+    if abroad and outside_eu:
         return "G"
     return "Z"
 

@@ -144,9 +144,9 @@ def build_cii(doc: InvoiceDocument) -> bytes:
     """The CII XML of `doc`, UTF-8 encoded."""
     root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
     context = _sub(root, "rsm:ExchangedDocumentContext")
-    terms = doc.terms
-    if terms is not None and doc.seller.country == "FR":
-        process = FRENCH_BUSINESS_PROCESS[terms.operation_category]
+    invoice_terms = doc.terms
+    if invoice_terms is not None and doc.seller.country == "FR":
+        process = FRENCH_BUSINESS_PROCESS[invoice_terms.operation_category]
         _sub(
             _sub(context, "ram:BusinessProcessSpecifiedDocumentContextParameter"), "ram:ID", process
         )
@@ -185,12 +185,12 @@ def build_cii(doc: InvoiceDocument) -> bytes:
     _party(agreement, "ram:SellerTradeParty", doc.seller)
     _party(agreement, "ram:BuyerTradeParty", doc.buyer)
     delivery = _sub(transaction, "ram:ApplicableHeaderTradeDelivery")
-    if terms is not None and terms.delivery_address:
-        _ship_to(delivery, doc, terms.delivery_address)
+    if invoice_terms is not None and invoice_terms.delivery_address:
+        _ship_to(delivery, doc, invoice_terms.delivery_address)
 
     settlement = _sub(transaction, "ram:ApplicableHeaderTradeSettlement")
-    if terms is not None:
-        _sub(settlement, "ram:PaymentReference", terms.payment_reference)  # BT-83
+    if invoice_terms is not None:
+        _sub(settlement, "ram:PaymentReference", invoice_terms.payment_reference)  # BT-83
     tax_currency = _tax_currency(doc)
     if tax_currency is not None:
         _sub(settlement, "ram:TaxCurrencyCode", tax_currency)  # BT-6
@@ -213,7 +213,7 @@ def build_cii(doc: InvoiceDocument) -> bytes:
         _sub(tax, "ram:CategoryCode", category)
         if code:
             _sub(tax, "ram:ExemptionReasonCode", code)
-        if terms is not None and terms.vat_on_debits:
+        if invoice_terms is not None and invoice_terms.vat_on_debits:
             _sub(tax, "ram:DueDateTypeCode", VAT_ON_ISSUE_DATE)
         _sub(tax, "ram:RateApplicablePercent", decimal_text(vat.rate))
     terms = _sub(settlement, "ram:SpecifiedTradePaymentTerms")
@@ -226,9 +226,13 @@ def build_cii(doc: InvoiceDocument) -> bytes:
     _sub(totals, "ram:LineTotalAmount", amount(doc.subtotal_cents))
     _sub(totals, "ram:TaxBasisTotalAmount", amount(doc.subtotal_cents))
     _sub(totals, "ram:TaxTotalAmount", amount(doc.tax_cents), currencyID=doc.currency)
-    if tax_currency is not None and terms is not None and terms.tax_cents_accounting is not None:
+    if (
+        tax_currency is not None
+        and invoice_terms is not None
+        and invoice_terms.tax_cents_accounting is not None
+    ):
         # BT-111: the VAT total in the accounting currency (BR-53).
-        accounting = amount(terms.tax_cents_accounting)
+        accounting = amount(invoice_terms.tax_cents_accounting)
         _sub(totals, "ram:TaxTotalAmount", accounting, currencyID=tax_currency)
     _sub(totals, "ram:GrandTotalAmount", amount(doc.total_cents))
     _sub(totals, "ram:TotalPrepaidAmount", amount(doc.amount_paid_cents))
