@@ -101,7 +101,10 @@ class Seller(msgspec.Struct, kw_only=True):
     vat_exempt_293b: bool = False
     late_payment_rate: int | float | str | None = None
     f_skatt: bool = False
-    vat_on_debits: bool = False
+    vat_on_debits: Annotated[
+        bool,
+        Meta(description="France: the seller pays VAT on debits (frozen)", examples=[False]),
+    ] = False
 
 
 class Buyer(msgspec.Struct, kw_only=True):
