@@ -106,3 +106,18 @@ def test_older_invoices_get_their_reference_from_their_number_and_bt_111_rounds_
     assert priced.tax_cents_accounting(1, "EUR") == 12  # 11.5 -> 12, half away from zero
     assert priced.tax_cents_accounting(-1, "EUR") == -12
     assert priced.tax_cents_accounting(100, "NOK") is None  # already the accounting currency
+
+
+def test_every_locale_has_the_e_invoicing_words() -> None:
+    from fastfaktura.adapters.web.e_invoicing_labels import (
+        CATEGORY_MENTIONS,
+        E_INVOICING_LABELS,
+        VAT_ON_DEBITS_MENTION,
+    )
+    from fastfaktura.adapters.web.labels import LOCALES
+
+    assert set(E_INVOICING_LABELS) == set(LOCALES)
+    keys = [set(words) for words in E_INVOICING_LABELS.values()]
+    assert all(k == keys[0] for k in keys)
+    assert all(set(words) == set(LOCALES) for words in CATEGORY_MENTIONS.values())
+    assert set(VAT_ON_DEBITS_MENTION) == set(LOCALES)
