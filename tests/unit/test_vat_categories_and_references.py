@@ -121,3 +121,18 @@ def test_every_locale_has_the_e_invoicing_words() -> None:
     assert all(k == keys[0] for k in keys)
     assert all(set(words) == set(LOCALES) for words in CATEGORY_MENTIONS.values())
     assert set(VAT_ON_DEBITS_MENTION) == set(LOCALES)
+
+
+def test_a_rate_with_two_categories_is_credited_as_one_rate() -> None:
+    from fastfaktura.domain.crediting import remaining_by_rate
+
+    breakdown = [
+        {"rate": "20", "base_cents": 1000, "tax_cents": 200, "vat_category": "S"},
+        {"rate": "0", "base_cents": 700, "tax_cents": 0, "vat_category": "AE"},
+        {"rate": "0", "base_cents": 300, "tax_cents": 0, "vat_category": "E"},
+    ]
+    left = remaining_by_rate(breakdown, {"0": [200, 0]})
+    assert [(item.rate, item.base_cents, item.tax_cents) for item in left] == [
+        (Decimal(20), 1000, 200),
+        (Decimal(0), 800, 0),
+    ]
