@@ -97,6 +97,5 @@ UPDATE rm_invoices SET
         '[]'::jsonb)
 WHERE NOT (lines -> 0 ? 'vat_category');
 
-ALTER TABLE rm_invoices ALTER COLUMN payment_reference SET NOT NULL;
 -- Matching a bank statement's reference to its invoice.
 CREATE INDEX rm_invoices_payment_reference ON rm_invoices (business_id, payment_reference);

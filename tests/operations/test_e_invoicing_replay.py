@@ -87,7 +87,6 @@ def as_before_0025(database_url: str, invoice_ids: list[str]) -> None:
     """The rows as a server before 0025 left them once the migration added its columns."""
     strip = "jsonb_agg(x - 'vat_category' - 'vat_exemption_code' - 'vat_exemption_reason')"
     with psycopg.connect(database_url) as conn:
-        conn.execute("ALTER TABLE rm_invoices ALTER COLUMN payment_reference DROP NOT NULL")
         conn.execute(
             f"UPDATE rm_invoices SET payment_reference = NULL, operation_category = 'services',"
             f" lines = (SELECT {strip} FROM jsonb_array_elements(lines) AS x),"
