@@ -79,7 +79,7 @@ TaxExchangeRate = (
     | Annotated[
         str,
         Meta(
-            pattern=r"^[0-9]{1,10}(\.[0-9]{1,6})?$",
+            pattern=r"^[0-9]{1,9}(\.[0-9]{1,6})?$",
             description=_TAX_EXCHANGE_RATE_DESCRIPTION,
             examples=["11.4521"],
         ),
