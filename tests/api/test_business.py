@@ -38,6 +38,8 @@ RESPONSE_FIELDS = {
     "late_payment_rate",
     "f_skatt",
     "credit_note_prefix",  # API.md "Credit notes": the business setting, default A
+    "vat_on_debits",  # API.md "E-invoices and legal checks": default false
+    "operation_category",  # default services
     "mode",
     "created_at",
     "updated_at",
@@ -71,6 +73,7 @@ async def test_new_business_has_the_documented_defaults(
     assert profile["currency"] == "EUR"
     assert profile["locale"] == "en"
     assert profile["invoice_prefix"] == "F"
+    assert (profile["vat_on_debits"], profile["operation_category"]) == (False, "services")
     assert (profile["vat_exempt_293b"], profile["late_payment_rate"], profile["f_skatt"]) == (
         False,
         None,

@@ -83,9 +83,11 @@ async def test_an_edit_reprices_changes_client_and_due_date_and_keeps_number_and
         13317,
     )
     assert edited["amount_due_cents"] == 13317
+    # API.md "E-invoices and legal checks": each row also names its VAT category.
+    standard = {"vat_category": "S", "vat_exemption_reason": None, "vat_exemption_code": None}
     assert edited["tax_breakdown"] == [
-        {"rate": 20, "base_cents": 9998, "tax_cents": 2000},
-        {"rate": 5.5, "base_cents": 1250, "tax_cents": 69},
+        {"rate": 20, "base_cents": 9998, "tax_cents": 2000, **standard},
+        {"rate": 5.5, "base_cents": 1250, "tax_cents": 69, **standard},
     ]
     # The answer is what the read model and the event store now say.
     fetched = await get_json(client, account, f"{INVOICES}/{invoice['id']}")

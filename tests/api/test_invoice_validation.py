@@ -241,10 +241,12 @@ async def test_limits_that_are_allowed(client: AsyncTestClient[Any], account: Ac
     # 0.5 -> 1 at 0 %; 1.5 -> 2 at 100 % -> 2; 500 at 12.25 % = 61.25 -> 61
     assert [ln["net_cents"] for ln in edges["lines"]] == [1, 2, 1000, -500]
     assert edges["lines"][1]["quantity"] == 1.5
+    # API.md "E-invoices and legal checks": each row also names its VAT category.
+    none = {"vat_exemption_reason": None, "vat_exemption_code": None}
     assert edges["tax_breakdown"] == [
-        {"rate": 100, "base_cents": 2, "tax_cents": 2},
-        {"rate": 12.25, "base_cents": 500, "tax_cents": 61},
-        {"rate": 0, "base_cents": 1, "tax_cents": 0},
+        {"rate": 100, "base_cents": 2, "tax_cents": 2, "vat_category": "S", **none},
+        {"rate": 12.25, "base_cents": 500, "tax_cents": 61, "vat_category": "S", **none},
+        {"rate": 0, "base_cents": 1, "tax_cents": 0, "vat_category": "Z", **none},
     ]
     assert edges["total_cents"] == 503 + 63
     zero = await create_invoice(

@@ -48,6 +48,13 @@ INVOICE_FIELDS = {
     "amount_paid_cents",
     "amount_due_cents",
     "amount_credited_cents",  # API.md "Credit notes": the invoice's new field
+    # API.md "E-invoices and legal checks" and "Payment references": the new fields.
+    "operation_category",
+    "delivery_address",
+    "tax_exchange_rate",
+    "accounting_currency",
+    "tax_cents_accounting",
+    "payment_reference",
     "seller",
     "buyer",
     "public_url",
@@ -109,6 +116,10 @@ async def test_create_answers_201_with_location_and_the_full_invoice(
         "unit_price_cents": 1999,
         "tax_rate": 5.5,
         "net_cents": 6663,
+        # API.md "E-invoices and legal checks": the line's VAT category (BT-151).
+        "vat_category": "S",
+        "vat_exemption_reason": None,
+        "vat_exemption_code": None,
     }
     assert [ln["description"] for ln in invoice["lines"]] == [
         "Design",
@@ -116,10 +127,12 @@ async def test_create_answers_201_with_location_and_the_full_invoice(
         "Books",
         "Postage",
     ]
+    # API.md "E-invoices and legal checks": each row also names its VAT category.
+    none = {"vat_exemption_reason": None, "vat_exemption_code": None}
     assert invoice["tax_breakdown"] == [
-        {"rate": 20, "base_cents": 25000, "tax_cents": 5000},
-        {"rate": 5.5, "base_cents": 6663, "tax_cents": 366},
-        {"rate": 0, "base_cents": 2500, "tax_cents": 0},
+        {"rate": 20, "base_cents": 25000, "tax_cents": 5000, "vat_category": "S", **none},
+        {"rate": 5.5, "base_cents": 6663, "tax_cents": 366, "vat_category": "S", **none},
+        {"rate": 0, "base_cents": 2500, "tax_cents": 0, "vat_category": "Z", **none},
     ]
     assert (invoice["subtotal_cents"], invoice["tax_cents"], invoice["total_cents"]) == (
         34163,
@@ -364,6 +377,7 @@ async def test_seller_and_buyer_stay_as_they_were_at_creation(
         "vat_exempt_293b": False,
         "late_payment_rate": None,
         "f_skatt": False,
+        "vat_on_debits": False,  # API.md "E-invoices and legal checks": frozen too
     }
     buyer_then = {
         "id": buyer["id"],

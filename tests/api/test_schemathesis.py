@@ -127,7 +127,7 @@ def run(service: Service, phases: dict[str, Any]) -> Outcome:
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", service.app, config=config)
     for node in schema.analysis.dependency_graph.operations.values():
         node.inputs = [slot for slot in node.inputs if slot.resource_field not in NOT_REFERENCES]
-    schema.hook("map_body")(_cents_as_written)
+    schema.hook("map_body")(_as_the_api_takes_it)
     outcome = Outcome()
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
@@ -137,6 +137,41 @@ def run(service: Service, phases: dict[str, Any]) -> Outcome:
         elif isinstance(event, events.FatalError):
             raise event.exception
     return outcome
+
+
+def _as_the_api_takes_it(context: Any, body: Any) -> Any:
+    return _fitting_categories(_cents_as_written(context, body))
+
+
+def _fitting_categories(body: Any) -> Any:
+    """Rules across fields a schema cannot state (API.md "E-invoices and legal checks"): a
+    stated VAT category fits the line's rate (S above 0, the others 0), a reason goes with
+    E, AE or G, an exchange rate is above 0. A generated body breaking them would only ever be
+    refused (tests/api/test_e_invoicing_fields.py checks those 422s), and scenarios would
+    rarely get an invoice: such parts are left out."""
+    if isinstance(body, list):
+        return [_fitting_categories(item) for item in body]
+    if not isinstance(body, dict):
+        return body
+    body = {key: _fitting_categories(value) for key, value in body.items()}
+    rate, category = body.get("tax_rate"), body.get("vat_category")
+    if category is not None and isinstance(rate, int | float | str):
+        try:
+            positive = float(rate) > 0
+        except ValueError:
+            positive = None
+        if positive is not None and positive != (category == "S"):
+            body.pop("vat_category")
+    if body.get("vat_category") not in ("E", "AE", "G"):
+        body.pop("vat_exemption_reason", None)
+    exchange = body.get("tax_exchange_rate")
+    if isinstance(exchange, int | float | str) and not isinstance(exchange, bool):
+        try:
+            if float(exchange) <= 0:
+                body.pop("tax_exchange_rate")
+        except ValueError:
+            pass
+    return body
 
 
 def _cents_as_written(_: Any, body: Any) -> Any:

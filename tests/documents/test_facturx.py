@@ -1,7 +1,8 @@
 """The Factur-X XML inside a sent invoice's PDF, read back and checked against the API's invoice.
 
 Every locale and every currency the API accepts; the lines mix a standard rate, a reduced
-rate, a zero rate (category Z), a fractional quantity and a discount line.
+rate, a zero rate (category G: the client is in Norway, outside the EU), a fractional quantity
+and a discount line.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ async def test_the_factur_x_xml_matches_the_invoice_in_every_locale_and_currency
                 "rate": Decimal(str(item["rate"])),
                 "base_cents": item["base_cents"],
                 "tax_cents": item["tax_cents"],
-                "category": "S" if item["rate"] > 0 else "Z",
+                # API.md: a client outside the EU (Norway) makes the 0 % row an export (G).
+                "category": "S" if item["rate"] > 0 else "G",
             }
             for item in invoice["tax_breakdown"]
         ]

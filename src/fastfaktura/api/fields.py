@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from fastfaktura.api.input import Field
+from fastfaktura.domain.errors import FieldError
+from fastfaktura.domain.invoice_terms import OPERATION_CATEGORIES
 from fastfaktura.domain.rules import (
     CURRENCIES,
     LOCALES,
@@ -15,6 +17,7 @@ from fastfaktura.domain.rules import (
     is_email,
     is_invoice_prefix,
 )
+from fastfaktura.domain.vat_categories import CATEGORIES, WITH_REASON, category_rate_conflict
 
 
 def _email(value: Any) -> str | None:
@@ -126,6 +129,9 @@ BUSINESS_FIELDS: Final = (
     Field("f_skatt", "bool", nullable=False),
     # Credit notes' own series (API.md "Credit notes"): the same rule as the invoice prefix.
     Field("credit_note_prefix", "text", nullable=False, max_length=10, rule=_prefix),
+    # E-invoicing (API.md "E-invoices and legal checks").
+    Field("vat_on_debits", "bool", nullable=False),
+    Field("operation_category", "enum", nullable=False, choices=OPERATION_CATEGORIES),
 )
 BUSINESS_READ_ONLY: Final = ("id", "mode", "created_at", "updated_at")
 
@@ -137,6 +143,10 @@ INVOICE_FIELDS: Final = (
     Field("currency", "enum", required=True, nullable=False, choices=CURRENCIES),
     Field("due_date", "date"),
     Field("notes", "text", max_length=5000),
+    # E-invoicing terms (domain/invoice_terms.py): null takes the default again.
+    Field("operation_category", "enum", choices=OPERATION_CATEGORIES),
+    Field("delivery_address", "text", max_length=1000),
+    Field("tax_exchange_rate", "decimal", places=6, maximum=1_000_000_000, rule=_positive),
 )
 # An edit merges: every field may be left out (client and currency still never null).
 INVOICE_EDIT_FIELDS: Final = tuple(replace(field, required=False) for field in INVOICE_FIELDS)
@@ -157,6 +167,29 @@ LINE_FIELDS: Final = (
     ),
     Field("tax_rate", "decimal", required=True, nullable=False, places=2, minimum=0, maximum=100),
 )
+# An invoice's line may state its VAT category (domain/vat_categories.py decides otherwise).
+INVOICE_LINE_FIELDS: Final = (
+    *LINE_FIELDS,
+    Field("vat_category", "enum", choices=CATEGORIES),
+    Field("vat_exemption_reason", "text", max_length=300),
+)
+
+
+def line_category_errors(line: dict[str, Any], prefix: str) -> list[FieldError]:
+    """A stated category fits the line's rate; a reason goes with E, AE or G only."""
+    category = line.get("vat_category")
+    errors = []
+    if category is not None:
+        conflict = category_rate_conflict(category, line["tax_rate"])
+        if conflict:
+            errors.append(FieldError(f"{prefix}vat_category", conflict))
+    if line.get("vat_exemption_reason") is not None and category not in WITH_REASON:
+        errors.append(
+            FieldError(
+                f"{prefix}vat_exemption_reason", "goes only with a vat_category of E, AE or G"
+            )
+        )
+    return errors
 
 
 PAYMENT_METHODS: Final = ("bank_transfer", "card", "cash", "other")

@@ -20,11 +20,13 @@ from fastfaktura.api.fields import (
     CANCEL_FIELDS,
     INVOICE_EDIT_FIELDS,
     INVOICE_FIELDS,
+    INVOICE_LINE_FIELDS,
     LINE_FIELDS,
     PAYMENT_FIELDS,
+    line_category_errors,
 )
 from fastfaktura.api.idempotency import idempotent
-from fastfaktura.api.input import Page, PerPage, check, check_each, json_object
+from fastfaktura.api.input import Field, Page, PerPage, check, check_each, json_object
 from fastfaktura.api.invoice_search import invoice_filters
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import (
@@ -67,14 +69,16 @@ def parse_invoice(body: bytes, *, edit: bool = False) -> tuple[dict[str, Any], l
         if not edit:
             errors.append(FieldError("lines", "is required"))
     else:
-        lines, line_errors = parse_lines(data["lines"])
+        lines, line_errors = parse_lines(data["lines"], INVOICE_LINE_FIELDS)
         errors += line_errors
         if lines is not None:
             clean["lines"] = lines
     return clean, errors
 
 
-def parse_lines(raw_lines: Any) -> tuple[list[InvoiceLine] | None, list[FieldError]]:
+def parse_lines(
+    raw_lines: Any, fields: tuple[Field, ...] = LINE_FIELDS
+) -> tuple[list[InvoiceLine] | None, list[FieldError]]:
     """Invoice lines (and a credit note's): all of them, or None and every error found."""
     errors: list[FieldError] = []
     if not isinstance(raw_lines, list):
@@ -87,9 +91,12 @@ def parse_lines(raw_lines: Any) -> tuple[list[InvoiceLine] | None, list[FieldErr
             errors.append(FieldError(f"lines[{index}]", "must be an object"))
             continue
         try:
-            line = check(raw, LINE_FIELDS, prefix=f"lines[{index}].")
+            line = check(raw, fields, prefix=f"lines[{index}].")
         except InvalidInputError as exc:
             errors += exc.errors
+            continue
+        if category_errors := line_category_errors(line, f"lines[{index}]."):
+            errors += category_errors
             continue
         lines.append(InvoiceLine(**line))
     return (lines if len(lines) == len(raw_lines) else None), errors

@@ -32,6 +32,15 @@ from fastfaktura.api.body_fields import (  # re-exported: request bodies elsewhe
     Total,
     VatNumber,
 )
+from fastfaktura.api.e_invoicing_schemas import (
+    BusinessOperationCategory,
+    DeliveryAddress,
+    ExemptionReasonStated,
+    OperationCategoryField,
+    TaxExchangeRate,
+    VatCategoryStated,
+    VatOnDebits,
+)
 from fastfaktura.readmodels.business_view import BusinessResponse  # re-exported for the API
 from fastfaktura.readmodels.client_view import ClientResponse  # re-exported for the API
 from fastfaktura.readmodels.invoice_view import (  # the invoice view, re-exported for the API
@@ -180,6 +189,8 @@ class BusinessUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=
             description="Credit notes' numbers: {credit_note_prefix}{YYYY}-{NNNNN}",
         ),
     ] = _UNSET
+    vat_on_debits: VatOnDebits = _UNSET
+    operation_category: BusinessOperationCategory = _UNSET
 
 
 # -- invoices (their checks: api/fields.py) ---------------------------------------------------
@@ -194,8 +205,9 @@ class InvoicePage(msgspec.Struct, kw_only=True):
     total: Total
 
 
-class InvoiceLineRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """One line: what, how many, at what unit price and VAT rate."""
+class CreditLineRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One line: what, how many, at what unit price and VAT rate (an invoice's, or a credit
+    note's credited amounts)."""
 
     description: Annotated[
         str,
@@ -245,6 +257,13 @@ class InvoiceLineRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     )
 
 
+class InvoiceLineRequest(CreditLineRequest, kw_only=True, forbid_unknown_fields=True):
+    """An invoice's line, which may state its own VAT category (else decided from the facts)."""
+
+    vat_category: VatCategoryStated | None = _UNSET
+    vat_exemption_reason: ExemptionReasonStated | None = _UNSET
+
+
 Lines = Annotated[
     Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)],
     described("The lines, 1 to 500, in order"),
@@ -261,6 +280,9 @@ class InvoiceCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
     ) = _UNSET
     notes: Notes = _UNSET
     lines: Lines
+    operation_category: OperationCategoryField | None = _UNSET
+    delivery_address: DeliveryAddress | None = _UNSET
+    tax_exchange_rate: TaxExchangeRate | None = _UNSET
 
 
 class InvoiceUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -279,6 +301,9 @@ class InvoiceUpdateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
         Annotated[list[InvoiceLineRequest], Meta(min_length=1, max_length=500)],
         described("The new lines, 1 to 500, replacing all of them"),
     ] = _UNSET
+    operation_category: OperationCategoryField | None = _UNSET
+    delivery_address: DeliveryAddress | None = _UNSET
+    tax_exchange_rate: TaxExchangeRate | None = _UNSET
 
 
 class PaymentRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -351,7 +376,7 @@ class CreditNoteCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_field
     ]
     lines: (
         Annotated[
-            list[InvoiceLineRequest],
+            list[CreditLineRequest],
             Meta(
                 min_length=1,
                 max_length=500,

@@ -27,6 +27,7 @@ from fastfaktura.domain.errors import (
     RulesBroken,
 )
 from fastfaktura.domain.invoice import Invoice, InvoiceStateError
+from fastfaktura.domain.payment_reference import payment_reference
 from fastfaktura.domain.pricing import InvoiceLine, date_rules, priced
 from fastfaktura.domain.series import InvoiceSeries, format_number, series_id
 
@@ -45,6 +46,7 @@ SELLER_FIELDS = (
     "vat_exempt_293b",
     "late_payment_rate",
     "f_skatt",
+    "vat_on_debits",
 )
 BUYER_FIELDS = (
     "name",
@@ -80,9 +82,23 @@ def draft_lines(invoice: Invoice) -> list[InvoiceLine]:
             Decimal(line["quantity"]),
             int(line["unit_price_cents"]),
             Decimal(line["tax_rate"]),
+            line.get("stated_vat_category"),
+            line.get("stated_vat_exemption_reason"),
         )
         for line in invoice.lines
     ]
+
+
+def invoice_terms(business: Business, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The terms a creation records (domain/invoice_terms.py): the operation category
+    defaults to the business's; the accounting currency is the business's now."""
+    return {
+        "operation_category": given.get("operation_category")
+        or business.field("operation_category"),
+        "delivery_address": given.get("delivery_address"),
+        "tax_exchange_rate": given.get("tax_exchange_rate"),
+        "accounting_currency": business.field("currency"),
+    }
 
 
 class InvoiceCommands(WriteModel):
@@ -126,8 +142,11 @@ class InvoiceCommands(WriteModel):
         lines: list[InvoiceLine],
         due_date: date | None = None,
         notes: str | None = None,
+        **terms: Any,
     ) -> Written[Invoice]:
         """Number and record a draft invoice, with the seller and buyer frozen as they are now.
+        `terms`: operation_category, delivery_address, tax_exchange_rate (all optional); the
+        payment reference comes from the invoice's place in its series (payment_reference.py).
         Raises RulesBroken with every rule the lines, the client and the dates break."""
         business = self.get(Business, business_id)
         issue_date = self.clock().date()
@@ -138,6 +157,7 @@ class InvoiceCommands(WriteModel):
         if due_date is None:
             due_date = default_due_date(business, issue_date)
         seller, buyer = frozen_seller(business), frozen_buyer(client)
+        decided_terms = invoice_terms(business, terms)
         year = issue_date.year
         series_key = series_id(business_id, year)
 
@@ -163,6 +183,12 @@ class InvoiceCommands(WriteModel):
                 public_token=token,
                 seller=seller,
                 buyer=buyer,
+                terms={
+                    **decided_terms,
+                    "payment_reference": payment_reference(
+                        year, series.next_sequence, seller["country"]
+                    ),
+                },
             )
             series.allocate(invoice.id)
             return Decided(invoice, (series, invoice))
@@ -214,11 +240,23 @@ class InvoiceCommands(WriteModel):
         self, business_id: UUID, invoice: Invoice, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
         """The draft's fields with `changes` merged in (what Invoice.edit takes)."""
+        business = self.get(Business, business_id)
         due_date = changes.get("due_date", date.fromisoformat(invoice.due_date))
         if due_date is None:
             issue_date = date.fromisoformat(invoice.issue_date)
-            due_date = default_due_date(self.get(Business, business_id), issue_date)
+            due_date = default_due_date(business, issue_date)
+        kept = invoice.terms
         return {
+            "terms": invoice_terms(
+                business,
+                {
+                    "operation_category": changes.get(
+                        "operation_category", kept.operation_category
+                    ),
+                    "delivery_address": changes.get("delivery_address", kept.delivery_address),
+                    "tax_exchange_rate": changes.get("tax_exchange_rate", kept.tax_exchange_rate),
+                },
+            ),
             "client_id": changes.get("client_id", invoice.client_id),
             "currency": changes.get("currency", invoice.currency),
             "due_date": due_date,

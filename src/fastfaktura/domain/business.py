@@ -31,6 +31,10 @@ PROFILE_DEFAULTS: Final[dict[str, Any]] = {
     "vat_exempt_293b": False,
     "late_payment_rate": None,
     "f_skatt": False,
+    # E-invoicing (France's reform): VAT due on debits rather than on receipts, and the
+    # default operation category of new invoices (goods, services or mixed).
+    "vat_on_debits": False,
+    "operation_category": "services",
 }
 EDITABLE_FIELDS: Final = frozenset({"name", *PROFILE_DEFAULTS})
 

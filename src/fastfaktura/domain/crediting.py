@@ -36,13 +36,20 @@ def remaining_by_rate(
     """Per VAT rate of the invoice, the base and tax no credit note has credited yet (rates
     with nothing left are left out). Their sum is exactly what is left to credit, as each
     credit note's total is the sum of its breakdown."""
-    remaining = []
+    # The invoice's rows by rate: a rate may hold several VAT categories (two 0 % rows, AE
+    # and E: domain/vat_categories.py), credited together as the rate's.
+    by_rate: dict[str, list[Any]] = {}
     for item in tax_breakdown:
-        base, tax = credited.get(rate_key(item["rate"]), [0, 0])
+        row = by_rate.setdefault(rate_key(item["rate"]), [item["rate"], 0, 0])
+        row[1] += item["base_cents"]
+        row[2] += item["tax_cents"]
+    remaining = []
+    for key, (rate, invoiced_base, invoiced_tax) in by_rate.items():
+        base, tax = credited.get(key, [0, 0])
         left = TaxLine(
-            canonical(Decimal(str(item["rate"]))),
-            item["base_cents"] - base,
-            item["tax_cents"] - tax,
+            canonical(Decimal(str(rate))),
+            invoiced_base - base,
+            invoiced_tax - tax,
         )
         if left.base_cents or left.tax_cents:
             remaining.append(left)

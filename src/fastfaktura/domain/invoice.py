@@ -1,11 +1,6 @@
-"""The Invoice aggregate: drafted numbered and priced, then sent, viewed, paid, credited or
-cancelled.
-
-Its number comes from the series it is saved with (domain/series.py), its totals from its
-lines (domain/pricing.py), its card payment request is a small state machine of its own
-(domain/payment_request.py), and credit notes against it are their own aggregate
-(domain/credit_note.py): the invoice records only what they credited.
-"""
+"""The Invoice aggregate: drafted, numbered and priced, then sent, viewed, paid, credited or
+cancelled. Parts decided elsewhere: drafting.py, series.py, pricing.py, vat_categories.py,
+invoice_terms.py (terms, payment reference), payment_request.py; credit notes are their own."""
 
 from __future__ import annotations
 
@@ -19,7 +14,7 @@ from eventsourcing.domain import Aggregate, event
 from fastfaktura.domain import crediting
 from fastfaktura.domain import payment_request as card_request
 from fastfaktura.domain.deliveries import pending_delivery, planned_deliveries
-from fastfaktura.domain.drafting import draft_invoice
+from fastfaktura.domain.drafting import draft_invoice, drafted_content
 from fastfaktura.domain.errors import PaymentOutsideAmountDue
 from fastfaktura.domain.history import RememberedEvent
 from fastfaktura.domain.invoice_states import (
@@ -33,8 +28,10 @@ from fastfaktura.domain.invoice_states import (
     upcast_older_events,
     view_to_record,
 )
+from fastfaktura.domain.invoice_terms import InvoiceTerms, terms_record
 from fastfaktura.domain.payment_request import PaymentRequest, ProviderAction
-from fastfaktura.domain.pricing import InvoiceLine, priced_content
+from fastfaktura.domain.pricing import InvoiceLine
+from fastfaktura.domain.vat_categories import categorized
 
 __all__ = ["CREDITABLE", "Invoice", "InvoiceLine", "InvoiceStateError"]
 
@@ -63,6 +60,7 @@ class Invoice(Aggregate):
         public_token: str,
         seller: dict[str, Any],
         buyer: dict[str, Any],
+        terms: dict[str, Any] | None = None,  # older events: none (invoice_terms.py)
     ) -> None:
         self.business_id = business_id
         self.client_id = client_id
@@ -71,14 +69,14 @@ class Invoice(Aggregate):
         self.issue_date = issue_date
         self.due_date = due_date
         self.notes = notes
-        self.lines = lines
+        self.lines, self.tax_breakdown = categorized(lines, tax_breakdown, seller, buyer)
         self.subtotal_cents = subtotal_cents
         self.tax_cents = tax_cents
         self.total_cents = total_cents
-        self.tax_breakdown = tax_breakdown
         self.public_token = public_token
         self.seller = seller
         self.buyer = buyer
+        self.terms = InvoiceTerms.recorded(terms, number, seller)
         self.status = "draft"
         self.amount_paid_cents = 0
         # What credit notes credited: in all, and per VAT rate ({rate: [base, tax]}).
@@ -114,12 +112,14 @@ class Invoice(Aggregate):
         lines: list[InvoiceLine],
         seller: dict[str, Any],
         buyer: dict[str, Any],
+        terms: dict[str, Any] | None = None,
     ) -> None:
-        """Decide a draft's edit like a creation (RulesBroken with every rule broken); number and
-        issue date kept. `content`: lines, totals, VAT breakdown, as `created` records them."""
+        """Decide a draft's edit like a creation (RulesBroken); number and reference kept."""
         self.check_editable()
-        content = priced_content(lines, date.fromisoformat(self.issue_date), due_date)
-        self._changed(client_id, currency, due_date.isoformat(), notes, content, seller, buyer)
+        issued_on = date.fromisoformat(self.issue_date)
+        content = drafted_content(lines, issued_on, due_date, seller, buyer)
+        due, terms = due_date.isoformat(), terms_record(terms or {})
+        self._changed(client_id, currency, due, notes, content, seller, buyer, terms)
 
     @event("Changed", topic="fastfaktura:Invoice.Changed")
     def _changed(
@@ -131,9 +131,12 @@ class Invoice(Aggregate):
         content: dict[str, Any],
         seller: dict[str, Any],
         buyer: dict[str, Any],
+        terms: dict[str, Any] | None = None,
     ) -> None:
         vars(self).update(content, client_id=client_id, currency=currency, due_date=due_date)
         self.notes, self.seller, self.buyer = notes, seller, buyer
+        self.lines, self.tax_breakdown = categorized(self.lines, self.tax_breakdown, seller, buyer)
+        self.terms = self.terms.changed(terms)
 
     @property
     def amount_due_cents(self) -> int:

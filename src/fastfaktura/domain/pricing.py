@@ -30,6 +30,10 @@ class InvoiceLine:
     quantity: Decimal
     unit_price_cents: int
     tax_rate: Decimal
+    # The line's own VAT category (BT-151) and exemption reason, when the business states them
+    # (domain/vat_categories.py decides the others).
+    vat_category: str | None = None
+    vat_exemption_reason: str | None = None
 
 
 def priced(lines: list[InvoiceLine]) -> tuple[Totals | None, list[RuleBroken]]:
@@ -71,9 +75,20 @@ def line_records(lines: list[InvoiceLine], totals: Totals) -> list[dict[str, Any
             "unit_price_cents": line.unit_price_cents,
             "tax_rate": canonical(line.tax_rate),
             "net_cents": net,
+            **stated_category(line),
         }
         for line, net in zip(lines, totals.net_cents, strict=True)
     ]
+
+
+def stated_category(line: InvoiceLine) -> dict[str, Any]:
+    """What the line itself states of its VAT category (nothing: the facts decide)."""
+    stated: dict[str, Any] = {}
+    if line.vat_category is not None:
+        stated["stated_vat_category"] = line.vat_category
+    if line.vat_exemption_reason is not None:
+        stated["stated_vat_exemption_reason"] = line.vat_exemption_reason
+    return stated
 
 
 def breakdown_records(totals: Totals) -> list[dict[str, Any]]:

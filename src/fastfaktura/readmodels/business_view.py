@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
+from msgspec import Meta
 
-from fastfaktura.readmodels.invoice_view import Currency, Locale, exact_number
+from fastfaktura.readmodels.invoice_view import Currency, Locale, OperationCategory, exact_number
 from fastfaktura.readmodels.wire_types import (
     Bic,
     CompanyId,
@@ -98,6 +99,17 @@ class BusinessResponse(msgspec.Struct, kw_only=True):
     credit_note_prefix: Annotated[
         str, described("Credit notes' numbers: {credit_note_prefix}{YYYY}-{NNNNN}", "A")
     ] = "A"
+    vat_on_debits: Annotated[
+        bool,
+        Meta(
+            description="France: VAT is due on debits (invoicing) rather than on receipts",
+            examples=[False],
+        ),
+    ] = False
+    operation_category: Annotated[
+        OperationCategory,
+        Meta(description="Default operation category of new invoices", examples=["services"]),
+    ] = "services"
     mode: Annotated[
         Literal["sandbox", "live"],
         described(

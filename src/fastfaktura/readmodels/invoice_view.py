@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
+from msgspec import UNSET, Meta, UnsetType
 
 from fastfaktura.readmodels.wire_types import (
     Bic,
@@ -49,6 +50,38 @@ def exact_number(value: str | int | Decimal) -> int | float:
     return int(number) if number == number.to_integral_value() else float(number)
 
 
+# EN 16931 VAT categories (UNTDID 5305) FastFaktura decides (domain/vat_categories.py).
+VatCategory = Literal["S", "Z", "E", "AE", "G"]
+OperationCategory = Literal["goods", "services", "mixed"]
+# The fields below are UNSET (left out of the JSON) on a credit note's lines, which share
+# these structs and carry no category of their own yet.
+LineCategory = Annotated[
+    VatCategory,
+    Meta(
+        description=(
+            "VAT category (BT-151): S above 0 %; at 0 %, AE reverse charge (B2B client with a "
+            "VAT number in another EU country), G export (client outside the EU), E exempt "
+            "(e.g. art. 293 B du CGI), else Z. Stated by the line or decided from the facts."
+        ),
+        examples=["S", "AE"],
+    ),
+]
+ExemptionReason = Annotated[
+    str | None,
+    Meta(
+        description="VAT exemption reason (BT-120), for E, AE and G",
+        examples=["Reverse charge", "TVA non applicable, art. 293 B du CGI"],
+    ),
+]
+ExemptionCode = Annotated[
+    str | None,
+    Meta(
+        description="VAT exemption reason code (BT-121, VATEX list), for E, AE and G",
+        examples=["VATEX-EU-AE", "VATEX-FR-FRANCHISE"],
+    ),
+]
+
+
 class InvoiceLineResponse(msgspec.Struct, kw_only=True):
     """One line of an invoice or a credit note, priced."""
 
@@ -61,14 +94,21 @@ class InvoiceLineResponse(msgspec.Struct, kw_only=True):
     net_cents: Annotated[
         int, described("quantity x unit price, rounded half-up, minor units", 75000)
     ]
+    vat_category: LineCategory | UnsetType = UNSET
+    vat_exemption_reason: ExemptionReason | UnsetType = UNSET
+    vat_exemption_code: ExemptionCode | UnsetType = UNSET
 
 
 class TaxBreakdownItem(msgspec.Struct, kw_only=True):
-    """The VAT of one rate: the sum of its lines' net amounts and the VAT on that sum."""
+    """One row of the VAT breakdown (BG-23), by category and rate: the sum of its lines' net
+    amounts and the VAT on that sum."""
 
     rate: Rate
     base_cents: Annotated[int, described("Net amount taxed at this rate, minor units", 75000)]
     tax_cents: Annotated[int, described("VAT at this rate, minor units", 15000)]
+    vat_category: LineCategory | UnsetType = UNSET
+    vat_exemption_reason: ExemptionReason | UnsetType = UNSET
+    vat_exemption_code: ExemptionCode | UnsetType = UNSET
 
 
 class Seller(msgspec.Struct, kw_only=True):
@@ -93,6 +133,10 @@ class Seller(msgspec.Struct, kw_only=True):
         described("France: contractual late-payment rate, percent (printed)", 10),
     ] = None
     f_skatt: Annotated[bool, described("Sweden: approved for F-tax (printed)", False)] = False
+    vat_on_debits: Annotated[
+        bool,
+        Meta(description="France: the seller pays VAT on debits (frozen)", examples=[False]),
+    ] = False
 
 
 class Buyer(msgspec.Struct, kw_only=True):
@@ -174,6 +218,58 @@ class InvoiceResponse(msgspec.Struct, kw_only=True):
         described(
             "The client's page of the invoice (no key needed; unguessable token)",
             "https://app.fastfaktura.io/i/qVR_wiU8kj-3hp69r_cMy-shoozw5hnb",
+        ),
+    ]
+    # E-invoicing (API.md "E-invoices and legal checks", "Payment references").
+    operation_category: Annotated[
+        OperationCategory,
+        Meta(
+            description="Operation category (French reform): default the business's",
+            examples=["services"],
+        ),
+    ] = "services"
+    delivery_address: Annotated[
+        str | None,
+        Meta(
+            description="Delivery address (BG-15), when it differs from the client's",
+            examples=["Entrepôt 3\n12 rue des Docks\n13002 Marseille"],
+        ),
+    ] = None
+    tax_exchange_rate: Annotated[
+        str | None,
+        Meta(
+            description=(
+                "Units of the accounting currency for one unit of the invoice currency "
+                "(decimal string, up to 6 decimals); for an invoice in another currency"
+            ),
+            examples=["11.4521"],
+        ),
+    ] = None
+    accounting_currency: Annotated[
+        Currency | None,
+        Meta(
+            description="The business's accounting currency (BT-6) when the invoice was decided",
+            examples=["NOK"],
+        ),
+    ] = None
+    tax_cents_accounting: Annotated[
+        int | None,
+        Meta(
+            description=(
+                "BT-111: round(tax_cents * tax_exchange_rate), half away from zero, in the "
+                "accounting currency's minor units; null in that currency or without a rate"
+            ),
+            examples=[229042],
+        ),
+    ] = None
+    payment_reference: Annotated[
+        str,
+        Meta(
+            description=(
+                "Payment reference (BT-83), unique within the business: ISO 11649 RF by "
+                "default, a KID for a Norwegian seller, an OCR number for a Swedish one"
+            ),
+            examples=["RF89202600042", "2026000428", "20260004211"],
         ),
     ]
     created_at: CreatedAt

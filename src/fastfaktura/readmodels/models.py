@@ -129,6 +129,15 @@ class InvoicesReadModel(ReadModel):
             # Whether it was ever sent: its PDF is then the stored Factur-X one, its public
             # page shown (a cancelled invoice's status cannot tell).
             "was_sent": aggregate.was_sent,
+            # E-invoicing terms (domain/invoice_terms.py) and BT-111.
+            "operation_category": aggregate.terms.operation_category,
+            "delivery_address": aggregate.terms.delivery_address,
+            "tax_exchange_rate": aggregate.terms.tax_exchange_rate,
+            "accounting_currency": aggregate.terms.accounting_currency,
+            "tax_cents_accounting": aggregate.terms.tax_cents_accounting(
+                aggregate.tax_cents, aggregate.currency
+            ),
+            "payment_reference": aggregate.terms.payment_reference,
             "version": aggregate.version,
             "created_at": aggregate.created_on,
             "updated_at": aggregate.modified_on,

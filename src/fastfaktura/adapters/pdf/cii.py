@@ -2,9 +2,12 @@
 invoice (type code 380) or a credit note (381, referring to the invoice it corrects).
 
 Element order follows the Factur-X 1.0 EN 16931 XSD (checked by `facturx.xml_check_xsd`).
-VAT categories: S (standard) for a rate above 0; Z (zero rated) for 0 %, which needs no
-exemption reason (BR-Z-10). Exempt (E), reverse charge (AE) and the other categories need a
-legal reason the API does not collect yet, so they are never produced.
+VAT categories: as the invoice's lines and breakdown rows carry them (domain/vat_categories.py:
+S, Z, E, AE, G), with the exemption reason and code of E, AE and G (BR-E-10, BR-AE-10,
+BR-G-10). A credit note's lines carry none yet: S above 0 %, else Z (E under the 293 B
+franchise). An invoice also carries its payment reference (BT-83), its delivery address (BG-15),
+the VAT total in the accounting currency (BT-6, BT-111) and, for a French seller, the operation
+category as the reform's business process (BT-23: B1 goods, S1 services, M1 mixed).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Final
 
 from lxml import etree
 
-from fastfaktura.adapters.pdf.document import InvoiceDocument, Party
+from fastfaktura.adapters.pdf.document import InvoiceDocument, Party, VatAmount
 from fastfaktura.adapters.web.labels import CREDIT_NOTE_LABELS
 
 RSM: Final = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
@@ -37,6 +40,10 @@ def vat_category(rate: Decimal, exempt: bool = False) -> str:
 
 # EN 16931 exemption reason code of the French VAT franchise (art. 293 B du CGI).
 FRANCHISE_REASON_CODE = "VATEX-FR-FRANCHISE"
+# France's reform: the operation category as the invoice's business process (BT-23).
+FRENCH_BUSINESS_PROCESS: Final = {"goods": "B1", "services": "S1", "mixed": "M1"}
+# UNTDID 2475, VAT point date code (BT-8): 5, the invoice's issue date (VAT on debits).
+VAT_ON_ISSUE_DATE: Final = "5"
 
 
 def amount(cents: int) -> str:
@@ -87,6 +94,42 @@ def _party(parent: etree._Element, tag: str, party: Party) -> None:
         _sub(registration, "ram:ID", party.vat_number, schemeID="VA")
 
 
+def _breakdown_category(doc: InvoiceDocument, vat: VatAmount) -> tuple[str, str | None, str | None]:
+    """(category, exemption reason, reason code) of a breakdown row; a credit note's rows
+    carry no category yet: S above 0 %, else E under the 293 B franchise, else Z."""
+    if vat.vat_category:
+        return vat.vat_category, vat.vat_exemption_reason, vat.vat_exemption_code
+    exempt = bool(doc.vat_exemption) and vat.rate == 0
+    if exempt:
+        return "E", doc.vat_exemption, FRANCHISE_REASON_CODE
+    return vat_category(vat.rate), None, None
+
+
+def _tax_currency(doc: InvoiceDocument) -> str | None:
+    """BT-6, when the invoice is in another currency than the accounting one and has its
+    BT-111 amount."""
+    terms = doc.terms
+    if terms is None or terms.tax_cents_accounting is None or not terms.accounting_currency:
+        return None
+    return terms.accounting_currency if terms.accounting_currency != doc.currency else None
+
+
+def _ship_to(delivery: etree._Element, doc: InvoiceDocument, address: str) -> None:
+    """BG-13/BG-15: the deliver-to party (the buyer) at the delivery address; its country is
+    the buyer's (the seller's when the buyer has none, as BT-55)."""
+    party = _sub(delivery, "ram:ShipToTradeParty")
+    _sub(party, "ram:Name", doc.buyer.legal_name or doc.buyer.name)
+    country = doc.buyer.country or doc.seller.country
+    if country is None:  # an address needs its country (the legal checks ask for it)
+        return
+    postal = _sub(party, "ram:PostalTradeAddress")
+    lines = [ln.strip() for ln in address.splitlines() if ln.strip()]
+    parts = [*lines[:2], ", ".join(lines[2:])] if len(lines) > 3 else lines
+    for tag_name, text in zip(("ram:LineOne", "ram:LineTwo", "ram:LineThree"), parts, strict=False):
+        _sub(postal, tag_name, text)
+    _sub(postal, "ram:CountryID", country)
+
+
 def credit_note_terms(doc: InvoiceDocument) -> str:
     """A credit note's payment terms, in the client's language: the refund due, or that the
     amount is deducted from the invoice."""
@@ -101,6 +144,12 @@ def build_cii(doc: InvoiceDocument) -> bytes:
     """The CII XML of `doc`, UTF-8 encoded."""
     root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
     context = _sub(root, "rsm:ExchangedDocumentContext")
+    invoice_terms = doc.terms
+    if invoice_terms is not None and doc.seller.country == "FR":
+        process = FRENCH_BUSINESS_PROCESS[invoice_terms.operation_category]
+        _sub(
+            _sub(context, "ram:BusinessProcessSpecifiedDocumentContextParameter"), "ram:ID", process
+        )
     _sub(_sub(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", EN16931)
 
     header = _sub(root, "rsm:ExchangedDocument")
@@ -126,7 +175,8 @@ def build_cii(doc: InvoiceDocument) -> bytes:
         settlement = _sub(item, "ram:SpecifiedLineTradeSettlement")
         tax = _sub(settlement, "ram:ApplicableTradeTax")
         _sub(tax, "ram:TypeCode", "VAT")
-        _sub(tax, "ram:CategoryCode", vat_category(line.tax_rate, bool(doc.vat_exemption)))
+        category = line.vat_category or vat_category(line.tax_rate, bool(doc.vat_exemption))
+        _sub(tax, "ram:CategoryCode", category)
         _sub(tax, "ram:RateApplicablePercent", decimal_text(line.tax_rate))
         summation = _sub(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
         _sub(summation, "ram:LineTotalAmount", amount(line.net_cents))
@@ -134,9 +184,16 @@ def build_cii(doc: InvoiceDocument) -> bytes:
     agreement = _sub(transaction, "ram:ApplicableHeaderTradeAgreement")
     _party(agreement, "ram:SellerTradeParty", doc.seller)
     _party(agreement, "ram:BuyerTradeParty", doc.buyer)
-    _sub(transaction, "ram:ApplicableHeaderTradeDelivery")
+    delivery = _sub(transaction, "ram:ApplicableHeaderTradeDelivery")
+    if invoice_terms is not None and invoice_terms.delivery_address:
+        _ship_to(delivery, doc, invoice_terms.delivery_address)
 
     settlement = _sub(transaction, "ram:ApplicableHeaderTradeSettlement")
+    if invoice_terms is not None:
+        _sub(settlement, "ram:PaymentReference", invoice_terms.payment_reference)  # BT-83
+    tax_currency = _tax_currency(doc)
+    if tax_currency is not None:
+        _sub(settlement, "ram:TaxCurrencyCode", tax_currency)  # BT-6
     _sub(settlement, "ram:InvoiceCurrencyCode", doc.currency)
     if doc.iban:
         means = _sub(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
@@ -149,13 +206,15 @@ def build_cii(doc: InvoiceDocument) -> bytes:
         tax = _sub(settlement, "ram:ApplicableTradeTax")
         _sub(tax, "ram:CalculatedAmount", amount(vat.tax_cents))
         _sub(tax, "ram:TypeCode", "VAT")
-        exempt = bool(doc.vat_exemption) and vat.rate == 0
-        if exempt:
-            _sub(tax, "ram:ExemptionReason", doc.vat_exemption)
+        category, reason, code = _breakdown_category(doc, vat)
+        if reason:
+            _sub(tax, "ram:ExemptionReason", reason)
         _sub(tax, "ram:BasisAmount", amount(vat.base_cents))
-        _sub(tax, "ram:CategoryCode", vat_category(vat.rate, exempt))
-        if exempt:
-            _sub(tax, "ram:ExemptionReasonCode", FRANCHISE_REASON_CODE)
+        _sub(tax, "ram:CategoryCode", category)
+        if code:
+            _sub(tax, "ram:ExemptionReasonCode", code)
+        if invoice_terms is not None and invoice_terms.vat_on_debits:
+            _sub(tax, "ram:DueDateTypeCode", VAT_ON_ISSUE_DATE)
         _sub(tax, "ram:RateApplicablePercent", decimal_text(vat.rate))
     terms = _sub(settlement, "ram:SpecifiedTradePaymentTerms")
     if doc.is_credit_note:
@@ -167,6 +226,14 @@ def build_cii(doc: InvoiceDocument) -> bytes:
     _sub(totals, "ram:LineTotalAmount", amount(doc.subtotal_cents))
     _sub(totals, "ram:TaxBasisTotalAmount", amount(doc.subtotal_cents))
     _sub(totals, "ram:TaxTotalAmount", amount(doc.tax_cents), currencyID=doc.currency)
+    if (
+        tax_currency is not None
+        and invoice_terms is not None
+        and invoice_terms.tax_cents_accounting is not None
+    ):
+        # BT-111: the VAT total in the accounting currency (BR-53).
+        accounting = amount(invoice_terms.tax_cents_accounting)
+        _sub(totals, "ram:TaxTotalAmount", accounting, currencyID=tax_currency)
     _sub(totals, "ram:GrandTotalAmount", amount(doc.total_cents))
     _sub(totals, "ram:TotalPrepaidAmount", amount(doc.amount_paid_cents))
     _sub(totals, "ram:DuePayableAmount", amount(doc.amount_due_cents))

@@ -19,6 +19,12 @@ from uuid import UUID
 
 import msgspec
 
+from fastfaktura.adapters.pdf.e_invoicing import (
+    DocumentTerms,
+    category_lines,
+    document_terms,
+    mentions_for,
+)
 from fastfaktura.adapters.web.credit_note_page import CreditNoteView
 from fastfaktura.adapters.web.labels import CREDIT_NOTE_LABELS, LABELS
 from fastfaktura.adapters.web.legal import (  # the mentions' wording, shared with the page
@@ -61,13 +67,23 @@ class DocumentLine:
     unit_price_cents: int
     tax_rate: Decimal
     net_cents: int
+    # BT-151 and its exemption (BT-120/BT-121), as domain/vat_categories.py decided them;
+    # empty on a credit note's lines (cii.py then falls back on the rate).
+    vat_category: str = ""
+    vat_exemption_reason: str | None = None
+    vat_exemption_code: str | None = None
 
 
 @dataclass(frozen=True)
 class VatAmount:
+    """A VAT breakdown row (BG-23), by category and rate."""
+
     rate: Decimal
     base_cents: int
     tax_cents: int
+    vat_category: str = ""
+    vat_exemption_reason: str | None = None
+    vat_exemption_code: str | None = None
 
 
 # EN 16931 BT-3 (UNTDID 1001): the kinds of document rendered here.
@@ -119,6 +135,9 @@ class InvoiceDocument:
     preceding_invoice: PrecedingInvoice | None = None
     reason: str | None = None
     refund_due_cents: int = 0
+    # E-invoicing terms (payment reference BT-83, BT-111, the French reform's fields), with
+    # the words the PDF shows of them (adapters/pdf/e_invoicing.py). None: a credit note.
+    terms: DocumentTerms | None = None
 
     @property
     def is_credit_note(self) -> bool:
@@ -186,12 +205,16 @@ def build_document(invoice: InvoiceResponse, *, issued: bool) -> InvoiceDocument
                 unit_price_cents=line.unit_price_cents,
                 tax_rate=Decimal(str(line.tax_rate)),
                 net_cents=line.net_cents,
+                **category_lines(line),
             )
             for line in invoice.lines
         ),
         breakdown=tuple(
             VatAmount(
-                rate=Decimal(str(item.rate)), base_cents=item.base_cents, tax_cents=item.tax_cents
+                rate=Decimal(str(item.rate)),
+                base_cents=item.base_cents,
+                tax_cents=item.tax_cents,
+                **category_lines(item),
             )
             for item in invoice.tax_breakdown
         ),
@@ -207,9 +230,11 @@ def build_document(invoice: InvoiceResponse, *, issued: bool) -> InvoiceDocument
         public_url=None if draft else invoice.public_url,
         legal_mentions=legal_mentions(
             invoice.seller, client_locale(invoice.buyer.locale), all_rates_zero=no_vat
-        ),
+        )
+        + mentions_for(invoice, client_locale(invoice.buyer.locale), franchise=franchise),
         vat_exemption=FRENCH_VAT_FRANCHISE if franchise else None,
         view=invoice_view(invoice),
+        terms=document_terms(invoice, client_locale(invoice.buyer.locale)),
     )
 
 

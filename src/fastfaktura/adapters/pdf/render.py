@@ -261,6 +261,7 @@ def _sample_invoice(locale: str) -> InvoiceResponse:
             },
             "buyer": {**party, "id": str(UUID(int=0)), "name": "Sample", "locale": locale},
             "public_url": "https://fastfaktura.invalid/i/sample",
+            "payment_reference": "RF89202600042",
             "created_at": "2026-01-01T00:00:00Z",
             "updated_at": "2026-01-01T00:00:00Z",
         },

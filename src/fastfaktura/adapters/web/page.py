@@ -21,6 +21,7 @@ from litestar import Response
 from litestar.enums import MediaType
 
 from fastfaktura.adapters.web.branding import NO_BRANDING, SANDBOX_LABELS, Branding
+from fastfaktura.adapters.web.e_invoicing_labels import reference_label
 from fastfaktura.adapters.web.labels import (
     DEFAULT_LOCALE,
     ERROR_PAGE_LABELS,
@@ -107,6 +108,9 @@ class InvoiceView:
     bic: str | None
     # What the seller's country requires, as the PDF prints it (adapters/web/legal.py).
     legal_mentions: tuple[str, ...] = ()
+    # BT-83, under its local name (a KID in Norway, an OCR number in Sweden).
+    payment_reference: str | None = None
+    payment_reference_label: str = ""
 
 
 def client_locale(value: str | None) -> str:
@@ -205,6 +209,10 @@ def invoice_view(invoice: InvoiceResponse) -> InvoiceView:
             invoice.seller,
             locale,
             all_rates_zero=all(item.rate == 0 for item in invoice.tax_breakdown),
+        ),
+        payment_reference=invoice.payment_reference,
+        payment_reference_label=reference_label(
+            invoice.payment_reference, invoice.seller.country, locale
         ),
     )
 
