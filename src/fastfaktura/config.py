@@ -313,6 +313,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     mail_from: str = "invoices@fastfaktura.localhost"
     # How often `serve` runs the overdue sweep (seconds).
     overdue_sweep_seconds: float = 300.0
+    # -- Processes of `serve` (issue 12; docs/operations.md "Processes and cores") ------------
+    # API processes `serve` starts (FASTFAKTURA_WORKERS; `--workers` wins): 0 means one per
+    # core, as many as the connection budget allows. 1: API, projections and policies in one
+    # process (the small setup).
+    workers: int = 0
     stripe: StripeSettings = msgspec.field(default_factory=lambda: StripeSettings())
     # Rate limits (RateLimitSettings above).
     rate_limits: RateLimitSettings = msgspec.field(default_factory=lambda: RateLimitSettings())
@@ -340,6 +345,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             sms_gateway_url=env.get("SMS_GATEWAY_URL") or None,
             mail_from=env.get("FASTFAKTURA_MAIL_FROM") or "invoices@fastfaktura.localhost",
             overdue_sweep_seconds=float(env.get("FASTFAKTURA_OVERDUE_SWEEP_SECONDS") or 300),
+            workers=_count(env, "FASTFAKTURA_WORKERS", 0, 0),
             stripe=StripeSettings.from_env(env),
             rate_limits=RateLimitSettings.from_env(env),
             pools=PoolSettings.from_env(env),
