@@ -43,6 +43,7 @@ from fastfaktura.api.idempotency import purge_expired
 from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
 from fastfaktura.api.invoice_search import InvoiceExportController
 from fastfaktura.api.invoices import InvoiceController
+from fastfaktura.api.key_cache import KeyCache
 from fastfaktura.api.key_usage import KeyUsage
 from fastfaktura.api.openapi import add_links, complete_answers, components, fix_number_unions
 from fastfaktura.api.public import public_invoice_page, public_invoice_pdf
@@ -200,6 +201,15 @@ def create_app(
                 direct_url, min_size=1, max_size=pools.policies, deadline=settings.database_timeout
             )
             policies = start_policies(policy_pool, invoicing, settings, stripe, pdfs)
+        # -- API key cache (issue 12, api/key_cache.py): off unless API_KEY_CACHE_SECONDS ----
+        key_cache = None
+        key_listening = None
+        if settings.accounts.key_cache_seconds > 0 and not settings.rate_limits.keys_limited:
+            key_cache = KeyCache(settings.accounts.key_cache_seconds)
+            key_listening = asyncio.create_task(
+                key_cache.listen_forever(direct_url, settings.database_timeout)
+            )
+        # -- end of the API key cache ------------------------------------------------------
         app.state.services = Services(
             settings=settings,
             app=invoicing,
@@ -209,6 +219,7 @@ def create_app(
             stripe=stripe,
             pdfs=pdfs,
             key_usage=KeyUsage(settings.accounts.key_last_used_precision),
+            key_cache=key_cache,
         )
         app.state.supervisor = supervisor
         app.state.delivery_worker = policies.delivery if policies else None
@@ -221,6 +232,8 @@ def create_app(
         finally:
             purging.cancel()
             purging_buckets.cancel()
+            if key_listening is not None:
+                key_listening.cancel()
             for task in policies.tasks if policies else []:
                 task.cancel()
             if supervisor is not None:
