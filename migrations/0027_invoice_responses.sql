@@ -10,3 +10,5 @@ CREATE TABLE rm_invoice_responses (
     version bigint NOT NULL,
     PRIMARY KEY (business_id, id)
 );
+-- Audit scans read models in aggregate-id order (as migration 0004 for rm_invoices).
+CREATE INDEX ON rm_invoice_responses (id);
