@@ -210,6 +210,9 @@ def running(
         # A test's bursts are not a client's: tests/api/test_rate_limits.py tests the limits.
         "FASTFAKTURA_RATE_LIMIT_KEY_PER_SECOND": "0",
         "FASTFAKTURA_RATE_LIMIT_PAGE_PER_SECOND": "0",
+        # `serve` in one process, as the tests were written for (and lean on 2 shared cores):
+        # tests/operations/test_serve_processes.py asks for several with --workers.
+        "FASTFAKTURA_WORKERS": "1",
         **(env or {}),
     }
     with log_path.open("w") as log:

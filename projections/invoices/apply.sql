@@ -35,3 +35,11 @@ ON CONFLICT (business_id, id) DO UPDATE SET
     tax_cents_accounting = EXCLUDED.tax_cents_accounting,
     version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
 WHERE {table}.version < EXCLUDED.version;
+
+-- name: upsert_rm_invoice_responses
+-- The encoded answer of GET /api/v1/invoices/ID (issue 12), public_url without its base URL.
+INSERT INTO {table} (business_id, id, response, version)
+VALUES (%(business_id)s, %(id)s, %(response)s, %(version)s)
+ON CONFLICT (business_id, id) DO UPDATE SET
+    response = EXCLUDED.response, version = EXCLUDED.version
+WHERE {table}.version < EXCLUDED.version;

@@ -3,6 +3,13 @@
 -- name: get_invoice
 SELECT * FROM rm_invoices WHERE business_id = $1 AND id = $2;
 
+-- name: get_invoice_response
+-- The whole answer of GET /api/v1/invoices/ID, encoded by the projection (issue 12). The
+-- invoice's rm_invoices row stays the authority on whether it exists (a primary-key probe).
+SELECT r.response FROM rm_invoice_responses r
+JOIN rm_invoices i ON i.business_id = r.business_id AND i.id = r.id
+WHERE r.business_id = $1 AND r.id = $2;
+
 -- name: filtered_invoices
 -- The filtered list and the export are composed from these pieces by the query gateway
 -- (readmodels/queries/invoices.py): the WHERE part is `business_id = $1` and one condition

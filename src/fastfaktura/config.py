@@ -218,7 +218,7 @@ class PdfPoolSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Environment: FASTFAKTURA_SESSION_SECRET, FASTFAKTURA_SESSION_MAX_AGE_SECONDS,
-    API_KEY_LAST_USED_PRECISION, FASTFAKTURA_LOGIN_MAX_FAILURES,
+    API_KEY_LAST_USED_PRECISION, API_KEY_CACHE_SECONDS, FASTFAKTURA_LOGIN_MAX_FAILURES,
     FASTFAKTURA_LOGIN_BLOCK_SECONDS, FASTFAKTURA_PASSWORD_LINK_HOURS."""
 
     # Encrypts and signs the session cookie, and signs the CSRF tokens. None (development): a
@@ -230,6 +230,11 @@ class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
     # A key's `last_used_at` is written at most once per this interval per process: it may be
     # up to this many seconds older than the key's real last use (0: every request writes).
     key_last_used_precision: float = 60.0
+    # API keys looked up once per this many seconds per process (API_KEY_CACHE_SECONDS; 0: off,
+    # the default). A revocation drops the key from every process's cache at once (LISTEN/
+    # NOTIFY, one more connection per API process). Only with per-key rate limits off: the
+    # rate-limit statement reads the key in its own round trip anyway.
+    key_cache_seconds: float = 0.0
     # Failed sign-ins for one email, or from one client address, before sign-in is refused
     # for login_block_seconds, doubled by every further failure (at most 15 minutes).
     login_max_failures: int = 5
@@ -251,6 +256,7 @@ class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
             key_last_used_precision=_number(
                 env, "API_KEY_LAST_USED_PRECISION", 60.0, zero_allowed=True
             ),
+            key_cache_seconds=_number(env, "API_KEY_CACHE_SECONDS", 0.0, zero_allowed=True),
             login_max_failures=_count(env, "FASTFAKTURA_LOGIN_MAX_FAILURES", 5, 1),
             login_block_seconds=_number(
                 env, "FASTFAKTURA_LOGIN_BLOCK_SECONDS", 30.0, zero_allowed=False
@@ -313,6 +319,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     mail_from: str = "invoices@fastfaktura.localhost"
     # How often `serve` runs the overdue sweep (seconds).
     overdue_sweep_seconds: float = 300.0
+    # -- Processes of `serve` (issue 12; docs/operations.md "Processes and cores") ------------
+    # API processes `serve` starts (FASTFAKTURA_WORKERS; `--workers` wins): 0 means one per
+    # core, as many as the connection budget allows. 1: API, projections and policies in one
+    # process (the small setup).
+    workers: int = 0
     stripe: StripeSettings = msgspec.field(default_factory=lambda: StripeSettings())
     # Rate limits (RateLimitSettings above).
     rate_limits: RateLimitSettings = msgspec.field(default_factory=lambda: RateLimitSettings())
@@ -340,6 +351,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             sms_gateway_url=env.get("SMS_GATEWAY_URL") or None,
             mail_from=env.get("FASTFAKTURA_MAIL_FROM") or "invoices@fastfaktura.localhost",
             overdue_sweep_seconds=float(env.get("FASTFAKTURA_OVERDUE_SWEEP_SECONDS") or 300),
+            workers=_count(env, "FASTFAKTURA_WORKERS", 0, 0),
             stripe=StripeSettings.from_env(env),
             rate_limits=RateLimitSettings.from_env(env),
             pools=PoolSettings.from_env(env),

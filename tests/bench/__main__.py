@@ -32,6 +32,7 @@ MODULES = (
     "tests.bench.rate_limits",
     "tests.bench.webhooks",
     "tests.bench.chain",
+    "tests.bench.scaling",  # issue 12: 1, 2 and 4 API processes
 )
 for module in MODULES:
     importlib.import_module(module)

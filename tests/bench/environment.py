@@ -245,6 +245,8 @@ class Environment:
             "FASTFAKTURA_HOME": str(self.workdir / "home"),
             "FASTFAKTURA_RATE_LIMIT_KEY_PER_SECOND": "0",
             "FASTFAKTURA_RATE_LIMIT_PAGE_PER_SECOND": "0",
+            # One process unless a scenario asks for more (`--workers`, the scaling table).
+            "FASTFAKTURA_WORKERS": "1",
         }
 
     def serve(

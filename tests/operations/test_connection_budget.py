@@ -63,6 +63,27 @@ def test_the_documented_numbers_are_what_the_pools_are_built_from() -> None:
     assert DOCUMENTED["deployment"] <= USABLE
 
 
+def test_serve_with_n_api_processes_fits_the_embedded_postgresql() -> None:
+    """`fastfaktura serve --workers N` (issue 12): N API processes and the projections process,
+    10 N + 44 with the defaults; on the embedded PostgreSQL (97 usable) at most 4 leave room
+    for one CLI rebuild, so the default (one per core) stops there."""
+    from fastfaktura.adapters import budget
+    from fastfaktura.config import PoolSettings
+
+    defaults = PoolSettings()
+    models = len(READ_MODELS)
+    for n in (1, 2, 4):
+        supervised = budget.supervised(defaults, models, n, projections_too=True)
+        assert supervised == n * DOCUMENTED["api"] + DOCUMENTED["projections"]
+    assert (
+        budget.supervised(defaults, models, 4, projections_too=True) + DOCUMENTED["cli"]
+        == (DOCUMENTED["deployment"])
+    )
+    assert budget.workers_that_fit(defaults, models, USABLE, projections_too=True) == 4
+    assert budget.workers_that_fit(defaults, models, USABLE, projections_too=False) == 8
+    assert budget.workers_that_fit(defaults, models, 60, projections_too=True) == 0
+
+
 def test_pool_sizes_come_from_the_environment_and_bad_ones_are_refused() -> None:
     from fastfaktura.adapters import budget
     from fastfaktura.config import PoolSettings

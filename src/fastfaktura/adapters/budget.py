@@ -53,3 +53,21 @@ def deployment(pools: PoolSettings, models: int, *, api_processes: int = 4) -> i
     """The documented deployment: `api_processes` API processes, one projections process and
     one CLI rebuild at the same time, all straight to PostgreSQL."""
     return api_processes * api(pools) + projections(pools, models) + cli(pools)
+
+
+# -- `fastfaktura serve` with several processes (issue 12) ------------------------------------
+
+
+def supervised(pools: PoolSettings, models: int, workers: int, *, projections_too: bool) -> int:
+    """`fastfaktura serve --workers N`: N API processes, plus the projections-and-policies
+    process unless --no-projections."""
+    return workers * api(pools) + (projections(pools, models) if projections_too else 0)
+
+
+def workers_that_fit(
+    pools: PoolSettings, models: int, usable: int, *, projections_too: bool
+) -> int:
+    """The most API processes whose connections, with the projections process and one CLI
+    rebuild next to them, fit in `usable` (max_connections less the reserved ones)."""
+    room = usable - cli(pools) - (projections(pools, models) if projections_too else 0)
+    return max(room // api(pools), 0)

@@ -46,6 +46,7 @@ from fastfaktura.api.input import MAX_BODY_BYTES, QueryCheck
 from fastfaktura.api.invoice_search import InvoiceExportController
 from fastfaktura.api.invoice_xml import InvoiceXmlController  # issue 14: GET /invoices/{id}/xml
 from fastfaktura.api.invoices import InvoiceController
+from fastfaktura.api.key_cache import KeyCache
 from fastfaktura.api.key_usage import KeyUsage
 from fastfaktura.api.openapi import (
     REQUEST_BODIES,
@@ -212,6 +213,15 @@ def create_app(
                 direct_url, min_size=1, max_size=pools.policies, deadline=settings.database_timeout
             )
             policies = start_policies(policy_pool, invoicing, settings, stripe, pdfs)
+        # -- API key cache (issue 12, api/key_cache.py): off unless API_KEY_CACHE_SECONDS ----
+        key_cache = None
+        key_listening = None
+        if settings.accounts.key_cache_seconds > 0 and not settings.rate_limits.keys_limited:
+            key_cache = KeyCache(settings.accounts.key_cache_seconds)
+            key_listening = asyncio.create_task(
+                key_cache.listen_forever(direct_url, settings.database_timeout)
+            )
+        # -- end of the API key cache ------------------------------------------------------
         app.state.services = Services(
             settings=settings,
             app=invoicing,
@@ -221,6 +231,7 @@ def create_app(
             stripe=stripe,
             pdfs=pdfs,
             key_usage=KeyUsage(settings.accounts.key_last_used_precision),
+            key_cache=key_cache,
         )
         app.state.supervisor = supervisor
         app.state.delivery_worker = policies.delivery if policies else None
@@ -233,6 +244,8 @@ def create_app(
         finally:
             purging.cancel()
             purging_buckets.cancel()
+            if key_listening is not None:
+                key_listening.cancel()
             for task in policies.tasks if policies else []:
                 task.cancel()
             if supervisor is not None:

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from litestar import Request
 
 from fastfaktura.api.errors import Unauthorized
+from fastfaktura.api.key_cache import KeyCache
 from fastfaktura.api.ratelimit import authenticate_and_take
 from fastfaktura.api.services import services
 from fastfaktura.domain.api_key import hash_key, key_prefix
@@ -55,8 +57,21 @@ async def provide_tenant(request: Request[Any, Any, Any]) -> Tenant:
         # The same query also takes a token from the key's bucket: only a known key has one.
         owner = await authenticate_and_take(request, hash_key(key), limits)
     else:
-        owner = await authenticate(svc.pool, hash_key(key))
+        owner = await _looked_up(svc.key_cache, svc.pool, hash_key(key))
     if owner is None:
         raise Unauthorized("The API key is unknown or revoked.")
     await svc.key_usage.used(svc.pool, key_prefix(key))
     return Tenant(business_id=owner.business_id, mode=owner.mode)
+
+
+async def _looked_up(cache: KeyCache | None, pool: asyncpg.Pool, key_hash: str) -> KeyOwner | None:
+    """The key's owner: from this process's cache (api/key_cache.py), else the read model."""
+    if cache is None:
+        return await authenticate(pool, key_hash)
+    owner = cache.get(key_hash)
+    if owner is None:
+        generation = cache.generation
+        owner = await authenticate(pool, key_hash)
+        if owner is not None:
+            cache.put(key_hash, owner, generation)
+    return owner

@@ -16,6 +16,7 @@ from fastfaktura.adapters.deadlines import run_in_thread
 from fastfaktura.adapters.pdf.pool import PdfRenderPool
 from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.api.input import parse_uuid
+from fastfaktura.api.key_cache import KeyCache
 from fastfaktura.api.key_usage import KeyUsage
 from fastfaktura.application import Invoicing, Written
 from fastfaktura.config import Settings
@@ -38,6 +39,8 @@ class Services:
     pdfs: PdfRenderPool
     # When API keys were last used (api/key_usage.py); its precision comes from the settings.
     key_usage: KeyUsage = field(default_factory=lambda: KeyUsage(60.0))
+    # API keys looked up once per TTL (api/key_cache.py); None: off (API_KEY_CACHE_SECONDS=0).
+    key_cache: KeyCache | None = None
 
     async def execute(self, command: Callable[[], Written[T]]) -> Written[T]:
         """Run a command on the (synchronous) write side in a worker thread, then wait until

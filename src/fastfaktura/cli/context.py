@@ -49,6 +49,9 @@ class Context:
         url = resolve_database_url(
             settings.database_url, settings.home, keep_running=keep_db_running
         )
+        # The URL as resolved (the embedded server's, else DATABASE_URL): what `serve` hands
+        # its child processes.
+        self.url = url
         self.database_url = with_application_name(url, self.application_name)
         self.direct_url = with_application_name(
             settings.pools.direct_url or url, self.application_name

@@ -120,6 +120,21 @@ def _serve(commands: Commands) -> None:
         help="serve the API only: another process (`projections run`) runs the projections "
         "and policies",
     )
+    serve.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="API processes (default: FASTFAKTURA_WORKERS, else one per core as far as the "
+        "connection budget allows); 1: API, projections and policies in this one process",
+    )
+    serve.add_argument(
+        "--listen-fd",
+        type=int,
+        default=None,
+        metavar="FD",
+        help="(set by `serve` for each API process it starts) serve on this inherited "
+        "listening socket: API only, no supervisor",
+    )
     serve.set_defaults(run=cmd_serve)
 
 

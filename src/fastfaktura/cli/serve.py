@@ -1,29 +1,42 @@
-"""`fastfaktura serve`: migrate, optionally set up the demo account, and serve the API."""
+"""`fastfaktura serve`: migrate, optionally set up the demo account, and serve the API: in one
+process (--workers 1), or as N API processes and a projections process (cli/supervisor.py)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
+import socket
 import sys
 from datetime import timedelta
 from uuid import UUID
 
+import structlog
+
+from fastfaktura.adapters import budget
 from fastfaktura.application import IssuedKey
 from fastfaktura.cli.context import Context
+from fastfaktura.cli.supervisor import (
+    Child,
+    Supervisor,
+    cores,
+    fastfaktura_argv,
+    listening_socket,
+    pdf_workers_per_process,
+)
 from fastfaktura.cli.users import password_link_url
 from fastfaktura.config import Settings
 from fastfaktura.domain.business import Business
 from fastfaktura.domain.errors import DomainError, EmailTaken
+from fastfaktura.readmodels.models import READ_MODELS
+
+log = structlog.get_logger(__name__)
 
 DEMO_OWNER_EMAIL = "owner@demo.fastfaktura.localhost"
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from fastfaktura.api.app import create_app
-
     settings = Settings(
         **{
             **{f: getattr(settings, f) for f in settings.__struct_fields__},
@@ -33,6 +46,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     ctx = Context(settings)
     ctx.migrate()
+    if args.listen_fd is not None:  # one API process of a supervised `serve`
+        ctx.close()
+        return _serve_api(args, settings, ctx, socket.socket(fileno=args.listen_fd))
     if args.demo:
         demo = _demo_account(ctx)
         owner = _demo_owner(ctx, demo)
@@ -48,18 +64,109 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f'  Try     : curl -H "X-Api-Key: {demo.secret}" {base}/api/v1/business\n', flush=True
         )
+    workers = _workers(args, settings, ctx)
     ctx.close()
+    if workers == 1:
+        return _serve_api(args, settings, ctx, None)
+    return _supervise(args, settings, ctx, workers)
+
+
+def _serve_api(
+    args: argparse.Namespace, settings: Settings, ctx: Context, sock: socket.socket | None
+) -> int:
+    """Serve the API in this process (with the projections and policies unless
+    --no-projections or a supervisor runs them), on `sock` when a supervisor bound it."""
+    import uvicorn
+
+    from fastfaktura.api.app import create_app
+
     app = create_app(
         settings,
         ctx.database_url,
-        run_projections=not args.no_projections,
+        run_projections=not args.no_projections and sock is None,
         direct_url=ctx.direct_url,
     )
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
     # kills the process before exit handlers run, and the embedded PostgreSQL stays up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    if sock is None:
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    else:
+        config = uvicorn.Config(app, log_config=None, access_log=False)
+        uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def _workers(args: argparse.Namespace, settings: Settings, ctx: Context) -> int:
+    """How many API processes: --workers, else FASTFAKTURA_WORKERS, else one per core as far
+    as the connection budget allows on this PostgreSQL. An explicit number that does not fit
+    is refused, naming the numbers (docs/operations.md "Connection budget")."""
+    asked = args.workers if args.workers is not None else settings.workers
+    if asked == 1:
+        return 1
+    if settings.pools.direct_url:
+        # DATABASE_URL is a transaction pooler: the API processes' connections are its own.
+        return asked or cores()
+    usable = _usable_connections(ctx.direct_url)
+    fit = budget.workers_that_fit(
+        settings.pools, len(READ_MODELS), usable, projections_too=not args.no_projections
+    )
+    if asked > fit:
+        raise SystemExit(
+            f"--workers {asked}: {asked} API processes need {asked * budget.api(settings.pools)}"
+            f" connections, more than PostgreSQL's {usable} usable ones leave after the"
+            " projections process and one CLI command; raise max_connections or lower the"
+            " pools (docs/operations.md, Connection budget)."
+        )
+    if asked:
+        return asked
+    chosen = max(1, min(cores(), fit))
+    if chosen < cores():
+        log.warning(
+            "fewer API processes than cores: the connection budget", processes=chosen, cores=cores()
+        )
+    return chosen
+
+
+def _usable_connections(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT current_setting('max_connections')::int"
+            " - current_setting('superuser_reserved_connections')::int"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _supervise(args: argparse.Namespace, settings: Settings, ctx: Context, workers: int) -> int:
+    sock = listening_socket(args.host, args.port)
+    fd = sock.fileno()
+    api_argv = fastfaktura_argv(
+        "serve", "--no-projections", "--host", args.host, "--port", str(args.port)
+    )
+    children = [
+        Child(f"api-{n}", [*api_argv, "--listen-fd", str(fd)], pass_fds=(fd,))
+        for n in range(1, workers + 1)
+    ]
+    if not args.no_projections:
+        children.append(Child("projections", fastfaktura_argv("projections", "run", "--all")))
+    env = {**os.environ, "DATABASE_URL": ctx.url}
+    if not os.environ.get("FASTFAKTURA_PDF_WORKERS"):
+        # Every child runs a PDF pool: share the one-process default out between them.
+        shared = pdf_workers_per_process(settings.pdf.workers, len(children))
+        env["FASTFAKTURA_PDF_WORKERS"] = str(shared)
+    print(
+        f"Serving on http://{args.host}:{args.port}: {workers} API processes"
+        + ("" if args.no_projections else " and the projections and policies process")
+        + "; Ctrl-C to stop.",
+        flush=True,
+    )
+    try:
+        return Supervisor(children, env).run()
+    finally:
+        sock.close()
 
 
 def _demo_account(ctx: Context) -> IssuedKey:

@@ -160,69 +160,101 @@ def compare_partition(
 
     model = read_model(model_name)
     assert model.order_column is not None
-    ((table, columns),) = model.tables.items()
-    order = model.order_column
     # Its mapper only (budget.PARTITION_CONNECTIONS).
     events = open_reader(database_url)
     low, high = partition
-    # The aggregate's id, then the key: several rows of one aggregate come in key order.
-    query = sql.SQL(local_statement(__file__, "audit.sql", "rows_in_id_order")).format(
-        table=sql.Identifier(table),
-        order=sql.Identifier(order),
-        ordering=sql.SQL(", ").join(sql.Identifier(c) for c in (order, *columns)),
-    )
     params = {"low": low, "high": high, "business_id": business_id}
-
-    def position(row: Row) -> tuple[Any, ...]:
-        return (row[order], *(row[c] for c in columns))
-
     differences: list[Difference] = []
     folded = 0
     try:
         with (
             psycopg.connect(database_url) as scan_conn,
             psycopg.connect(database_url, row_factory=dict_row) as rows_conn,
-            rows_conn.cursor(name="fastfaktura_audit_rows") as cursor,
         ):
             set_json_loads(msgspec.json.decode, rows_conn)  # jsonb columns: C parser
             # One snapshot for the rows and the position they reflect; events are folded up to
             # that position only, so a store written to meanwhile gives no false differences.
             tracked = _snapshot_position(rows_conn, model)
-            cursor.itersize = 2000
-            cursor.execute(query, params)
-            actual = iter(cursor)
-            pending: Row | None = next(actual, None)
+            # One merge-join per table, each over its own cursor in id order.
+            joins = [
+                _MergeJoin(model, table, columns, rows_conn, params, differences)
+                for table, columns in model.tables.items()
+            ]
             for aggregate in aggregates(events, scan_conn, model, partition, upto=tracked):
                 folded += aggregate.version
-                rows = [
-                    _as_stored(model, row)
-                    for row in model.rows(aggregate)[table]
-                    if business_id is None or row.get("business_id") == business_id
-                ]
-                for expected in sorted(rows, key=position):
-                    # Rows before this one in the read model have no events: report them.
-                    while pending is not None and position(pending) < position(expected):
-                        key = _name(_key(pending, columns), columns)
-                        differences.append(
-                            Difference(
-                                model.name, table, key, "in the read model but not in the events"
-                            )
-                        )
-                        pending = next(actual, None)
-                    if pending is not None and position(pending) == position(expected):
-                        differences += _row_differences(model, table, columns, expected, pending)
-                        pending = next(actual, None)
-                    else:
-                        differences += _row_differences(model, table, columns, expected, None)
-            while pending is not None:
-                key = _name(_key(pending, columns), columns)
-                differences.append(
-                    Difference(model.name, table, key, "in the read model but not in the events")
-                )
-                pending = next(actual, None)
+                computed = model.rows(aggregate)
+                for join in joins:
+                    join.expect(computed[join.table], business_id)
+            for join in joins:
+                join.finish()
     finally:
         events.close()
     return folded, differences
+
+
+class _MergeJoin:
+    """Rows computed from the events, in id order, against one table's rows read in id order:
+    every difference goes to `differences`."""
+
+    def __init__(
+        self,
+        model: ReadModel,
+        table: str,
+        columns: Sequence[str],
+        conn: psycopg.Connection[Any],
+        params: dict[str, Any],
+        differences: list[Difference],
+    ) -> None:
+        assert model.order_column is not None
+        self.model, self.table, self.columns = model, table, columns
+        self.order = model.order_column
+        self.differences = differences
+        # The aggregate's id, then the key: several rows of one aggregate come in key order.
+        query = sql.SQL(local_statement(__file__, "audit.sql", "rows_in_id_order")).format(
+            table=sql.Identifier(table),
+            order=sql.Identifier(self.order),
+            ordering=sql.SQL(", ").join(sql.Identifier(c) for c in (self.order, *columns)),
+        )
+        cursor = conn.cursor(name=f"fastfaktura_audit_{table}")
+        cursor.itersize = 2000
+        cursor.execute(query, params)
+        self._actual = iter(cursor)
+        self._pending: Row | None = next(self._actual, None)
+
+    def _position(self, row: Row) -> tuple[Any, ...]:
+        return (row[self.order], *(row[c] for c in self.columns))
+
+    def _extra(self, row: Row) -> None:
+        key = _name(_key(row, self.columns), self.columns)
+        self.differences.append(
+            Difference(self.model.name, self.table, key, "in the read model but not in the events")
+        )
+
+    def expect(self, computed: list[Row], business_id: UUID | None) -> None:
+        model, table, columns = self.model, self.table, self.columns
+        rows = [
+            _as_stored(model, row)
+            for row in computed
+            if business_id is None or row.get("business_id") == business_id
+        ]
+        for expected in sorted(rows, key=self._position):
+            # Rows before this one in the read model have no events: report them.
+            while self._pending is not None and self._position(self._pending) < self._position(
+                expected
+            ):
+                self._extra(self._pending)
+                self._pending = next(self._actual, None)
+            pending = self._pending
+            if pending is not None and self._position(pending) == self._position(expected):
+                self.differences += _row_differences(model, table, columns, expected, pending)
+                self._pending = next(self._actual, None)
+            else:
+                self.differences += _row_differences(model, table, columns, expected, None)
+
+    def finish(self) -> None:
+        while self._pending is not None:
+            self._extra(self._pending)
+            self._pending = next(self._actual, None)
 
 
 def _snapshot_position(conn: psycopg.Connection[Any], model: ReadModel) -> int:

@@ -14,6 +14,7 @@ from fastfaktura.domain.client import CLIENT_FIELDS, Client
 from fastfaktura.domain.credit_note import CreditNote
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.domain.user import User
+from fastfaktura.readmodels.invoice_view import InvoiceResponse
 from fastfaktura.readmodels.model import ReadModel, Row
 from fastfaktura.readmodels.timeline import event_response
 
@@ -89,10 +90,32 @@ class ClientsReadModel(ReadModel):
         return {"rm_clients": [row]}
 
 
+def invoice_response_row(aggregate: Invoice, row: Row) -> Row:
+    """The invoice as GET /api/v1/invoices/{id} answers it, with its events, encoded once here
+    rather than on every request; public_url without the base URL (`with_base_url`)."""
+    view = InvoiceResponse.from_row(row, "")
+    view.events = [event_response(aggregate.id, type(e).TOPIC, e) for e in aggregate.history]
+    return {
+        "business_id": aggregate.business_id,
+        "id": aggregate.id,
+        "response": msgspec.json.encode(view),
+        "version": aggregate.version,
+    }
+
+
+def with_base_url(response: bytes, base_url: str) -> bytes:
+    """A stored answer with the service's base URL in front of its public_url: the first
+    `"public_url":"` is the invoice's own (the events come last, and inside a JSON string a
+    quote is escaped)."""
+    base = msgspec.json.encode(base_url)[1:-1]
+    return response.replace(b'"public_url":"/i/', b'"public_url":"' + base + b"/i/", 1)
+
+
 class InvoicesReadModel(ReadModel):
     name = "invoices"
     aggregate_type = Invoice
-    tables = {"rm_invoices": ("business_id", "id")}
+    # rm_invoice_responses: GET /api/v1/invoices/{id}'s whole answer, encoded (issue 12).
+    tables = {"rm_invoices": ("business_id", "id"), "rm_invoice_responses": ("business_id", "id")}
     order_column = "id"
     # Written as JSON by msgspec: Decimal becomes its exact string, UUID its text.
     json_columns = frozenset({"lines", "tax_breakdown", "seller", "buyer"})
@@ -142,7 +165,10 @@ class InvoicesReadModel(ReadModel):
             "created_at": aggregate.created_on,
             "updated_at": aggregate.modified_on,
         }
-        return {"rm_invoices": [row]}
+        return {
+            "rm_invoices": [row],
+            "rm_invoice_responses": [invoice_response_row(aggregate, row)],
+        }
 
 
 def card_payment_state(invoice: Invoice) -> str | None:

@@ -51,6 +51,15 @@ async def find_invoice(
     return None if row is None else StoredInvoice.from_row(row, base_url)
 
 
+async def find_invoice_response(pool: Pool, business_id: UUID, invoice_id: UUID) -> bytes | None:
+    """GET /api/v1/invoices/{id}'s answer as the projection encoded it (public_url without
+    its base URL); None when there is none (another business's, or not yet encoded)."""
+    response: bytes | None = await pool.fetchval(
+        _sql("get_invoice_response"), business_id, invoice_id
+    )
+    return response
+
+
 async def find_invoice_by_token(pool: Pool, token: str, base_url: str) -> StoredInvoice | None:
     """The public page's look-up: the token is the only key, no business is known yet."""
     row = await pool.fetchrow(_sql("get_invoice_by_token"), token)

@@ -1,0 +1,49 @@
+"""A smoke run of `make bench` that `make test` can afford (issue 12): every scenario module
+imports and registers (the command lists them), and the scaling table prints its rows with the
+ratios to one API process and the RSS verdict. The measuring itself is `make bench`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from tests.bench.figures import Report
+from tests.bench.scaling import scaling_figures
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_bench_lists_every_scenario_the_scaling_one_too() -> None:
+    listed = subprocess.run(
+        [sys.executable, "-m", "tests.bench", "--list"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    names = [line.split(":")[0] for line in listed.stdout.splitlines()]
+    assert {"clients_post_load", "invoices_get_load", "serve_scaling"} <= set(names)
+
+
+def test_the_scaling_table_prints_ratios_to_one_process_and_the_rss_verdict() -> None:
+    measured = {
+        1: {"post": 200.0, "get": 1000.0, "rss": 180.0, "processes": 1.0},
+        2: {"post": 300.0, "get": 1500.0, "rss": 190.0, "processes": 3.0},
+        4: {"post": 320.0, "get": 1600.0, "rss": 260.0, "processes": 5.0},
+    }
+    report = Report(figures=scaling_figures(measured, {"get": 1800.0}, 16))
+    known = report.by_key()
+    assert report.ratio(known["scale_get_2"]) == 1.5
+    assert report.ratio(known["scale_post_4"]) == 1.6
+    assert report.ratio(known["scale_get_4_key_cache"]) == 1.125
+    assert [report.verdict(known[f"scale_rss_{n}"]) for n in (1, 2, 4)] == [True, True, False]
+    console = Console(record=True, width=200)
+    report.print(console)
+    text = console.export_text()
+    assert "GET /api/v1/invoices/{id} x16, 4 API processes" in text
+    assert "goal NOT met" in text
