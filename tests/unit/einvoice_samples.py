@@ -15,7 +15,9 @@ from peppol import check_rules
 from fastfaktura.adapters.einvoice.ubl_parties import NSMAP
 from fastfaktura.adapters.pdf.credit_note import build_credit_note_document
 from fastfaktura.adapters.pdf.document import InvoiceDocument, build_document
+from fastfaktura.domain.payment_reference import reference_for_number
 from fastfaktura.domain.pricing import InvoiceLine, price
+from fastfaktura.domain.vat_categories import categorized
 from fastfaktura.readmodels.credit_note_view import CreditNoteResponse
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 
@@ -142,6 +144,11 @@ def invoice_response(
     notes: str | None = None,
 ) -> InvoiceResponse:
     amounts = priced(lines)
+    buyer_fields = buyer_fields or buyer(locale)
+    # Each line's VAT category and the breakdown by category, as the invoice decides them.
+    amounts["lines"], amounts["tax_breakdown"] = categorized(
+        amounts["lines"], amounts["tax_breakdown"], seller_fields, buyer_fields
+    )
     return msgspec.convert(
         {
             "id": str(UUID(int=1)),
@@ -156,8 +163,9 @@ def invoice_response(
             "amount_paid_cents": 0,
             "amount_due_cents": amounts["total_cents"],
             "seller": seller_fields,
-            "buyer": buyer_fields or buyer(locale),
+            "buyer": buyer_fields,
             "public_url": "https://fastfaktura.invalid/i/sample",
+            "payment_reference": reference_for_number("F2026-00042", seller_fields.get("country")),
             "created_at": "2026-03-02T09:00:00Z",
             "updated_at": "2026-03-02T09:00:00Z",
         },

@@ -2,9 +2,9 @@
 note turned into the rule engine's document (domain/einvoice_rules), judged, and its broken
 rules raised as one RulesBroken (422 listing each field and rule code) or reported.
 
-Fields other work adds to invoices and businesses (tax_exchange_rate, operation_category,
-payment_reference, delivery_address, vat_on_debits, a line's vat_category) are read when
-they exist and None otherwise, so the rules that need them apply as soon as they are there.
+The invoice's terms (operation category, delivery address, tax exchange rate, payment
+reference: domain/invoice_terms.py) and each line's decided VAT category come from the
+invoice itself, as its send will issue them.
 """
 
 from __future__ import annotations
@@ -70,9 +70,8 @@ def _optional_decimal(value: Any) -> Decimal | None:
 def invoice_document(invoice: Invoice, business: Business) -> Document:
     """The invoice as its first send would issue it: its frozen seller and buyer (a draft's
     are frozen again at each edit), and the business's settings as they are now."""
-    # The accounting currency is judged only once invoices can record the rate (BT-111).
-    accounting = business.field("currency") if hasattr(invoice, "tax_exchange_rate") else None
-    operation = getattr(invoice, "operation_category", None) or business.field("operation_category")
+    terms = invoice.terms
+    accounting = terms.accounting_currency or business.field("currency")
     return Document(
         kind="invoice",
         number=invoice.number,
@@ -91,11 +90,11 @@ def invoice_document(invoice: Invoice, business: Business) -> Document:
         # BT-10: the invoice's number unless the UBL generator carries another reference.
         buyer_reference=invoice.number,
         vat_exempt_293b=bool(invoice.seller.get("vat_exempt_293b")),
-        payment_reference=getattr(invoice, "payment_reference", None),
-        operation_category=operation,
-        delivery_address=getattr(invoice, "delivery_address", None),
-        tax_exchange_rate=_optional_decimal(getattr(invoice, "tax_exchange_rate", None)),
-        vat_on_debits=business.field("vat_on_debits"),
+        payment_reference=terms.payment_reference,
+        operation_category=terms.operation_category,
+        delivery_address=terms.delivery_address,
+        tax_exchange_rate=_optional_decimal(terms.tax_exchange_rate),
+        vat_on_debits=bool(invoice.seller.get("vat_on_debits", business.field("vat_on_debits"))),
     )
 
 

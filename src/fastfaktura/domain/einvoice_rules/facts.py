@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from fastfaktura.domain.einvoice_rules.model import EU_COUNTRIES, Document, Line
+from fastfaktura.domain.einvoice_rules.model import Document, Line
+from fastfaktura.domain.vat_categories import default_category
 
 # The VATEX code (BT-121) a category takes when the line states no reason of its own.
 DEFAULT_EXEMPTION: Final = {
@@ -26,26 +27,15 @@ def vat_prefix_country(vat_number: str) -> str:
 
 
 def derived_category(doc: Document, line: Line) -> str:
-    """BT-151 from the facts (API.md "VAT categories"): S above 0 %; at 0 %: E under an
-    exemption, AE for a B2B client with a VAT number in another EU country, G for a client
-    outside the EU, else Z."""
-    if line.vat_rate > 0:
-        return "S"
-    if doc.vat_exempt_293b:
-        return "E"
-    seller, buyer = doc.seller.country, buyer_country(doc)
-    vat = doc.buyer.vat_number
-    if (
-        vat
-        and seller in EU_COUNTRIES
-        and buyer in EU_COUNTRIES
-        and buyer != seller
-        and vat_prefix_country(vat) != seller
-    ):
-        return "AE"
-    if seller in EU_COUNTRIES and buyer is not None and buyer not in EU_COUNTRIES:
-        return "G"
-    return "Z"
+    """BT-151 from the facts (API.md "VAT categories"), decided as the invoice decides it
+    (domain/vat_categories.py), so that the checks judge what is issued."""
+    seller = {"country": doc.seller.country, "vat_exempt_293b": doc.vat_exempt_293b}
+    buyer = {
+        "country": doc.buyer.country,
+        "vat_number": doc.buyer.vat_number,
+        "company_id": doc.buyer.company_id,
+    }
+    return default_category(line.vat_rate, seller, buyer)
 
 
 def category(doc: Document, line: Line) -> str:

@@ -143,7 +143,7 @@ def export_reason(doc: Document) -> Broken:
     "FastFaktura",
     "error",
     "A line's own category fits the facts: AE for an EU business client in another country, "
-    "G for a client outside the EU.",
+    "G for a client outside the EU (or abroad, from a seller outside the EU).",
 )
 def stated_category_fits(doc: Document) -> Broken:
     country = buyer_country(doc)
@@ -155,7 +155,11 @@ def stated_category_fits(doc: Document) -> Broken:
                 f"lines[{index}].vat_category",
                 "reverse charge is for a client in another EU country",
             )
-        if line.vat_category == "G" and country in EU_COUNTRIES:
+        # An export: to a client outside the EU, or abroad from a seller outside it (Norway).
+        exported = country not in EU_COUNTRIES or (
+            doc.seller.country not in EU_COUNTRIES and country != doc.seller.country
+        )
+        if line.vat_category == "G" and not exported:
             yield f"lines[{index}].vat_category", "G is for a client outside the EU"
 
 
