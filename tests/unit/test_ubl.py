@@ -156,10 +156,28 @@ def test_the_293b_franchise_is_category_e_with_its_reason() -> None:
 
 
 def test_zero_rated_lines_are_category_z_without_reason() -> None:
-    root = xml(sample("en", "DKK", "mixed"))
+    root = xml(sample("nb", "DKK", "mixed"))  # a Norwegian seller's client in Norway
     categories = texts(root, "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:ID/text()")
     assert categories.count("Z") == 1
     assert texts(root, "//cbc:TaxExemptionReasonCode") == []
+
+
+def test_an_export_is_category_g_with_its_reason_as_the_invoice_decided() -> None:
+    root = xml(sample("en", "DKK", "mixed"))  # a British seller's client in Norway
+    categories = texts(root, "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:ID/text()")
+    assert categories.count("G") == 1
+    assert texts(root, "//cac:TaxSubtotal//cbc:TaxExemptionReasonCode/text()") == ["VATEX-EU-G"]
+    lines = texts(root, "cac:InvoiceLine/cac:Item/cac:ClassifiedTaxCategory/cbc:ID/text()")
+    assert "G" in lines
+
+
+def test_the_payment_reference_is_bt_83() -> None:
+    document = sample("fr", "EUR", "standard", iban="FR7630006000011234567890189")
+    assert document.terms is not None
+    root = xml(document)
+    assert texts(root, "cac:PaymentMeans/cbc:PaymentID/text()") == [
+        document.terms.payment_reference
+    ]
 
 
 def test_a_discount_line_is_a_negative_quantity_at_a_positive_price() -> None:

@@ -15,13 +15,14 @@ from typing import Final
 
 from lxml import etree
 
-from fastfaktura.adapters.einvoice.ubl_parties import NSMAP, party, sub
+from fastfaktura.adapters.einvoice.ubl_parties import NSMAP, address_node, party, sub
 from fastfaktura.adapters.pdf.cii import (
-    FRANCHISE_REASON_CODE,
     UNIT,
     amount,
+    breakdown_category,
     credit_note_terms,
     decimal_text,
+    tax_currency_of,
     vat_category,
 )
 from fastfaktura.adapters.pdf.document import InvoiceDocument
@@ -65,17 +66,26 @@ def _money(parent: etree._Element, tag: str, cents: int, currency: str) -> None:
 
 
 def _category(
-    parent: etree._Element, tag: str, rate: Decimal, exemption: str | None, *, reason: bool
+    parent: etree._Element,
+    tag: str,
+    rate: Decimal,
+    category: tuple[str, str | None, str | None],
+    *,
+    reason: bool,
 ) -> None:
     """A VAT category: its code and rate (a line's BT-151/BT-152), and in the breakdown
-    (BT-118) the exemption reason of category E (BT-120/BT-121)."""
-    category = sub(parent, tag)
-    sub(category, "cbc:ID", vat_category(rate, exemption is not None))
-    sub(category, "cbc:Percent", decimal_text(rate))
-    if exemption is not None and reason:
-        sub(category, "cbc:TaxExemptionReasonCode", FRANCHISE_REASON_CODE)
-        sub(category, "cbc:TaxExemptionReason", exemption)
-    sub(sub(category, "cac:TaxScheme"), "cbc:ID", "VAT")
+    (BT-118) its exemption reason and code (BT-120/BT-121) for E, AE and G. `category` is
+    (code, reason, reason code), the CII's (cii.py), so both documents say the same."""
+    code, exemption_reason, exemption_code = category
+    node = sub(parent, tag)
+    sub(node, "cbc:ID", code)
+    sub(node, "cbc:Percent", decimal_text(rate))
+    if reason and code in ("E", "AE", "G"):
+        if exemption_code:
+            sub(node, "cbc:TaxExemptionReasonCode", exemption_code)
+        if exemption_reason:
+            sub(node, "cbc:TaxExemptionReason", exemption_reason)
+    sub(sub(node, "cac:TaxScheme"), "cbc:ID", "VAT")
 
 
 def _ubl(doc: InvoiceDocument) -> bytes:
@@ -97,6 +107,9 @@ def _ubl(doc: InvoiceDocument) -> bytes:
     if note:
         sub(root, "cbc:Note", note)
     sub(root, "cbc:DocumentCurrencyCode", doc.currency)
+    tax_currency = tax_currency_of(doc)
+    if tax_currency is not None:
+        sub(root, "cbc:TaxCurrencyCode", tax_currency)  # BT-6
     # BT-10, required by Peppol (PEPPOL-EN16931-R003) when there is no order reference: the
     # API takes no buyer's reference yet, so the invoice's number stands in for it (a credit
     # note repeats its invoice's).
@@ -114,11 +127,19 @@ def _ubl(doc: InvoiceDocument) -> bytes:
     party(root, "cac:AccountingSupplierParty", doc.seller, doc.legal_mentions, exempt_id)
     # A client without a country is taken to be in the seller's (API.md, BT-55).
     party(root, "cac:AccountingCustomerParty", doc.buyer, fallback_country=doc.seller.country)
+    terms = doc.terms
+    if terms is not None and terms.delivery_address:
+        # BG-13/BG-15: where the goods or services go, when it differs from the client's.
+        location = sub(sub(root, "cac:Delivery"), "cac:DeliveryLocation")
+        country = doc.buyer.country or doc.seller.country or ""
+        address_node(location, terms.delivery_address, country, "cac:Address")
 
     if doc.iban and not credit:
         means = sub(root, "cac:PaymentMeans")
         code = SEPA_CREDIT_TRANSFER if doc.currency == "EUR" else CREDIT_TRANSFER
         sub(means, "cbc:PaymentMeansCode", code)
+        if terms is not None:
+            sub(means, "cbc:PaymentID", terms.payment_reference)  # BT-83
         account = sub(means, "cac:PayeeFinancialAccount")
         sub(account, "cbc:ID", doc.iban)
         if doc.bic:
@@ -133,8 +154,11 @@ def _ubl(doc: InvoiceDocument) -> bytes:
         subtotal = sub(tax_total, "cac:TaxSubtotal")
         _money(subtotal, "cbc:TaxableAmount", vat.base_cents, doc.currency)
         _money(subtotal, "cbc:TaxAmount", vat.tax_cents, doc.currency)
-        exempt = doc.vat_exemption if vat.rate == 0 else None
-        _category(subtotal, "cac:TaxCategory", vat.rate, exempt, reason=True)
+        category = breakdown_category(doc, vat)
+        _category(subtotal, "cac:TaxCategory", vat.rate, category, reason=True)
+    if tax_currency is not None and terms is not None and terms.tax_cents_accounting is not None:
+        # BT-111: the VAT total in the accounting currency, a second TaxTotal (BR-53).
+        _money(sub(root, "cac:TaxTotal"), "cbc:TaxAmount", terms.tax_cents_accounting, tax_currency)
 
     totals = sub(root, "cac:LegalMonetaryTotal")
     _money(totals, "cbc:LineExtensionAmount", doc.subtotal_cents, doc.currency)
@@ -154,8 +178,10 @@ def _ubl(doc: InvoiceDocument) -> bytes:
         _money(node, "cbc:LineExtensionAmount", line.net_cents, doc.currency)
         item = sub(node, "cac:Item")
         sub(item, "cbc:Name", line.description)
-        exempt = doc.vat_exemption if line.tax_rate == 0 else None
-        _category(item, "cac:ClassifiedTaxCategory", line.tax_rate, exempt, reason=False)
+        code = line.vat_category or vat_category(line.tax_rate, bool(doc.vat_exemption))
+        _category(
+            item, "cac:ClassifiedTaxCategory", line.tax_rate, (code, None, None), reason=False
+        )
         price = sub(node, "cac:Price")
         _money(price, "cbc:PriceAmount", abs(line.unit_price_cents), doc.currency)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

@@ -36,8 +36,11 @@ def sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str)
     return element
 
 
-def _address(parent: etree._Element, address: str | None, country: str) -> None:
-    node = sub(parent, "cac:PostalAddress")
+def address_node(
+    parent: etree._Element, address: str | None, country: str, tag: str = "cac:PostalAddress"
+) -> None:
+    """A UBL address (a party's PostalAddress, or a delivery location's Address)."""
+    node = sub(parent, tag)
     lines = [ln.strip() for ln in (address or "").splitlines() if ln.strip()]
     postcode_city = _POSTCODE_CITY.match(lines[-1]) if len(lines) > 1 else None
     if postcode_city is not None:
@@ -81,7 +84,7 @@ def party(
         sub(sub(node, "cac:PartyName"), "cbc:Name", who.name)
     country = who.country or fallback_country
     if country:
-        _address(node, who.address, country)
+        address_node(node, who.address, country)
     if who.vat_number:
         _tax_scheme(node, who.vat_number, "VAT")
     registrations = [r for r in TAX_REGISTRATIONS if any(r in m for m in mentions)]

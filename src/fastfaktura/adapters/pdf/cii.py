@@ -94,7 +94,7 @@ def _party(parent: etree._Element, tag: str, party: Party) -> None:
         _sub(registration, "ram:ID", party.vat_number, schemeID="VA")
 
 
-def _breakdown_category(doc: InvoiceDocument, vat: VatAmount) -> tuple[str, str | None, str | None]:
+def breakdown_category(doc: InvoiceDocument, vat: VatAmount) -> tuple[str, str | None, str | None]:
     """(category, exemption reason, reason code) of a breakdown row; a credit note's rows
     carry no category yet: S above 0 %, else E under the 293 B franchise, else Z."""
     if vat.vat_category:
@@ -105,7 +105,7 @@ def _breakdown_category(doc: InvoiceDocument, vat: VatAmount) -> tuple[str, str 
     return vat_category(vat.rate), None, None
 
 
-def _tax_currency(doc: InvoiceDocument) -> str | None:
+def tax_currency_of(doc: InvoiceDocument) -> str | None:
     """BT-6, when the invoice is in another currency than the accounting one and has its
     BT-111 amount."""
     terms = doc.terms
@@ -191,7 +191,7 @@ def build_cii(doc: InvoiceDocument) -> bytes:
     settlement = _sub(transaction, "ram:ApplicableHeaderTradeSettlement")
     if invoice_terms is not None:
         _sub(settlement, "ram:PaymentReference", invoice_terms.payment_reference)  # BT-83
-    tax_currency = _tax_currency(doc)
+    tax_currency = tax_currency_of(doc)
     if tax_currency is not None:
         _sub(settlement, "ram:TaxCurrencyCode", tax_currency)  # BT-6
     _sub(settlement, "ram:InvoiceCurrencyCode", doc.currency)
@@ -206,7 +206,7 @@ def build_cii(doc: InvoiceDocument) -> bytes:
         tax = _sub(settlement, "ram:ApplicableTradeTax")
         _sub(tax, "ram:CalculatedAmount", amount(vat.tax_cents))
         _sub(tax, "ram:TypeCode", "VAT")
-        category, reason, code = _breakdown_category(doc, vat)
+        category, reason, code = breakdown_category(doc, vat)
         if reason:
             _sub(tax, "ram:ExemptionReason", reason)
         _sub(tax, "ram:BasisAmount", amount(vat.base_cents))
