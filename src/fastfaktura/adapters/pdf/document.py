@@ -23,7 +23,6 @@ from fastfaktura.adapters.pdf.e_invoicing import (
     DocumentTerms,
     category_lines,
     document_terms,
-    mentions_for,
 )
 from fastfaktura.adapters.web.credit_note_page import CreditNoteView
 from fastfaktura.adapters.web.labels import CREDIT_NOTE_LABELS, LABELS
@@ -34,6 +33,7 @@ from fastfaktura.adapters.web.legal import (  # the mentions' wording, shared wi
     FRENCH_VAT_FRANCHISE,
     french_franchise,
     legal_mentions,
+    mentions_for,
 )
 from fastfaktura.adapters.web.page import InvoiceView, client_locale, invoice_view
 from fastfaktura.readmodels.invoice_view import Buyer, InvoiceResponse, Seller

@@ -15,12 +15,7 @@ from typing import Any
 import msgspec
 from babel.numbers import format_decimal
 
-from fastfaktura.adapters.web.e_invoicing_labels import (
-    E_INVOICING_LABELS,
-    VAT_ON_DEBITS_MENTION,
-    category_mentions,
-    reference_label,
-)
+from fastfaktura.adapters.web.e_invoicing_labels import E_INVOICING_LABELS, reference_label
 from fastfaktura.adapters.web.page import money
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 
@@ -50,19 +45,6 @@ def category_lines(item: Any) -> dict[str, Any]:
         "vat_exemption_reason": _given(item.vat_exemption_reason),
         "vat_exemption_code": _given(item.vat_exemption_code),
     }
-
-
-def mentions_for(invoice: InvoiceResponse, locale: str, *, franchise: bool) -> tuple[str, ...]:
-    """The mentions of the VAT categories found (reverse charge, export, an exemption's
-    reason) and of the VAT-on-debits option."""
-    categories = [
-        (_given(item.vat_category) or "", _given(item.vat_exemption_reason))
-        for item in invoice.tax_breakdown
-    ]
-    mentions = category_mentions(categories, locale, franchise=franchise)
-    if invoice.seller.vat_on_debits:
-        mentions += (VAT_ON_DEBITS_MENTION[locale],)
-    return mentions
 
 
 def document_terms(invoice: InvoiceResponse, locale: str) -> DocumentTerms:

@@ -6,11 +6,13 @@ source, so the page never says less than the document.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
+import msgspec
 from babel.numbers import format_currency, format_decimal
 
-from fastfaktura.readmodels.invoice_view import Seller
+from fastfaktura.adapters.web.e_invoicing_labels import VAT_ON_DEBITS_MENTION, category_mentions
+from fastfaktura.readmodels.invoice_view import InvoiceResponse, Seller
 
 # France (C. com. L441-10, L441-9): the late-payment penalty rate and the EUR 40 flat recovery
 # indemnity (the exact amount must appear), and the early-payment discount terms. The rate is
@@ -120,3 +122,20 @@ def credit_note_mentions(seller: Seller, locale: str, *, all_rates_zero: bool) -
         franchise = french_franchise(seller) and all_rates_zero
         return (FRENCH_VAT_FRANCHISE,) if franchise else ()
     return legal_mentions(seller, locale, all_rates_zero=all_rates_zero)
+
+
+def mentions_for(invoice: InvoiceResponse, locale: str, *, franchise: bool) -> tuple[str, ...]:
+    """The mentions of the VAT categories found (reverse charge, export, an exemption's
+    reason) and of the VAT-on-debits option."""
+    categories = [
+        (_given(item.vat_category) or "", _given(item.vat_exemption_reason))
+        for item in invoice.tax_breakdown
+    ]
+    mentions = category_mentions(categories, locale, franchise=franchise)
+    if invoice.seller.vat_on_debits:
+        mentions += (VAT_ON_DEBITS_MENTION[locale],)
+    return mentions
+
+
+def _given(value: Any) -> Any:
+    return None if value is msgspec.UNSET else value

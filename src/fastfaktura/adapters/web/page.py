@@ -29,7 +29,7 @@ from fastfaktura.adapters.web.labels import (
     LOCALES,
     STATUS_LABELS,
 )
-from fastfaktura.adapters.web.legal import legal_mentions
+from fastfaktura.adapters.web.legal import french_franchise, legal_mentions, mentions_for
 from fastfaktura.readmodels.invoice_view import Buyer, InvoiceResponse, Seller
 
 # Every currency the API accepts (EUR, USD, GBP, NOK, SEK, DKK) counts in hundredths.
@@ -168,6 +168,7 @@ def invoice_view(invoice: InvoiceResponse) -> InvoiceView:
     locale = client_locale(invoice.buyer.locale)
     currency = invoice.currency
     notice = NOTICES.get(invoice.status)
+    no_vat = all(item.rate == 0 for item in invoice.tax_breakdown)
     return InvoiceView(
         locale=locale,
         number=invoice.number,
@@ -205,11 +206,8 @@ def invoice_view(invoice: InvoiceResponse) -> InvoiceView:
         notes=invoice.notes,
         iban=grouped_iban(invoice.seller.iban),
         bic=invoice.seller.bic,
-        legal_mentions=legal_mentions(
-            invoice.seller,
-            locale,
-            all_rates_zero=all(item.rate == 0 for item in invoice.tax_breakdown),
-        ),
+        legal_mentions=legal_mentions(invoice.seller, locale, all_rates_zero=no_vat)
+        + mentions_for(invoice, locale, franchise=french_franchise(invoice.seller) and no_vat),
         payment_reference=invoice.payment_reference,
         payment_reference_label=reference_label(
             invoice.payment_reference, invoice.seller.country, locale
