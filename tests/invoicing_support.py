@@ -30,8 +30,16 @@ def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
+# Units of EUR (the test businesses' accounting currency) for one unit of another currency:
+# an invoice in another currency is issued with its rate (API.md, BT-111).
+EXCHANGE_RATES = {"NOK": "0.085", "SEK": "0.087", "DKK": "0.134", "USD": "0.92", "GBP": "1.17"}
+
+
 def invoice_body(client_id: str, **overrides: Any) -> dict[str, Any]:
-    return {"client_id": client_id, "currency": "EUR", "lines": [dict(LINE)], **overrides}
+    body = {"client_id": client_id, "currency": "EUR", "lines": [dict(LINE)], **overrides}
+    if body["currency"] in EXCHANGE_RATES and "tax_exchange_rate" not in body:
+        body["tax_exchange_rate"] = EXCHANGE_RATES[body["currency"]]
+    return body
 
 
 async def create_client(
