@@ -25,8 +25,8 @@ LINES: list[dict[str, Any]] = [
 ]
 # (client's locale, client's details, the 0 % line's category, its mention on the PDF)
 CASES = [
-    ("fr", {"country": "DE", "vat_number": "DE123456789"}, "AE", "Autoliquidation"),
-    ("en", {"country": "BE", "vat_number": "BE0123456789"}, "AE", "Reverse charge"),
+    ("fr", {"country": "DE", "vat_number": "DE136695976"}, "AE", "Autoliquidation"),
+    ("en", {"country": "BE", "vat_number": "BE0403170701"}, "AE", "Reverse charge"),
     ("nb", {"country": "US"}, "G", "Eksport utenfor EU"),
     ("sv", {"country": "FR"}, "Z", None),
 ]

@@ -39,8 +39,9 @@ SELLER: dict[str, Any] = {
     "phone": "+33142000000",
     "address": "12 rue des Lilas\n75011 Paris",
     "country": "FR",
-    "vat_number": "FR32123456789",
-    "company_id": "123 456 789 00012",
+    # Valid identifiers: a French seller's invoice is issued only with them (BR-FR-10).
+    "vat_number": "FR40303265045",
+    "company_id": "303 265 045 00011",
     "iban": "FR7630006000011234567890189",
     "bic": "AGRIFRPP",
     "invoice_prefix": "AL",
@@ -51,7 +52,8 @@ BUYER: dict[str, Any] = {
     "email": "compta@boulangerie-dupont.fr",
     "address": "3 place du Marché\n69002 Lyon",
     "country": "FR",
-    "vat_number": "FR58987654321",
+    "vat_number": "FR44732829320",
+    "company_id": "732829320",  # a French business client's SIREN (BR-FR-11)
 }
 LINES: list[dict[str, Any]] = [
     {
