@@ -38,9 +38,10 @@ from fastfaktura.adapters.webhooks.sender import Outcome, WebhookSender
 from fastfaktura.adapters.webhooks.store import statement
 from fastfaktura.config import WebhookSettings
 from fastfaktura.policies.loop import LockedWorker
+from fastfaktura.readmodels.business_view import BusinessResponse
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.feed import FEED_TYPES, store_page
-from fastfaktura.readmodels.invoice_view import InvoiceResponse, exact_number
+from fastfaktura.readmodels.invoice_view import InvoiceResponse
 from fastfaktura.readmodels.models import (
     BusinessReadModel,
     ClientsReadModel,
@@ -72,14 +73,8 @@ def object_view(kind: str, aggregate: Any, base_url: str) -> Any:
         row = CreditNotesReadModel().rows(aggregate)["rm_credit_notes"][0]
         return credit_note_from_row(row, base_url)
     if kind == "business":
-        row = BusinessReadModel().rows(aggregate)["rm_business"][0]
-        rate = row.get("late_payment_rate")
-        shown = {k: v for k, v in row.items() if k not in ("business_id", "version")}
-        return {
-            "id": row["business_id"],
-            **shown,
-            "late_payment_rate": None if rate is None else exact_number(rate),
-        }
+        # GET /business's shape, exactly (the row also holds columns the API does not show).
+        return BusinessResponse.from_row(BusinessReadModel().rows(aggregate)["rm_business"][0])
     return None
 
 
