@@ -5,11 +5,13 @@ A credit note issued before (no digest recorded) is still served, rendered on fi
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import httpx
 import psycopg
 from litestar.testing import AsyncTestClient
 
@@ -18,7 +20,15 @@ from fastfaktura.application import Invoicing
 from tests.conftest import Account
 from tests.documents.support import invoice_for, seller_account, send
 from tests.documents.test_as_issued import sent_invoice, sha, tampered
-from tests.helpers import run_cli, settle
+from tests.documents.test_pdf_pool import (
+    LARGE,
+    http_in_app,
+    in_app_loop,
+    pdf_pool,
+    small_pool_client,  # noqa: F401 (a fixture)
+    until,
+)
+from tests.helpers import assert_problem, run_cli, settle
 from tests.invoicing_support import INVOICES
 
 CREDIT_NOTES = "/api/v1/credit_notes"
@@ -154,3 +164,51 @@ async def test_a_credit_note_issued_before_documents_were_recorded_is_still_serv
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 issued document(s) match" in result.stdout
     assert "2 stored with no recorded hash" in result.stdout
+
+
+async def test_a_credit_note_refused_by_a_full_render_queue_records_nothing(
+    client: AsyncTestClient[Any],
+    small_pool_client: AsyncTestClient[Any],  # noqa: F811 (the fixture imported above)
+    new_account: Callable[..., Account],
+    database_url: str,
+) -> None:
+    """The documents are rendered before anything is recorded: a credit the PDF pool cannot
+    take answers 503, with no credit note, no `credited` and no stored document."""
+    account, invoice = await sent_invoice(client, new_account)
+    slow = [await invoice_for(client, account, lines=LARGE[:200]) for _ in range(2)]
+    pool = pdf_pool(small_pool_client)
+    warm = await small_pool_client.get(f"{INVOICES}/{slow[0]['id']}/pdf", headers=account.headers)
+    assert warm.status_code == 200, warm.text
+
+    async def scenario() -> tuple[list[httpx.Response], httpx.Response]:
+        async with http_in_app(small_pool_client) as http:
+            first = asyncio.create_task(
+                http.get(f"{INVOICES}/{slow[0]['id']}/pdf", headers=account.headers)
+            )
+            await until(lambda: pool.load().rendering == 1)
+            second = asyncio.create_task(
+                http.get(f"{INVOICES}/{slow[1]['id']}/pdf", headers=account.headers)
+            )
+            await until(lambda: pool.load().waiting == 1)
+            refused = await http.post(
+                f"{INVOICES}/{invoice['id']}/credit_notes",
+                json={"reason": "Billed twice"},
+                headers=account.headers,
+            )
+            return [await first, await second], refused
+
+    drafts, refused = await in_app_loop(small_pool_client, scenario)
+    assert [r.status_code for r in drafts] == [200, 200]
+    problem = assert_problem(refused, 503)
+    assert problem["type"].endswith("/pdf-queue-full"), problem
+    with psycopg.connect(database_url) as conn:
+        notes = conn.execute(
+            "SELECT count(*) FROM invoicing_events WHERE topic = 'fastfaktura:CreditNote.Issued'"
+            " AND state::text LIKE %s",
+            (f"%{invoice['id']}%",),
+        ).fetchone()
+    assert notes == (0,)
+    shown = await client.get(f"{INVOICES}/{invoice['id']}", headers=account.headers)
+    assert shown.json()["amount_credited_cents"] == 0
+    listed = await client.get(f"{CREDIT_NOTES}?invoice_id={invoice['id']}", headers=account.headers)
+    assert listed.json()["total"] == 0
