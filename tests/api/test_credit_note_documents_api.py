@@ -62,9 +62,13 @@ async def issued_note(
 
 
 def stored_rows(database_url: str, note_id: str) -> int:
+    """The credit note's stored PDFs: issued with it (issued_documents), or, for a credit note
+    issued before, rendered on the first request (credit_note_documents)."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM credit_note_documents WHERE credit_note_id = %s", (note_id,)
+            "SELECT (SELECT count(*) FROM credit_note_documents WHERE credit_note_id = %s)"
+            " + (SELECT count(*) FROM issued_documents WHERE document_id = %s AND kind = 'pdf')",
+            (note_id, note_id),
         ).fetchone()
     assert row is not None
     return int(row[0])
@@ -172,8 +176,8 @@ async def test_formats_and_query_parameters_are_checked(
         422,
     )
     assert [e["field"] for e in problem["errors"]] == ["fromat"]
-    # Nothing was rendered or stored for a refused request.
-    assert stored_rows(database_url, note["id"]) == 0
+    # Nothing was rendered or stored for a refused request (the PDF is stored at issue).
+    assert stored_rows(database_url, note["id"]) == 1
 
 
 async def test_another_business_and_unknown_ids_answer_404(
@@ -196,4 +200,4 @@ async def test_another_business_and_unknown_ids_answer_404(
         assert_problem(
             await client.get(f"{CREDIT_NOTES}/nope/{path}", headers=account.headers), 404
         )
-    assert stored_rows(database_url, note["id"]) == 0
+    assert stored_rows(database_url, note["id"]) == 1  # stored at issue, nothing since

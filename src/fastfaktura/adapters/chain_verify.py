@@ -27,7 +27,7 @@ from fastfaktura.adapters.document_verify import (
     collect_issuing,
 )
 from fastfaktura.adapters.event_chain import Anchor, genesis, link_bytes, topic_field
-from fastfaktura.adapters.pdf.digests import SENT_TOPIC
+from fastfaktura.adapters.pdf.digests import ISSUING_TOPICS
 
 # A business's events may reach the scan out of chain order only when writers skip the
 # library's table lock, and then by at most about the number of concurrent writers. More
@@ -87,10 +87,10 @@ class _Verifier:
         self.anchored = {(b.bytes, a.events): a for b, found in anchors.items() for a in found}
         self.chains: dict[bytes, _Chain] = {}
         self.topics: dict[str, bytes] = {}
-        self.issuing: dict[bytes, Issued] = {}  # invoice id -> its issuing event's digests
+        self.issuing: dict[bytes, Issued] = {}  # document id -> its issuing event's digests
 
     def feed(self, row: _ROW) -> None:
-        if row[5] == SENT_TOPIC:  # a first send: it may record its documents' digests
+        if row[5] in ISSUING_TOPICS:  # it may record its documents' digests
             collect_issuing(self.issuing, row)
         chain = self.chains.get(row[0])
         if chain is None:

@@ -15,9 +15,14 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter, QueryParameter
 
 from fastfaktura.adapters.einvoice.on_request import credit_note_ubl
-from fastfaktura.adapters.pdf.credit_note_store import CreditNoteDocuments, credit_note_documents
+from fastfaktura.adapters.pdf.credit_note_store import CreditNoteDocuments
+from fastfaktura.adapters.pdf.credit_notes import (
+    credit_note_as_issued,
+    issued_credit_note_document,
+)
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
 from fastfaktura.api.body_fields import PageNumber, PerPageCount, Total
+from fastfaktura.api.credit_note_issue import issue_with_documents
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import CREDIT_NOTE_FIELDS, REFUND_FIELDS
 from fastfaktura.api.idempotency import idempotent
@@ -83,11 +88,14 @@ class CreditNoteController(Controller):
         description=(
             "The invoice must be sent, opened, overdue or paid (else 409), and not fully "
             "credited. The credit note's total may not exceed the invoice total minus earlier "
-            "credit notes (422 on `lines`). Numbered in its own gapless series."
+            "credit notes (422 on `lines`). Numbered in its own gapless series. Its PDF, CII "
+            "and UBL are rendered and stored when it is issued, their SHA-256 recorded in its "
+            "`issued` event, then served byte for byte (503 when the PDF renderer is busy: "
+            "nothing recorded, retry)."
         ),
         status_code=201,
         operation_class=json_body(CreditNoteCreateRequest, "The reason and credited lines"),
-        responses=answers(201, CreditNoteResponse, "Issued", 400, 401, 404, 409, 422),
+        responses=answers(201, CreditNoteResponse, "Issued", 400, 401, 404, 409, 422, 503),
     )
     async def create_credit_note(
         self,
@@ -96,12 +104,25 @@ class CreditNoteController(Controller):
         invoice_id: FromPath[str],
     ) -> Response[bytes]:
         target = parse_id(invoice_id, "invoice")
-        return await _credit_note_command(
-            request,
-            tenant,
-            parse_credit_note,
-            lambda svc, command: svc.app.issue_credit_note(tenant.business_id, target, **command),
-        )
+
+        async def produce() -> Response[bytes]:
+            command = parse_credit_note(await request.body())
+            svc = services(request.app.state)
+            business = tenant.business_id
+            written = await issue_with_documents(
+                svc,
+                business,
+                lambda: svc.app.credit_note_to_issue(
+                    business, target, command["reason"], command.get("lines")
+                ),
+                lambda rendered: svc.app.issue_credit_note(
+                    business, target, **command, rendered=rendered
+                ),
+            )
+            body = from_aggregate(svc, written.value)
+            return json_response(body, 201, {"Location": f"/api/v1/credit_notes/{body.id}"})
+
+        return await idempotent(request, tenant, produce)
 
     @get(
         "/credit_notes",
@@ -195,9 +216,11 @@ class CreditNoteController(Controller):
         operation_id="GetCreditNotePdf",
         summary="The credit note as a Factur-X PDF (type 381) in the client's locale",
         description=(
-            "Rendered once, on the first request, and served byte for byte afterwards: a "
+            "Rendered when the credit note is issued (its SHA-256 recorded in its `issued` "
+            "event) and served byte for byte afterwards, with a strong ETag (its SHA-256): a "
             "PDF/A-3b with its CII XML (EN 16931, type code 381, the credited invoice as "
-            "BT-25/BT-26) embedded."
+            "BT-25/BT-26) embedded. (Credit notes issued before documents were recorded: "
+            "rendered once, on the first request.)"
         ),
         media_type="application/pdf",
         responses={
@@ -221,6 +244,7 @@ class CreditNoteController(Controller):
             documents.pdf,
             media_type="application/pdf",
             headers={
+                "ETag": f'"{documents.pdf_sha256}"',
                 "Content-Disposition": f'inline; filename="{documents.filename}"',
                 **DOCUMENT_HEADERS,
             },
@@ -231,6 +255,8 @@ class CreditNoteController(Controller):
         operation_id="GetCreditNoteXml",
         summary="The credit note's e-invoice XML: UBL (Peppol BIS 3.0, EHF) or CII (Factur-X)",
         description=(
+            "Produced when the credit note is issued (their SHA-256 recorded in its `issued` "
+            "event) and served byte for byte. "
             "`format=ubl` (the default, as for invoices): UBL 2.1 `CreditNote` (type code 381) "
             "following Peppol BIS Billing 3.0 (Norway's EHF 3.0), referring to the invoice it "
             "corrects (BT-25/BT-26). `format=cii`: UN/CEFACT CII following EN 16931, byte for "
@@ -258,9 +284,14 @@ class CreditNoteController(Controller):
         ] = "ubl",
     ) -> Response[bytes]:
         if xml_format(requested_format) == "ubl":
-            # Produced on request (issue 14), from the credit note as issued.
             stored = await _stored(request, tenant, credit_note_id)
-            return xml_response(credit_note_ubl(stored.as_issued), stored.as_issued.number)
+            pool = services(request.app.state).pool
+            issued = await issued_credit_note_document(
+                pool, tenant.business_id, stored.note.id, "ubl"
+            )
+            if issued is None:  # issued before its documents were recorded: made on request
+                return xml_response(credit_note_ubl(stored.as_issued), stored.as_issued.number)
+            return xml_response(issued.content, stored.note.number, issued.sha256)
         documents = await _documents(request, tenant, credit_note_id)
         return Response(
             documents.xml,
@@ -343,7 +374,7 @@ async def _documents(
     """The stored PDF and XML of a credit note of the caller's business (404 otherwise)."""
     svc = services(request.app.state)
     stored = await _stored(request, tenant, credit_note_id)
-    return await credit_note_documents(
+    return await credit_note_as_issued(
         svc.pdfs, svc.pool, tenant.business_id, stored.as_issued, stored.version
     )
 

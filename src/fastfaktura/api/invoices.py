@@ -14,6 +14,7 @@ from litestar.params import FromPath
 from fastfaktura.adapters.deadlines import run_in_thread
 from fastfaktura.adapters.pdf.store import invoice_pdf
 from fastfaktura.api.auth import API_KEY_SECURITY, Tenant
+from fastfaktura.api.credit_note_issue import cancel_with_documents
 from fastfaktura.api.domain_errors import field_errors
 from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import (
@@ -336,12 +337,13 @@ class InvoiceController(Controller):
         description=(
             "Records `cancelled`; the invoice keeps its number. A sent invoice is credited in "
             "full in the same transaction (a credit note is issued). An invoice with payments, "
-            "or already paid or cancelled, answers 409."
+            "or already paid or cancelled, answers 409. The credit note's documents are "
+            "rendered and stored first (503 when the PDF renderer is busy: nothing recorded)."
         ),
         summary="Cancel an invoice (it keeps its number; nothing is deleted)",
         status_code=200,
         operation_class=json_body(CancelRequest, "Optional reason", required=False),
-        responses=answers(200, InvoiceResponse, "Cancelled", 400, 401, 404, 409, 422),
+        responses=answers(200, InvoiceResponse, "Cancelled", 400, 401, 404, 409, 422, 503),
     )
     async def cancel_invoice(
         self,
@@ -354,12 +356,13 @@ class InvoiceController(Controller):
         def reason(body: bytes) -> str | None:
             return check(json_object(body), CANCEL_FIELDS).get("reason") if body.strip() else None
 
-        return await _invoice_command(
-            request,
-            tenant,
-            reason,
-            lambda svc, why: svc.app.cancel_invoice(tenant.business_id, target, why),
-        )
+        async def produce() -> Response[bytes]:
+            why = reason(await request.body())
+            svc = services(request.app.state)
+            written = await cancel_with_documents(svc, tenant.business_id, target, why)
+            return json_response(_from_aggregate(svc, written.value))
+
+        return await idempotent(request, tenant, produce)
 
     @post(
         "/{invoice_id:str}/payments",

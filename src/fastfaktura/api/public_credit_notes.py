@@ -16,7 +16,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from fastfaktura.adapters.logo_store import branding
-from fastfaktura.adapters.pdf.credit_note_store import credit_note_documents
+from fastfaktura.adapters.pdf.credit_notes import credit_note_as_issued
 from fastfaktura.adapters.web.credit_note_page import render_credit_note
 from fastfaktura.api.public import HEADERS, _html, _not_found, logo_policy, well_formed
 from fastfaktura.api.services import services
@@ -53,7 +53,7 @@ async def public_credit_note_pdf(
     stored = await find_credit_note_by_token(svc.pool, token, svc.settings.base_url())
     if stored is None:
         return _not_found(request)
-    documents = await credit_note_documents(
+    documents = await credit_note_as_issued(
         svc.pdfs, svc.pool, stored.business_id, stored.as_issued, stored.version
     )
     # The page's headers but its Content-Security-Policy (a browser's PDF viewer may need more).

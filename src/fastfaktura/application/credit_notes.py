@@ -10,7 +10,8 @@ credited beyond its total.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -24,7 +25,7 @@ from fastfaktura.application.invoices import (
 )
 from fastfaktura.domain.business import Business
 from fastfaktura.domain.client import Client
-from fastfaktura.domain.credit_note import CreditNote, issue_credit_note
+from fastfaktura.domain.credit_note import CreditNote, issue_credit_note, shown
 from fastfaktura.domain.errors import ChannelWithoutAddress, RuleBroken, RulesBroken
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.domain.pricing import InvoiceLine
@@ -32,6 +33,20 @@ from fastfaktura.domain.series import CreditNoteSeries, credit_note_series_id, f
 
 # The credit note's reason when an issued invoice is cancelled without one.
 DEFAULT_CANCEL_REASON = "Invoice cancelled"
+
+
+class CreditNoteDecidedOtherwise(Exception):
+    """The credit note decided now differs from the one its documents were rendered from (its
+    number was taken meanwhile, the day changed...): nothing recorded, decide and render again."""
+
+
+@dataclass(frozen=True)
+class RenderedAs:
+    """A credit note decided without being recorded, and the SHA-256 by kind of the documents
+    rendered from it and stored (adapters/pdf/credit_notes.py): issued only as it was decided."""
+
+    note: CreditNote
+    documents: Mapping[str, str]
 
 
 class CreditNoteCommands(InvoiceCommands):
@@ -42,21 +57,44 @@ class CreditNoteCommands(InvoiceCommands):
         *,
         reason: str,
         lines: list[InvoiceLine] | None = None,
+        rendered: RenderedAs | None = None,
     ) -> Written[CreditNote]:
         """A credit note against a sent, opened, overdue or paid invoice: its `lines`, or
-        everything not yet credited. The invoice records `credited`."""
-        written = self._credit_or_cancel(business_id, invoice_id, reason, lines)
+        everything not yet credited. The invoice records `credited`. `rendered`: issue it only
+        as decided there, recording its documents' digests (else CreditNoteDecidedOtherwise)."""
+        written = self._credit_or_cancel(business_id, invoice_id, reason, lines, rendered)
         note = written.value[0]
         assert note is not None  # a credit always issues one
         return Written(note, written.recorded)
 
     def cancel_invoice(
-        self, business_id: UUID, invoice_id: UUID, reason: str | None
+        self,
+        business_id: UUID,
+        invoice_id: UUID,
+        reason: str | None,
+        rendered: RenderedAs | None = None,
     ) -> Written[Invoice]:
         """A draft is cancelled alone. An issued invoice (without payments) is annulled by a
         credit note of all that is left, saved with its `cancelled` in one transaction."""
-        written = self._credit_or_cancel(business_id, invoice_id, reason, None, cancel=True)
+        written = self._credit_or_cancel(
+            business_id, invoice_id, reason, None, rendered, cancel=True
+        )
         return Written(written.value[1], written.recorded)
+
+    def credit_note_to_issue(
+        self,
+        business_id: UUID,
+        invoice_id: UUID,
+        reason: str | None,
+        lines: list[InvoiceLine] | None = None,
+        *,
+        cancel: bool = False,
+    ) -> CreditNote | None:
+        """The credit note a credit (or a cancel: None for a draft's) would issue now, decided
+        and checked (every refusal raised as by the command) but not recorded: its documents
+        are rendered from it before it is issued (`rendered`)."""
+        _, attempt = self._credit_or_cancel_attempt(business_id, invoice_id, reason, lines, cancel)
+        return attempt().value[0]
 
     def _credit_or_cancel(
         self,
@@ -64,9 +102,25 @@ class CreditNoteCommands(InvoiceCommands):
         invoice_id: UUID,
         reason: str | None,
         lines: list[InvoiceLine] | None,
+        rendered: RenderedAs | None,
         *,
         cancel: bool = False,
     ) -> Written[tuple[CreditNote | None, Invoice]]:
+        series_key, attempt = self._credit_or_cancel_attempt(
+            business_id, invoice_id, reason, lines, cancel, rendered
+        )
+        with self._series_lock(series_key):
+            return self._command(attempt)
+
+    def _credit_or_cancel_attempt(
+        self,
+        business_id: UUID,
+        invoice_id: UUID,
+        reason: str | None,
+        lines: list[InvoiceLine] | None,
+        cancel: bool,
+        rendered: RenderedAs | None = None,
+    ) -> tuple[UUID, Callable[[], Decided[tuple[CreditNote | None, Invoice]]]]:
         """One attempt decides on the invoice as it is now (a draft sent meanwhile is annulled
         by a credit note; one paid meanwhile refuses the cancel), so a retry never acts on
         what it saw before the race."""
@@ -95,11 +149,17 @@ class CreditNoteCommands(InvoiceCommands):
                 issue_date=issue_date,
                 reason=(reason or DEFAULT_CANCEL_REASON) if cancel else (reason or ""),
                 lines=lines,
-                # The public URL's only secret, one per attempt (see create_invoice).
-                public_token=secrets.token_urlsafe(24),
+                # The public URL's only secret, one per attempt (see create_invoice); the
+                # decision's own when its documents were rendered (it gives the note's id).
+                public_token=(
+                    rendered.note.public_token if rendered else secrets.token_urlsafe(24)
+                ),
                 seller=seller,
                 buyer=buyer,
+                documents=rendered.documents if rendered else None,
             )
+            if rendered is not None and shown(note) != shown(rendered.note):
+                raise CreditNoteDecidedOtherwise(note.number)
             if cancel:
                 invoice.cancel(reason, note.id, note.total_cents)
             else:
@@ -110,8 +170,7 @@ class CreditNoteCommands(InvoiceCommands):
             series.allocate(note.id)
             return Decided((note, invoice), (series, note, invoice))
 
-        with self._series_lock(series_key):
-            return self._command(attempt)
+        return series_key, attempt
 
     def record_refund(
         self,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from uuid import uuid5
+from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
@@ -30,6 +30,9 @@ from fastfaktura.domain.invoice import Invoice
 from fastfaktura.domain.money import TaxLine
 from fastfaktura.domain.pricing import InvoiceLine, breakdown_records, line_records, priced
 
+# The namespace of credit note ids (CreditNote.create_id).
+CREDIT_NOTE_IDS = UUID("2f79618e-1001-4722-bcb7-7646b08b7647")
+
 
 class CreditNote(Aggregate):
     TOPIC = "fastfaktura:CreditNote"
@@ -38,6 +41,12 @@ class CreditNote(Aggregate):
     # event is `Issued` instead, and this one is never recorded (it needs a topic all the same).
     class Created(Aggregate.Created):
         TOPIC = "fastfaktura:CreditNote.Created"
+
+    @staticmethod
+    def create_id(public_token: str) -> UUID:
+        """Derived from the public URL's secret (one-way): a credit note decided again with the
+        token its documents were rendered with has the id they were stored under."""
+        return uuid5(CREDIT_NOTE_IDS, public_token)
 
     @event("Issued", topic="fastfaktura:CreditNote.Issued")
     def __init__(
@@ -60,6 +69,10 @@ class CreditNote(Aggregate):
         public_token: str,
         seller: dict[str, Any],
         buyer: dict[str, Any],
+        # The SHA-256 by kind of the documents it is issued with (adapters/pdf/credit_notes.py),
+        # so that the hash chain covers them; absent from credit notes issued before (replay
+        # takes the default) and from those issued without documents (None).
+        documents: dict[str, str] | None = None,
     ) -> None:
         self.business_id = business_id
         self.invoice_id = invoice_id
@@ -176,10 +189,13 @@ def issue_credit_note(
     public_token: str,
     seller: dict[str, Any],
     buyer: dict[str, Any],
+    documents: Mapping[str, str] | None = None,
 ) -> CreditNote:
     """Decide a credit note against `invoice` (which must be creditable): its own `lines`, or
     everything not yet credited. Raises RulesBroken with every rule broken. The caller records
-    the credit on the invoice (`Invoice.credit`, or `Invoice.cancel`) and saves both."""
+    the credit on the invoice (`Invoice.credit`, or `Invoice.cancel`) and saves both.
+    `documents`: the digests of the documents rendered from this decision, taken before with
+    the same `public_token` (which gives the same id: `CreditNote.create_id`)."""
     invoice.check_creditable()
     amounts = credited_amounts(invoice, lines)
     broken: list[RuleBroken] = [] if reason.strip() else [CreditReasonRequired()]
@@ -207,7 +223,20 @@ def issue_credit_note(
         public_token=public_token,
         seller=seller,
         buyer=buyer,
+        documents=dict(documents) if documents else None,
     )
+
+
+def shown(note: CreditNote) -> dict[str, Any]:
+    """What a credit note's documents show: two decisions with the same render the same."""
+    return {
+        key: getattr(note, key)
+        for key in (
+            "id invoice_id invoice_number invoice_issue_date client_id number currency issue_date"
+            " reason lines subtotal_cents tax_cents total_cents tax_breakdown refund_owed_cents"
+            " public_token seller buyer"
+        ).split()
+    }
 
 
 def credited_amounts(

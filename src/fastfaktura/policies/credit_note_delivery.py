@@ -16,7 +16,7 @@ from fastfaktura.adapters.delivery.messages import (
     render_credit_note,
 )
 from fastfaktura.adapters.delivery.transports import DeliveryError
-from fastfaktura.adapters.pdf.credit_note_store import credit_note_documents
+from fastfaktura.adapters.pdf.credit_notes import credit_note_as_issued
 from fastfaktura.adapters.pdf.pool import PdfRenderer
 from fastfaktura.readmodels.business_view import BusinessResponse
 from fastfaktura.readmodels.queries.credit_notes import find_stored_credit_note
@@ -48,7 +48,7 @@ async def credit_note_message(
     )
     message = render_credit_note(facts, channel=channel)
     if channel == "email":
-        documents = await credit_note_documents(
+        documents = await credit_note_as_issued(
             pdfs, pool, business.id, stored.as_issued, stored.version
         )
         attachment = Attachment(documents.filename, "application/pdf", documents.pdf)

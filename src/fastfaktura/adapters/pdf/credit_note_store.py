@@ -1,4 +1,5 @@
-"""A credit note's documents, from credit_note_documents when they are there (migration 0017).
+"""A credit note's documents, from credit_note_documents when they are there (migration 0017):
+those of credit notes issued before their documents were recorded at issue (credit_notes.py).
 
 A credit note never changes once issued: its Factur-X PDF is rendered once (through the PDF
 pool, on the first request), stored with the CII XML embedded in it, and both are served from
@@ -30,6 +31,7 @@ def _sql(name: str) -> str:
 @dataclass(frozen=True)
 class CreditNoteDocuments:
     pdf: bytes
+    pdf_sha256: str  # the PDF's strong ETag
     xml: bytes  # the CII embedded in `pdf`, byte for byte
     xml_sha256: str
     filename: str  # `{number}.pdf`
@@ -78,6 +80,7 @@ async def credit_note_documents(
 def _documents(row: asyncpg.Record, filename: str, *, rendered: bool) -> CreditNoteDocuments:
     return CreditNoteDocuments(
         pdf=bytes(row["content"]),
+        pdf_sha256=str(row["sha256"]),
         xml=bytes(row["xml"]),
         xml_sha256=str(row["xml_sha256"]),
         filename=filename,

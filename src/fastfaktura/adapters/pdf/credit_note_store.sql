@@ -2,7 +2,7 @@
 -- read model: nothing rebuilds it from the events.
 
 -- name: stored_documents
-SELECT content, xml, xml_sha256 FROM credit_note_documents
+SELECT content, sha256, xml, xml_sha256 FROM credit_note_documents
 WHERE business_id = $1 AND credit_note_id = $2;
 
 -- name: store_documents
