@@ -27,8 +27,8 @@ from fastfaktura.api.errors import answers, problem_responses
 from fastfaktura.api.fields import CREDIT_NOTE_FIELDS, REFUND_FIELDS
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import Page, PerPage, check, check_each, json_object, parse_uuid
+from fastfaktura.api.invoice_input import parse_lines
 from fastfaktura.api.invoice_xml import FORMAT_DESCRIPTION, xml_format, xml_response
-from fastfaktura.api.invoices import parse_lines
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import CreditNoteCreateRequest, EventList, RefundRequest
 from fastfaktura.api.services import Services, json_response, parse_id, services

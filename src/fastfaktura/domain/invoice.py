@@ -83,14 +83,10 @@ class Invoice(Aggregate):
         self.amount_credited_cents = 0
         self.credited_by_rate: dict[str, list[int]] = {}
         self.was_sent = False
-        # Every delivery ever decided, by id: {id, channel, to, kind, status, error}.
-        self.deliveries: dict[str, dict[str, Any]] = {}
-        # The card payment request (a Stripe PaymentIntent), once one was made or refused.
-        self.payment_request: PaymentRequest | None = None
-        # References of the card payments recorded: a PaymentIntent is never counted twice.
-        self.card_payment_references: set[str] = set()
-        # The UTC day (YYYY-MM-DD) of the last `opened` recorded, if any.
-        self.last_opened_on: str | None = None
+        self.deliveries: dict[str, dict[str, Any]] = {}  # by id: channel, to, kind, status...
+        self.payment_request: PaymentRequest | None = None  # the card request (PaymentIntent)
+        self.card_payment_references: set[str] = set()  # a PaymentIntent is counted once
+        self.last_opened_on: str | None = None  # the UTC day of the last `opened`
 
     @classmethod
     def draft(cls, **fields: Any) -> Invoice:
@@ -155,19 +151,17 @@ class Invoice(Aggregate):
         reminder: bool = False,
         documents: Mapping[str, str] | None = None,
     ) -> None:
-        """First send: draft -> sent. Reminder: sent, opened or overdue; status unchanged.
-        One delivery per channel of `recipients` (domain/deliveries.py). `documents`: the
-        SHA-256 (hex) by kind of the documents the first send issues (adapters/pdf/issued.py),
-        recorded in `sent` so that the hash chain covers them."""
+        """First send: draft -> sent (with the issued `documents`' SHA-256 by kind, so that the
+        hash chain covers them). Reminder: status unchanged. One delivery per channel."""
         self.check_sendable(reminder=reminder)
         kind = "reminder" if reminder else "invoice"
         deliveries = planned_deliveries(self.id, self.version + 1, recipients, kind)
         if reminder:
             self._reminder_sent(deliveries=deliveries)
-        elif documents:
-            self._sent(deliveries=deliveries, documents=dict(documents))
-        else:
-            self._sent(deliveries=deliveries)
+        else:  # events of sends that issued no documents hold none (the default on replay)
+            self._sent(
+                deliveries=deliveries, **({"documents": dict(documents)} if documents else {})
+            )
 
     def check_sendable(self, *, reminder: bool) -> None:
         if reminder:
@@ -175,8 +169,6 @@ class Invoice(Aggregate):
         else:
             require_status(self.status, "send", ("draft",))
 
-    # `documents` is absent from events recorded before documents were issued at the first send
-    # (and from sends that issue none): the default applies on replay.
     @event("Sent", topic="fastfaktura:Invoice.Sent")
     def _sent(
         self, deliveries: list[dict[str, Any]], documents: dict[str, str] | None = None
@@ -268,8 +260,7 @@ class Invoice(Aggregate):
 
     @property
     def payment_request_action(self) -> ProviderAction | None:
-        """What the payments worker has to do at the provider for this invoice, if anything
-        (domain/payment_request.py `next_action`)."""
+        """What the payments worker has to do at the provider (payment_request.next_action)."""
         return card_request.next_action(
             self.payment_request, self._payable_cents, self.card_payment_references
         )
@@ -286,8 +277,7 @@ class Invoice(Aggregate):
     def record_payment_request(
         self, *, provider: str, payment_intent_id: str, amount_cents: int, livemode: bool
     ) -> bool:
-        """The PaymentIntent created for this invoice, once (a repeat records nothing), whatever
-        the status now: it exists at the provider either way."""
+        """The PaymentIntent created for this invoice, once, whatever the status now."""
         if not self.was_sent:
             raise InvoiceStateError("cannot request a payment for an invoice never sent")
         if self.payment_request is not None:
@@ -339,7 +329,7 @@ class Invoice(Aggregate):
             self.payment_request = self.payment_request.closed(reason)
 
     def record_payment_request_failed(self, *, provider: str, error: str) -> bool:
-        """The provider refused the request for good (card payment is not offered), once."""
+        """The provider refused the request for good, once."""
         if self.payment_request is not None:
             return False
         self._payment_request_failed(provider=provider, error=error)
@@ -350,9 +340,8 @@ class Invoice(Aggregate):
         self.payment_request = PaymentRequest.failed(provider, error)
 
     def record_card_payment(self, payment_intent_id: str, amount_cents: int, paid_at: str) -> bool:
-        """A card payment the provider confirmed, once per PaymentIntent (False: a repeat).
-        A cancelled or paid invoice, or an amount above the amount due, is refused: the money
-        was taken, so the caller keeps the notification for an operator."""
+        """A card payment the provider confirmed, once per PaymentIntent (False: a repeat);
+        refused beyond the amount due (the caller keeps it for an operator)."""
         if payment_intent_id in self.card_payment_references:
             return False
         self.record_payment(amount_cents, "card", paid_at, payment_intent_id)
@@ -387,15 +376,13 @@ class Invoice(Aggregate):
             self.status, self.total_cents, self.amount_paid_cents, self.amount_credited_cents
         )
 
-    def check_cancellable(self) -> None:
-        """An invoice with payments is credited, not cancelled (API.md "Cancel")."""
+    def check_cancellable(self) -> None:  # with payments: credited, not cancelled (API.md)
         require_cancellable(self.status, self.amount_paid_cents)
 
     def cancel(
         self, reason: str | None, credit_note_id: UUID | None = None, credited_cents: int = 0
     ) -> None:
-        """Cancelled invoices keep their number (nothing is ever deleted). An issued one names
-        the credit note of all that was left, which annuls it (saved in the same transaction)."""
+        """Keeps its number; an issued one names the credit note annulling it (one transaction)."""
         self.check_cancellable()
         issued = self.status != "draft"
         crediting.check_annulment(issued, credit_note_id, credited_cents, self.creditable_cents)
