@@ -28,7 +28,7 @@ from fastfaktura.api.fields import CREDIT_NOTE_FIELDS, REFUND_FIELDS
 from fastfaktura.api.idempotency import idempotent
 from fastfaktura.api.input import Page, PerPage, check, check_each, json_object, parse_uuid
 from fastfaktura.api.invoice_input import parse_lines
-from fastfaktura.api.invoice_xml import FORMAT_DESCRIPTION, xml_format, xml_response
+from fastfaktura.api.invoice_xml import FORMAT_DESCRIPTION, XML_ANSWER, xml_format, xml_response
 from fastfaktura.api.openapi import json_body
 from fastfaktura.api.schemas import CreditNoteCreateRequest, EventList, RefundRequest
 from fastfaktura.api.services import Services, json_response, parse_id, services
@@ -264,15 +264,7 @@ class CreditNoteController(Controller):
             "(their SHA-256). Another format: 422."
         ),
         media_type="application/xml",
-        responses={
-            200: ResponseSpec(
-                data_container=bytes,
-                media_type="application/xml",
-                description="The XML",
-                generate_examples=False,
-            ),
-            **problem_responses(401, 404, 422, 503),
-        },
+        responses={200: XML_ANSWER, **problem_responses(401, 404, 422, 503)},
     )
     async def get_credit_note_xml(
         self,
@@ -293,17 +285,8 @@ class CreditNoteController(Controller):
                 return xml_response(credit_note_ubl(stored.as_issued), stored.as_issued.number)
             return xml_response(issued.content, stored.note.number, issued.sha256)
         documents = await _documents(request, tenant, credit_note_id)
-        return Response(
-            documents.xml,
-            media_type="application/xml",
-            headers={
-                "ETag": f'"{documents.xml_sha256}"',
-                "Content-Disposition": (
-                    f'inline; filename="{documents.filename.removesuffix(".pdf")}.xml"'
-                ),
-                **DOCUMENT_HEADERS,
-            },
-        )
+        number = documents.filename.removesuffix(".pdf")
+        return xml_response(documents.xml, number, documents.xml_sha256)
 
     @post(
         "/credit_notes/{credit_note_id:str}/refunds",

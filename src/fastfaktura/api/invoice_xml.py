@@ -27,6 +27,12 @@ FORMAT_DESCRIPTION = (
     "EN 16931 (the XML inside the Factur-X PDF)"
 )
 XML_HEADERS = {"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
+XML_ANSWER = ResponseSpec(
+    data_container=bytes,
+    media_type="application/xml",
+    description="The XML",
+    generate_examples=False,
+)
 
 
 def xml_format(value: str) -> XmlFormat:
@@ -71,15 +77,7 @@ class InvoiceXmlController(Controller):
             "format: 422."
         ),
         media_type="application/xml",
-        responses={
-            200: ResponseSpec(
-                data_container=bytes,
-                media_type="application/xml",
-                description="The XML",
-                generate_examples=False,
-            ),
-            **problem_responses(401, 404, 409, 422, 503),
-        },
+        responses={200: XML_ANSWER, **problem_responses(401, 404, 409, 422, 503)},
     )
     async def get_invoice_xml(
         self,
