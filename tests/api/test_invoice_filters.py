@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
-from uuid import uuid4
+from uuid import UUID
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -133,7 +133,7 @@ BAD_QUERIES = [
     ("due_date_from=2026-03-02&due_date_to=2026-03-01", ["due_date_from"]),
     ("issue_date_from=2026-03-02&issue_date_to=2026-03-01", ["issue_date_from"]),
     ("status=nope&client_id=x&q=", ["client_id", "q", "status"]),
-    ("clientid=" + str(uuid4()), ["clientid"]),
+    ("clientid=" + str(UUID(int=7)), ["clientid"]),  # fixed: the same test ids in every run
     ("number=a&number=b", ["number"]),
 ]
 

@@ -64,8 +64,11 @@ def server_pid(server_port: int, client_port: int, candidates: set[int]) -> int 
     if inode is None:
         return None
     for pid in candidates:
-        fds = Path(f"/proc/{pid}/fd")
-        for fd in fds.iterdir():
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except FileNotFoundError:  # that process has just been replaced (restart)
+            continue
+        for fd in fds:
             try:
                 if os.readlink(fd) == f"socket:[{inode}]":
                     return pid
@@ -76,8 +79,11 @@ def server_pid(server_port: int, client_port: int, candidates: set[int]) -> int 
 
 def connection_to(port: int, pid: int, api: set[int], key: str) -> http.client.HTTPConnection:
     """A keep-alive connection the API process `pid` accepted (the kernel picks which process
-    accepts: new connections until one lands there)."""
-    for _ in range(200):
+    accepts: new connections until one lands there, for up to 30 s; a pause between tries lets
+    the other processes' loops reach accept first now and then)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.request("GET", "/api/v1/business", headers={"X-Api-Key": key})
         answer = conn.getresponse()
