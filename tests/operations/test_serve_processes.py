@@ -78,20 +78,26 @@ def server_pid(server_port: int, client_port: int, candidates: set[int]) -> int 
 
 
 def connection_to(port: int, pid: int, api: set[int], key: str) -> http.client.HTTPConnection:
-    """A keep-alive connection the API process `pid` accepted (the kernel picks which process
-    accepts: new connections until one lands there, for up to 30 s; a pause between tries lets
-    the other processes' loops reach accept first now and then)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        time.sleep(0.01)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("GET", "/api/v1/business", headers={"X-Api-Key": key})
-        answer = conn.getresponse()
-        assert answer.status == 200, answer.read()
-        answer.read()
-        if server_pid(port, conn.sock.getsockname()[1], api) == pid:
-            return conn
-        conn.close()
+    """A keep-alive connection the API process `pid` accepted. The kernel gives a new
+    connection to whichever process accepts first, and one process can win every time: the
+    others are paused (SIGSTOP) meanwhile, so that only `pid` accepts, then resumed."""
+    others = api - {pid}
+    for other in others:
+        os.kill(other, signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", "/api/v1/business", headers={"X-Api-Key": key})
+            answer = conn.getresponse()
+            assert answer.status == 200, answer.read()
+            answer.read()
+            if server_pid(port, conn.sock.getsockname()[1], api) == pid:
+                return conn
+            conn.close()
+    finally:
+        for other in others:
+            os.kill(other, signal.SIGCONT)
     raise AssertionError(f"no connection reached process {pid}")
 
 
