@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 from types import FrameType
 
@@ -84,6 +85,8 @@ async def run_all(bench: Bench, selected: list[str] | None, console: Console) ->
             report.failed.append(s.name)
             bench.notes.append(f"scenario {s.name} FAILED after {elapsed:.0f} s: {text[-1500:]}")
             console.print(f"  [red]FAILED[/] after {elapsed:.1f} s: {text[-3000:]}")
+            where = traceback.extract_tb(exc.__traceback__)[-3:]  # where it broke, briefly
+            console.print("".join(traceback.format_list(where)), markup=False)
             phases[s.name] = round(elapsed, 1)
             continue
         report.figures += figures

@@ -132,6 +132,7 @@ def _template(app: Any, tenant: Tenant, client_id: uuid.UUID, issued: datetime) 
     from fastfaktura.domain.business import Business
     from fastfaktura.domain.client import Client
     from fastfaktura.domain.invoice import Invoice, InvoiceLine
+    from fastfaktura.domain.payment_reference import reference_for_number
 
     business = app.get(Business, tenant.business_id)
     client = app.get(Client, client_id, tenant.business_id)
@@ -149,6 +150,9 @@ def _template(app: Any, tenant: Tenant, client_id: uuid.UUID, issued: datetime) 
             InvoiceLine("Loyalty discount", Decimal("1"), -1000, Decimal("20")),
         ],
         public_token=TOKEN_MARK,
+        # The number is a mark stamped per copy; the reference derived from it cannot be, so
+        # every copy of this business carries the reference of its first number.
+        terms={"payment_reference": reference_for_number(f"S-{issued.year}-00001", "FR")},
         seller={"name": business.name, **{k: business.profile.get(k) for k in SELLER_FIELDS}},
         buyer={**{k: client.details.get(k) for k in BUYER_FIELDS}, "id": str(client.id)},
     )
