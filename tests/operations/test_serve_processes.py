@@ -21,7 +21,6 @@ import json
 import os
 import re
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -279,6 +278,18 @@ def test_invoices_written_through_both_processes_at_once_get_gapless_numbers_and
     }
 
 
+def test_a_second_serve_on_the_port_is_refused_at_once(served: Served) -> None:
+    # The port is busy with this module's `serve`, whose API processes listen with
+    # SO_REUSEPORT: joining them would split the traffic between two services.
+    port = str(served.port)
+    refused = run_cli(
+        served.database_url, "serve", "--workers", "2", "--host", "127.0.0.1", "--port", port
+    )
+    assert refused.returncode == 1
+    assert f"port {port} on 127.0.0.1: Address already in use" in refused.stderr
+    assert served.process.poll() is None
+
+
 def test_a_killed_api_process_restarts_and_ctrl_c_stops_every_process(served: Served) -> None:
     serve = served.process
     first = min(served.api)
@@ -306,21 +317,6 @@ def healthy_process(served: Served, pid: int) -> bool:
         return False
     conn.close()
     return True
-
-
-def test_a_busy_port_fails_the_start_at_once(own_database: str) -> None:
-    # Taken as another `serve` of this user takes it (SO_REUSEPORT, listening): sharing the
-    # port would split the traffic between two services, so it is refused like any busy port.
-    port = free_port(PORTS)
-    with socket.socket() as other:
-        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        other.bind(("127.0.0.1", port))
-        other.listen()
-        refused = run_cli(
-            own_database, "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)
-        )
-    assert refused.returncode == 1
-    assert f"port {port} on 127.0.0.1: Address already in use" in refused.stderr
 
 
 def test_more_api_processes_than_max_connections_allows_are_refused(own_database: str) -> None:
