@@ -177,15 +177,19 @@ class Report:
         for column in (
             "API processes",
             "POST /clients",
-            "vs 1 process",
+            "vs 1",
             "vs raw append",
             "GET /invoices/{id}",
-            "vs 1 process",
+            "vs 1",
             "vs bare GET",
-            "peak RSS of an API process",
+            "peak RSS",
             "RSS goal",
         ):
-            table.add_column(column, justify="left" if column == "RSS goal" else "right")
+            table.add_column(
+                column,
+                justify="left" if column == "RSS goal" else "right",
+                no_wrap=column != "API processes",
+            )
 
         def rate(key: str, baseline: str | None) -> tuple[str, str, str]:
             figure = known.get(key)
@@ -224,8 +228,8 @@ class Report:
                 )
         console.print(table)
         console.print(
-            "  vs 1 process: the same load on 1 API process; on the key cache row, the same"
-            " number of processes without the cache. RSS: the peak of any one API process."
+            "  vs 1: against the same load on 1 API process (on the key cache row: the same"
+            " number of processes without the cache). Peak RSS: of any one API process."
         )
 
     def limits(self) -> list[str]:
