@@ -88,7 +88,11 @@ def reserve_port(host: str, port: int) -> socket.socket:
     with _port_socket(host, reuse_port=False) as probe:
         probe.bind((host, port))
     held = _port_socket(host, reuse_port=True)
-    held.bind((host, port))
+    try:
+        held.bind((host, port))
+    except OSError:
+        held.close()
+        raise
     return held
 
 
