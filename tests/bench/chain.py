@@ -24,7 +24,7 @@ import psycopg
 from psycopg.types.composite import CompositeInfo, register_composite
 
 from tests.bench.environment import SubprocessCpu
-from tests.bench.figures import Figure, Goal
+from tests.bench.figures import Figure, Goal, per_million_events
 from tests.bench.registry import Bench, scenario
 from tests.bench.scenarios import LoadResult, closed_loop
 from tests.bench.store import _check_stop, in_thread, run_cli, store_bound, store_of
@@ -266,7 +266,7 @@ async def store_verify(bench: Bench) -> list[Figure]:
             run.seconds,
             "s",
             baseline="verify_read_seconds",
-            goal=Goal("value", "<=", 20.0 * store.events / 1e6),
+            goal=per_million_events(20.0, store.events),  # issue 18: 1M events <= 20 s
             detail={"events": store.events},
         ),
         Figure(
