@@ -1,7 +1,8 @@
 """A real streaming replica next to the suite's PostgreSQL (docs/operations.md, "A read
 replica"): list and detail reads are served by it, read-your-writes holds while its replay is
-paused (the write waits its bound, then reads go to the primary), and the service keeps
-answering when the replica is gone.
+paused (the write waits its bound, then reads go to the primary), a read that fails on a
+trusted replica runs again on the primary, and the service keeps answering when the replica is
+gone.
 
 The replica is made the way an operator makes one: `pg_basebackup -R` (a standby.signal and
 primary_conninfo) with the binaries of the `pgserver` wheel that runs the primary, then
@@ -21,11 +22,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse, urlunparse
 
+import asyncpg
 import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 
 from fastfaktura.adapters.database import migrate, start_embedded
+from fastfaktura.adapters.replica import ReplicaRouter
 from fastfaktura.api.app import create_app
 from fastfaktura.config import PdfPoolSettings, RateLimitSettings, ReplicaSettings, Settings
 from fastfaktura.event_reader import event_reader
@@ -99,7 +102,9 @@ def replica_url(primary_url: str) -> Iterator[str]:
 
 def stop_replica(replica_url: str) -> None:
     data = Path(_socket_dir(replica_url) or "") / "data"
-    stopped = _as_server_user(str(_binaries() / "pg_ctl"), "-D", str(data), "-m", "fast", "stop")
+    stopped = _as_server_user(
+        str(_binaries() / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"
+    )
     assert stopped.returncode == 0, stopped.stderr
 
 
@@ -144,7 +149,7 @@ async def _until_reads_go_to(api: AsyncTestClient[Any], where: str) -> dict[str,
 
 def _on(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+        return conn.execute(sql, params).fetchall()
 
 
 async def _new_client(api: AsyncTestClient[Any], account: Account, name: str) -> str:
@@ -215,16 +220,30 @@ async def test_read_your_writes_holds_while_the_replica_is_paused(
 
 
 async def test_everything_keeps_working_when_the_replica_goes_away(
-    api: AsyncTestClient[Any], replica_url: str, account: Account
+    api: AsyncTestClient[Any], primary_url: str, replica_url: str, account: Account
 ) -> None:
     await _until_reads_go_to(api, "replica")
     client_id = await _new_client(api, account, "Replica Gone")
-    stop_replica(replica_url)
-    # The first read may still go to the replica (its trust is recent): it fails there and
-    # runs again on the primary.
+    # A router of its own, without the background checks, so that its trust is known: a read
+    # that fails on a trusted replica runs again on the primary.
+    primary, reads, probe = [
+        await asyncpg.create_pool(url, min_size=1, max_size=1)
+        for url in (primary_url, replica_url, replica_url)
+    ]
+    router = ReplicaRouter(primary, reads, probe, wait=30.0)
+    try:
+        assert await router.check()
+        in_recovery = "SELECT pg_is_in_recovery()"
+        assert await router.read(lambda db: db.fetchval(in_recovery)) is True
+        stop_replica(replica_url)
+        assert await router.read(lambda db: db.fetchval(in_recovery)) is False
+        assert not router.trusted
+    finally:
+        for pool in (primary, reads, probe):
+            pool.terminate()
+
     found = await api.get(f"/api/v1/clients/{client_id}", headers=account.headers)
     assert (found.status_code, found.json()["name"]) == (200, "Replica Gone")
-
     other = await _new_client(api, account, "Written Without Replica")
     listed = await api.get("/api/v1/clients", headers=account.headers)
     assert listed.status_code == 200

@@ -177,9 +177,7 @@ class ReplicaRouter:
         while True:
             try:
                 await self.check()
-            except Exception as exc:
-                if not replica_failed(exc):
-                    raise
+            except Exception as exc:  # whatever it is, the replica is not known to be current
                 self._status, self._lag = "unreachable", None
                 self.distrust(f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(self._wait / 5)
