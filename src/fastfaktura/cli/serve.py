@@ -127,6 +127,8 @@ def _workers(args: argparse.Namespace, settings: Settings, ctx: Context) -> int:
     fit = budget.workers_that_fit(
         settings.pools, len(READ_MODELS), usable, projections_too=not args.no_projections
     )
+    if settings.replica.url:  # read replica: its connections count on its own server
+        fit = min(fit, _replica_fit(settings))
     if asked > fit:
         raise SystemExit(
             f"--workers {asked}: {asked} API processes need {asked * budget.api(settings.pools)}"
@@ -245,3 +247,21 @@ def _card_payments(settings: Settings) -> str:
     button = "" if stripe.test_publishable_key else ", no pay button (no publishable key)"
     webhook = "" if stripe.webhook_secrets else ", webhooks refused (no STRIPE_WEBHOOK_SECRET)"
     return f"Stripe {where}{button}{webhook}"
+
+
+# -- read replica (issue 12): the API processes' read pools must fit on the replica too -----
+
+
+def _replica_fit(settings: Settings) -> int:
+    import psycopg
+
+    assert settings.replica.url is not None
+    try:
+        usable = _usable_connections(settings.replica.url)
+    except psycopg.OperationalError as exc:
+        # Reads go to the primary while the replica is away: it limits nothing now.
+        log.warning("read replica unreachable at start", error=str(exc))
+        return sys.maxsize
+    fit = budget.replica_workers_that_fit(settings.replica, usable)
+    log.info("API processes the read replica's connections allow", processes=fit)
+    return fit
