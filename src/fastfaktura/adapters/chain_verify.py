@@ -56,20 +56,18 @@ def default_processes() -> int:
 
 def split(counts: list[tuple[UUID, int]], shares: int) -> list[Share]:
     """At most `shares` contiguous ranges of business ids with about as many events each
-    (`counts`: every business and its events, in id order). Together they cover every id, so
-    an anchored business with no event left still falls in one."""
-    total = sum(n for _, n in counts)
+    (`counts`: every business and its events, in id order): each range is cut once it holds
+    its part of what the earlier cuts left. Together they cover every id, so an anchored
+    business with no event left still falls in one."""
     ranges: list[Share] = []
+    left = sum(n for _, n in counts)
     low, seen = LOWEST, 0
     for i, (business, events) in enumerate(counts):
         seen += events
-        if (
-            len(ranges) < shares - 1
-            and i < len(counts) - 1
-            and seen * shares >= total * (len(ranges) + 1)
-        ):
+        cuts_left = shares - len(ranges)
+        if cuts_left > 1 and i < len(counts) - 1 and seen * cuts_left >= left:
             ranges.append((low, business))
-            low = UUID(int=business.int + 1)
+            low, left, seen = UUID(int=business.int + 1), left - seen, 0
     ranges.append((low, HIGHEST))
     return ranges
 
