@@ -234,16 +234,17 @@ def check_share(
     )
     topics, issuing, topic_field = checker.topics, checker.issuing_topics, checker.topic_field
     copy_sql = sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(query)
+    head_size, lengths, whole_rows = _ROW_HEAD.size, _ROW_LENGTHS, False
     with conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
         while data := copy.read():
             size = len(data)
-            if stream.idle and size >= _ROW_HEAD.size:
+            if whole_rows and size >= head_size:
                 # PostgreSQL sends each row as one message: parse it whole, in one unpack.
                 h = unpack_row(data)
-                topic_end = _ROW_HEAD.size + h[11]
+                topic_end = head_size + h[11]
                 if (
                     h[0] == 7
-                    and h[1:10:2] == _ROW_LENGTHS
+                    and h[1:10:2] == lengths
                     and h[11] >= 0
                     and size >= topic_end + 4
                     and unpack_int(data, topic_end)[0] == size - topic_end - 4
@@ -255,7 +256,7 @@ def check_share(
                         head, events, anchored = chain.head, chain.events, chain.anchors
                         broken = chain.broken is not None
                     position = h[4]
-                    topic = bytes(data[_ROW_HEAD.size : topic_end])
+                    topic = bytes(data[head_size:topic_end])
                     rows += 1
                     if rows >= report_at and progress:
                         progress(rows - reported)
@@ -304,6 +305,7 @@ def check_share(
                 rows += 1
                 checker.feed(checker.chain(row[0]), row)
             head, events, broken = chain.head, chain.events, chain.broken is not None
+            whole_rows = stream.idle
         chain.head, chain.events = head, events
     for setting in PLAN:  # what runs next in this transaction is planned as usual
         conn.execute(f"RESET {setting}")
