@@ -6,10 +6,10 @@ columns, no function of the database applied to them; the 16-byte ids, the int8 
 lengths are taken from the binary rows as they come, and each link is recomputed with hashlib
 and compared with the stored one (event_chain.py defines the bytes hashed).
 
-Run in verify's process when there is one share, or by `python -m fastfaktura.adapters.
-chain_share` workers (chain_verify.py): each reads a job on stdin, imports the coordinator's
-snapshot (so every share sees the same moment) and sends its progress and its result back on
-stdout, pickled. Kept light to import: no domain, no web stack.
+verify's own process checks the first share; `python -m fastfaktura.adapters.chain_share`
+workers check the others (chain_verify.py): each reads a job on stdin, imports the
+coordinator's snapshot (so every share sees the same moment) and sends its progress and its
+result back on stdout, pickled. Kept light to import: no domain, no web stack.
 """
 
 from __future__ import annotations
@@ -343,7 +343,6 @@ def work(receive: Callable[[], Any], send: Callable[[Any], None]) -> None:
             conn.execute(
                 sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(job["snapshot"]))
             )
-            send(("started", 0))
             result = check_share(
                 conn,
                 job["low"],
