@@ -264,6 +264,13 @@ def _audit_verify(audit: Commands) -> None:
         help="a file --anchor printed earlier: prove every chain still passes through its"
         " anchored head (nothing up to it changed); may be given several times",
     )
+    verify.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="check the businesses' chains in N processes, all reading one snapshot"
+        " (default: one per core)",
+    )
     verify.set_defaults(run=cmd_audit_verify)
 
 
