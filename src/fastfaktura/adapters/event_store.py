@@ -27,12 +27,13 @@ APPEND_FUNCTION: Final = "invoicing_events_append"
 
 class OneRoundTripRecorder(PostgresApplicationRecorder):
     """The library's application recorder, whose append of `invoicing_events` is one
-    statement. Any other table, a tracking record (a process recorder's), or the library's
-    db-function mode take the library's own path."""
+    statement. Any other table, a tracking record (a process recorder's), the library's
+    db-function mode, or a store not migrated to 0030 when the recorder was built (a tool on an
+    old schema) take the library's own path."""
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = APPEND_TABLE):
         super().__init__(datastore, events_table_name=events_table_name)
-        self.one_round_trip = events_table_name == APPEND_TABLE
+        self.one_round_trip = events_table_name == APPEND_TABLE and self._function_exists()
         self.append_statement = SQL(
             "SELECT notification_id FROM {schema}.{function}"
             "(%s::{schema}.{event_type}[], %s) AS notification_id"
@@ -42,6 +43,16 @@ class OneRoundTripRecorder(PostgresApplicationRecorder):
             event_type=Identifier(self.stored_event_type_name),
         )
         self.wait_for_lock = f"{int(datastore.lock_timeout)}s"
+
+    def _function_exists(self) -> bool:
+        signature = (
+            f"{self.datastore.schema}.{APPEND_FUNCTION}"
+            f"({self.datastore.schema}.{self.stored_event_type_name}[], text)"
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute("SELECT to_regprocedure(%s) IS NOT NULL AS found", (signature,))
+            row = curs.fetchone()
+        return bool(row and row["found"])
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
