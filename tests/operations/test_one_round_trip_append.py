@@ -31,7 +31,7 @@ from fastfaktura.domain.invoice import InvoiceLine
 from tests.conftest import Account, invoicing_on
 from tests.invoicing_support import create_client
 
-PER_PROCESS = 24  # invoices each of the two processes creates
+PER_PROCESS = 16  # invoices each of the two processes creates
 THREADS = 4  # concurrent writers per process
 
 # The other process: builds its own application, says "ready", waits for "go", then creates
@@ -105,6 +105,46 @@ def test_an_append_is_one_round_trip(
         ).fetchone()
     assert row is not None
     assert row[0] == account.business_id  # the hash chain's trigger ran
+
+
+def test_an_append_waits_until_an_earlier_uncommitted_append_commits(
+    database_url: str, new_account: Callable[..., Account]
+) -> None:
+    """The ordering guarantee itself: while one append's transaction is open (it holds the
+    table lock and drew its notification id), another append, of another business (another
+    hash chain, so the chain's per-business lock plays no part), cannot draw an id nor commit.
+    Without the table lock it would commit a higher id first, and a reader passing it would
+    never see the earlier one."""
+    early_business, late_business = new_account("Early SARL"), new_account("Late SARL")
+    with invoicing_on(database_url) as app:
+        locale = app.get(Business, early_business.business_id).profile["locale"]
+        details = {"name": "Ordered", "country": "FR", "locale": locale}
+        early = Client.register(early_business.business_id, details)
+        late = Client.register(late_business.business_id, details)
+        [stored] = [app.mapper.to_stored_event(e) for e in early.collect_events()]
+        with psycopg.connect(database_url) as holder:  # not autocommit: the append stays open
+            row = holder.execute(
+                "SELECT * FROM invoicing_events_append("
+                " ARRAY[ROW(%s, %s, %s, %s)::stored_event_uuid], '0s')",
+                (stored.originator_id, stored.originator_version, stored.topic, stored.state),
+            ).fetchone()
+            assert row is not None
+            early_id = int(row[0])
+            saved: list[int] = []
+            done = threading.Event()
+
+            def save_late() -> None:
+                saved.extend(r.notification.id for r in app.save(late))
+                done.set()
+
+            writer = threading.Thread(target=save_late)
+            writer.start()
+            assert not done.wait(1.0), "an append committed past an uncommitted earlier one"
+            holder.commit()
+        assert done.wait(30)
+        writer.join()
+    assert saved
+    assert saved[0] > early_id
 
 
 def _tail(database_url: str, after: int, stop: threading.Event, seen: list[int]) -> None:
