@@ -15,6 +15,8 @@ import msgspec
 import psycopg
 from eventsourcing.domain import Aggregate
 from psycopg import sql
+from psycopg.rows import tuple_row
+from psycopg.types.json import set_json_dumps
 
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.fresh_tables import REBUILD_SUFFIX
@@ -47,21 +49,34 @@ class _Buffers:
                     rows.clear()
 
 
+def _column_types(conn: psycopg.Connection[Any], table: str) -> dict[str, int]:
+    with conn.cursor(row_factory=tuple_row) as cursor:
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            (table,),
+        )
+        return {str(name): int(oid) for name, oid in cursor}
+
+
 def copy_rows(conn: psycopg.Connection[Any], model: ReadModel, table: str, rows: list[Row]) -> None:
     """COPY rows into a fresh table: each aggregate comes once in an ordered scan, so no upsert.
-    jsonb columns go as their JSON text, written by msgspec (decimals and ids exact)."""
+    Binary: bytea (a stored answer, 4 kB) goes as is, not as hex text twice its size; jsonb
+    columns are written by msgspec (decimals and ids exact, see `prepare`)."""
     columns = list(rows[0])
-    json_at = [i for i, column in enumerate(columns) if column in model.json_columns]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+    types = _column_types(conn, table)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    encode = _JSON.encode
     with conn.cursor().copy(statement) as copy:
+        copy.set_types([types[column] for column in columns])
         for row in rows:
-            values = list(row.values())
-            for i in json_at:
-                values[i] = encode(values[i]).decode()
-            copy.write_row(values)
+            copy.write_row(list(row.values()))
+
+
+def prepare(conn: psycopg.Connection[Any]) -> None:
+    """jsonb written by msgspec on this connection, as the live path writes it (rows.py)."""
+    set_json_dumps(_JSON.encode, context=conn)
 
 
 def backfill_partition(
@@ -87,6 +102,7 @@ def backfill_partition(
             psycopg.connect(database_url) as scan_conn,
             psycopg.connect(database_url, autocommit=True) as out,
         ):
+            prepare(out)
             scan = aggregates_of(events, scan_conn, topics, partition, upto=upto)
             for count, aggregate in enumerate(scan, 1):
                 kind = type(aggregate)

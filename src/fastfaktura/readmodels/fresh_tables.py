@@ -52,9 +52,11 @@ def create_fresh(conn: psycopg.Connection[Any], model: ReadModel) -> None:
             fresh = sql.Identifier(table + REBUILD_SUFFIX)
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(fresh))
             conn.execute(
-                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
-                    fresh, sql.Identifier(table)
-                )
+                # No autovacuum while it fills: index_fresh vacuums it once, when full.
+                sql.SQL(
+                    "CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)"
+                    " WITH (autovacuum_enabled = false)"
+                ).format(fresh, sql.Identifier(table))
             )
 
 
@@ -86,6 +88,7 @@ def index_fresh(conn: psycopg.Connection[Any], model: ReadModel) -> dict[str, li
                     )
                 )
         conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(fresh))
+        conn.execute(sql.SQL("ALTER TABLE {} RESET (autovacuum_enabled)").format(fresh))
     return plans
 
 
