@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification, StoredEvent
 
 from fastfaktura.adapters.database import ConnectionParams
+from fastfaktura.adapters.event_decoding import msgspec_mapper
 from fastfaktura.application import Invoicing
 from fastfaktura.readmodels.events import EventReader
 
@@ -25,6 +26,8 @@ class InvoicingEventReader:
     def __init__(self, app: Invoicing, *, owned: bool = False) -> None:
         self._app = app
         self._owned = owned  # opened for this reader alone: closed with it
+        # Every event a rebuild, catch-up or audit reads goes through decode: msgspec parses it.
+        self._mapper = msgspec_mapper(app.mapper)
 
     @property
     def application_class(self) -> type[Application[UUID]]:
@@ -35,7 +38,7 @@ class InvoicingEventReader:
         return open_event_reader
 
     def decode(self, stored: StoredEvent) -> Any:
-        return self._app.mapper.to_domain_event(stored)
+        return self._mapper.to_domain_event(stored)
 
     def load(self, aggregate_id: UUID, version: int) -> Aggregate:
         aggregate: Aggregate = self._app.repository.get(aggregate_id, version=version)

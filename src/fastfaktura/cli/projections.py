@@ -8,7 +8,6 @@ import json
 import signal
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 import anyio.to_thread
 import asyncpg
@@ -23,7 +22,7 @@ from fastfaktura.readmodels.live import ProjectionSupervisor
 from fastfaktura.readmodels.model import ReadModel
 from fastfaktura.readmodels.models import READ_MODELS, read_model
 from fastfaktura.readmodels.queries import positions
-from fastfaktura.readmodels.rebuild import rebuild
+from fastfaktura.readmodels.rebuild import rebuild_many
 
 
 def selected(names: Sequence[str], all_: bool) -> list[ReadModel]:
@@ -132,23 +131,25 @@ def _run_policies(ctx: Context, settings: Settings, stop: threading.Event) -> No
 def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     ctx = Context(settings)
     ctx.migrate()
+    models = selected(args.names, args.all)
     try:
         with progress() as bars:
-            for model in selected(args.names, args.all):
-                task = bars.add_task(f"rebuild {model.name}", total=None)
+            # One pass over the store rebuilds them all (readmodels/backfill.py).
+            task = bars.add_task(f"rebuild {', '.join(m.name for m in models)}", total=None)
 
-                def advance(position: int, head: int, task: Any = task) -> None:
-                    bars.update(task, completed=position, total=head)
+            def advance(position: int, head: int) -> None:
+                bars.update(task, completed=position, total=head)
 
-                result = rebuild(
-                    ctx.events,
-                    ctx.direct_url,
-                    model,
-                    workers=settings.pools.cli_workers,
-                    progress=advance,
-                )
-                bars.update(task, completed=1, total=1)
-                out.print(f"{result.name}: {result.events} events, swapped in at {result.position}")
+            results = rebuild_many(
+                ctx.events,
+                ctx.direct_url,
+                models,
+                workers=settings.pools.cli_workers,
+                progress=advance,
+            )
+            bars.update(task, completed=1, total=1)
+        for result in results:
+            out.print(f"{result.name}: {result.events} events, swapped in at {result.position}")
     finally:
         ctx.close()
     return 0

@@ -7,7 +7,7 @@ The id space is cut into partitions that worker processes scan in parallel.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -40,8 +40,21 @@ def aggregates(
     upto: int | None = None,
 ) -> Iterator[Aggregate]:
     """Each aggregate of the partition at its latest event (or its last one <= `upto`)."""
+    return aggregates_of(events, conn, model.topics, partition, upto=upto)
+
+
+def aggregates_of(
+    events: EventReader,
+    conn: psycopg.Connection[Any],
+    topics: Iterable[str],
+    partition: Partition,
+    *,
+    upto: int | None = None,
+) -> Iterator[Aggregate]:
+    """Each aggregate with events of these topics in the partition, at its latest event (or
+    its last one <= `upto`): one scan for every read model of a rebuild."""
     low, high = partition
-    params = {"topics": list(model.topics), "low": low, "high": high, "upto": upto}
+    params = {"topics": sorted(topics), "low": low, "high": high, "upto": upto}
     current: Any = None
     with conn.cursor(name="fastfaktura_scan") as cursor:  # server-side: streamed, not loaded
         cursor.itersize = 2000

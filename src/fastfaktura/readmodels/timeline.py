@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -35,6 +36,7 @@ def event_data(domain_event: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
 
 
+@cache  # a handful of topics, mapped for every event a rebuild writes
 def event_type(topic: str) -> str:
     """`fastfaktura:Invoice.PaymentRecorded` -> `payment_recorded` (API.md lifecycle names)."""
     name = topic.rsplit(".", 1)[-1]
