@@ -83,9 +83,11 @@ def compare_models(
     business_id: UUID | None = None,
     progress: Progress | None = None,
     workers: int = 2,
+    parallel_from_events: int = PARALLEL_FROM_EVENTS,
 ) -> list[Difference]:
     """Every difference between these read models and the events, all read at one moment: the
-    models' differences in their order, each model's in aggregate-id order."""
+    models' differences in their order, each model's in aggregate-id order. Worker processes
+    from a store of `parallel_from_events` on (they cost about a second to start)."""
     found: dict[str, list[Difference]] = {model.name: [] for model in models}
     with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
         begin_snapshot(conn, None)
@@ -96,7 +98,7 @@ def compare_models(
                 found[model.name] = _compare_in_memory(
                     events, conn, model, positions[model.name], business_id, progress
                 )
-        parallel = workers > 1 and events.head() >= PARALLEL_FROM_EVENTS
+        parallel = workers > 1 and events.head() >= parallel_from_events
         todo = units(models, workers * UNITS_PER_WORKER if parallel else 1)
         outcomes: list[Outcome] = []
 
