@@ -76,23 +76,28 @@ class StateDecoder:
 
 
 def _revive(value: Any, names: dict[str, Transcoding]) -> Any:
-    """`value` with every `{"_type_", "_data_"}` object decoded by its transcoding (in place)."""
-    if type(value) is dict:
-        for key, item in value.items():
-            if type(item) is dict or type(item) is list:
+    """`value` with every `{"_type_", "_data_"}` object decoded by its transcoding (in place,
+    innermost first). A wrapper of a plain string, the common case, is decoded inline: the
+    walk costs a call per container, not per value."""
+    items = value.items() if type(value) is dict else enumerate(value)
+    for key, item in items:  # replacing values in place: the dict's size never changes
+        kind = type(item)
+        if kind is dict:
+            if len(item) == 2 and type(item.get("_data_")) is str and "_type_" in item:
+                value[key] = _transcoding(names, item["_type_"]).decode(item["_data_"])
+            else:
                 value[key] = _revive(item, names)
-        if len(value) == 2 and "_type_" in value and "_data_" in value:
-            name = value["_type_"]
-            try:
-                transcoding = names[name]
-            except (KeyError, TypeError):
-                raise TranscodingNotRegisteredError(
-                    f"Data serialized with name '{name}' is not deserializable."
-                ) from None
-            return transcoding.decode(value["_data_"])
-        return value
-    if type(value) is list:
-        for index, item in enumerate(value):
-            if type(item) is dict or type(item) is list:
-                value[index] = _revive(item, names)
+        elif kind is list:
+            value[key] = _revive(item, names)
+    if type(value) is dict and len(value) == 2 and "_type_" in value and "_data_" in value:
+        return _transcoding(names, value["_type_"]).decode(value["_data_"])
     return value
+
+
+def _transcoding(names: dict[str, Transcoding], name: Any) -> Transcoding:
+    try:
+        return names[name]
+    except (KeyError, TypeError):
+        raise TranscodingNotRegisteredError(
+            f"Data serialized with name '{name}' is not deserializable."
+        ) from None
