@@ -78,6 +78,9 @@ def begin_snapshot(conn: psycopg.Connection[Any], snapshot: str | None) -> None:
     """Start the REPEATABLE READ transaction every read of the audit happens in; `snapshot`:
     the exported one to read in (a worker), else the transaction's own (the auditing process)."""
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    # The exporting transaction waits idle while the workers run: a server-wide idle timeout
+    # must not end it (nor a worker's, between two fetches).
+    conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
     if snapshot is not None:
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
     set_json_loads(msgspec.json.decode, conn)  # jsonb columns: C parser
