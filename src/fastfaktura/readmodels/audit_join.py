@@ -47,9 +47,10 @@ def as_stored(model: ReadModel, ids: frozenset[str], row: Row) -> Row:
     and the id columns (uuid) as UUIDs even when an event named them as plain strings (a
     writer other than the service may; the store and the chain accept it)."""
     stored = dict(row)
-    for column in model.json_columns:
-        if column in stored:
-            stored[column] = msgspec.json.decode(msgspec.json.encode(stored[column]))
+    json_columns = [column for column in model.json_columns if column in stored]
+    if json_columns:  # all of the row's in one encode and one decode
+        values = msgspec.json.decode(msgspec.json.encode([stored[c] for c in json_columns]))
+        stored.update(zip(json_columns, values, strict=True))
     for column in ids:
         value = stored.get(column)
         if isinstance(value, str):
