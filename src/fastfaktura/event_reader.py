@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import Mapper, Notification, StoredEvent
 
 from fastfaktura.adapters.database import ConnectionParams
 from fastfaktura.adapters.event_decoding import msgspec_mapper
@@ -39,6 +39,10 @@ class InvoicingEventReader:
 
     def decode(self, stored: StoredEvent) -> Any:
         return self._mapper.to_domain_event(stored)
+
+    @property
+    def mapper(self) -> Mapper[UUID]:
+        return self._app.mapper
 
     def load(self, aggregate_id: UUID, version: int) -> Aggregate:
         aggregate: Aggregate = self._app.repository.get(aggregate_id, version=version)

@@ -27,22 +27,22 @@ def cmd_audit_replay(args: argparse.Namespace, settings: Settings) -> int:
         business = ctx.business(args.business) if args.business else None
         if args.as_of or args.invoice:
             return _print_as_of(ctx, args, business)
-        differences: list[audit.Difference] = []
         with progress() as bars:
-            for model in READ_MODELS:
-                task = bars.add_task(f"replay {model.name}", total=None)
+            tasks = {m.name: bars.add_task(f"replay {m.name}", total=None) for m in READ_MODELS}
 
-                def advance(_: str, count: int, task: Any = task) -> None:
-                    bars.advance(task, count)
+            def advance(name: str, count: int) -> None:
+                bars.advance(tasks[name], count)
 
-                differences += audit.compare(
-                    ctx.events,
-                    ctx.direct_url,
-                    model,
-                    business_id=business,
-                    progress=advance,
-                    workers=settings.pools.cli_workers,
-                )
+            # One snapshot for every model; each aggregate decoded and folded once for all the
+            # models built from it, in worker processes (readmodels/audit_scan.py).
+            differences = audit.compare_models(
+                ctx.events,
+                ctx.direct_url,
+                READ_MODELS,
+                business_id=business,
+                progress=advance,
+                workers=settings.pools.cli_workers,
+            )
     finally:
         ctx.close()
     if args.json:

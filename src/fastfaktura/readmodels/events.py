@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import Mapper, Notification, StoredEvent
 
 
 class EventReader(Protocol):
@@ -33,6 +33,11 @@ class EventReader(Protocol):
 
     def decode(self, stored: StoredEvent) -> Any:
         """A stored event (or notification) as its domain event."""
+
+    @property
+    def mapper(self) -> Mapper[UUID]:
+        """The application's mapper (its transcoder, upcasters, cipher): the audit decodes the
+        stored states itself, with msgspec, and needs what the mapper would apply."""
 
     def load(self, aggregate_id: UUID, version: int) -> Aggregate:
         """The aggregate at `version`, from the store."""
