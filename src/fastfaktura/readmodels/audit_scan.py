@@ -27,19 +27,15 @@ from uuid import UUID
 import msgspec
 import psycopg
 from psycopg import sql
-from psycopg.rows import tuple_row
 from psycopg.types.json import set_json_loads
 
-from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.readmodels.audit_join import Difference, MergeJoin
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import ReadModel
-from fastfaktura.readmodels.scan import Partition, partitions
+from fastfaktura.readmodels.scan import Partition, folded, partitions
 from fastfaktura.readmodels.stored_events import StateDecoder
 
 OpenReader = Callable[[str], EventReader]
-# Events fetched per round trip of the scan's cursor.
-EVENTS_PER_FETCH = 10_000
 # Units per worker and aggregate type: enough that a slow range does not leave a core idle.
 UNITS_PER_WORKER = 4
 
@@ -94,22 +90,7 @@ def fold_scan(
     upto: int,
 ) -> Iterator[Any]:
     """Each aggregate of the partition folded from its events up to position `upto`."""
-    low, high = partition
-    params = {"topics": list(model.topics), "low": low, "high": high, "upto": upto}
-    decode = decoder.decode
-    current: Any = None
-    with conn.cursor(name="fastfaktura_audit_scan", binary=True, row_factory=tuple_row) as cursor:
-        cursor.itersize = EVENTS_PER_FETCH
-        cursor.execute(local_statement(__file__, "scan.sql", "events_in_id_order"), params)
-        while batch := cursor.fetchmany(EVENTS_PER_FETCH):
-            for originator_id, version, topic, state in batch:
-                event: Any = decode(originator_id, version, topic, bytes(state))
-                if current is not None and current.id != originator_id:
-                    yield current
-                    current = None
-                current = event.mutate(current)
-    if current is not None:
-        yield current
+    return folded(conn, decoder.decode, model.topics, partition, upto)
 
 
 def run_unit(

@@ -7,13 +7,14 @@ The id space is cut into partitions that worker processes scan in parallel.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
+from psycopg.rows import tuple_row
 
 from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.readmodels.events import EventReader
@@ -53,17 +54,44 @@ def aggregates_of(
 ) -> Iterator[Aggregate]:
     """Each aggregate with events of these topics in the partition, at its latest event (or
     its last one <= `upto`): one scan for every read model of a rebuild."""
+    decode = events.decode
+    return folded(
+        conn,
+        lambda originator_id, version, topic, state: decode(
+            StoredEvent(originator_id, version, topic, state)
+        ),
+        topics,
+        partition,
+        upto,
+    )
+
+
+# How a scan turns a stored row into its domain event: (originator id, version, topic, state).
+Decode = Callable[[UUID, int, str, bytes], Any]
+EVENTS_PER_FETCH = 10_000
+
+
+def folded(
+    conn: psycopg.Connection[Any],
+    decode: Decode,
+    topics: Iterable[str],
+    partition: Partition,
+    upto: int | None,
+) -> Iterator[Any]:
+    """The aggregates of the partition with events of these topics, each folded from its events
+    (those at positions <= `upto`), streamed by a binary server-side cursor in big fetches."""
     low, high = partition
     params = {"topics": sorted(topics), "low": low, "high": high, "upto": upto}
     current: Any = None
-    with conn.cursor(name="fastfaktura_scan") as cursor:  # server-side: streamed, not loaded
-        cursor.itersize = 2000
+    with conn.cursor(name="fastfaktura_scan", binary=True, row_factory=tuple_row) as cursor:
+        cursor.itersize = EVENTS_PER_FETCH
         cursor.execute(local_statement(__file__, "scan.sql", "events_in_id_order"), params)
-        for originator_id, version, topic, state in cursor:
-            event: Any = events.decode(StoredEvent(originator_id, version, topic, bytes(state)))
-            if current is not None and current.id != originator_id:
-                yield current
-                current = None
-            current = event.mutate(current)
+        while batch := cursor.fetchmany(EVENTS_PER_FETCH):
+            for originator_id, version, topic, state in batch:
+                event: Any = decode(originator_id, version, topic, bytes(state))
+                if current is not None and current.id != originator_id:
+                    yield current
+                    current = None
+                current = event.mutate(current)
     if current is not None:
         yield current
