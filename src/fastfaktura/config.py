@@ -219,7 +219,8 @@ class PdfPoolSettings(msgspec.Struct, frozen=True, kw_only=True):
 class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Environment: FASTFAKTURA_SESSION_SECRET, FASTFAKTURA_SESSION_MAX_AGE_SECONDS,
     API_KEY_LAST_USED_PRECISION, API_KEY_CACHE_SECONDS, FASTFAKTURA_LOGIN_MAX_FAILURES,
-    FASTFAKTURA_LOGIN_BLOCK_SECONDS, FASTFAKTURA_PASSWORD_LINK_HOURS."""
+    FASTFAKTURA_LOGIN_BLOCK_SECONDS, FASTFAKTURA_PASSWORD_LINK_HOURS,
+    FASTFAKTURA_PASSWORD_HASH_TIME_COST, _MEMORY_KIB, _PARALLELISM."""
 
     # Encrypts and signs the session cookie, and signs the CSRF tokens. None (development): a
     # random secret kept in $FASTFAKTURA_HOME/session-secret (0600), shared by every process
@@ -241,10 +242,18 @@ class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
     login_block_seconds: float = 30.0
     # How long a one-time link to set a password stays valid.
     password_link_hours: float = 24.0
+    # Argon2id's cost for new password hashes (each hash records its own, so old ones verify
+    # as made): RFC 9106's second recommended parameters. Lower only where passwords are
+    # throwaway (the test suite); memory is at least 8 KiB per lane.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
+    password_hash_parallelism: int = 4
 
     def __post_init__(self) -> None:
         if self.session_secret is not None and len(self.session_secret) < 32:
             raise ValueError("FASTFAKTURA_SESSION_SECRET must be at least 32 characters")
+        if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
+            raise ValueError("FASTFAKTURA_PASSWORD_HASH_MEMORY_KIB: at least 8 per lane")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AccountSettings:
@@ -264,6 +273,9 @@ class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
             password_link_hours=_number(
                 env, "FASTFAKTURA_PASSWORD_LINK_HOURS", 24.0, zero_allowed=False
             ),
+            password_hash_time_cost=_count(env, "FASTFAKTURA_PASSWORD_HASH_TIME_COST", 3, 1),
+            password_hash_memory_kib=_count(env, "FASTFAKTURA_PASSWORD_HASH_MEMORY_KIB", 65536, 8),
+            password_hash_parallelism=_count(env, "FASTFAKTURA_PASSWORD_HASH_PARALLELISM", 4, 1),
         )
 
 
