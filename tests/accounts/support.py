@@ -14,7 +14,7 @@ import msgspec
 from litestar.testing import AsyncTestClient
 
 from fastfaktura.api.app import create_app
-from fastfaktura.config import AccountSettings, RateLimitSettings, Settings
+from fastfaktura.config import AccountSettings, PdfPoolSettings, RateLimitSettings, Settings
 
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 _NEW_KEY = re.compile(r'<code class="secret" id="new-key"[^>]*>([^<]+)</code>')
@@ -34,6 +34,9 @@ async def browser(
         public_base_url=base_url,
         rate_limits=RateLimitSettings.off(),
         accounts=msgspec.structs.replace(cheap, session_secret="s" * 40, **accounts),
+        # The account pages render no PDF: one worker, as each of its warm-up renders is most
+        # of an app's start.
+        pdf=PdfPoolSettings(workers=1),
     )
     app = create_app(settings, database_url)
     async with AsyncTestClient(app=app, base_url=base_url) as client:
