@@ -13,11 +13,14 @@ import pytest
 from tests.helpers import free_port, serving
 
 PORTS = range(8600, 8700)
+ONE_PDF_WORKER = {"FASTFAKTURA_PDF_WORKERS": "1"}
 
 
 @pytest.fixture(scope="package")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`fastfaktura serve` on the suite's database; its base URL once /health is 200."""
     log = tmp_path_factory.mktemp("e2e-serve") / "serve.log"
-    with serving(database_url, free_port(PORTS), log) as base:
+    # One PDF worker: these tests render few PDFs, and each worker's warm-up renders are most
+    # of the server's start.
+    with serving(database_url, free_port(PORTS), log, ONE_PDF_WORKER) as base:
         yield base
