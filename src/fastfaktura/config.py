@@ -271,6 +271,30 @@ class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+# -- Read replica (issue 12; docs/operations.md "A read replica") ------------------------------
+
+
+class ReplicaSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """DATABASE_READ_URL (unset: all reads on the primary), DATABASE_READ_POOL_SIZE (per API
+    process, plus one probe), DATABASE_READ_WAIT_SECONDS: how long a write waits for the
+    replica to replay it, and how long one check sends reads there (adapters/replica.py)."""
+
+    url: str | None = None
+    pool: int = 4
+    wait_seconds: float = 0.5
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ReplicaSettings:
+        return cls(
+            url=env.get("DATABASE_READ_URL") or None,
+            pool=_count(env, "DATABASE_READ_POOL_SIZE", 4, 1),
+            wait_seconds=_number(env, "DATABASE_READ_WAIT_SECONDS", 0.5, zero_allowed=False),
+        )
+
+
+# -- end of the read replica block ------------------------------------------------------------
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Process settings. `database_url` None means: start the embedded PostgreSQL."""
 
@@ -307,6 +331,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_timeout: float = 5.0
     # Accounts (AccountSettings above).
     accounts: AccountSettings = msgspec.field(default_factory=lambda: AccountSettings())
+    replica: ReplicaSettings = msgspec.field(default_factory=lambda: ReplicaSettings())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -330,6 +355,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 env, "FASTFAKTURA_DATABASE_TIMEOUT_SECONDS", 5.0, zero_allowed=False
             ),
             accounts=AccountSettings.from_env(env),
+            replica=ReplicaSettings.from_env(env),
         )
 
     def base_url(self) -> str:

@@ -8,6 +8,8 @@ Layout:
 - `environment.py`: the embedded PostgreSQL, the server subprocess, the account, CPU accounting;
 - `http.py`: the load generator's raw keep-alive HTTP/1.1 client (asyncio streams);
 - `figures.py`: figures, baselines, goals, the report (rich table and JSON);
+- `goals.py`: the rows and goals the issues require, and the summary that ends a run (each
+  goal met or NOT met, a missing row listed as not measured);
 - `registry.py`: the scenario registry and the settings. Add a scenario with `@scenario(...)`;
 - `scenarios.py`: the clients and raw event-store append scenarios, and the shared load loop;
 - `invoices.py`: POST /invoices, GET /invoices/{id} against `bare_app.py` (a bare Litestar +

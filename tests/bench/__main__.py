@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import signal
 import sys
 import time
@@ -21,6 +22,7 @@ from rich.console import Console  # noqa: E402
 
 from tests.bench.environment import Environment  # noqa: E402
 from tests.bench.figures import Report, machine_meta, server_stack  # noqa: E402
+from tests.bench.goals import print_summary, summary  # noqa: E402
 from tests.bench.registry import SCENARIOS, Bench, Settings  # noqa: E402
 
 # Each module registers its scenarios at import; they run (and print) in this order.
@@ -142,10 +144,15 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"  - {what}: {description}")
     console.print(f"Server: {report.meta['server_stack']}, one process.")
     report.meta["results"] = str(args.output)
+    report.meta["goals"] = [
+        dataclasses.asdict(line) for line in summary(report, settings.connections)
+    ]
     report.write(args.output)
     phases = ", ".join(f"{k} {v:.0f} s" for k, v in report.meta["scenario_seconds"].items())
     console.print(f"Time per scenario: {phases}")
     console.print(f"Results: {args.output}  (whole run: {elapsed:.0f} s)")
+    console.print()
+    print_summary(report, settings.connections, console)
     if report.failed:
         console.print(f"[red]Failed scenarios:[/] {', '.join(report.failed)}")
         return 1

@@ -22,6 +22,7 @@ class Goal:
     on: Literal["value", "ratio"]
     op: Literal[">=", "<="]
     target: float
+    basis: str = ""  # how the target was derived, when it is not the goal as stated
 
     def met(self, value: float, ratio: float | None) -> bool | None:
         subject = value if self.on == "value" else ratio
@@ -32,7 +33,16 @@ class Goal:
     def text(self, unit: str) -> str:
         if self.on == "ratio":
             return f"ratio {self.op} {self.target:g}"
-        return f"{self.op} {self.target:g} {unit}"
+        said = f"{self.op} {self.target:.3g} {unit}"
+        return f"{said} ({self.basis})" if self.basis else said
+
+
+def per_million_events(seconds: float, events: int) -> Goal:
+    """A time goal stated for 1M events (issue 12: rebuild and audit replay <= 30 s), scaled
+    linearly to a store of `events` (a quick run's store is smaller)."""
+    target = seconds * events / 1e6
+    basis = "" if events == 1_000_000 else f"{seconds:g} s per 1M events, scaled to {events:,}"
+    return Goal("value", "<=", target, basis)
 
 
 @dataclass
@@ -121,6 +131,7 @@ class Report:
                 {None: "", True: "[green]goal met[/]", False: "[red]goal NOT met[/]"}[verdict],
             )
         console.print(table)
+        self.print_scaling(console)
 
         cpu = Table(
             title="CPU during each window (% of one core; the machine has "
@@ -147,11 +158,79 @@ class Report:
                 console.print(f"  - {figure.label}: {figure.reference}")
         for note in [*self.notes, *self.limits()]:
             console.print(f"[bold]Note:[/] {note}")
-        verdicts = [(f, self.verdict(f)) for f in self.figures if f.goal]
-        for figure, verdict in verdicts:
-            word = "goal met" if verdict else "goal NOT met" if verdict is False else "no figure"
-            assert figure.goal is not None
-            console.print(f"{figure.label}: {figure.goal.text(figure.unit)} -> {word}")
+
+    def print_scaling(self, console: Console) -> None:
+        """The scaling table (issue 12): per number of API processes, the rates against one
+        process and against the main rows' baselines of the same run, and the peak RSS."""
+        known = self.by_key()
+        counts = sorted(
+            int(key.rsplit("_", 1)[1])
+            for key in known
+            if key.startswith(f"{SCALING}rss_") and key.rsplit("_", 1)[1].isdigit()
+        )
+        if not counts:
+            return
+        table = Table(
+            title="Scaling: API processes (`serve --no-projections --workers N`; same run)",
+            title_justify="left",
+        )
+        for column in (
+            "API processes",
+            "POST /clients",
+            "vs 1",
+            "vs raw append",
+            "GET /invoices/{id}",
+            "vs 1",
+            "vs bare GET",
+            "peak RSS",
+            "RSS goal",
+        ):
+            table.add_column(
+                column,
+                justify="left" if column == "RSS goal" else "right",
+                no_wrap=column != "API processes",
+            )
+
+        def rate(key: str, baseline: str | None) -> tuple[str, str, str]:
+            figure = known.get(key)
+            if figure is None:
+                return "", "", ""
+            own = self.ratio(figure)
+            base = known.get(baseline) if baseline else None
+            against = figure.value / base.value if base and base.value else None
+            return (
+                fmt(figure.value, figure.unit),
+                f"{own:.2f}" if own is not None else "1.00" if figure.baseline is None else "",
+                f"{against:.2f}" if against is not None else "",
+            )
+
+        for n in counts:
+            rss = known[f"{SCALING}rss_{n}"]
+            verdict = self.verdict(rss)
+            table.add_row(
+                str(n),
+                *rate(f"{SCALING}post_{n}", "append_ceiling_rate"),
+                *rate(f"{SCALING}get_{n}", "bare_get_rate"),
+                fmt(rss.value, rss.unit),
+                (rss.goal.text(rss.unit) if rss.goal else "")
+                + {None: "", True: " [green]met[/]", False: " [red]NOT met[/]"}[verdict],
+            )
+        for figure in self.figures:
+            if figure.key.startswith(SCALING) and figure.key.endswith("_key_cache"):
+                table.add_row(
+                    figure.key.removeprefix(f"{SCALING}get_").split("_")[0] + ", key cache on",
+                    "",
+                    "",
+                    "",
+                    *rate(figure.key, "bare_get_rate"),
+                    "",
+                    "",
+                )
+        console.print(table)
+        console.print(
+            "  vs 1: against the same load on 1 API process (on the key cache row: the same"
+            " number of processes without the cache). Peak RSS: of any one API process."
+        )
 
     def limits(self) -> list[str]:
         """What the CPU figures say about the validity of the others."""
@@ -192,6 +271,9 @@ class Report:
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n")
+
+
+SCALING = "scale_"  # the scaling table's figures (tests/bench/scaling.py)
 
 
 def fmt(value: float, unit: str) -> str:

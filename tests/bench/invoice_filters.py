@@ -37,7 +37,8 @@ CLIENT = UUID(int=7)
 FILL = """
 INSERT INTO rm_invoices (business_id, id, number, client_id, currency, status, issue_date,
     due_date, subtotal_cents, tax_cents, total_cents, amount_paid_cents, amount_due_cents, lines,
-    tax_breakdown, seller, buyer, public_token, version, created_at, updated_at)
+    tax_breakdown, seller, buyer, public_token, version, created_at, updated_at,
+    payment_reference)
 SELECT %(business)s, gen_random_uuid(), 'F' || (2024 + g / 15000) || '-' || lpad(g::text, 5, '0'),
     ('00000000-0000-0000-0000-' || lpad(to_hex(g %% 60), 12, '0'))::uuid, 'EUR',
     (ARRAY['draft', 'sent', 'opened', 'paid', 'overdue', 'cancelled'])[1 + g %% 6],
@@ -51,7 +52,8 @@ SELECT %(business)s, gen_random_uuid(), 'F' || (2024 + g / 15000) || '-' || lpad
         'name', 'Client ' || (g %% 60) || ' ' || md5(g::text), 'email', NULL, 'phone', NULL,
         'address', NULL, 'country', 'FR', 'vat_number', NULL, 'company_id', NULL, 'locale', 'fr'),
     md5(%(business)s::text || g), 1,
-    timestamptz '2024-01-01' + g * interval '20 minutes', now()
+    timestamptz '2024-01-01' + g * interval '20 minutes', now(),
+    'RF' || lpad((g %% 97)::text, 2, '0') || g  -- shaped like one; never checked by the list
 FROM generate_series(1, %(count)s) g
 """
 SELLER = {

@@ -96,6 +96,7 @@ async def _measure(
         args=["--no-projections", "--workers", str(n)],
     )
     headers = {"X-Api-Key": env.account.api_key}
+    server_is = f"`serve --workers {n}` (every process of it)"
     figures: dict[str, float] = {}
     try:
         assert server.pid is not None
@@ -104,14 +105,21 @@ async def _measure(
             if not env_extra:
                 connections = [http.Connection(HOST, port, headers) for _ in range(many)]
                 posts = await _load(
-                    bench, connections, _posts(connections), env.cpu_meter(f"{label} POST", server)
+                    bench,
+                    connections,
+                    _posts(connections),
+                    env.cpu_meter(f"{label} POST", server, server_is),
                 )
+                posts.cpu.server_processes = n
                 bench.cpu.append(posts.cpu)
                 _errors_note(bench, f"{label} POST /clients", posts)
                 figures["post"] = posts.rate
             connections = [http.Connection(HOST, port, headers) for _ in range(many)]
             ops = [_rotating_gets(c, paths, i * 7, b'"lines"') for i, c in enumerate(connections)]
-            gets = await _load(bench, connections, ops, env.cpu_meter(f"{label} GET", server))
+            gets = await _load(
+                bench, connections, ops, env.cpu_meter(f"{label} GET", server, server_is)
+            )
+            gets.cpu.server_processes = n  # CPU-bound means n cores busy, not one
             bench.cpu.append(gets.cpu)
             _errors_note(bench, f"{label} GET /invoices/{{id}}", gets)
             figures["get"] = gets.rate

@@ -5,7 +5,7 @@ measures them under load."""
 
 from __future__ import annotations
 
-from fastfaktura.config import PoolSettings
+from fastfaktura.config import PoolSettings, ReplicaSettings
 
 # One live read-model runner: its advisory-lock session, the tracking recorder's connection
 # (read-model rows and tracking row, one transaction), and the upstream store's two (LISTEN,
@@ -71,3 +71,17 @@ def workers_that_fit(
     rebuild next to them, fit in `usable` (max_connections less the reserved ones)."""
     room = usable - cli(pools) - (projections(pools, models) if projections_too else 0)
     return max(room // api(pools), 0)
+
+
+# -- the read replica (issue 12, DATABASE_READ_URL): connections on the replica, not the primary
+
+
+def replica_api(replica: ReplicaSettings) -> int:
+    """What one API process opens on the replica: its read pool and one probe connection (the
+    replica's own max_connections bounds them; the primary's budget above is unchanged)."""
+    return replica.pool + 1 if replica.url else 0
+
+
+def replica_workers_that_fit(replica: ReplicaSettings, usable: int) -> int:
+    """The most API processes whose replica connections fit in `usable` on the replica."""
+    return usable // replica_api(replica) if replica.url else usable

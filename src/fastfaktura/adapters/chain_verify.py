@@ -1,71 +1,39 @@
 """`audit verify`: recompute every business's hash chain from its stored events.
 
-One read-only REPEATABLE READ transaction (a consistent snapshot, writers keep going), the
-events streamed once in notification order through a server-side cursor; each business's links
-are recomputed with event_chain.link (Python, not the database's functions) and compared with
-the stored ones, and with the operator's anchors.
+One consistent moment: a read-only REPEATABLE READ transaction (writers keep going) exports its
+snapshot (`pg_export_snapshot()`), and everything is read in it. The businesses are split into
+shares, contiguous ranges of their ids balanced by event count; each share's chains are
+recomputed in Python by chain_share.py (hashlib, not the database's functions) and compared
+with the stored links and the operator's anchors: in this process when there is one share,
+else by one worker process per share (`processes`, default: the machine's cores), each of
+which imports the same snapshot (`SET TRANSACTION SNAPSHOT`). Then, still in that snapshot,
+the issued documents are checked against the digests the issuing events record.
 """
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
-from collections.abc import Callable, Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.connection import Connection, wait
 from typing import Any
 from uuid import UUID
 
 import psycopg
 
+from fastfaktura.adapters.chain_share import Break, ShareResult, check_share
 from fastfaktura.adapters.database import EVENTS_TABLE
-from fastfaktura.adapters.document_verify import (
-    DocumentCheck,
-    Issued,
-    check_documents,
-    collect_issuing,
-)
-from fastfaktura.adapters.event_chain import Anchor, genesis, link_bytes, topic_field
+from fastfaktura.adapters.document_verify import DocumentCheck, check_documents
+from fastfaktura.adapters.event_chain import Anchor
 from fastfaktura.adapters.pdf.digests import ISSUING_TOPICS
 
-# A business's events may reach the scan out of chain order only when writers skip the
-# library's table lock, and then by at most about the number of concurrent writers. More
-# waiting than this means a position that will never come: an event was removed.
-PENDING_LIMIT = 10_000
-FETCH = 5_000  # rows per round trip of the server-side cursor
-# (business, position, link, aggregate id, version, topic, state); the ids as their 16 bytes,
-# cheaper than UUIDs to hash and to key dicts by.
-_ROW = tuple[bytes, int, bytes, bytes, int, str, bytes]
+__all__ = ["Break", "Verification", "default_processes", "split", "verify"]
 
-
-@dataclass(frozen=True)
-class Break:
-    """The first place where a business's chain does not hold."""
-
-    business_id: UUID
-    position: int
-    originator_id: UUID | None
-    originator_version: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        event = (
-            f"event #{self.position} (aggregate {self.originator_id}"
-            f" version {self.originator_version})"
-            if self.originator_id is not None
-            else f"event #{self.position}"
-        )
-        return f"business {self.business_id}: {event} {self.reason}"
-
-
-@dataclass
-class _Chain:
-    business_id: UUID
-    head: bytes
-    events: int = 0
-    broken: Break | None = None
-    pending: dict[int, _ROW] = field(default_factory=dict)
+LOWEST, HIGHEST = UUID(int=0), UUID(int=2**128 - 1)
+Share = tuple[UUID, UUID]  # the businesses whose ids lie in [low, high]
 
 
 @dataclass(frozen=True)
@@ -81,93 +49,27 @@ class Verification:
         return not self.breaks and not self.documents.breaks
 
 
-class _Verifier:
-    def __init__(self, anchors: dict[UUID, list[Anchor]]) -> None:
-        self.anchors = {business.bytes: found for business, found in anchors.items()}
-        self.anchored = {(b.bytes, a.events): a for b, found in anchors.items() for a in found}
-        self.chains: dict[bytes, _Chain] = {}
-        self.topics: dict[str, bytes] = {}
-        self.issuing: dict[bytes, Issued] = {}  # document id -> its issuing event's digests
+def default_processes() -> int:
+    """One worker per core: each keeps about one core busy with its PostgreSQL backend."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
-    def feed(self, row: _ROW) -> None:
-        if row[5] in ISSUING_TOPICS:  # it may record its documents' digests
-            collect_issuing(self.issuing, row)
-        chain = self.chains.get(row[0])
-        if chain is None:
-            business = UUID(bytes=row[0])
-            chain = self.chains[row[0]] = _Chain(business, genesis(business))
-        if chain.broken:
-            return
-        if row[1] != chain.events + 1:
-            chain.pending[row[1]] = row
-            if len(chain.pending) > PENDING_LIMIT:
-                self._missing(chain)
-            return
-        self._check(chain, row)
-        while chain.pending and not chain.broken:
-            following = chain.pending.pop(chain.events + 1, None)
-            if following is None:
-                return
-            self._check(chain, following)
 
-    def _check(self, chain: _Chain, row: _ROW) -> None:
-        business, position, stored, originator_id, version, topic, state = row
-        field = self.topics.get(topic)
-        if field is None:
-            field = self.topics[topic] = topic_field(topic)
-        computed = link_bytes(chain.head, originator_id, version, field, state)
-        if computed != stored:
-            chain.broken = Break(
-                chain.business_id,
-                position,
-                UUID(bytes=originator_id),
-                version,
-                "does not match its link: its stored bytes (or an earlier event's link) changed",
-            )
-            return
-        chain.head = computed
-        chain.events = position
-        anchor = self.anchored.get((business, position)) if self.anchored else None
-        if anchor is not None and anchor.head != computed:
-            chain.broken = Break(
-                chain.business_id,
-                position,
-                UUID(bytes=originator_id),
-                version,
-                f"is not the anchored head {anchor.head.hex()} (anchor of"
-                f" {anchor.taken_at:%Y-%m-%dT%H:%M:%SZ}): an event at or before it changed",
-            )
-
-    def _missing(self, chain: _Chain) -> None:
-        resume = chain.pending[min(chain.pending)]
-        chain.broken = Break(
-            chain.business_id,
-            chain.events + 1,
-            None,
-            None,
-            f"is missing: the chain resumes at event #{resume[1]}"
-            f" (aggregate {UUID(bytes=resume[3])} version {resume[4]})",
-        )
-        chain.pending.clear()
-
-    def finish(self) -> list[Break]:
-        for chain in self.chains.values():
-            if chain.pending and not chain.broken:
-                self._missing(chain)
-        for key, anchors in self.anchors.items():
-            business = UUID(bytes=key)
-            chain = self.chains.setdefault(key, _Chain(business, genesis(business)))
-            longest = max(a.events for a in anchors)
-            if not chain.broken and chain.events < longest:
-                chain.broken = Break(
-                    business,
-                    chain.events + 1,
-                    None,
-                    None,
-                    f"is missing: an anchor counts {longest} events, the store holds"
-                    f" {chain.events}",
-                )
-        return [c.broken for c in self.chains.values() if c.broken]
+def split(counts: list[tuple[UUID, int]], shares: int) -> list[Share]:
+    """At most `shares` contiguous ranges of business ids with about as many events each
+    (`counts`: every business and its events, in id order): each range is cut once it holds
+    its part of what the earlier cuts left. Together they cover every id, so an anchored
+    business with no event left still falls in one."""
+    ranges: list[Share] = []
+    left = sum(n for _, n in counts)
+    low, seen = LOWEST, 0
+    for i, (business, events) in enumerate(counts):
+        seen += events
+        cuts_left = shares - len(ranges)
+        if cuts_left > 1 and i < len(counts) - 1 and seen * cuts_left >= left:
+            ranges.append((low, business))
+            low, left, seen = UUID(int=business.int + 1), left - seen, 0
+    ranges.append((low, HIGHEST))
+    return ranges
 
 
 def verify(
@@ -176,86 +78,165 @@ def verify(
     business_id: UUID | None = None,
     anchors: dict[UUID, list[Anchor]] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    processes: int | None = None,
 ) -> Verification:
-    """Check the chains (one business's, or all). `progress(done, total)` every page."""
+    """Check the chains (one business's, or all) with `processes` processes (default: one per
+    core; this one counts). `progress(done, total)` now and then."""
     wanted = {business_id: anchors.get(business_id, [])} if anchors and business_id else anchors
-    verifier = _Verifier(wanted or {})
-    where = "WHERE chain_business = %s" if business_id else ""
-    params = (business_id,) if business_id else ()
+    topics = set(ISSUING_TOPICS)
     with psycopg.connect(url) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         with conn.transaction():
-            taken_at, total = _snapshot(conn, business_id)
+            row = conn.execute("SELECT now(), pg_export_snapshot()").fetchone()
+            assert row is not None
+            taken_at, snapshot = row
+            count = max(1, processes or default_processes())
+            if business_id:
+                shares: list[Share] = [(business_id, business_id)]
+                total = _count(conn, business_id)
+            elif count > 1:
+                counts = _counts(conn)
+                shares, total = split(counts, count), sum(n for _, n in counts)
+            else:
+                shares, total = [(LOWEST, HIGHEST)], _estimate(conn)
             done = 0
-            for rows in _pages(
-                conn,
-                "SELECT uuid_send(chain_business), chain_position, chain_hash,"
-                " uuid_send(originator_id), originator_version, topic, state"
-                f" FROM {EVENTS_TABLE} {where} ORDER BY notification_id",
-                params,
-            ):
-                for row in rows:
-                    verifier.feed(row)
-                done += len(rows)
+
+            def advance(rows: int) -> None:
+                nonlocal done
+                done += rows
                 if progress:
-                    progress(done, total)
-            breaks = [_name_missing(conn, b) for b in verifier.finish()]
-            documents = check_documents(conn, verifier.issuing, business_id)
+                    progress(done, max(total, done))
+
+            # This process checks the first share while workers check the others.
+            with _Workers(url, snapshot, shares[1:], wanted or {}, topics, advance) as workers:
+                low, high = shares[0]
+
+                def mine(rows: int) -> None:
+                    advance(rows)
+                    workers.collect(block=False)
+
+                results = [check_share(conn, low, high, wanted or {}, topics, mine)]
+                results += workers.results()
+            breaks = [_name_missing(conn, b) for r in results for b in r.breaks]
+            issuing = {k: v for r in results for k, v in r.issuing.items()}
+            documents = check_documents(conn, issuing, business_id)
     heads = [
-        Anchor(chain.business_id, chain.events, chain.head, taken_at)
-        for chain in verifier.chains.values()
-        if chain.events
+        Anchor(business, events, head, taken_at)
+        for r in results
+        for business, events, head in r.heads
     ]
     return Verification(
-        taken_at, done, sorted(heads, key=lambda a: str(a.business_id)), breaks, documents
+        taken_at,
+        sum(r.events for r in results),
+        sorted(heads, key=lambda a: str(a.business_id)),
+        sorted(breaks, key=lambda b: str(b.business_id)),
+        documents,
     )
 
 
-def _pages(
-    conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...]
-) -> Iterator[list[Any]]:
-    """The query's rows, a page at a time, fetched by a thread one page ahead: PostgreSQL
-    sends the next page while this thread hashes the last (psycopg waits without the GIL)."""
-    pages: queue.Queue[list[Any] | BaseException | None] = queue.Queue(maxsize=2)
-    stop = threading.Event()
+class _Workers:
+    """One `python -m fastfaktura.adapters.chain_share` per share, each in the snapshot the
+    caller's transaction exported (which stays open until they are done). A worker is a fresh
+    interpreter that imports only what checking needs; its messages come back pickled."""
 
-    def fetch() -> None:
+    def __init__(
+        self,
+        url: str,
+        snapshot: str,
+        shares: list[Share],
+        anchors: dict[UUID, list[Anchor]],
+        topics: set[str],
+        advance: Callable[[int], None],
+    ) -> None:
+        self.jobs = [
+            {
+                "url": url,
+                "snapshot": snapshot,
+                "low": low,
+                "high": high,
+                "anchors": {b: found for b, found in anchors.items() if low <= b <= high},
+                "issuing_topics": topics,
+            }
+            for low, high in shares
+        ]
+        self.advance = advance
+        self.running: list[tuple[subprocess.Popen[bytes], Connection, Connection]] = []
+        self.done: dict[Connection, ShareResult] = {}
+
+    def __enter__(self) -> _Workers:
         try:
-            with conn.cursor(name="event_chain_scan", binary=True) as cursor:
-                cursor.execute(query, params)
-                while not stop.is_set() and (rows := cursor.fetchmany(FETCH)):
-                    pages.put(rows)
-            pages.put(None)
-        except BaseException as exc:  # handed to the reading thread, raised there
-            pages.put(exc)
+            for job in self.jobs:
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "fastfaktura.adapters.chain_share"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                )
+                assert worker.stdin is not None
+                assert worker.stdout is not None
+                sending = Connection(os.dup(worker.stdin.fileno()), readable=False)
+                receiving = Connection(os.dup(worker.stdout.fileno()), writable=False)
+                self.running.append((worker, sending, receiving))
+                sending.send(job)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
 
-    fetcher = threading.Thread(target=fetch, name="event-chain-fetch", daemon=True)
-    fetcher.start()
-    try:
-        while (page := pages.get()) is not None:
-            if isinstance(page, BaseException):
-                raise page
-            yield page
-    finally:
-        stop.set()
-        while fetcher.is_alive():  # unblock a fetcher waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                pages.get(timeout=0.1)
-        fetcher.join()
+    def collect(self, *, block: bool) -> None:
+        """Take the workers' messages: what is there (or wait for at least one)."""
+        waiting = [r for _, _, r in self.running if r not in self.done]
+        for ready in wait(waiting, timeout=None if block else 0):
+            assert isinstance(ready, Connection)
+            try:
+                kind, value = ready.recv()
+            except EOFError:
+                raise RuntimeError("a verify worker ended without its result") from None
+            if kind == "progress":
+                self.advance(value)
+            elif kind == "done":
+                self.done[ready] = value
+            elif kind == "error":
+                raise RuntimeError(f"a verify worker failed: {value}")
+
+    def results(self) -> list[ShareResult]:
+        while len(self.done) < len(self.running):
+            self.collect(block=True)
+        return [self.done[r] for _, _, r in self.running]
+
+    def __exit__(self, *_: object) -> None:
+        for worker, sending, receiving in self.running:
+            sending.close()
+            receiving.close()
+            if worker.poll() is None and receiving not in self.done:
+                worker.kill()  # verify itself failed or was interrupted
+            worker.wait()
+            for pipe in (worker.stdin, worker.stdout):
+                if pipe is not None:
+                    pipe.close()
 
 
-def _snapshot(conn: psycopg.Connection[Any], business_id: UUID | None) -> tuple[datetime, int]:
-    """The snapshot's time, and about how many events it holds (for the progress bar: the
-    planner's estimate for the whole store, which costs nothing; a count for one business)."""
+def _counts(conn: psycopg.Connection[Any]) -> list[tuple[UUID, int]]:
+    """Every business and its events, in id order (the chain's index, no table scan)."""
+    rows = conn.execute(
+        f"SELECT chain_business, count(*) FROM {EVENTS_TABLE} GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    return [(business, int(n)) for business, n in rows]
+
+
+def _count(conn: psycopg.Connection[Any], business_id: UUID) -> int:
     row = conn.execute(
-        "SELECT now(), (SELECT count(*) FROM invoicing_events WHERE chain_business = %s)"
-        if business_id
-        else "SELECT now(), (SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass)",
-        (business_id or EVENTS_TABLE,),
+        f"SELECT count(*) FROM {EVENTS_TABLE} WHERE chain_business = %s", (business_id,)
     ).fetchone()
-    assert row is not None
-    return row[0], max(int(row[1] or 0), 0)
+    return int(row[0]) if row else 0
+
+
+def _estimate(conn: psycopg.Connection[Any]) -> int:
+    """The planner's estimate of the store's events: free, enough for a progress bar."""
+    row = conn.execute(
+        "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", (EVENTS_TABLE,)
+    ).fetchone()
+    return max(int(row[0] or 0), 0) if row else 0
 
 
 def _name_missing(conn: psycopg.Connection[Any], found: Break) -> Break:

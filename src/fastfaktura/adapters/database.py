@@ -17,6 +17,7 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, strtobool
 
 from fastfaktura.adapters.deadlines import DEADLINE_ENV_KEY, bound_pool, whole_seconds
+from fastfaktura.adapters.event_store import OneRoundTripRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -137,7 +138,9 @@ class TunedPostgresFactory(PostgresFactory):
     pg_stat_activity); no server-side prepared statements behind a transaction pooler (the
     library prepares its statements explicitly; psycopg's prepare_threshold=None is the only
     switch that stops that too); and, when the environment has a deadline, bounds on every
-    call (adapters/deadlines.py)."""
+    call (adapters/deadlines.py). Its appends take one round trip (adapters/event_store.py)."""
+
+    application_recorder_class = OneRoundTripRecorder
 
     def __init__(self, env: Environment | dict[str, str] | None) -> None:
         super().__init__(env)

@@ -23,6 +23,7 @@ from fastfaktura import __version__
 from fastfaktura.adapters.database import ConnectionParams
 from fastfaktura.adapters.deadlines import create_read_pool
 from fastfaktura.adapters.pdf.pool import PdfRenderPool
+from fastfaktura.adapters.replica import open_replica
 from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.api import login_throttle
 from fastfaktura.api.account_common import ACCOUNT_EXCEPTION_HANDLERS
@@ -222,6 +223,13 @@ def create_app(
                 key_cache.listen_forever(direct_url, settings.database_timeout)
             )
         # -- end of the API key cache ------------------------------------------------------
+        # -- read replica (issue 12, adapters/replica.py): only with DATABASE_READ_URL -------
+        replica = None
+        if settings.replica.url:
+            replica = await open_replica(
+                pool, settings.replica, settings.database_timeout, **statement_cache
+            )
+        # -- end of the read replica block -------------------------------------------------
         app.state.services = Services(
             settings=settings,
             app=invoicing,
@@ -232,6 +240,7 @@ def create_app(
             pdfs=pdfs,
             key_usage=KeyUsage(settings.accounts.key_last_used_precision),
             key_cache=key_cache,
+            replica=replica,
         )
         app.state.supervisor = supervisor
         app.state.delivery_worker = policies.delivery if policies else None
@@ -246,6 +255,8 @@ def create_app(
             purging_buckets.cancel()
             if key_listening is not None:
                 key_listening.cancel()
+            if replica is not None:
+                await replica.close()
             for task in policies.tasks if policies else []:
                 task.cancel()
             if supervisor is not None:

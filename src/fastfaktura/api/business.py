@@ -39,7 +39,9 @@ class BusinessController(Controller):
     async def get_business(
         self, request: Request[Any, Any, Any], tenant: NamedDependency[Tenant]
     ) -> BusinessResponse:
-        business = await find_business(services(request.app.state).pool, tenant.business_id)
+        business = await services(request.app.state).read(
+            lambda db: find_business(db, tenant.business_id)
+        )
         if business is None:
             raise NotFoundError("business")
         return business

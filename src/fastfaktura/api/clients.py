@@ -67,13 +67,10 @@ class ClientController(Controller):
         search = q.strip() if q and q.strip() else None
         if search is not None and has_control_characters(search):
             raise InvalidInputError([FieldError("q", CONTROL_MESSAGE)])
-        clients, total = await client_page(
-            services(request.app.state).pool,
-            tenant.business_id,
-            q=search,
-            archived=archived,
-            page=page,
-            per_page=per_page,
+        clients, total = await services(request.app.state).read(
+            lambda db: client_page(
+                db, tenant.business_id, q=search, archived=archived, page=page, per_page=per_page
+            )
         )
         return ClientPage(
             data=clients,
@@ -128,8 +125,9 @@ class ClientController(Controller):
         tenant: NamedDependency[Tenant],
         client_id: FromPath[str],
     ) -> ClientResponse:
-        client = await find_client(
-            services(request.app.state).pool, tenant.business_id, parse_id(client_id, "client")
+        target = parse_id(client_id, "client")
+        client = await services(request.app.state).read(
+            lambda db: find_client(db, tenant.business_id, target)
         )
         if client is None:
             raise NotFoundError("client")

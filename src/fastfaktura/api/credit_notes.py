@@ -150,13 +150,15 @@ class CreditNoteController(Controller):
             if invoice is None:
                 raise InvalidInputError([FieldError("invoice_id", "must be a UUID")])
         svc = services(request.app.state)
-        notes, total = await credit_note_page(
-            svc.pool,
-            tenant.business_id,
-            invoice_id=invoice,
-            page=page,
-            per_page=per_page,
-            base_url=svc.settings.base_url(),
+        notes, total = await svc.read(
+            lambda db: credit_note_page(
+                db,
+                tenant.business_id,
+                invoice_id=invoice,
+                page=page,
+                per_page=per_page,
+                base_url=svc.settings.base_url(),
+            )
         )
         return CreditNotePage(data=notes, page=page, per_page=per_page, total=total)
 
@@ -177,11 +179,9 @@ class CreditNoteController(Controller):
         credit_note_id: FromPath[str],
     ) -> CreditNoteResponse:
         svc = services(request.app.state)
-        found = await find_credit_note(
-            svc.pool,
-            tenant.business_id,
-            parse_id(credit_note_id, "credit note"),
-            svc.settings.base_url(),
+        target = parse_id(credit_note_id, "credit note")
+        found = await svc.read(
+            lambda db: find_credit_note(db, tenant.business_id, target, svc.settings.base_url())
         )
         if found is None:
             raise NotFoundError("credit note")

@@ -40,6 +40,28 @@ class ProjectionHealth(msgspec.Struct, kw_only=True):
     error: Annotated[str | None, described("Why it failed (null otherwise)", None)] = None
 
 
+class ReplicaHealth(msgspec.Struct, kw_only=True):
+    """The read replica (DATABASE_READ_URL), as this process's last check found it. A replica
+    that lags or is gone does not make the service unhealthy: reads go to the primary."""
+
+    status: Annotated[
+        str,
+        described(
+            "current (it had replayed the primary's position), behind, unreachable, "
+            "not_a_replica (not in recovery) or starting",
+            "current",
+        ),
+    ]
+    lag_bytes: Annotated[
+        int | None,
+        described("WAL the replica had still to replay at the last check (null: unknown)", 0),
+    ]
+    reads: Annotated[
+        str,
+        described("Where this process sends list and detail reads: replica or primary", "replica"),
+    ]
+
+
 class Health(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Whether the service is ready: ok once every projection runs."""
 
@@ -49,6 +71,11 @@ class Health(msgspec.Struct, kw_only=True, omit_defaults=True):
     database: Annotated[
         str | None,
         described("Set when the database could not be read (unreachable or too slow)", None),
+    ] = None
+    # -- read replica: only when DATABASE_READ_URL is set --
+    replica: Annotated[
+        ReplicaHealth | None,
+        described("The read replica's lag, when one is configured (DATABASE_READ_URL)", None),
     ] = None
 
 
@@ -108,8 +135,16 @@ async def health(request: Request[Any, Any, Any]) -> Response[Health]:
         )
         for row in rows
     ]
+    replica = None
+    if svc.replica is not None:
+        found = svc.replica.state()
+        replica = ReplicaHealth(status=found.status, lag_bytes=found.lag_bytes, reads=found.reads)
     states = {p.state for p in projections}
     if states <= {"running", "standby", "external"}:
-        return Response(Health(status="ok", projections=projections), status_code=200)
+        return Response(
+            Health(status="ok", projections=projections, replica=replica), status_code=200
+        )
     status = "degraded" if "failed" in states else "starting"
-    return Response(Health(status=status, projections=projections), status_code=503)
+    return Response(
+        Health(status=status, projections=projections, replica=replica), status_code=503
+    )

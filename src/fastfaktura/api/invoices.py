@@ -140,13 +140,15 @@ class InvoiceController(Controller):
         per_page: PerPage = 50,
     ) -> InvoicePage:
         svc = services(request.app.state)
-        invoices, total = await invoice_page(
-            svc.pool,
-            tenant.business_id,
-            filters,
-            page=page,
-            per_page=per_page,
-            base_url=svc.settings.base_url(),
+        invoices, total = await svc.read(
+            lambda db: invoice_page(
+                db,
+                tenant.business_id,
+                filters,
+                page=page,
+                per_page=per_page,
+                base_url=svc.settings.base_url(),
+            )
         )
         return InvoicePage(data=invoices, page=page, per_page=per_page, total=total)
 
@@ -168,7 +170,7 @@ class InvoiceController(Controller):
         base_url = svc.settings.base_url()
         # One row holds the whole answer, encoded by the projection (issue 12); its key says
         # whether this is an invoice of the caller's business (404).
-        stored = await find_invoice_response(svc.pool, tenant.business_id, target)
+        stored = await svc.read(lambda db: find_invoice_response(db, tenant.business_id, target))
         if stored is not None:
             return Response(with_base_url(stored, base_url), media_type="application/json")
         # Recorded before migration 0027 and not touched since: composed from the read models

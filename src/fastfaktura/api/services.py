@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
@@ -14,6 +14,7 @@ from litestar import Response
 
 from fastfaktura.adapters.deadlines import run_in_thread
 from fastfaktura.adapters.pdf.pool import PdfRenderPool
+from fastfaktura.adapters.replica import ReplicaRouter
 from fastfaktura.adapters.stripe_gateway import StripeGateway
 from fastfaktura.api.input import parse_uuid
 from fastfaktura.api.key_cache import KeyCache
@@ -41,6 +42,8 @@ class Services:
     key_usage: KeyUsage = field(default_factory=lambda: KeyUsage(60.0))
     # API keys looked up once per TTL (api/key_cache.py); None: off (API_KEY_CACHE_SECONDS=0).
     key_cache: KeyCache | None = None
+    # The read replica (DATABASE_READ_URL, adapters/replica.py); None: every read here.
+    replica: ReplicaRouter | None = None
 
     async def execute(self, command: Callable[[], Written[T]]) -> Written[T]:
         """Run a command on the (synchronous) write side in a worker thread, then wait until
@@ -54,7 +57,18 @@ class Services:
         )
         if not caught_up:
             log.warning("read models lag behind a write", position=written.position)
+        # -- read replica: answer once the replica shows it too, or after its bound ---------
+        elif self.replica is not None:
+            await self.replica.written()
+        # -- end of the read replica block -------------------------------------------------
         return written
+
+    async def read(self, query: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+        """A list or detail read of the read models: on the replica when there is one and it
+        has replayed every answered write (adapters/replica.py), else on the primary."""
+        if self.replica is None:
+            return await query(self.pool)
+        return await self.replica.read(query)
 
 
 _ENCODER = msgspec.json.Encoder()

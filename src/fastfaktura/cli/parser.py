@@ -128,12 +128,10 @@ def _serve(commands: Commands) -> None:
         "connection budget allows); 1: API, projections and policies in this one process",
     )
     serve.add_argument(
-        "--listen-fd",
-        type=int,
-        default=None,
-        metavar="FD",
-        help="(set by `serve` for each API process it starts) serve on this inherited "
-        "listening socket: API only, no supervisor",
+        "--shared-port",
+        action="store_true",
+        help="(set by `serve` for each API process it starts) listen on --port next to the "
+        "other API processes (SO_REUSEPORT): API only, no supervisor",
     )
     serve.set_defaults(run=cmd_serve)
 
@@ -265,6 +263,13 @@ def _audit_verify(audit: Commands) -> None:
         action="append",
         help="a file --anchor printed earlier: prove every chain still passes through its"
         " anchored head (nothing up to it changed); may be given several times",
+    )
+    verify.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="check the businesses' chains in N processes, all reading one snapshot"
+        " (default: one per core)",
     )
     verify.set_defaults(run=cmd_audit_verify)
 

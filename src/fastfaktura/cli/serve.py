@@ -1,5 +1,6 @@
 """`fastfaktura serve`: migrate, optionally set up the demo account, and serve the API: in one
-process (--workers 1), or as N API processes and a projections process (cli/supervisor.py)."""
+process (--workers 1), or as N API processes and a projections process (cli/supervisor.py).
+Every answer names the process that served it (`Server-Process: PID`)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from fastfaktura.cli.context import Context
 from fastfaktura.cli.supervisor import (
     Child,
     Supervisor,
+    api_socket,
+    balances_connections,
     cores,
     fastfaktura_argv,
-    listening_socket,
     pdf_workers_per_process,
+    reserve_port,
 )
 from fastfaktura.cli.users import password_link_url
 from fastfaktura.config import Settings
@@ -46,9 +49,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     ctx = Context(settings)
     ctx.migrate()
-    if args.listen_fd is not None:  # one API process of a supervised `serve`
+    if args.shared_port:  # one API process of a supervised `serve`
         ctx.close()
-        return _serve_api(args, settings, ctx, socket.socket(fileno=args.listen_fd))
+        return _serve_api(args, settings, ctx, api_socket(args.host, args.port))
     if args.demo:
         demo = _demo_account(ctx)
         owner = _demo_owner(ctx, demo)
@@ -75,7 +78,8 @@ def _serve_api(
     args: argparse.Namespace, settings: Settings, ctx: Context, sock: socket.socket | None
 ) -> int:
     """Serve the API in this process (with the projections and policies unless
-    --no-projections or a supervisor runs them), on `sock` when a supervisor bound it."""
+    --no-projections or a supervisor runs them), on `sock` when it is one of a supervisor's
+    API processes."""
     import uvicorn
 
     from fastfaktura.api.app import create_app
@@ -89,10 +93,15 @@ def _serve_api(
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
     # kills the process before exit handlers run, and the embedded PostgreSQL stays up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Which process answered (docs/operations.md "Processes and cores"): its logs, its
+    # pg_stat_activity name `fastfaktura api PID`, and the proof that a request crossed processes.
+    named = [("Server-Process", str(os.getpid()))]
     if sock is None:
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+        uvicorn.run(
+            app, host=args.host, port=args.port, log_config=None, access_log=False, headers=named
+        )
     else:
-        config = uvicorn.Config(app, log_config=None, access_log=False)
+        config = uvicorn.Config(app, log_config=None, access_log=False, headers=named)
         uvicorn.Server(config).run(sockets=[sock])
     return 0
 
@@ -104,6 +113,13 @@ def _workers(args: argparse.Namespace, settings: Settings, ctx: Context) -> int:
     asked = args.workers if args.workers is not None else settings.workers
     if asked == 1:
         return 1
+    if not balances_connections():
+        if asked:
+            raise SystemExit(
+                f"--workers {asked}: several API processes need Linux (SO_REUSEPORT);"
+                " use --workers 1"
+            )
+        return 1
     if settings.pools.direct_url:
         # DATABASE_URL is a transaction pooler: the API processes' connections are its own.
         return asked or cores()
@@ -111,6 +127,8 @@ def _workers(args: argparse.Namespace, settings: Settings, ctx: Context) -> int:
     fit = budget.workers_that_fit(
         settings.pools, len(READ_MODELS), usable, projections_too=not args.no_projections
     )
+    if settings.replica.url:  # read replica: its connections count on its own server
+        fit = min(fit, _replica_fit(settings))
     if asked > fit:
         raise SystemExit(
             f"--workers {asked}: {asked} API processes need {asked * budget.api(settings.pools)}"
@@ -141,15 +159,14 @@ def _usable_connections(url: str) -> int:
 
 
 def _supervise(args: argparse.Namespace, settings: Settings, ctx: Context, workers: int) -> int:
-    sock = listening_socket(args.host, args.port)
-    fd = sock.fileno()
+    try:
+        held = reserve_port(args.host, args.port)
+    except OSError as exc:
+        raise SystemExit(f"port {args.port} on {args.host}: {exc.strerror}") from None
     api_argv = fastfaktura_argv(
-        "serve", "--no-projections", "--host", args.host, "--port", str(args.port)
+        "serve", "--no-projections", "--host", args.host, "--port", str(args.port), "--shared-port"
     )
-    children = [
-        Child(f"api-{n}", [*api_argv, "--listen-fd", str(fd)], pass_fds=(fd,))
-        for n in range(1, workers + 1)
-    ]
+    children = [Child(f"api-{n}", api_argv) for n in range(1, workers + 1)]
     if not args.no_projections:
         children.append(Child("projections", fastfaktura_argv("projections", "run", "--all")))
     env = {**os.environ, "DATABASE_URL": ctx.url}
@@ -166,7 +183,7 @@ def _supervise(args: argparse.Namespace, settings: Settings, ctx: Context, worke
     try:
         return Supervisor(children, env).run()
     finally:
-        sock.close()
+        held.close()
 
 
 def _demo_account(ctx: Context) -> IssuedKey:
@@ -230,3 +247,21 @@ def _card_payments(settings: Settings) -> str:
     button = "" if stripe.test_publishable_key else ", no pay button (no publishable key)"
     webhook = "" if stripe.webhook_secrets else ", webhooks refused (no STRIPE_WEBHOOK_SECRET)"
     return f"Stripe {where}{button}{webhook}"
+
+
+# -- read replica (issue 12): the API processes' read pools must fit on the replica too -----
+
+
+def _replica_fit(settings: Settings) -> int:
+    import psycopg
+
+    assert settings.replica.url is not None
+    try:
+        usable = _usable_connections(settings.replica.url)
+    except psycopg.OperationalError as exc:
+        # Reads go to the primary while the replica is away: it limits nothing now.
+        log.warning("read replica unreachable at start", error=str(exc))
+        return sys.maxsize
+    fit = budget.replica_workers_that_fit(settings.replica, usable)
+    log.info("API processes the read replica's connections allow", processes=fit)
+    return fit

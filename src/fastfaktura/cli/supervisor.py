@@ -1,9 +1,13 @@
 """`fastfaktura serve` on every core (docs/operations.md, "Processes and cores").
 
-One supervisor process binds the listening socket and starts N API processes that all accept
-on it (the kernel hands each new connection to one of them), plus one process running the
-projections and the policies. Each child is the `fastfaktura` command itself, so each names
-itself in pg_stat_activity (`fastfaktura api PID`, `fastfaktura projections PID`).
+One supervisor process reserves the port and starts N API processes, plus one process running
+the projections and the policies. Each API process listens on a socket of its own, bound to the
+same port with SO_REUSEPORT: Linux then gives each new connection to one of those sockets by a
+hash of its addresses, so every process gets its share. (With one socket shared by all, the
+process that happens to accept first can take every connection while the others idle.)
+Each child is the `fastfaktura` command itself, so each names itself in pg_stat_activity
+(`fastfaktura api PID`, `fastfaktura projections PID`), and each API process in the
+`Server-Process` header of its answers.
 
 Crash policy: a child that exits while the service runs is started again, after 1, 2, 4, 8 s;
 a child that exits RESTART_LIMIT times within RESTART_WINDOW seconds is not flapping for a
@@ -61,15 +65,42 @@ def pdf_workers_per_process(default: int, processes: int) -> int:
     return max(2, math.ceil(default / processes))
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """The socket every API process accepts on, bound once here so that a busy port fails
-    the start at once, and inherited by each child."""
+def balances_connections() -> bool:
+    """Whether this kernel spreads connections over SO_REUSEPORT sockets (Linux does; other
+    systems have the option with other meanings)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def _port_socket(host: str, *, reuse_port: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    return sock
+
+
+def reserve_port(host: str, port: int) -> socket.socket:
+    """Fail at once when the port is taken, and hold it for the API processes: a bound socket
+    that never listens (it gets no connection) keeps the port ours while they (re)start."""
+    # A plain bind first: with SO_REUSEPORT alone, another `serve` of the same user listening
+    # on the port would share it silently instead of refusing.
+    with _port_socket(host, reuse_port=False) as probe:
+        probe.bind((host, port))
+    held = _port_socket(host, reuse_port=True)
+    try:
+        held.bind((host, port))
+    except OSError:
+        held.close()
+        raise
+    return held
+
+
+def api_socket(host: str, port: int) -> socket.socket:
+    """One API process's own listening socket on the supervisor's port."""
+    sock = _port_socket(host, reuse_port=True)
     sock.bind((host, port))
     sock.listen(LISTEN_BACKLOG)
-    sock.set_inheritable(True)
     return sock
 
 
@@ -82,7 +113,6 @@ def fastfaktura_argv(*args: str) -> list[str]:
 class Child:
     name: str
     argv: list[str]
-    pass_fds: tuple[int, ...] = ()
     process: subprocess.Popen[bytes] | None = None
     exits: deque[float] = field(default_factory=deque)
     start_at: float = 0.0
@@ -114,7 +144,6 @@ class Supervisor:
         child.process = subprocess.Popen(
             child.argv,
             env=self.env,
-            pass_fds=child.pass_fds,
             start_new_session=True,
             preexec_fn=self._pre_exec,
         )

@@ -16,6 +16,8 @@ from fastfaktura.config import Settings
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    if args.processes is not None and args.processes < 1:
+        raise SystemExit(f"--processes must be 1 or more, not {args.processes}.")
     anchors: dict[UUID, list[Anchor]] = {}
     for path in args.anchors or ():
         try:
@@ -33,7 +35,13 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
             def advance(done: int, total: int) -> None:
                 bars.update(task, completed=done, total=max(total, done))
 
-            result = verify(ctx.direct_url, business_id=business, anchors=anchors, progress=advance)
+            result = verify(
+                ctx.direct_url,
+                business_id=business,
+                anchors=anchors,
+                progress=advance,
+                processes=args.processes,
+            )
     finally:
         ctx.close()
     # With --anchor, stdout is the anchor file only; everything else goes to stderr.
