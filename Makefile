@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-unit lint browser pgbouncer fmt bench clean screenshots
+.PHONY: help install run test test-unit test-soak lint browser pgbouncer fmt bench clean screenshots
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z0-9_-]+:.*##/{printf "  %-10s %s\n",$$1,$$2}' $(MAKEFILE_LIST)
@@ -53,6 +53,11 @@ pgbouncer: ## Debian's PgBouncer for the connection-pooler test (installed when 
 
 test: lint browser pgbouncer ## Lint, then the whole suite against a real PostgreSQL the suite starts itself
 	$(BIN)/pytest
+
+# Long load and soak runs (marker `soak`: the database stopped, frozen and killed under
+# `serve`; four API processes filling the connection budget) are left out of `make test`.
+test-soak: install ## The long load and soak runs only (marker `soak`), opt-in
+	$(BIN)/pytest -m soak
 
 # tests/unit needs no database (domain, application on the in-memory store, API input rules).
 # --confcutdir keeps tests/conftest.py (PostgreSQL, the app) out: faster, and a test there

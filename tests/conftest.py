@@ -26,6 +26,18 @@ _RUNTIME = Path(tempfile.mkdtemp(prefix="ff-run-"))
 _RUNTIME.chmod(0o700)
 os.environ["XDG_RUNTIME_DIR"] = str(_RUNTIME)
 
+# Argon2id at its cheapest in the suite, in-process and in the `serve`/CLI subprocesses that
+# inherit this environment: production's cost (64 MiB, 3 passes, 4 lanes) is spent on every
+# sign-up, sign-in and password set, and the suite's passwords are throwaway.
+# tests/unit/test_passwords.py proves the production default is what a hash records.
+CHEAP_PASSWORD_HASHES = {
+    "FASTFAKTURA_PASSWORD_HASH_TIME_COST": "1",
+    "FASTFAKTURA_PASSWORD_HASH_MEMORY_KIB": "8",
+    "FASTFAKTURA_PASSWORD_HASH_PARALLELISM": "1",
+}
+for _name, _value in CHEAP_PASSWORD_HASHES.items():
+    os.environ.setdefault(_name, _value)
+
 from fastfaktura.adapters.database import ConnectionParams, migrate, start_embedded  # noqa: E402
 from fastfaktura.api.app import create_app  # noqa: E402
 from fastfaktura.application import Invoicing  # noqa: E402

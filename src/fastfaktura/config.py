@@ -9,53 +9,10 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-STRIPE_JS_URL = "https://js.stripe.com/v3/"
-# Where localstripe (and the tests' server) serves its stand-in for Stripe.js.
-LOCAL_STRIPE_JS_PATH = "/js.stripe.com/v3/"
-
-
-class StripeSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """Card payments (docs/payments.md). Sandbox businesses use the test keys, live ones the
-    live keys; a mode without its secret key offers no card payment."""
-
-    test_secret_key: str | None = None
-    live_secret_key: str | None = None
-    test_publishable_key: str | None = None
-    live_publishable_key: str | None = None
-    # Signing secrets of the webhook endpoints (whsec_...): several during a rotation, or one
-    # for the test-mode and one for the live-mode endpoint (STRIPE_WEBHOOK_SECRET, comma-separated).
-    webhook_secrets: tuple[str, ...] = ()
-    # Every Stripe API call goes there when set (a local Stripe-compatible server).
-    api_base: str | None = None
-    js_url: str = STRIPE_JS_URL
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> StripeSettings:
-        api_base = (env.get("STRIPE_API_BASE") or "").rstrip("/") or None
-        default_js = f"{api_base}{LOCAL_STRIPE_JS_PATH}" if api_base else STRIPE_JS_URL
-        secrets = (env.get("STRIPE_WEBHOOK_SECRET") or "").split(",")
-        return cls(
-            test_secret_key=env.get("STRIPE_TEST_SECRET_KEY") or None,
-            live_secret_key=env.get("STRIPE_LIVE_SECRET_KEY") or None,
-            test_publishable_key=env.get("STRIPE_TEST_PUBLISHABLE_KEY") or None,
-            live_publishable_key=env.get("STRIPE_LIVE_PUBLISHABLE_KEY") or None,
-            webhook_secrets=tuple(s.strip() for s in secrets if s.strip()),
-            api_base=api_base,
-            js_url=env.get("STRIPE_JS_URL") or default_js,
-        )
-
-    def secret_key(self, mode: str) -> str | None:
-        """The secret key for a business mode (`sandbox` -> test, `live` -> live)."""
-        return self.live_secret_key if mode == "live" else self.test_secret_key
-
-    def publishable_key(self, mode: str) -> str | None:
-        return self.live_publishable_key if mode == "live" else self.test_publishable_key
-
-    @property
-    def modes(self) -> tuple[str, ...]:
-        """The business modes that can take card payments (a secret key is configured)."""
-        return tuple(mode for mode in ("sandbox", "live") if self.secret_key(mode))
-
+# Card payments: their own module (config.py's length), importable from here as before.
+from fastfaktura.stripe_settings import LOCAL_STRIPE_JS_PATH as LOCAL_STRIPE_JS_PATH
+from fastfaktura.stripe_settings import STRIPE_JS_URL as STRIPE_JS_URL
+from fastfaktura.stripe_settings import StripeSettings as StripeSettings
 
 # -- Reading numbers from the environment: a bad value stops the process, naming the variable.
 
@@ -219,7 +176,8 @@ class PdfPoolSettings(msgspec.Struct, frozen=True, kw_only=True):
 class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Environment: FASTFAKTURA_SESSION_SECRET, FASTFAKTURA_SESSION_MAX_AGE_SECONDS,
     API_KEY_LAST_USED_PRECISION, API_KEY_CACHE_SECONDS, FASTFAKTURA_LOGIN_MAX_FAILURES,
-    FASTFAKTURA_LOGIN_BLOCK_SECONDS, FASTFAKTURA_PASSWORD_LINK_HOURS."""
+    FASTFAKTURA_LOGIN_BLOCK_SECONDS, FASTFAKTURA_PASSWORD_LINK_HOURS,
+    FASTFAKTURA_PASSWORD_HASH_TIME_COST, _MEMORY_KIB, _PARALLELISM."""
 
     # Encrypts and signs the session cookie, and signs the CSRF tokens. None (development): a
     # random secret kept in $FASTFAKTURA_HOME/session-secret (0600), shared by every process
@@ -241,10 +199,18 @@ class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
     login_block_seconds: float = 30.0
     # How long a one-time link to set a password stays valid.
     password_link_hours: float = 24.0
+    # Argon2id's cost for new password hashes (each hash records its own, so old ones verify
+    # as made): RFC 9106's second recommended parameters. Lower only where passwords are
+    # throwaway (the test suite); memory is at least 8 KiB per lane.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
+    password_hash_parallelism: int = 4
 
     def __post_init__(self) -> None:
         if self.session_secret is not None and len(self.session_secret) < 32:
             raise ValueError("FASTFAKTURA_SESSION_SECRET must be at least 32 characters")
+        if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
+            raise ValueError("FASTFAKTURA_PASSWORD_HASH_MEMORY_KIB: at least 8 per lane")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AccountSettings:
@@ -264,6 +230,9 @@ class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
             password_link_hours=_number(
                 env, "FASTFAKTURA_PASSWORD_LINK_HOURS", 24.0, zero_allowed=False
             ),
+            password_hash_time_cost=_count(env, "FASTFAKTURA_PASSWORD_HASH_TIME_COST", 3, 1),
+            password_hash_memory_kib=_count(env, "FASTFAKTURA_PASSWORD_HASH_MEMORY_KIB", 65536, 8),
+            password_hash_parallelism=_count(env, "FASTFAKTURA_PASSWORD_HASH_PARALLELISM", 4, 1),
         )
 
 

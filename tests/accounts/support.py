@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import msgspec
 from litestar.testing import AsyncTestClient
 
 from fastfaktura.api.app import create_app
-from fastfaktura.config import AccountSettings, RateLimitSettings, Settings
+from fastfaktura.config import AccountSettings, PdfPoolSettings, RateLimitSettings, Settings
 
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 _NEW_KEY = re.compile(r'<code class="secret" id="new-key"[^>]*>([^<]+)</code>')
@@ -25,11 +27,16 @@ async def browser(
 ) -> AsyncIterator[AsyncTestClient[Any]]:
     """The whole service, reached at `base_url` (loopback by default: cookies without Secure,
     which a plain-http client would not send back)."""
+    # The suite's cheap password cost (tests/conftest.py) comes from the environment.
+    cheap = AccountSettings.from_env(os.environ)
     settings = Settings(
         database_url=database_url,
         public_base_url=base_url,
         rate_limits=RateLimitSettings.off(),
-        accounts=AccountSettings(session_secret="s" * 40, **accounts),
+        accounts=msgspec.structs.replace(cheap, session_secret="s" * 40, **accounts),
+        # The account pages render no PDF: one worker, as each of its warm-up renders is most
+        # of an app's start.
+        pdf=PdfPoolSettings(workers=1),
     )
     app = create_app(settings, database_url)
     async with AsyncTestClient(app=app, base_url=base_url) as client:

@@ -14,7 +14,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from fastfaktura.api.app import create_app
-from fastfaktura.config import AccountSettings, RateLimitSettings, Settings
+from fastfaktura.config import AccountSettings, PdfPoolSettings, RateLimitSettings, Settings
 from tests.conftest import Account, StoreProbe
 from tests.helpers import assert_problem, assert_rejected
 
@@ -177,6 +177,7 @@ async def exact_client(database_url: str) -> AsyncIterator[AsyncTestClient[Any]]
         public_base_url="http://testserver",
         rate_limits=RateLimitSettings.off(),
         accounts=AccountSettings(key_last_used_precision=0),
+        pdf=PdfPoolSettings(workers=1),  # no PDF here: one warm-up render, not three
     )
     async with AsyncTestClient(app=create_app(settings, database_url)) as test_client:
         yield test_client

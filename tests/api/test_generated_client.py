@@ -34,7 +34,8 @@ PACKAGE = "fastfaktura_client"  # docs/openapi-python-client.yaml names it
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("generated-client") / "serve.log"
-    with serving(database_url, free_port(PORTS), log) as base:
+    # One PDF worker (one PDF is rendered here): each worker's warm-up is most of the start.
+    with serving(database_url, free_port(PORTS), log, {"FASTFAKTURA_PDF_WORKERS": "1"}) as base:
         yield base
 
 

@@ -24,7 +24,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from fastfaktura.api.app import create_app
 from fastfaktura.api.ratelimit import Quota, client_address, purge_full_buckets
 from fastfaktura.application import Invoicing
-from fastfaktura.config import RateLimitSettings, Settings
+from fastfaktura.config import PdfPoolSettings, RateLimitSettings, Settings
 from tests.conftest import Account
 from tests.helpers import assert_problem
 from tests.invoicing_support import invoice_for
@@ -39,7 +39,12 @@ async def app_with(
 ) -> AsyncIterator[AsyncTestClient[Any]]:
     """The API (no projections) with these limits; every request from `client_host` if given."""
     settings = Settings(
-        database_url=database_url, public_base_url="http://testserver", rate_limits=limits
+        database_url=database_url,
+        public_base_url="http://testserver",
+        rate_limits=limits,
+        # At most a PDF per test: one worker, as each worker's warm-up renders are most of an
+        # app's start.
+        pdf=PdfPoolSettings(workers=1),
     )
     app: ASGIApp = create_app(settings, database_url, run_projections=False)
     if client_host is not None:

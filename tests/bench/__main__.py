@@ -122,14 +122,16 @@ def main(argv: list[str] | None = None) -> int:
         list_samples=args.list_samples,
     )
     started = time.perf_counter()
-    with Environment(lambda text: console.print(f"  {text}")) as env:
+    chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
+    serve = any(s.needs_server for s in chosen)
+    with Environment(lambda text: console.print(f"  {text}"), serve=serve) as env:
         bench = Bench(env, settings)
         report = asyncio.run(run_all(bench, args.only, console))
     elapsed = time.perf_counter() - started
     report.meta |= {
         "settings": settings.__dict__,
         "server_stack": server_stack(),
-        "scenarios": [s.name for s in SCENARIOS if not args.only or s.name in args.only],
+        "scenarios": [s.name for s in chosen],
         "wall_seconds": round(elapsed, 1),
     }
     console.print()

@@ -244,6 +244,7 @@ def read_chained(url: str) -> dict[str, float]:
     "store_verify",
     "audit verify over the generated store (CLI) vs reading the same columns once",
     timeout=store_bound,
+    needs_server=False,
 )
 async def store_verify(bench: Bench) -> list[Figure]:
     store = await store_of(bench)

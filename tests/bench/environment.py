@@ -170,8 +170,11 @@ REPO = Path(__file__).resolve().parents[2]
 class Environment:
     """Context manager: database, account and server up on enter, all stopped on exit."""
 
-    def __init__(self, say: Callable[[str], None]) -> None:
+    def __init__(self, say: Callable[[str], None], *, serve: bool = True) -> None:
+        """`serve` False: no main database, account nor `fastfaktura serve`, for a run whose
+        scenarios all work on clusters of their own (`start_cluster`): it starts sooner."""
         self.say = say
+        self.serve_main = serve
         self._stack = ExitStack()
         self.workdir = Path(tempfile.mkdtemp(prefix="ff-bench-"))
         self.database_url = ""
@@ -208,6 +211,9 @@ class Environment:
         from fastfaktura.adapters.database import migrate, start_embedded
 
         self._stack.callback(shutil.rmtree, self.workdir, ignore_errors=True)
+        if not self.serve_main:
+            self.say("no selected scenario needs the main server: neither it nor its database")
+            return
         started = time.perf_counter()
         self.database_url = start_embedded(self.workdir)
         self._stack.callback(_stop_postgres, self.workdir / "pg")

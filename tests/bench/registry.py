@@ -55,19 +55,26 @@ class Scenario:
     title: str
     run: Run
     timeout: Bound
+    # False: the scenario works on a cluster and processes of its own (the generated store),
+    # so a run of only such scenarios starts no main `fastfaktura serve` (nor its database).
+    needs_server: bool = True
 
 
 SCENARIOS: list[Scenario] = []
 
 
-def scenario(name: str, title: str, timeout: Bound | None = None) -> Callable[[Run], Run]:
+def scenario(
+    name: str, title: str, timeout: Bound | None = None, *, needs_server: bool = True
+) -> Callable[[Run], Run]:
     """Register a scenario; they run in registration order. `timeout`: its time limit as a
-    function of the settings (default DEFAULT_TIMEOUT), for scenarios whose work scales."""
+    function of the settings (default DEFAULT_TIMEOUT), for scenarios whose work scales.
+    `needs_server`: whether it uses the main `fastfaktura serve` and its account."""
 
     def register(run: Run) -> Run:
         if any(s.name == name for s in SCENARIOS):
             raise ValueError(f"scenario {name!r} registered twice")
-        SCENARIOS.append(Scenario(name, title, run, timeout or (lambda _: DEFAULT_TIMEOUT)))
+        bound = timeout or (lambda _: DEFAULT_TIMEOUT)
+        SCENARIOS.append(Scenario(name, title, run, bound, needs_server))
         return run
 
     return register

@@ -480,6 +480,7 @@ def insert_ceiling(url: str, rows: int) -> dict[str, float]:
     "store_rebuild",
     "projections rebuild --all over the generated store (CLI) vs an executemany insert ceiling",
     timeout=store_bound,
+    needs_server=False,
 )
 async def store_rebuild(bench: Bench) -> list[Figure]:
     store = await store_of(bench)
@@ -564,6 +565,7 @@ def read_all_states(url: str) -> dict[str, float]:
     "store_audit",
     "audit replay over the generated store (CLI) vs reading every event once",
     timeout=store_bound,
+    needs_server=False,
 )
 async def store_audit(bench: Bench) -> list[Figure]:
     store = await rebuilt(bench)
@@ -666,6 +668,7 @@ async def _interleaved(
     "invoices_list_draft",
     "GET /api/v1/invoices?status=draft, one business of the generated store, sequential",
     timeout=store_bound,
+    needs_server=False,
 )
 async def invoices_list_draft(bench: Bench) -> list[Figure]:
     from fastfaktura.readmodels.queries.invoices import (

@@ -1,5 +1,6 @@
 """The account pages in a real browser: Playwright driving Debian's Chromium (no browser
-download: `executable_path`), against `fastfaktura serve` as a subprocess.
+download: `executable_path`), against `fastfaktura serve` as a subprocess (the folder's one:
+tests/e2e/conftest.py).
 
 A person signs up, lands on /account, makes an API key and uses it with httpx (curl's
 equivalent), edits the profile and sees it in GET /business, revokes the key (401 after), signs
@@ -20,21 +21,13 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.helpers import CHROMIUM, free_port, serving
+from tests.helpers import CHROMIUM
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Chromium not installed: run `make browser` as root"
 )
-PORTS = range(8600, 8700)
 PASSWORD = "correct horse battery staple"
 LOCALES = ("en", "fr", "nb", "sv")
-
-
-@pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("account-browser") / "serve.log"
-    with serving(database_url, free_port(PORTS), log) as base:
-        yield base
 
 
 @pytest.fixture(scope="module")

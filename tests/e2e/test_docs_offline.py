@@ -9,26 +9,17 @@ the service sends holds no operation, only a script tag).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import CHROMIUM, chromium, free_port, serving
+from tests.helpers import CHROMIUM, chromium
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Chromium not installed: run `make browser` as root"
 )
-PORTS = range(8600, 8700)
 NO_NETWORK = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
-
-
-@pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("docs") / "serve.log"
-    with serving(database_url, free_port(PORTS), log) as base:
-        yield base
 
 
 def rendered(url: str, profile: Path) -> str:

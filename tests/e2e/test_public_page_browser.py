@@ -1,9 +1,10 @@
 """The public page in a real headless browser (Debian's Chromium), served by the real service.
 
-`fastfaktura serve` runs as a subprocess on a free port in 8500-8599, on the suite's database,
-with PUBLIC_BASE_URL pointing at it. The invoice is made through its HTTP API; Chromium then
-opens the invoice's `public_url` as a client would. `make browser` installs Chromium (as root,
-with apt-get); without /usr/bin/chromium this module is skipped, and says why.
+`fastfaktura serve` runs as a subprocess (the folder's one: tests/e2e/conftest.py), on the
+suite's database, with PUBLIC_BASE_URL pointing at it. The invoice is made through its HTTP
+API; Chromium then opens the invoice's `public_url` as a client would. `make browser` installs
+Chromium (as root, with apt-get); without /usr/bin/chromium this module is skipped, and says
+why.
 
 PUBLIC_PAGE_SCREENSHOT=<path.png> keeps the screenshot of the page (docs/public-page-fr.png
 was made that way).
@@ -14,7 +15,7 @@ from __future__ import annotations
 import html
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -24,12 +25,12 @@ import pytest
 
 from fastfaktura.application import Invoicing
 from tests.conftest import Account
-from tests.helpers import CHROMIUM, chromium, free_port, serving, settle
+from tests.helpers import CHROMIUM, chromium, settle
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Chromium not installed: run `make browser` as root"
 )
-PORTS = range(8500, 8600)
+PORTS = range(8500, 8600)  # document_screenshots.py's own server
 NBSP = "\u00a0"
 NNBSP = "\u202f"
 
@@ -82,13 +83,6 @@ NOTES = (
     "Paiement à 30 jours par virement. En cas de retard, pénalités au taux de 3 fois le taux "
     "d'intérêt légal et indemnité forfaitaire pour frais de recouvrement de 40 €."
 )
-
-
-@pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """`fastfaktura serve` on the suite's database; yields its base URL once /health is 200."""
-    with serving(database_url, free_port(PORTS), tmp_path / "serve.log") as base:
-        yield base
 
 
 def test_a_client_opens_the_public_page_in_a_real_browser(

@@ -6,6 +6,9 @@ Each test runs `fastfaktura serve` (API, projections, workers; requests really c
 PostgreSQL of this module's own, which it stops, freezes (SIGSTOP) and kills: the suite's
 shared server is never touched. The deadline is set to 1 s
 (FASTFAKTURA_DATABASE_TIMEOUT_SECONDS) so that the waits stay short.
+
+A soak run (about 100 s on 2 cores: a PostgreSQL and three `serve` processes of its own, each
+stopped or crashed and recovered): opt-in with `make test-soak`, not part of `make test`.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ DEADLINE = 1.0
 ANSWER_WITHIN = DEADLINE + 2.5
 RECOVERY_WITHIN = 10.0
 PORTS = range(8900, 9000)
+
+pytestmark = pytest.mark.soak
 LINE = {"description": "Work", "quantity": 1, "unit_price_cents": 10000, "tax_rate": 20}
 
 

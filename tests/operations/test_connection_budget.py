@@ -10,7 +10,8 @@ and not the rebuild fails.
 
 Heavier than most (62-71 s measured on the 2 shared cores while other suites ran): most of it is
 starting six Python processes and a PostgreSQL; the load itself is 6 s. Starting fewer would
-not measure the deployment the budget is written for.
+not measure the deployment the budget is written for, so that run is a soak test (opt-in:
+`make test-soak`); the checks of the documented numbers against the code stay in `make test`.
 """
 
 from __future__ import annotations
@@ -228,6 +229,7 @@ async def load(bases: list[str], key: str, seconds: float) -> dict[str, Any]:
     return {"statuses": dict(statuses), "failures": failures}
 
 
+@pytest.mark.soak
 def test_four_api_processes_projections_and_a_rebuild_fit_in_max_connections(
     tmp_path: Path,
 ) -> None:

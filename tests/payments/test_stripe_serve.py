@@ -78,6 +78,8 @@ def test_serve_takes_a_card_payment_from_send_to_paid(
         "STRIPE_TEST_PUBLISHABLE_KEY": TEST_PUBLISHABLE_KEY,
         "STRIPE_WEBHOOK_SECRET": SECRET,
         "STRIPE_API_BASE": stripe_api,
+        # No PDF here: one worker, as each worker's warm-up renders are most of the start.
+        "FASTFAKTURA_PDF_WORKERS": "1",
     }
     created = run_cli(serve_url, "accounts", "create", "--name", "Serve Pay", "--json")
     assert created.returncode == 0, created.stderr

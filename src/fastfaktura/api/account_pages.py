@@ -84,7 +84,9 @@ async def signup(request: Request[Any, Any, Any]) -> Response[Any]:
         errors["password"] = password_error
     if not errors:
         svc = services(request.app.state)
-        password_hash = await anyio.to_thread.run_sync(hash_password, password)
+        password_hash = await anyio.to_thread.run_sync(
+            hash_password, password, svc.settings.accounts
+        )
         try:
             written = await svc.execute(lambda: svc.app.sign_up(name, email, password_hash))
         except EmailTaken:
@@ -125,7 +127,7 @@ async def login(request: Request[Any, Any, Any]) -> Response[Any]:
         )
     user = await find_user_by_email(svc.pool, email)
     password_hash = user.password_hash if user else None
-    if not await anyio.to_thread.run_sync(verify, password_hash, password):
+    if not await anyio.to_thread.run_sync(verify, password_hash, password, settings):
         await login_throttle.record_failure(svc.pool, settings, email, address)
         return page(
             request, "login", status=401, values={"email": email}, message=t["login_failed"]
@@ -185,7 +187,7 @@ async def set_password(request: Request[Any, Any, Any]) -> Response[Any]:
             return _link_invalid(request)
         errors = {"password": error}
         return page(request, "password", status=422, email=user.email, token=token, errors=errors)
-    password_hash = await anyio.to_thread.run_sync(hash_password, password)
+    password_hash = await anyio.to_thread.run_sync(hash_password, password, svc.settings.accounts)
     try:
         written = await svc.execute(
             lambda: svc.app.set_password_with_link(parsed[0], parsed[1], password_hash)
