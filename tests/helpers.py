@@ -7,6 +7,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -20,11 +21,12 @@ import psycopg
 from litestar.testing import AsyncTestClient
 from psycopg import sql
 
-from fastfaktura.adapters.database import migrate
+from fastfaktura.adapters.database import migrate, start_embedded
 from fastfaktura.application import Invoicing
 from fastfaktura.event_reader import event_reader
 from fastfaktura.readmodels.catchup import catch_up
 from fastfaktura.readmodels.models import READ_MODELS
+from tests.bench.environment import _stop_postgres
 from tests.conftest import StoreProbe
 
 PROBLEM_JSON = "application/problem+json"
@@ -282,3 +284,17 @@ def chromium(url: str, profile: Path, *args: str) -> subprocess.CompletedProcess
         timeout=120,
         check=False,
     )
+
+
+@contextmanager
+def own_postgres() -> Iterator[str]:
+    """A PostgreSQL of the caller's own (pgserver: max_connections 100, 3 reserved), migrated:
+    for tests that count connections, which the rest of the suite's would disturb."""
+    home = Path(tempfile.mkdtemp(prefix="ff-own-pg-"))
+    home.chmod(0o755)  # as root the server runs as `pgserver`
+    url = start_embedded(home)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        _stop_postgres(home / "pg")

@@ -21,12 +21,10 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +32,8 @@ import httpx
 import psycopg
 import pytest
 
-from fastfaktura.adapters.database import migrate, start_embedded
 from fastfaktura.readmodels.models import READ_MODELS
-from tests.bench.environment import _stop_postgres
-from tests.helpers import free_port, run_cli, running
+from tests.helpers import free_port, own_postgres, run_cli, running
 
 PORTS = range(9300, 9400)
 API_PROCESSES = 4
@@ -115,19 +111,6 @@ def test_pool_sizes_come_from_the_environment_and_bad_ones_are_refused() -> None
     ):
         with pytest.raises(ValueError, match=name):
             PoolSettings.from_env({name: value})
-
-
-@contextmanager
-def own_postgres() -> Iterator[str]:
-    """A PostgreSQL of this test's own (pgserver: max_connections 100, 3 reserved)."""
-    home = Path(tempfile.mkdtemp(prefix="ff-budget-"))
-    home.chmod(0o755)  # as root the server runs as `pgserver`
-    url = start_embedded(home)
-    try:
-        migrate(url)
-        yield url
-    finally:
-        _stop_postgres(home / "pg")
 
 
 class Sampler:

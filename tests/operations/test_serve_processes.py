@@ -33,7 +33,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.helpers import drop_database, free_port, fresh_database, run_cli, running, settle
+from tests.helpers import free_port, own_postgres, run_cli, running, settle
 from tests.invoicing_support import invoice_body
 
 PORTS = range(9400, 9450)
@@ -51,10 +51,11 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def own_database(database_url: str) -> Iterator[str]:
-    url = fresh_database(database_url, "serveprocs")
-    yield url
-    drop_database(database_url, url)
+def own_database() -> Iterator[str]:
+    # A server of its own: two API processes and the projections process may open 64
+    # connections, more than the suite's shared server has left beside the other tests'.
+    with own_postgres() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
