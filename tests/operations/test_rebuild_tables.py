@@ -36,3 +36,29 @@ def test_rebuild_keeps_every_index_and_constraint_under_its_name(
     results = rebuild_many(event_reader(invoicing), database_url, MODELS)
     assert [r.name for r in results] == ["invoices", "clients"]
     assert _indexes(database_url) == before
+
+
+def test_the_binary_copy_takes_ids_dates_and_amounts_a_row_holds_as_text(database_url: str) -> None:
+    # The live path INSERTs text that PostgreSQL parses; the rebuild's binary COPY dumps each
+    # value as its column's type, so a row's text ids (some aggregates keep them as text) must
+    # be parsed first. A CI run failed on exactly that: 'str' object has no attribute 'int'.
+    from fastfaktura.readmodels.backfill import copy_rows
+
+    row = {
+        "id": "a320b051-6a0d-46c7-93f1-43dcc237a6a7",
+        "day": "2026-12-06",
+        "at": "2026-12-06T09:43:40+00:00",
+        "amount": "12.50",
+        "name": "text stays text",
+    }
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "CREATE TEMP TABLE copied (id uuid, day date, at timestamptz, amount numeric,"
+            " name text)"
+        )
+        copy_rows(conn, MODELS[1], "copied", [row])
+        got = conn.execute(
+            "SELECT id::text, day::text, at = %s::timestamptz, amount::text, name FROM copied",
+            (row["at"],),
+        ).fetchone()
+    assert got == (row["id"], row["day"], True, row["amount"], row["name"])

@@ -9,7 +9,10 @@ worker processes scan side by side.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import msgspec
 import psycopg
@@ -68,10 +71,28 @@ def copy_rows(conn: psycopg.Connection[Any], model: ReadModel, table: str, rows:
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
+    oids = [types[column] for column in columns]
+    # A binary COPY dumps each value as its column's type, where an INSERT lets PostgreSQL
+    # parse text: the ids, dates and timestamps some rows carry as text are parsed here.
+    parse = [(i, _FROM_TEXT[oid]) for i, oid in enumerate(oids) if oid in _FROM_TEXT]
     with conn.cursor().copy(statement) as copy:
-        copy.set_types([types[column] for column in columns])
+        copy.set_types(oids)
         for row in rows:
-            copy.write_row(list(row.values()))
+            values = list(row.values())
+            for i, from_text in parse:
+                if type(values[i]) is str:
+                    values[i] = from_text(values[i])
+            copy.write_row(values)
+
+
+# Column types (by oid) whose values a row may hold as text: how to parse them.
+_FROM_TEXT: dict[int, Callable[[str], Any]] = {
+    2950: UUID,  # uuid
+    1082: date.fromisoformat,  # date
+    1114: datetime.fromisoformat,  # timestamp
+    1184: datetime.fromisoformat,  # timestamptz
+    1700: Decimal,  # numeric
+}
 
 
 def prepare(conn: psycopg.Connection[Any]) -> None:
