@@ -52,7 +52,7 @@ pgbouncer: ## Debian's PgBouncer for the connection-pooler test (installed when 
 	fi
 
 test: lint browser pgbouncer ## Lint, then the whole suite against a real PostgreSQL the suite starts itself
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # Long load and soak runs (marker `soak`: the database stopped, frozen and killed under
 # `serve`; four API processes filling the connection budget) are left out of `make test`.

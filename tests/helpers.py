@@ -187,8 +187,14 @@ def caught_up_continuously(invoicing: Invoicing, url: str) -> Iterator[None]:
 
 
 def free_port(ports: Iterable[int]) -> int:
-    """The first port of `ports` nothing listens on yet."""
+    """The first port of `ports` nothing listens on yet. Under pytest-xdist each worker takes
+    its own share of the range (every n-th port), so two workers never race for one port."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(worker[2:]) if worker.startswith("gw") else 0
     for port in ports:
+        if port % count != index:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             try:
                 probe.bind(("127.0.0.1", port))
