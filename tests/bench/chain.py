@@ -1,11 +1,12 @@
 """The hash chain (issue 18, docs/audit.md): what it costs appends, and `audit verify`'s speed.
 
-- chain_append: the library's append pattern (SET LOCAL lock_timeout, LOCK TABLE, NOTIFY,
-  INSERT ... unnest, one pipeline + transaction), N connections, into the real invoicing_events
-  of a database of its own, with the chain trigger on and off (off: the trigger disabled and
-  the chain columns' NOT NULL dropped), in alternating windows so that the table's growth and
-  the machine's drift weigh on both alike. Each transaction writes what creating an invoice
-  writes: a new aggregate (version 1, its business in its state) and the next version of a
+- chain_append: the app's append (`invoicing_events_append`, migration 0030: table lock,
+  NOTIFY and INSERT in one statement, autocommit, as adapters/event_store.py sends it), N
+  connections, into the real invoicing_events of a database of its own, with the chain trigger
+  on and off (off: the trigger disabled and the chain columns' NOT NULL dropped, so no owner,
+  position or link is computed), in alternating windows so that the table's growth and the
+  machine's drift weigh on both alike. Each append writes what creating an invoice writes: a
+  new aggregate (version 1, its business in its state) and the next version of a
   per-connection "series" aggregate (its business looked up from its version 1).
 - store_verify: `fastfaktura audit verify` (the CLI, a subprocess) over the generated store,
   against reading the same columns of every event once.
@@ -19,6 +20,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -33,22 +35,39 @@ from tests.bench.store import _check_stop, in_thread, run_cli, store_bound, stor
 DATABASE = "bench_chain"
 BUSINESSES = 10
 WINDOWS = 3  # windows per setting, alternated: on, off, on, off, ...
-STATEMENTS = (
-    "SET LOCAL lock_timeout = '0s'",
-    "LOCK TABLE public.invoicing_events IN EXCLUSIVE MODE",
-    "NOTIFY invoicing_events",
+APPEND = (  # as adapters/event_store.py's OneRoundTripRecorder sends it
+    "SELECT notification_id FROM public.invoicing_events_append"
+    "(%s::public.stored_event_uuid[], '0s') AS notification_id"
 )
-INSERT = (
-    "INSERT INTO public.invoicing_events AS t (originator_id, originator_version, topic, state)"
-    " SELECT originator_id, originator_version, topic, state"
-    " FROM unnest(%s::public.stored_event_uuid[]) RETURNING notification_id"
+# Without the chain, the app's append is migration 0030's function (before 0031 put the chain's
+# owner, lock, position and link in front of its table lock) and the trigger is off.
+_APPEND_0030 = (
+    Path(__file__).resolve().parents[2] / "migrations" / "0030_one_round_trip_append.sql"
+).read_text()
+APPEND_WITHOUT_CHAIN = (
+    "CREATE OR REPLACE FUNCTION invoicing_events_append"
+    + _APPEND_0030.split("CREATE FUNCTION invoicing_events_append", 1)[1]
 )
 CHAIN_OFF = (
+    APPEND_WITHOUT_CHAIN,
     "ALTER TABLE invoicing_events DISABLE TRIGGER invoicing_events_chain",
     "ALTER TABLE invoicing_events ALTER COLUMN chain_business DROP NOT NULL,"
     " ALTER COLUMN chain_position DROP NOT NULL, ALTER COLUMN chain_hash DROP NOT NULL",
 )
-CHAIN_ON = ("ALTER TABLE invoicing_events ENABLE TRIGGER invoicing_events_chain",)
+CHAIN_ON = ("ALTER TABLE invoicing_events ENABLE TRIGGER invoicing_events_chain",)  # + the app's
+
+
+async def _append_function(url: str) -> str:
+    """The app's append function as the migrations left it, to put back for the chain-on
+    windows."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        cursor = await conn.execute(
+            "SELECT pg_get_functiondef('invoicing_events_append(stored_event_uuid[], text)'"
+            "::regprocedure)"
+        )
+        row = await cursor.fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 def _state(business: uuid.UUID, topic: str, **fields: Any) -> bytes:
@@ -99,11 +118,8 @@ async def _appender(url: str, business: uuid.UUID) -> tuple[Any, Callable[[], Aw
         else:  # the series' business: looked up from its version 1
             state = _state(business, "", sequence=version, invoice_id=str(fresh))
             events.append(make(series, version, "bench:Series.NumberAllocated", state))
-        async with conn.pipeline() as pipeline, conn.transaction(), conn.cursor() as cursor:
-            for statement in STATEMENTS:
-                await cursor.execute(statement, prepare=True)
-            await cursor.execute(INSERT, (events,), prepare=True)
-            await pipeline.sync()
+        async with conn.cursor() as cursor:  # autocommit: the statement is the transaction
+            await cursor.execute(APPEND, (events,), prepare=True)
             rows = await cursor.fetchall()
         return None if len(rows) == 2 else "not 2 notification ids"
 
@@ -113,8 +129,9 @@ async def _appender(url: str, business: uuid.UUID) -> tuple[Any, Callable[[], Aw
 async def _windows(bench: Bench, url: str, connections: int) -> dict[str, list[LoadResult]]:
     businesses = [uuid.uuid4() for _ in range(BUSINESSES)]
     results: dict[str, list[LoadResult]] = {"on": [], "off": []}
+    chain_on = (await _append_function(url), *CHAIN_ON)
     for _ in range(WINDOWS):
-        for setting, statements in (("on", CHAIN_ON), ("off", CHAIN_OFF)):
+        for setting, statements in (("on", chain_on), ("off", CHAIN_OFF)):
             async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
                 for statement in statements:
                     await admin.execute(statement)
@@ -157,7 +174,7 @@ def _drop(server_url: str) -> None:
 
 @scenario(
     "chain_append",
-    "event store appends (the library's pattern) with the hash chain on vs off, N and 1"
+    "event store appends (the app's one-round-trip append) with the hash chain on vs off, N and 1"
     " connections",
     timeout=lambda s: 60 + 2 * 2 * WINDOWS * (s.warmup + s.duration + 5),
 )
@@ -168,8 +185,8 @@ async def chain_append(bench: Bench) -> list[Figure]:
         for connections in (bench.settings.connections, 1):
             bench.client(
                 f"append x{connections}, chain on/off",
-                "psycopg 3 async, one pipeline + transaction per append (2 events), one asyncio"
-                " loop in the bench process",
+                "psycopg 3 async, one invoicing_events_append statement per append (2 events),"
+                " autocommit, one asyncio loop in the bench process",
             )
             results = await _windows(bench, url, connections)
             rate: dict[str, float] = {}

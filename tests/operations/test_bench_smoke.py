@@ -55,3 +55,35 @@ def test_a_tiny_bench_of_the_generated_store_runs_every_store_scenario(tmp_path:
     assert figures["audit_seconds"]["detail"] == {"returncode": 0, "events": stored}
     assert figures["read_all_seconds"]["detail"]["rows"] == stored
     assert figures["verify_seconds"]["detail"]["events"] == stored
+
+
+def test_a_tiny_run_of_the_chain_append_bench_measures_both_settings(tmp_path: Path) -> None:
+    """`chain_append` (issue 18's on/off ratio) swaps the app's append function and the trigger
+    between windows: a run of a few tenths of a second per window keeps that path from rotting."""
+    results = tmp_path / "results.json"
+    tiny = ("--warmup", "0.1", "--duration", "0.3", "--connections", "4")
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.bench",
+            "--only",
+            "chain_append",
+            *tiny,
+            "--output",
+            str(results),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
+    report = json.loads(results.read_text())
+    assert report["failed"] == []
+    assert not [note for note in report.get("notes", []) if "errors" in note], report["notes"]
+    figures = {figure["key"]: figure for figure in report["figures"]}
+    for connections in (4, 1):
+        for setting in ("on", "off"):
+            assert figures[f"chain_{setting}_rate_x{connections}"]["value"] > 0, figures

@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from psycopg.types.composite import CompositeInfo, register_composite
 
 from fastfaktura.adapters.database import migrate, migration_files
 from fastfaktura.adapters.event_chain import genesis, link, parse_anchors
@@ -200,6 +201,62 @@ def test_later_versions_join_the_business_of_version_1_even_in_the_same_statemen
             (aggregate,),
         ).fetchall()
     assert rows == [(1, business, 1), (2, business, 2), (3, business, 3)]
+
+
+def test_the_apps_append_and_other_writers_extend_the_same_chains(chain_url: str) -> None:
+    """The app's append (migration 0031's invoicing_events_append) computes owners, positions
+    and links itself, before its table lock; any other writer gets them from the trigger. Both
+    kinds, interleaved on one business, make one chain. A later version appended together with
+    its version 1 joins the business that version 1 names."""
+    business, first, second, other = uuid4(), uuid4(), uuid4(), uuid4()
+    named = f'{{"business_id": {{"_type_": "uuid_hex", "_data_": "{business.hex}"}}}}'.encode()
+    with psycopg.connect(chain_url, autocommit=True) as conn:
+        info = CompositeInfo.fetch(conn, "stored_event_uuid")
+        assert info is not None
+        register_composite(info, conn)
+        event = info.python_type
+        assert event is not None
+
+        def append(*events: Any) -> None:
+            conn.execute(
+                "SELECT invoicing_events_append(%s::stored_event_uuid[], '0s')", (list(events),)
+            )
+
+        append(event(first, 1, "x:Made", named), event(first, 2, "x:Changed", b"{}"))
+        conn.execute(
+            "INSERT INTO invoicing_events (originator_id, originator_version, topic, state)"
+            " VALUES (%s, 1, 'x:Made', %s)",
+            (second, named),
+        )
+        append(event(first, 3, "x:Changed", b"{}"), event(other, 1, "x:Made", b"{}"))
+        rows = conn.execute(
+            "SELECT originator_id, originator_version, chain_business, chain_position"
+            " FROM invoicing_events ORDER BY notification_id"
+        ).fetchall()
+    assert rows == [
+        (first, 1, business, 1),
+        (first, 2, business, 2),
+        (second, 1, business, 3),
+        (first, 3, business, 4),
+        (other, 1, other, 1),  # names no business: its own chain
+    ]
+    assert verify(chain_url).returncode == 0
+
+
+def test_a_row_written_with_a_wrong_link_is_named(chain_url: str) -> None:
+    """A writer that brings its own chain columns keeps them (the app's append does), and a
+    wrong link is reported: verify recomputes every link, it trusts none."""
+    business = uuid4()
+    with psycopg.connect(chain_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO invoicing_events (originator_id, originator_version, topic, state,"
+            " chain_business, chain_position, chain_hash) VALUES (%s, 1, 'x:Made', '{}', %s, 1,"
+            " %s)",
+            (business, business, hashlib.sha256(b"not the link").digest()),
+        )
+    result = verify(chain_url)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert str(business) in result.stdout + result.stderr
 
 
 def test_an_edited_state_is_named(app: Invoicing, chain_url: str) -> None:
