@@ -34,6 +34,8 @@ log = structlog.get_logger(__name__)
 # Topics read per query; past it the hub wakes every subscription (a burst: all are busy).
 TOPICS_PER_READ = 5_000
 RECONNECT_SECONDS = 0.5
+# Its session's name in pg_stat_activity.
+HUB_APPLICATION_NAME = "fastfaktura projection wake-ups"
 
 
 class HubSubscription(ListenNotifySubscription[PostgresApplicationRecorder]):
@@ -129,7 +131,12 @@ class NotifyHub:
 
     def _listen(self) -> None:
         timeout = whole_seconds(self._connect_timeout) if self._connect_timeout else None
-        with psycopg.connect(self._url, autocommit=True, connect_timeout=timeout) as conn:
+        with psycopg.connect(
+            self._url,
+            autocommit=True,
+            connect_timeout=timeout,
+            application_name=HUB_APPLICATION_NAME,
+        ) as conn:
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
             # From here every append is heard: wake all once for what came before.
             row = conn.execute(self._head).fetchone()
