@@ -39,6 +39,11 @@ MAX_RESTART_BACKOFF_SECONDS = 4.0
 # The most events a runner that is behind applies in one transaction (the library's
 # subscription fetches 500 at a time).
 BATCH_SIZE = 500
+# A read model's transaction does not wait for its WAL flush: once committed it is visible to
+# every session at once (what read-your-writes needs). A crash may lose the last of them, rows
+# and tracking row together (one transaction), and the runner applies those events again from
+# the event store (whose appends do wait for the flush) when it starts.
+QUICK_COMMIT = "SET LOCAL synchronous_commit TO off"
 
 
 class _AlreadyApplied(Exception):
@@ -78,6 +83,7 @@ class ReadModelView(PostgresTrackingRecorder):
             latest[domain_event.originator_id] = (aggregate, tracking.notification_id)
         last = batch[-1][1].notification_id
         with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(QUICK_COMMIT)
             cursor.execute(self._ensure)
             cursor.execute(self._lock)
             row = cursor.fetchone()
@@ -92,11 +98,20 @@ class ReadModelView(PostgresTrackingRecorder):
     def apply(self, domain_event: Any, tracking: Tracking) -> None:
         rows = rows_of(self.model, [self.folder.apply(domain_event)])
         try:
-            with self.datastore.transaction(commit=True) as cursor:
-                cursor.execute(self._advance, {"position": tracking.notification_id})
-                if cursor.fetchone() is None:
-                    raise _AlreadyApplied
+            # Pipelined: the claim, the rows and the commit in two round trips, not five. The
+            # rows go out before the claim's answer is read; a lost claim rolls them back.
+            with (
+                self.datastore.get_connection() as conn,
+                conn.pipeline(),
+                conn.transaction(),
+                conn.cursor() as claim,
+                conn.cursor() as cursor,
+            ):
+                cursor.execute(QUICK_COMMIT)
+                claim.execute(self._advance, {"position": tracking.notification_id})
                 write_rows(cursor, self.model, rows)
+                if claim.fetchone() is None:
+                    raise _AlreadyApplied
         except _AlreadyApplied:
             pass  # the tracking row is at or past it: committed too, announced alike
         self._announce(tracking.notification_id)

@@ -111,7 +111,8 @@ class PositionWatcher:
 
     async def _poll(self) -> None:
         loop = asyncio.get_running_loop()
-        next_read = loop.time()
+        # Covered by this process's runners: their announcement comes first; else read now.
+        next_read = loop.time() + (self._covered_interval if self._covered() else 0.0)
         while self._waiters:
             self._announced.clear()
             if self._board is not None:
@@ -134,10 +135,11 @@ class PositionWatcher:
                 next_read = min(next_read, loop.time() + self._fallback_interval())
 
     def _fallback_interval(self) -> float:
+        return self._covered_interval if self._covered() else self._interval
+
+    def _covered(self) -> bool:
         waited = {name for wanted, _ in self._waiters for name in wanted}
-        if self._board is not None and self._board.runs_all(waited):
-            return self._covered_interval
-        return self._interval
+        return self._board is not None and self._board.runs_all(waited)
 
     def _settle(self, positions: dict[str, int]) -> None:
         for wanted, future in self._waiters:
