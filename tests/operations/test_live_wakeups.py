@@ -13,12 +13,15 @@ from uuid import UUID
 import asyncpg
 import psycopg
 import pytest
+from eventsourcing.persistence import Tracking
+from eventsourcing.utils import Environment
 
-from fastfaktura.adapters.database import ConnectionParams
+from fastfaktura.adapters.database import ConnectionParams, TunedPostgresFactory
 from fastfaktura.application import Invoicing
 from fastfaktura.event_reader import event_reader
 from fastfaktura.readmodels.applied import AppliedBoard
-from fastfaktura.readmodels.live import LiveRunner
+from fastfaktura.readmodels.live import LiveRunner, ReadModelView
+from fastfaktura.readmodels.model import Folder
 from fastfaktura.readmodels.models import read_model
 from fastfaktura.readmodels.queries.positions import PositionWatcher
 from fastfaktura.readmodels.wakeups import HUB_APPLICATION_NAME, NotifyHub
@@ -139,3 +142,28 @@ async def test_the_wait_ends_on_an_announcement_not_on_a_tracking_row_read(
         assert await other.wait([(beyond, invoices.topics[0])], timeout=0.05) is False
     finally:
         await pool.close()
+
+
+def test_a_lost_claim_rolls_back_the_rows_sent_with_it(own_database: str) -> None:
+    """The single-event apply sends its rows before it reads whether its claim on the tracking
+    row held (one round trip): when the tracking row is already past the event (a catch-up or
+    a rebuild applied it), none of those rows may stay."""
+    with invoicing_on(own_database) as app:
+        business = _business(app)
+        registered = app.register_client(business, {"name": "Claimed elsewhere"})
+        events = event_reader(app)
+        with psycopg.connect(own_database, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO clients_tracking (application_name, notification_id)"
+                " VALUES ('Invoicing', %s)",
+                ((registered.position or 0) + 1,),
+            )
+        env = ConnectionParams.from_url(own_database).eventsourcing_env(pool_size=1, max_overflow=0)
+        factory = TunedPostgresFactory(Environment(CLIENTS.name, env))
+        try:
+            view = ReadModelView(factory.datastore, model=CLIENTS, folder=Folder(events.load, 10))
+            first = events.notifications(0, 10, CLIENTS.topics)[0]
+            view.apply(events.decode(first), Tracking("Invoicing", first.id))
+        finally:
+            factory.close()
+    assert _rows(own_database) == {}
