@@ -168,8 +168,10 @@ class LiveRunner(BaseProjectionRunner[Application[UUID]]):
     """The library's runner (LISTEN/NOTIFY subscription, commit-ordered reads) on one model.
 
     Fixed pools (budget.RUNNER_CONNECTIONS with the supervisor's lock): the tracking recorder
-    writes from one thread (1); the upstream store holds LISTEN and reads notifications (2).
-    The runner builds that upstream application itself, from the reader's application class.
+    writes from one thread (1); the upstream store holds LISTEN and reads notifications (2),
+    or only reads them (1) when the process's hub (readmodels/wakeups.py, one connection for
+    all runners) listens instead. The runner builds that upstream application itself, from
+    the reader's application class.
     """
 
     def __init__(
@@ -195,7 +197,8 @@ class LiveRunner(BaseProjectionRunner[Application[UUID]]):
             ),
             tracking_recorder=self.view,
             topics=model.topics,
-            env=_pool(env, 2),
+            # Woken by the hub, the upstream store only reads notifications: one connection.
+            env=_pool(env, 1 if hub else 2),
         )
 
     def close(self) -> None:
