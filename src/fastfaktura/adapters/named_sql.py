@@ -25,6 +25,7 @@ def _file_statements(path: Path) -> dict[str, str]:
     return parse_named(path.read_text())
 
 
+@cache  # resolving the path costs system calls, and statements are read on every request
 def local_statement(owner: str, file: str, name: str) -> str:
     """A statement from `file` in the folder of the module `owner` (pass its `__file__`)."""
     return _file_statements(Path(owner).resolve().parent / file)[name]

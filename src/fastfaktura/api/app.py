@@ -87,6 +87,7 @@ from fastfaktura.application import Invoicing
 from fastfaktura.config import Settings
 from fastfaktura.event_reader import event_reader
 from fastfaktura.policies.start import Policies, start_policies
+from fastfaktura.readmodels.applied import AppliedBoard
 from fastfaktura.readmodels.live import ProjectionSupervisor
 from fastfaktura.readmodels.models import READ_MODELS
 from fastfaktura.readmodels.queries.positions import PositionWatcher
@@ -193,6 +194,8 @@ def create_app(
         pdfs = PdfRenderPool(settings.pdf)
         await pdfs.start()
         supervisor = None
+        # The runners here announce their commits to this process's read-your-writes wait.
+        board = AppliedBoard() if run_projections else None
         policies: Policies | None = None
         policy_pool: asyncpg.Pool | None = None
         stripe = StripeGateway(settings.stripe)
@@ -206,6 +209,7 @@ def create_app(
                 events,
                 READ_MODELS,
                 connect_timeout=settings.database_timeout,
+                board=board,
             )
             supervisor.start()
             # Policies run where the projections run (delivery and payments workers, overdue
@@ -235,7 +239,7 @@ def create_app(
             app=invoicing,
             events=events,
             pool=pool,
-            watcher=PositionWatcher(pool, READ_MODELS),
+            watcher=PositionWatcher(pool, READ_MODELS, board=board),
             stripe=stripe,
             pdfs=pdfs,
             key_usage=KeyUsage(settings.accounts.key_last_used_precision),

@@ -40,7 +40,7 @@ from fastfaktura.config import WebhookSettings
 from fastfaktura.policies.loop import LockedWorker
 from fastfaktura.readmodels.business_view import BusinessResponse
 from fastfaktura.readmodels.events import EventReader
-from fastfaktura.readmodels.feed import FEED_TYPES, store_page
+from fastfaktura.readmodels.feed import FEED_TOPICS, FEED_TYPES, store_page
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 from fastfaktura.readmodels.models import (
     BusinessReadModel,
@@ -132,6 +132,8 @@ class WebhookWorker(LockedWorker):
 
     async def fan_out(self) -> int:
         """Queue the next page of store events for their endpoints; the events read."""
+        if not await self.pool.fetchval(statement("fan_out_pending"), list(FEED_TOPICS)):
+            return 0
         async with self.pool.acquire() as conn, conn.transaction():
             position = await conn.fetchval(statement("fan_out_position"))
             rows = await store_page(conn, position, self.fan_out_batch)

@@ -25,9 +25,11 @@ from eventsourcing.utils import Environment
 from fastfaktura.adapters.database import TunedPostgresFactory
 from fastfaktura.adapters.deadlines import whole_seconds
 from fastfaktura.adapters.named_sql import local_statement
+from fastfaktura.readmodels.applied import AppliedBoard
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import Folder, ReadModel
 from fastfaktura.readmodels.rows import rows_of, tracking_sql, write_rows
+from fastfaktura.readmodels.wakeups import NotifyHub, woken_by
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +39,11 @@ MAX_RESTART_BACKOFF_SECONDS = 4.0
 # The most events a runner that is behind applies in one transaction (the library's
 # subscription fetches 500 at a time).
 BATCH_SIZE = 500
+# A read model's transaction does not wait for its WAL flush: once committed it is visible to
+# every session at once (what read-your-writes needs). A crash may lose the last of them, rows
+# and tracking row together (one transaction), and the runner applies those events again from
+# the event store (whose appends do wait for the flush) when it starts.
+QUICK_COMMIT = "SET LOCAL synchronous_commit TO off"
 
 
 class _AlreadyApplied(Exception):
@@ -46,10 +53,18 @@ class _AlreadyApplied(Exception):
 class ReadModelView(PostgresTrackingRecorder):
     """Applies events to a read model, with its tracking row, in one transaction."""
 
-    def __init__(self, datastore: Any, *, model: ReadModel, folder: Folder) -> None:
+    def __init__(
+        self,
+        datastore: Any,
+        *,
+        model: ReadModel,
+        folder: Folder,
+        board: AppliedBoard | None = None,
+    ) -> None:
         super().__init__(datastore, tracking_table_name=model.tracking_table)
         self.model = model
         self.folder = folder
+        self.board = board
         self._advance = tracking_sql(model, "advance")
         self._ensure = tracking_sql(model, "ensure")
         self._lock = tracking_sql(model, "lock")
@@ -68,27 +83,43 @@ class ReadModelView(PostgresTrackingRecorder):
             latest[domain_event.originator_id] = (aggregate, tracking.notification_id)
         last = batch[-1][1].notification_id
         with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(QUICK_COMMIT)
             cursor.execute(self._ensure)
             cursor.execute(self._lock)
             row = cursor.fetchone()
             position = int(row["notification_id"] or 0) if row else 0
-            if last <= position:
-                return
-            # An aggregate whose last event here is past the position: its state after it.
-            fresh = [aggregate for aggregate, at in latest.values() if at > position]
-            write_rows(cursor, self.model, rows_of(self.model, fresh))
-            cursor.execute(self._set, {"position": last})
+            if last > position:
+                # An aggregate whose last event here is past the position: its state after it.
+                fresh = [aggregate for aggregate, at in latest.values() if at > position]
+                write_rows(cursor, self.model, rows_of(self.model, fresh))
+                cursor.execute(self._set, {"position": last})
+        self._announce(last)
 
     def apply(self, domain_event: Any, tracking: Tracking) -> None:
         rows = rows_of(self.model, [self.folder.apply(domain_event)])
         try:
-            with self.datastore.transaction(commit=True) as cursor:
-                cursor.execute(self._advance, {"position": tracking.notification_id})
-                if cursor.fetchone() is None:
-                    raise _AlreadyApplied
+            # Pipelined: the claim, the rows and the commit in two round trips, not five. The
+            # rows go out before the claim's answer is read; a lost claim rolls them back.
+            with (
+                self.datastore.get_connection() as conn,
+                conn.pipeline(),
+                conn.transaction(),
+                conn.cursor() as claim,
+                conn.cursor() as cursor,
+            ):
+                cursor.execute(QUICK_COMMIT)
+                claim.execute(self._advance, {"position": tracking.notification_id})
                 write_rows(cursor, self.model, rows)
+                if claim.fetchone() is None:
+                    raise _AlreadyApplied
         except _AlreadyApplied:
-            pass
+            pass  # the tracking row is at or past it: committed too, announced alike
+        self._announce(tracking.notification_id)
+
+    def _announce(self, position: int) -> None:
+        # Only once the transaction has committed: a waiter told now reads what it wrote.
+        if self.board is not None:
+            self.board.announce(self.model.name, position)
 
 
 class ReadModelProjection(Projection[ReadModelView]):
@@ -137,22 +168,37 @@ class LiveRunner(BaseProjectionRunner[Application[UUID]]):
     """The library's runner (LISTEN/NOTIFY subscription, commit-ordered reads) on one model.
 
     Fixed pools (budget.RUNNER_CONNECTIONS with the supervisor's lock): the tracking recorder
-    writes from one thread (1); the upstream store holds LISTEN and reads notifications (2).
-    The runner builds that upstream application itself, from the reader's application class.
+    writes from one thread (1); the upstream store holds LISTEN and reads notifications (2),
+    or only reads them (1) when the process's hub (readmodels/wakeups.py, one connection for
+    all runners) listens instead. The runner builds that upstream application itself, from
+    the reader's application class.
     """
 
-    def __init__(self, model: ReadModel, env: dict[str, str], events: EventReader) -> None:
+    def __init__(
+        self,
+        model: ReadModel,
+        env: dict[str, str],
+        events: EventReader,
+        board: AppliedBoard | None = None,
+        hub: NotifyHub | None = None,
+    ) -> None:
         # Bounded by the environment's deadline, when it has one (adapters/deadlines.py).
         self._factory = TunedPostgresFactory(Environment(model.name, _pool(env, 1)))
         self.view = ReadModelView(
-            self._factory.datastore, model=model, folder=Folder(events.load, 20_000)
+            self._factory.datastore,
+            model=model,
+            folder=Folder(events.load, 20_000),
+            board=board,
         )
         super().__init__(
             projection=ReadModelProjection(view=self.view),
-            application_class=events.application_class,
+            application_class=(
+                woken_by(events.application_class, hub) if hub else events.application_class
+            ),
             tracking_recorder=self.view,
             topics=model.topics,
-            env=_pool(env, 2),
+            # Woken by the hub, the upstream store only reads notifications: one connection.
+            env=_pool(env, 1 if hub else 2),
         )
 
     def close(self) -> None:
@@ -200,11 +246,18 @@ class ProjectionSupervisor:
     events: EventReader
     models: Sequence[ReadModel]
     connect_timeout: float | None = None
+    # Where the runners announce their commits to this process's read-your-writes wait.
+    board: AppliedBoard | None = None
+    # One LISTEN for all the runners here (readmodels/wakeups.py); False: one per runner.
+    shared_listen: bool = True
     states: dict[str, RunnerState] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _hub: NotifyHub | None = None
 
     def start(self) -> None:
+        if self.shared_listen:
+            self._hub = NotifyHub(self.database_url, self.connect_timeout)
         for model in self.models:
             self.states[model.name] = RunnerState(model.name)
             thread = threading.Thread(
@@ -217,6 +270,8 @@ class ProjectionSupervisor:
         self._stopping.set()
         for thread in self._threads:
             thread.join(timeout=10)
+        if self._hub is not None:
+            self._hub.stop()
 
     def _supervise(self, model: ReadModel) -> None:
         state = self.states[model.name]
@@ -253,12 +308,18 @@ class ProjectionSupervisor:
         return whole_seconds(self.connect_timeout) if self.connect_timeout else None
 
     def _run(self, model: ReadModel, state: RunnerState) -> None:
-        runner = LiveRunner(model, self.env, self.events)
+        runner = LiveRunner(model, self.env, self.events, self.board, self._hub)
         try:
             with runner:
                 state.status, state.error = "running", None
                 log.info("projection running", projection=model.name)
-                while not self._stopping.is_set():
-                    runner.run_forever(timeout=0.5)
+                if self.board is not None:
+                    self.board.started(model.name)
+                try:
+                    while not self._stopping.is_set():
+                        runner.run_forever(timeout=0.5)
+                finally:
+                    if self.board is not None:
+                        self.board.stopped(model.name)
         finally:
             runner.close()

@@ -53,6 +53,16 @@ FROM endpoint
 WHERE d.endpoint_id = endpoint.id AND d.event_id = $3
 RETURNING d.event_id, d.status;
 
+-- name: fan_out_pending
+-- Whether a feed event waits past the fan-out's position, read without its lock: a pass with
+-- nothing to fan out ends in this one statement (every append wakes the worker).
+SELECT EXISTS (
+    SELECT 1 FROM invoicing_events
+    WHERE notification_id > coalesce(
+        (SELECT notification_id FROM webhook_tracking WHERE name = 'fan_out'), 0)
+      AND topic = ANY($1::text[])
+);
+
 -- name: fan_out_position
 SELECT notification_id FROM webhook_tracking WHERE name = 'fan_out' FOR UPDATE;
 
