@@ -11,6 +11,7 @@ from uuid import uuid4
 import msgspec
 
 from fastfaktura.domain.invoice import Invoice, InvoiceLine
+from fastfaktura.readmodels.event_views import shown_events
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 from fastfaktura.readmodels.models import InvoiceEventsReadModel, InvoicesReadModel
 from fastfaktura.readmodels.timeline import event_response
@@ -60,7 +61,10 @@ def test_stored_answer_and_event_rows_are_byte_for_byte_those_mapped_apart() -> 
             # The same object one event further: mapped again, not the last mapping reused.
             invoice.mark_overdue(DUE + timedelta(days=1))
         rows = InvoicesReadModel().rows(invoice)
+        mapped = shown_events(invoice)
         events = InvoiceEventsReadModel().rows(invoice)["rm_invoice_events"]
+        assert shown_events(invoice) is mapped  # mapped once for both read models
+        assert len(mapped) == invoice.version
         answer, data = _composed_apart(invoice, rows["rm_invoices"][0])
         assert rows["rm_invoice_responses"][0]["response"] == answer
         assert [row["data"] for row in events] == data
