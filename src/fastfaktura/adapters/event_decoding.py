@@ -39,26 +39,47 @@ class MsgspecTranscoder(JSONTranscoder):
 
     def _revive(self, value: Any) -> Any:
         """Replace every `{"_type_", "_data_"}` object, innermost first, as the stdlib's
-        object hook does."""
+        object hook does. Containers are revived in place, a transcoded object is replaced
+        where it sits without a call of its own (a rebuild's profile: this walk was most of
+        the decoding)."""
+        if type(value) is dict:
+            self._revive_dict(value)
+            return self._revived(value) if len(value) == 2 else value
         if type(value) is list:
-            for i, item in enumerate(value):
-                if type(item) is dict or type(item) is list:
-                    value[i] = self._revive(item)
-            return value
-        if type(value) is not dict:
-            return value
-        for key, item in value.items():
-            if type(item) is dict or type(item) is list:
-                value[key] = self._revive(item)
-        if len(value) == 2 and "_type_" in value and "_data_" in value:
-            name = value["_type_"]
-            try:
-                revive = self._revivers[name]
-            except (KeyError, TypeError):
-                msg = f"Data serialized with name '{name}' is not deserializable."
-                raise TranscodingNotRegisteredError(msg) from None
-            return revive(value["_data_"])
+            self._revive_list(value)
         return value
+
+    def _revive_dict(self, value: dict[str, Any]) -> None:
+        for key, item in value.items():
+            kind = type(item)
+            if kind is dict:
+                self._revive_dict(item)
+                if len(item) == 2:
+                    value[key] = self._revived(item)
+            elif kind is list:
+                self._revive_list(item)
+
+    def _revive_list(self, value: list[Any]) -> None:
+        for i, item in enumerate(value):
+            kind = type(item)
+            if kind is dict:
+                self._revive_dict(item)
+                if len(item) == 2:
+                    value[i] = self._revived(item)
+            elif kind is list:
+                self._revive_list(item)
+
+    def _revived(self, value: dict[str, Any]) -> Any:
+        """A two-key object (its contents revived): its transcoded value if it is one."""
+        if "_type_" not in value or "_data_" not in value:
+            return value
+        name = value["_type_"]
+        try:
+            revive = self._revivers[name]
+        except (KeyError, TypeError):
+            msg = f"Data serialized with name '{name}' is not deserializable."
+            raise TranscodingNotRegisteredError(msg) from None
+        return revive(value["_data_"])
 
 
 def msgspec_mapper(mapper: Mapper[Any]) -> Mapper[Any]:

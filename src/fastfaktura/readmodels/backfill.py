@@ -8,6 +8,8 @@ worker processes scan side by side.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,20 +38,61 @@ class _Buffers:
     """The rows waiting for their COPY, per fresh table."""
 
     def __init__(self, models: Sequence[ReadModel]) -> None:
-        self.rows: dict[tuple[ReadModel, str], list[Row]] = {
-            (model, table): [] for model in models for table in model.tables
-        }
+        self._models = models
+        self.rows = self._empty()
+
+    def _empty(self) -> dict[tuple[ReadModel, str], list[Row]]:
+        return {(model, table): [] for model in self._models for table in model.tables}
 
     def add(self, model: ReadModel, rows: dict[str, list[Row]]) -> None:
         for table, table_rows in rows.items():
             self.rows[model, table].extend(table_rows)
 
-    def flush(self, out: psycopg.Connection[Any]) -> None:
-        with out.transaction():
-            for (model, table), rows in self.rows.items():
-                if rows:
-                    copy_rows(out, model, table + REBUILD_SUFFIX, rows)
-                    rows.clear()
+    def take(self) -> dict[tuple[ReadModel, str], list[Row]]:
+        """The rows gathered so far, for a COPY; the buffers start again empty."""
+        taken, self.rows = self.rows, self._empty()
+        return taken
+
+
+class _Writer:
+    """COPies batches of rows in a thread of its own, one transaction each, while the scan
+    decodes and folds the next batch: the scan does not wait for PostgreSQL to take a batch
+    in (psycopg lets go of the GIL while it waits on the connection). At most one batch
+    waits behind the one being written, so memory stays bounded."""
+
+    def __init__(self, out: psycopg.Connection[Any]) -> None:
+        self._out = out
+        self._batches: queue.Queue[dict[tuple[ReadModel, str], list[Row]] | None]
+        self._batches = queue.Queue(maxsize=1)
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="backfill-copy", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (batch := self._batches.get()) is not None:
+            if self._failed is not None:
+                continue  # drain: the scan stops at its next write
+            try:
+                with self._out.transaction():
+                    for (model, table), rows in batch.items():
+                        if rows:
+                            copy_rows(self._out, model, table + REBUILD_SUFFIX, rows)
+            except BaseException as exc:  # handed to the scan's thread
+                self._failed = exc
+
+    def _check(self) -> None:
+        if self._failed is not None:
+            raise self._failed
+
+    def write(self, batch: dict[tuple[ReadModel, str], list[Row]]) -> None:
+        self._check()
+        self._batches.put(batch)
+
+    def close(self) -> None:
+        """Wait for every batch to be written; raise what failed."""
+        self._batches.put(None)
+        self._thread.join()
+        self._check()
 
 
 def _column_types(conn: psycopg.Connection[Any], table: str) -> dict[str, int]:
@@ -96,8 +139,12 @@ _FROM_TEXT: dict[int, Callable[[str], Any]] = {
 
 
 def prepare(conn: psycopg.Connection[Any]) -> None:
-    """jsonb written by msgspec on this connection, as the live path writes it (rows.py)."""
+    """jsonb written by msgspec on this connection, as the live path writes it (rows.py).
+    Its commits do not wait for the WAL to reach the disk: the fresh tables count only once
+    the swap commits, which waits for all the WAL before it (a crash before that leaves
+    fresh tables that the next rebuild drops)."""
     set_json_dumps(_JSON.encode, context=conn)
+    conn.execute("SET synchronous_commit = off")
 
 
 def backfill_partition(
@@ -124,17 +171,23 @@ def backfill_partition(
             psycopg.connect(database_url, autocommit=True) as out,
         ):
             prepare(out)
-            scan = aggregates_of(events, scan_conn, topics, partition, upto=upto)
-            for count, aggregate in enumerate(scan, 1):
-                kind = type(aggregate)
-                if kind not in routes:
-                    routes[kind] = [m for m in models if isinstance(aggregate, m.aggregate_type)]
-                for model in routes[kind]:
-                    folded[model.name] += aggregate.version
-                    buffers.add(model, model.rows(aggregate))
-                if count % FLUSH_EVERY == 0:
-                    buffers.flush(out)
-            buffers.flush(out)
+            writer = _Writer(out)
+            try:
+                scan = aggregates_of(events, scan_conn, topics, partition, upto=upto)
+                for count, aggregate in enumerate(scan, 1):
+                    kind = type(aggregate)
+                    if kind not in routes:
+                        routes[kind] = [
+                            m for m in models if isinstance(aggregate, m.aggregate_type)
+                        ]
+                    for model in routes[kind]:
+                        folded[model.name] += aggregate.version
+                        buffers.add(model, model.rows(aggregate))
+                    if count % FLUSH_EVERY == 0:
+                        writer.write(buffers.take())
+                writer.write(buffers.take())
+            finally:
+                writer.close()
     finally:
         events.close()
     return folded

@@ -46,7 +46,8 @@ INVOICE_STATUSES: tuple[str, ...] = ("draft", "sent", "opened", "paid", "overdue
 def exact_number(value: str | int | Decimal) -> int | float:
     """A stored decimal string as a JSON number: an int when whole. Exact, as quantities have
     at most 4 decimals and rates 2 (well within a double's 15 significant digits)."""
-    number = Decimal(str(value))
+    # A Decimal already (a folded aggregate's lines): not through its text again.
+    number = value if type(value) is Decimal else Decimal(str(value))
     return int(number) if number == number.to_integral_value() else float(number)
 
 

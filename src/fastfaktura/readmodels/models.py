@@ -14,9 +14,9 @@ from fastfaktura.domain.client import CLIENT_FIELDS, Client
 from fastfaktura.domain.credit_note import CreditNote
 from fastfaktura.domain.invoice import Invoice
 from fastfaktura.domain.user import User
+from fastfaktura.readmodels.event_views import encode_with_events, shown_events
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
 from fastfaktura.readmodels.model import ReadModel, Row
-from fastfaktura.readmodels.timeline import event_response
 
 
 class BusinessReadModel(ReadModel):
@@ -94,11 +94,11 @@ def invoice_response_row(aggregate: Invoice, row: Row) -> Row:
     """The invoice as GET /api/v1/invoices/{id} answers it, with its events, encoded once here
     rather than on every request; public_url without the base URL (`with_base_url`)."""
     view = InvoiceResponse.from_row(row, "")
-    view.events = [event_response(aggregate.id, type(e).TOPIC, e) for e in aggregate.history]
     return {
         "business_id": aggregate.business_id,
         "id": aggregate.id,
-        "response": msgspec.json.encode(view),
+        # The events mapped once for this and `invoice_events` (event_views.py).
+        "response": encode_with_events(view, shown_events(aggregate)),
         "version": aggregate.version,
     }
 
@@ -225,8 +225,7 @@ class InvoiceEventsReadModel(ReadModel):
     def rows(self, aggregate: Any) -> dict[str, list[Row]]:
         assert isinstance(aggregate, Invoice)
         rows = []
-        for event in aggregate.history:
-            shown = event_response(aggregate.id, type(event).TOPIC, event)
+        for shown, data_json in shown_events(aggregate):
             rows.append(
                 {
                     "business_id": aggregate.business_id,
@@ -236,7 +235,7 @@ class InvoiceEventsReadModel(ReadModel):
                     "type": shown.type,
                     "occurred_at": shown.occurred_at,
                     # Text, not jsonb: the answer keeps the event's key order byte for byte.
-                    "data": msgspec.json.encode(shown.data).decode(),
+                    "data": data_json.decode(),
                 }
             )
         return {"rm_invoice_events": rows}

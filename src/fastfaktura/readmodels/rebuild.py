@@ -64,7 +64,8 @@ def rebuild_many(
 
     Backfill: every aggregate up to the current head, read once in id order (by `workers`
     processes over partitions of the id space on a large store), folded once, its rows COPied
-    into the fresh tables of every model it feeds; then the indexes are built. Swap, a model at
+    into the fresh tables of every model it feeds; then the indexes are built (on `workers`
+    connections side by side). Swap, a model at
     a time: under its tracking-row lock (live writers wait), apply what was recorded since,
     rename, set the position. Readers keep the old tables until that commit: they never see a
     half-built model.
@@ -83,13 +84,13 @@ def rebuild_many(
             )
         if progress is not None:
             progress(upto, upto)
+        plans = index_fresh(database_url, models, workers)
         results = []
         for model in models:
-            plans = index_fresh(conn, model)
             with conn.transaction():
                 tracked = lock_tracking(conn, model)
                 applied, position = _catch_up_fresh(conn, events, model, upto)
-                swap(conn, model, plans)
+                swap(conn, model, plans[model.name])
                 position = max(position, tracked)
                 conn.execute(tracking_sql(model, "set"), {"position": position})
             results.append(RebuildResult(model.name, folded[model.name] + applied, position))
