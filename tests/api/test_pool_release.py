@@ -84,6 +84,8 @@ async def test_a_read_sends_its_own_statements_and_no_reset(
         await _in_app(client, lambda: logging(False))
 
     # The key's owner, then the stored answer: two statements, no `RESET ALL; ...` after each.
+    # (The server's periodic purges, DELETE statements, may run on the pool meanwhile.)
+    sent = [query for query in sent if not query.lstrip().startswith("DELETE FROM")]
     assert len(sent) == 2, sent
     assert "rm_api_keys" in sent[0]
     assert "rm_invoice_responses" in sent[1]
