@@ -189,6 +189,8 @@ def create_app(
             min_size=1,
             max_size=pools.query,
             deadline=settings.database_timeout,
+            # The API never changes session state: no reset query per release (issue 12).
+            stateless_sessions=True,
             **statement_cache,
         )
         pdfs = PdfRenderPool(settings.pdf)
