@@ -20,7 +20,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -39,35 +38,12 @@ APPEND = (  # as adapters/event_store.py's OneRoundTripRecorder sends it
     "SELECT notification_id FROM public.invoicing_events_append"
     "(%s::public.stored_event_uuid[], '0s') AS notification_id"
 )
-# Without the chain, the app's append is migration 0030's function (before 0031 put the chain's
-# owner, lock, position and link in front of its table lock) and the trigger is off.
-_APPEND_0030 = (
-    Path(__file__).resolve().parents[2] / "migrations" / "0030_one_round_trip_append.sql"
-).read_text()
-APPEND_WITHOUT_CHAIN = (
-    "CREATE OR REPLACE FUNCTION invoicing_events_append"
-    + _APPEND_0030.split("CREATE FUNCTION invoicing_events_append", 1)[1]
-)
 CHAIN_OFF = (
-    APPEND_WITHOUT_CHAIN,
     "ALTER TABLE invoicing_events DISABLE TRIGGER invoicing_events_chain",
     "ALTER TABLE invoicing_events ALTER COLUMN chain_business DROP NOT NULL,"
     " ALTER COLUMN chain_position DROP NOT NULL, ALTER COLUMN chain_hash DROP NOT NULL",
 )
-CHAIN_ON = ("ALTER TABLE invoicing_events ENABLE TRIGGER invoicing_events_chain",)  # + the app's
-
-
-async def _append_function(url: str) -> str:
-    """The app's append function as the migrations left it, to put back for the chain-on
-    windows."""
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        cursor = await conn.execute(
-            "SELECT pg_get_functiondef('invoicing_events_append(stored_event_uuid[], text)'"
-            "::regprocedure)"
-        )
-        row = await cursor.fetchone()
-    assert row is not None
-    return str(row[0])
+CHAIN_ON = ("ALTER TABLE invoicing_events ENABLE TRIGGER invoicing_events_chain",)
 
 
 def _state(business: uuid.UUID, topic: str, **fields: Any) -> bytes:
@@ -129,9 +105,8 @@ async def _appender(url: str, business: uuid.UUID) -> tuple[Any, Callable[[], Aw
 async def _windows(bench: Bench, url: str, connections: int) -> dict[str, list[LoadResult]]:
     businesses = [uuid.uuid4() for _ in range(BUSINESSES)]
     results: dict[str, list[LoadResult]] = {"on": [], "off": []}
-    chain_on = (await _append_function(url), *CHAIN_ON)
     for _ in range(WINDOWS):
-        for setting, statements in (("on", chain_on), ("off", CHAIN_OFF)):
+        for setting, statements in (("on", CHAIN_ON), ("off", CHAIN_OFF)):
             async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
                 for statement in statements:
                     await admin.execute(statement)

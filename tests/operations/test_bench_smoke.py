@@ -58,8 +58,8 @@ def test_a_tiny_bench_of_the_generated_store_runs_every_store_scenario(tmp_path:
 
 
 def test_a_tiny_run_of_the_chain_append_bench_measures_both_settings(tmp_path: Path) -> None:
-    """`chain_append` (issue 18's on/off ratio) swaps the app's append function and the trigger
-    between windows: a run of a few tenths of a second per window keeps that path from rotting."""
+    """`chain_append` (issue 18's on/off ratio) switches the chain's trigger between windows on
+    the app's append: a run of a few tenths of a second per window keeps it from rotting."""
     results = tmp_path / "results.json"
     tiny = ("--warmup", "0.1", "--duration", "0.3", "--connections", "4")
     ran = subprocess.run(

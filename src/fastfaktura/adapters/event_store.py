@@ -6,10 +6,8 @@ between them, while the writing thread waits for the answer and then for the GIL
 recorder calls `invoicing_events_append` (migration 0030) instead: the same statements, in the
 same order, as one statement in autocommit mode, so the lock is taken and released within the
 server. Notification-id order stays commit order (the lock is held from before the first id is
-drawn until commit), so live subscribers never skip an event. Since migration 0031 the function
-also computes the hash chain (each event's business, position and link) before it takes that
-lock, so the lock covers no chain work; the trigger chains what other writers insert.
-Everything else (reads, subscriptions) is the library's.
+drawn until commit), so live subscribers never skip an event; the hash chain's trigger runs as
+before. Everything else (reads, subscriptions) is the library's.
 """
 
 from __future__ import annotations
