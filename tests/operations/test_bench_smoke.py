@@ -15,17 +15,18 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = 200
 SCENARIOS = ("store_rebuild", "store_audit", "store_verify")
 
 
-def test_a_tiny_bench_of_the_generated_store_runs_every_store_scenario(tmp_path: Path) -> None:
+def bench(tmp_path: Path, *arguments: str) -> dict[str, Any]:
+    """`python -m tests.bench ARGUMENTS` run to its end without a failed scenario: its results."""
     results = tmp_path / "results.json"
-    command = [sys.executable, "-m", "tests.bench", "--only", *SCENARIOS]
     ran = subprocess.run(
-        [*command, "--events", str(EVENTS), "--output", str(results)],
+        [sys.executable, "-m", "tests.bench", *arguments, "--output", str(results)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -33,8 +34,13 @@ def test_a_tiny_bench_of_the_generated_store_runs_every_store_scenario(tmp_path:
         check=False,
     )
     assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
-    report = json.loads(results.read_text())
+    report: dict[str, Any] = json.loads(results.read_text())
     assert report["failed"] == []
+    return report
+
+
+def test_a_tiny_bench_of_the_generated_store_runs_every_store_scenario(tmp_path: Path) -> None:
+    report = bench(tmp_path, "--only", *SCENARIOS, "--events", str(EVENTS))
     assert report["meta"]["scenarios"] == list(SCENARIOS)
     figures = {figure["key"]: figure for figure in report["figures"]}
     expected = {
@@ -60,28 +66,8 @@ def test_a_tiny_bench_of_the_generated_store_runs_every_store_scenario(tmp_path:
 def test_a_tiny_run_of_the_chain_append_bench_measures_both_settings(tmp_path: Path) -> None:
     """`chain_append` (issue 18's on/off ratio) switches the chain's trigger between windows on
     the app's append: a run of a few tenths of a second per window keeps it from rotting."""
-    results = tmp_path / "results.json"
     tiny = ("--warmup", "0.1", "--duration", "0.3", "--connections", "4")
-    ran = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.bench",
-            "--only",
-            "chain_append",
-            *tiny,
-            "--output",
-            str(results),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
-    report = json.loads(results.read_text())
-    assert report["failed"] == []
+    report = bench(tmp_path, "--only", "chain_append", *tiny)
     assert not [note for note in report.get("notes", []) if "errors" in note], report["notes"]
     figures = {figure["key"]: figure for figure in report["figures"]}
     for connections in (4, 1):
