@@ -15,6 +15,10 @@ a "series" aggregate, as creating an invoice writes; through `invoicing_events_a
 - on: as migrated.
 For "on" it also prints the share of SHA-256 and of the trigger as a whole.
 
+`--bin DIR` counts on another PostgreSQL installation instead of the embedded one, in a data
+directory of its own (e.g. `--bin /usr/lib/postgresql/15/bin`: Debian's, built with OpenSSL,
+whose SHA-256 uses the CPU's SHA extensions; the embedded server's is PostgreSQL's own C).
+
 Needs valgrind (Debian: `apt install valgrind`); takes about a minute. Not part of `make bench`:
 it measures one mechanism, not the service.
 """
@@ -104,21 +108,37 @@ def _script(appends: int) -> str:
 
 
 class Cluster:
-    """The embedded server's binaries and data directory, driven as the directory's owner."""
+    """A PostgreSQL's binaries and data directory, driven as the directory's owner: the
+    embedded server's, or (`bin_dir`) another installation's, in a data directory made here."""
 
-    def __init__(self, home: Path):
-        from pgserver._commands import POSTGRES_BIN_PATH
-
+    def __init__(self, home: Path, bin_dir: Path | None = None):
         from fastfaktura.adapters.database import migrate, start_embedded
 
-        self.bin = POSTGRES_BIN_PATH
-        self.url = start_embedded(home, keep_running=True)
-        migrate(self.url)
-        self.data = (home / "pg").resolve()
+        if bin_dir is None:
+            from pgserver._commands import POSTGRES_BIN_PATH
+
+            self.bin = POSTGRES_BIN_PATH
+            self.url = start_embedded(home, keep_running=True)
+            self.data = (home / "pg").resolve()
+        else:
+            self.bin = bin_dir
+            self.data = (home / "pg").resolve()
+            self.data.mkdir(parents=True)
+            if os.getuid() == 0:  # PostgreSQL refuses root: the embedded server's user
+                shutil.chown(home, "pgserver")
+                shutil.chown(self.data, "pgserver")
         owner = os.stat(self.data).st_uid
         self.as_owner = [] if owner == os.getuid() else ["runuser", "-u", pwd.getpwuid(owner)[0]]
-        self.socket = self.data  # pgserver puts its socket in the data directory
+        self.socket = self.data  # as pgserver does: the socket in the data directory
+        if bin_dir is not None:
+            self._run([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres"])
+            self._ctl("start")
+            self.url = f"postgresql://postgres:@/postgres?host={self.socket}"
+        migrate(self.url)
         self._ctl("stop")
+
+    def _run(self, command: list[str]) -> None:
+        subprocess.run([*self.as_owner, "--", *command] if self.as_owner else command, check=True)
 
     def _ctl(self, action: str) -> None:
         command = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", action]
@@ -126,7 +146,7 @@ class Cluster:
             command += ["-o", f"-h '' -k {self.socket}", "-l", str(self.data / "bench.log")]
         else:
             command += ["-m", "fast"]
-        subprocess.run([*self.as_owner, "--", *command] if self.as_owner else command, check=True)
+        self._run(command)
 
     def apply(self, statements: tuple[str, ...]) -> None:
         self._ctl("start")
@@ -175,13 +195,14 @@ class Cluster:
 
 
 def main() -> None:
+    bin_dir = Path(sys.argv[2]) if sys.argv[1:2] == ["--bin"] else None
     if not shutil.which("valgrind"):
         raise SystemExit("valgrind not found (Debian: apt install valgrind)")
     private_runtime_dir()
     with tempfile.TemporaryDirectory(prefix="ff-chain-instr-") as tmp:
         work = Path(tmp)
         work.chmod(0o777)  # the server's owner writes the callgrind files here
-        cluster = Cluster(work / "home")
+        cluster = Cluster(work / "home", bin_dir)
         per_append: dict[str, float] = {}
         settings = {"on": (), "off": OFF, "storage": (*OFF, _append_storing_constants())}
         for name, statements in settings.items():  # in this order: each builds on the last
