@@ -18,12 +18,11 @@ import asyncpg
 from tests.bench import http
 from tests.bench.environment import HOST, free_port
 from tests.bench.figures import Figure, percentile
-from tests.bench.invoices import _load
+from tests.bench.invoices import LIMIT_ON_NEVER_REFUSED, _load
 from tests.bench.registry import Bench, scenario
 from tests.bench.scenarios import MS, LoadResult, Op
 
 BUSINESS = "/api/v1/business"
-NEVER_REFUSED = "1000000000"  # tokens per second and burst: the limiter works, never refuses
 QUERY_SAMPLES = 3000
 ROUNDS = 2  # windows per server, in turn
 
@@ -42,11 +41,11 @@ async def _queries(bench: Bench) -> tuple[list[float], list[float]]:
     """Seconds per authenticating query, without and with the token, sequential."""
     from fastfaktura.api import ratelimit
     from fastfaktura.domain.api_key import hash_key
-    from fastfaktura.readmodels.sql import local_statement, statement
+    from fastfaktura.readmodels.sql import statement
 
     key_hash = hash_key(bench.env.account.api_key)
     plain = statement("api_keys", "queries.sql", "authenticate")
-    taking = local_statement(ratelimit.__file__, "ratelimit.sql", "authenticate_and_take")
+    taking = ratelimit.authenticate_and_take_sql()
     conn = await asyncpg.connect(bench.env.database_url)
     try:
         timings: tuple[list[float], list[float]] = ([], [])
@@ -107,10 +106,7 @@ async def rate_limit_overhead(bench: Bench) -> list[Figure]:
         env.database_url,
         port,
         env.workdir / "limited_server.log",
-        {
-            "FASTFAKTURA_RATE_LIMIT_KEY_PER_SECOND": NEVER_REFUSED,
-            "FASTFAKTURA_RATE_LIMIT_KEY_BURST": NEVER_REFUSED,
-        },
+        LIMIT_ON_NEVER_REFUSED,
         ["--no-projections"],  # the main server runs them; a GET load leaves them idle
     )
     plain, limited = Totals(), Totals()

@@ -12,10 +12,11 @@ from litestar import Request
 
 from fastfaktura.api.errors import Unauthorized
 from fastfaktura.api.key_cache import KeyCache
-from fastfaktura.api.ratelimit import authenticate_and_take
+from fastfaktura.api.ratelimit import NO_READ, READ_PARAMETERS_FROM, authenticate_and_take
 from fastfaktura.api.services import services
 from fastfaktura.domain.api_key import hash_key, key_prefix
 from fastfaktura.readmodels.queries.api_keys import KeyOwner, authenticate
+from fastfaktura.readmodels.queries.common import ScopedRead
 
 # The OpenAPI security of every route that takes an API key (set on those controllers only:
 # the public page, /health and the Stripe webhook take none).
@@ -49,19 +50,43 @@ def presented_key(request: Request[Any, Any, Any]) -> str:
 
 
 async def provide_tenant(request: Request[Any, Any, Any]) -> Tenant:
+    tenant, _ = await _authenticated(request, NO_READ)
+    return tenant
+
+
+async def tenant_and_read(
+    request: Request[Any, Any, Any], read: ScopedRead, *args: Any
+) -> tuple[Tenant, Any]:
+    """The caller (as the `tenant` dependency: 401, 429 and the quota headers alike) and
+    `read` of its business with `args`. With the per-key limit on (production) the read rides
+    in the key's statement: one round trip. Limits off (the key may come from the cache) or a
+    read replica (reads go there): the key, then the read."""
+    svc = services(request.app.state)
+    if svc.settings.rate_limits.keys_limited and svc.replica is None:
+        return await _authenticated(
+            request, read.within("api_key.business_id", READ_PARAMETERS_FROM), *args
+        )
+    tenant = await provide_tenant(request)
+    return tenant, await svc.read(lambda db: read.fetch(db, tenant.business_id, *args))
+
+
+async def _authenticated(
+    request: Request[Any, Any, Any], read: str, *args: Any
+) -> tuple[Tenant, Any]:
     key = presented_key(request)
     svc = services(request.app.state)
     limits = svc.settings.rate_limits
     owner: KeyOwner | None
+    answer = None
     if limits.keys_limited:
         # The same query also takes a token from the key's bucket: only a known key has one.
-        owner = await authenticate_and_take(request, hash_key(key), limits)
+        owner, answer = await authenticate_and_take(request, hash_key(key), limits, read, *args)
     else:
         owner = await _looked_up(svc.key_cache, svc.pool, hash_key(key))
     if owner is None:
         raise Unauthorized("The API key is unknown or revoked.")
     await svc.key_usage.used(svc.pool, key_prefix(key))
-    return Tenant(business_id=owner.business_id, mode=owner.mode)
+    return Tenant(business_id=owner.business_id, mode=owner.mode), answer
 
 
 async def _looked_up(cache: KeyCache | None, pool: asyncpg.Pool, key_hash: str) -> KeyOwner | None:

@@ -2,7 +2,8 @@
 server process on the database draws from the same bucket (docs/operations.md "Rate limits").
 
 - Per API key: the token is taken by the statement that authenticates the key (api/auth.py), so
-  a limited request costs no extra round trip and only issued keys ever get a bucket. Every
+  a limited request costs no extra round trip and only issued keys ever get a bucket; a GET of
+  one stored value (api/auth.py `tenant_and_read`) rides along in that statement too. Every
   answer after authentication carries `RateLimit-Limit`, `RateLimit-Remaining` and
   `RateLimit-Reset` (errors included: a hook adds them as the answer leaves); over the limit,
   `429` problem+json with `Retry-After`.
@@ -20,12 +21,12 @@ import asyncio
 import ipaddress
 import math
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Final, cast
 
 import asyncpg
 import structlog
 from litestar import Request, Response
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import MediaType, ScopeType
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -98,34 +99,58 @@ def _quota(row: asyncpg.Record, per_second: float, burst: int) -> Quota:
     return Quota(burst=burst, per_second=per_second, tokens=row["tokens"], allowed=row["allowed"])
 
 
+NO_READ: Final = "NULL"
+# The key statement's own parameters are $1 to $3; a read's come after them.
+READ_PARAMETERS_FROM: Final = 4
+
+
+@cache
+def authenticate_and_take_sql(read: str = NO_READ) -> str:
+    """The key's statement with `read` (a scalar subquery of `api_key.business_id`, its
+    parameters from $4) as its `answer` column."""
+    return _sql("authenticate_and_take").replace("{read}", read)
+
+
 async def authenticate_and_take(
-    request: Request[Any, Any, Any], key_hash: str, limits: RateLimitSettings
-) -> KeyOwner | None:
-    """The key's row (business_id, mode), or None when unknown or revoked; raises RateLimited
-    when the key's bucket is empty. The quota is kept for the answer's headers."""
+    request: Request[Any, Any, Any],
+    key_hash: str,
+    limits: RateLimitSettings,
+    read: str = NO_READ,
+    *args: Any,
+) -> tuple[KeyOwner | None, Any]:
+    """The key's owner (business_id, mode), or None when unknown or revoked, and the answer of
+    `read` (with `args`); raises RateLimited when the key's bucket is empty (nothing is read
+    then). The quota is kept for the answer's headers."""
     pool = services(request.app.state).pool
     per_second, burst = limits.key_per_second, limits.key_burst
     row: asyncpg.Record | None = await pool.fetchrow(
-        _sql("authenticate_and_take"), key_hash, per_second, burst
+        authenticate_and_take_sql(read), key_hash, per_second, burst, *args
     )
     if row is None:
-        return None
+        return None, None
     quota = _quota(row, per_second, burst)
     cast(dict[str, Any], request.scope)[_SCOPE_KEY] = quota
     if not quota.allowed:
         raise RateLimited(quota)
-    return KeyOwner.from_row(row)
+    return KeyOwner.from_row(row), row["answer"]
 
 
 async def add_rate_limit_headers(message: Message, scope: Scope) -> None:
-    """before_send hook: the key's quota on every answer after authentication, errors too."""
+    """before_send hook: the key's quota on every answer after authentication, errors too.
+    Appended as ASGI pairs: MutableScopeHeaders searched the list once per name (a few % of
+    a GET by id's CPU, issue 12). A header the answer already has is kept (the 429's
+    Retry-After, the same value)."""
     if message["type"] != "http.response.start":
         return
     quota = cast(dict[str, Any], scope).get(_SCOPE_KEY)
     if isinstance(quota, Quota):
-        headers = MutableScopeHeaders.from_message(message)
+        headers = list(message.get("headers", ()))
+        present = {name.lower() for name, _ in headers}
         for name, value in quota.headers().items():
-            headers[name] = value
+            encoded = name.lower().encode("latin-1")
+            if encoded not in present:
+                headers.append((encoded, value.encode("latin-1")))
+        message["headers"] = headers
 
 
 def rate_limited(_: Request[Any, Any, Any], exc: RateLimited) -> Response[Any]:

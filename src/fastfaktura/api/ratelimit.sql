@@ -22,7 +22,10 @@ RETURNING b.tokens, b.allowed;
 -- name: authenticate_and_take
 -- The API key's business (as api_keys/authenticate) and a token from the key's bucket
 -- (`key:<key prefix>`), in one round trip. $1 the key's hash. An unknown or revoked key takes
--- nothing and leaves no row: only issued keys have buckets.
+-- nothing and leaves no row: only issued keys have buckets. `answer`: NULL, or a scalar
+-- subquery of the key's business (`api_key.business_id`) taking $4... (put in the placeholder
+-- by api/ratelimit.py authenticate_and_take_sql): the request's read in the same round trip,
+-- run only when a token was taken.
 WITH api_key AS MATERIALIZED (
     SELECT k.business_id, k.mode, k.key_prefix
     FROM rm_api_keys k
@@ -40,7 +43,8 @@ WITH api_key AS MATERIALIZED (
     )
     RETURNING b.tokens, b.allowed
 )
-SELECT api_key.business_id, api_key.mode, taken.tokens, taken.allowed
+SELECT api_key.business_id, api_key.mode, taken.tokens, taken.allowed,
+    CASE WHEN taken.allowed THEN {read} END AS answer
 FROM api_key CROSS JOIN taken;
 
 -- name: purge

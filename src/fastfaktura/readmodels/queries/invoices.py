@@ -12,7 +12,7 @@ import msgspec
 from asyncpg import Pool
 
 from fastfaktura.readmodels.invoice_view import InvoiceResponse
-from fastfaktura.readmodels.queries.common import standard_uuid
+from fastfaktura.readmodels.queries.common import ScopedRead, standard_uuid
 from fastfaktura.readmodels.sql import statement
 
 
@@ -51,13 +51,10 @@ async def find_invoice(
     return None if row is None else StoredInvoice.from_row(row, base_url)
 
 
-async def find_invoice_response(pool: Pool, business_id: UUID, invoice_id: UUID) -> bytes | None:
-    """GET /api/v1/invoices/{id}'s answer as the projection encoded it (public_url without
-    its base URL); None when there is none (another business's, or not yet encoded)."""
-    response: bytes | None = await pool.fetchval(
-        _sql("get_invoice_response"), business_id, invoice_id
-    )
-    return response
+# GET /api/v1/invoices/{id}'s answer as the projection encoded it (bytes; public_url without
+# its base URL), by business ($1) and invoice ($2); NULL when there is none (another
+# business's, or not yet encoded).
+INVOICE_RESPONSE = ScopedRead("invoices", "get_invoice_response")
 
 
 async def find_invoice_by_token(pool: Pool, token: str, base_url: str) -> StoredInvoice | None:
