@@ -2,7 +2,10 @@
 select of the same row and returning it as JSON, with nothing else (no auth, no events, no
 response schema). Served exactly as `fastfaktura serve` serves the API (cli/serve.py, cmd_serve):
 `uvicorn.run(app, host, port, log_config=None, access_log=False)`, one process, the same
-asyncpg pool size as the API (api/app.py: min 2, max 20).
+asyncpg pool size as the API (api/app.py: min 2, max 20), and like the API's pool its
+connections are released without asyncpg's reset query (adapters/deadlines.py
+`StatelessSessionConnection`): a baseline paying a round trip the API no longer pays would
+flatter the API's ratio.
 
 Run: `DATABASE_URL=... python -m tests.bench.bare_app --host 127.0.0.1 --port 8401`
 Route: `GET /invoices/{id}?business_id=...`; `GET /health` answers 200 once the pool is up.
@@ -26,6 +29,14 @@ from litestar.exceptions import NotFoundException
 SELECT = "SELECT * FROM rm_invoices WHERE business_id = $1 AND id = $2"
 
 
+class _NoResetConnection(asyncpg.Connection):  # type: ignore[misc]
+    """Released to the pool without `SELECT pg_advisory_unlock_all(); CLOSE ALL; ...`: this
+    app changes no session state either."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def _init(conn: asyncpg.Connection) -> None:
     # jsonb columns (lines, tax_breakdown, seller, buyer) as JSON values, not strings.
     await conn.set_type_codec(
@@ -40,7 +51,11 @@ def create_app(database_url: str) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await asyncpg.create_pool(
-            database_url, min_size=2, max_size=20, init=_init
+            database_url,
+            min_size=2,
+            max_size=20,
+            init=_init,
+            connection_class=_NoResetConnection,
         )
         try:
             yield
