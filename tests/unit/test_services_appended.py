@@ -8,6 +8,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+
 from fastfaktura.api.services import Services
 from fastfaktura.application import Written
 from fastfaktura.config import Settings
@@ -68,8 +70,6 @@ async def test_a_command_that_fails_tells_nobody() -> None:
         raise LookupError("not found")
 
     svc = _services(_Watcher([]), told.append)
-    try:
+    with pytest.raises(LookupError):
         await svc.execute(failing)
-    except LookupError:
-        pass
     assert told == []
