@@ -167,3 +167,70 @@ def test_a_lost_claim_rolls_back_the_rows_sent_with_it(own_database: str) -> Non
         finally:
             factory.close()
     assert _rows(own_database) == {}
+
+
+class _DeafHub(NotifyHub):
+    """A hub that never hears the store's NOTIFY: only `appended` wakes its runners."""
+
+    def _listen(self) -> None:
+        self._stopping.wait()
+
+
+def _applied(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT notification_id FROM clients_tracking WHERE application_name = 'Invoicing'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_an_append_made_here_wakes_its_runner_without_waiting_for_its_notify(
+    own_database: str,
+) -> None:
+    """The API tells the hub what its command appended (Services.appended): the runner pulls
+    at once, from its own position, without the round trip of the NOTIFY and the hub's read."""
+    deaf = _DeafHub(own_database)
+    try:
+        with invoicing_on(own_database) as app:
+            business = _business(app)
+            before = app.register_client(business, {"name": "Before"})
+            with _runner(own_database, app, deaf) as runner:
+                runner.wait(before.position, timeout=30)  # the subscription's first pull
+                later = app.register_client(business, {"name": "Later"})
+                assert later.position is not None
+                # Nothing wakes the runner: the store's NOTIFY goes unheard here.
+                threading.Event().wait(0.3)
+                assert _applied(own_database) < later.position
+                deaf.appended(later.recorded)
+                runner.wait(later.position, timeout=30)
+        assert _applied(own_database) == later.position
+        assert sorted(v for v, _ in _rows(own_database).values()) == [1, 1]
+    finally:
+        deaf.stop()
+
+
+class _Woken:
+    def __init__(self, topics: set[str]) -> None:
+        self.topics = topics
+        self.wakes = 0
+
+    def concerns(self, topics: set[str]) -> bool:
+        return not self.topics.isdisjoint(topics)
+
+    def wake(self) -> None:
+        self.wakes += 1
+
+
+def test_the_hub_does_not_wake_again_for_what_was_appended_here() -> None:
+    """`appended` wakes the subscriptions its topics concern; the hub's later read of those
+    ids wakes nobody for them, but does for every other id (no wake-up lost)."""
+    hub = NotifyHub("postgresql://127.0.0.1:1/never-connected")  # no runner: never listens
+    clients, invoices = _Woken({"C"}), _Woken({"I"})
+    hub._subscriptions += [clients, invoices]  # type: ignore[list-item]
+    hub.appended([(7, "C")])
+    assert (clients.wakes, invoices.wakes) == (1, 0)
+    assert hub._to_wake([(6, "I"), (7, "C")]) == {"I"}
+    assert hub._to_wake([(8, "C")]) == {"C"}  # appended elsewhere
+    hub.appended([(8, "C")])  # told after the hub read it: nothing left to skip
+    assert hub._to_wake([(9, "C")]) == {"C"}
+    assert hub._woken_here == set()

@@ -247,6 +247,8 @@ def create_app(
             key_usage=KeyUsage(settings.accounts.key_last_used_precision),
             key_cache=key_cache,
             replica=replica,
+            # The runners here start on this process's appends at once (issue 12).
+            appended=supervisor.appended if supervisor is not None else None,
         )
         app.state.supervisor = supervisor
         app.state.delivery_worker = policies.delivery if policies else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
@@ -44,6 +44,9 @@ class Services:
     key_cache: KeyCache | None = None
     # The read replica (DATABASE_READ_URL, adapters/replica.py); None: every read here.
     replica: ReplicaRouter | None = None
+    # Told, in the command's thread, what each command appended, when this process runs the
+    # projections: their runners start at once, not on the append's NOTIFY (issue 12).
+    appended: Callable[[Sequence[tuple[int, str]]], None] | None = None
 
     async def execute(self, command: Callable[[], Written[T]]) -> Written[T]:
         """Run a command on the (synchronous) write side in a worker thread, then wait until
@@ -51,7 +54,7 @@ class Services:
 
         The command has the database deadline (TimeoutError past it: 503); the wait for the
         read models has its own bound, past which the write is answered anyway."""
-        written = await run_in_thread(command, self.settings.database_timeout)
+        written = await run_in_thread(self._announcing(command), self.settings.database_timeout)
         caught_up = await self.watcher.wait(
             written.recorded, self.settings.read_your_writes_timeout
         )
@@ -62,6 +65,19 @@ class Services:
             await self.replica.written()
         # -- end of the read replica block -------------------------------------------------
         return written
+
+    def _announcing(self, command: Callable[[], Written[T]]) -> Callable[[], Written[T]]:
+        appended = self.appended
+        if appended is None:
+            return command
+
+        def run() -> Written[T]:
+            written = command()
+            if written.recorded:  # committed: the runners may read it now
+                appended(written.recorded)
+            return written
+
+        return run
 
     async def read(self, query: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
         """A list or detail read of the read models: on the replica when there is one and it

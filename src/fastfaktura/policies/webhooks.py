@@ -98,6 +98,8 @@ class WebhookWorker(LockedWorker):
     # Woken during a pass (a new event, a delivery done): the loop clears its wake-up after
     # a pass that found nothing, so such a pass must say it did something, or it is lost.
     _woken: bool = False
+    # The wake-up the store's first NOTIFY of a window scheduled (settings.fan_out_delay_seconds).
+    _store_wake: asyncio.TimerHandle | None = None
 
     async def run(self) -> None:
         try:
@@ -120,6 +122,9 @@ class WebhookWorker(LockedWorker):
             await super()._work(lock_conn)
         finally:
             # Stopped (cancelled, or the lock lost): nothing may go on delivering.
+            if self._store_wake is not None:
+                self._store_wake.cancel()
+                self._store_wake = None
             tasks = list(self._in_flight.values())
             for task in tasks:
                 task.cancel()
@@ -128,6 +133,17 @@ class WebhookWorker(LockedWorker):
                 await lock_conn.remove_listener(STORE_CHANNEL, self._notified)
 
     def _notified(self, *_: Any) -> None:
+        """An append: one pass after the window fans out every append of it. A pass per
+        append ran on the API's event loop right when the write waited for its read models
+        (issue 12); deliveries wait at most the window longer."""
+        delay = self.settings.fan_out_delay_seconds
+        if delay <= 0:
+            self.wake()
+        elif self._store_wake is None:
+            self._store_wake = asyncio.get_running_loop().call_later(delay, self._window_ended)
+
+    def _window_ended(self) -> None:
+        self._store_wake = None
         self.wake()
 
     async def fan_out(self) -> int:

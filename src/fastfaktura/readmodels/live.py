@@ -266,6 +266,12 @@ class ProjectionSupervisor:
             thread.start()
             self._threads.append(thread)
 
+    def appended(self, recorded: Sequence[tuple[int, str]]) -> None:
+        """This process appended (and committed) these events, as (notification id, topic):
+        wake the runners they concern now (readmodels/wakeups.py), from the appending thread."""
+        if self._hub is not None:
+            self._hub.appended(recorded)
+
     def stop(self) -> None:
         self._stopping.set()
         for thread in self._threads:
