@@ -90,7 +90,13 @@ def _posts(connections: Sequence[http.Connection]) -> list[Op]:
 
 
 async def _measure(
-    bench: Bench, n: int, paths: list[str], env_extra: dict[str, str], label: str
+    bench: Bench,
+    n: int,
+    paths: list[str],
+    env_extra: dict[str, str],
+    label: str,
+    *,
+    with_posts: bool = True,
 ) -> dict[str, float]:
     """One server of n API processes: a POST window and a GET window; their rates and the
     peak RSS of its processes."""
@@ -111,7 +117,7 @@ async def _measure(
         assert server.pid is not None
         with RssSampler(server.pid) as rss:
             many = bench.settings.connections
-            if not env_extra:
+            if with_posts:
                 connections = [http.Connection(HOST, port, headers) for _ in range(many)]
                 posts = await _load(
                     bench,
@@ -204,7 +210,12 @@ async def serve_scaling(bench: Bench) -> list[Figure]:
     top = max(PROCESSES)
     bench.say(f"serve --no-projections --workers {top}, API_KEY_CACHE_SECONDS=30, no limit ...")
     cached = await _measure(
-        bench, top, paths, {"API_KEY_CACHE_SECONDS": "30"}, f"workers {top} key cache"
+        bench,
+        top,
+        paths,
+        {"API_KEY_CACHE_SECONDS": "30"},
+        f"workers {top} key cache",
+        with_posts=False,
     )
     bench.notes.append(
         "scaling: the API processes share the machine with the load generator (one Python"
