@@ -226,11 +226,12 @@ def _rotating_gets(conn: http.Connection, paths: list[str], start: int, expect: 
 PDF_POOL_STARTED = "pdf pool started"  # adapters/pdf/pool.py logs it once its workers are up
 
 
-def _wait_for_log(path: Path, text: str, timeout: float) -> None:
+def _wait_for_log(path: Path, text: str, timeout: float, count: int = 1) -> None:
+    """Until `text` is in the log `count` times (e.g. once per API process of a serve)."""
     deadline = time.monotonic() + timeout
-    while text not in path.read_text(errors="replace"):
+    while path.read_text(errors="replace").count(text) < count:
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{path}: no {text!r} within {timeout} s")
+            raise RuntimeError(f"{path}: not {count} x {text!r} within {timeout} s")
         time.sleep(0.2)
 
 
