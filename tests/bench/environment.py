@@ -68,6 +68,19 @@ def fastfaktura_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "fastfaktura.cli"]
 
 
+# adapters/pdf/pool.py logs it once its workers are up, once per API process.
+PDF_POOL_STARTED = "pdf pool started"
+
+
+def wait_for_log(path: Path, text: str, timeout: float, count: int = 1) -> None:
+    """Until `text` is in the log `count` times."""
+    deadline = time.monotonic() + timeout
+    while path.read_text(errors="replace").count(text) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path}: not {count} x {text!r} within {timeout} s")
+        time.sleep(0.2)
+
+
 @dataclass(frozen=True)
 class Account:
     business_id: str
@@ -263,9 +276,13 @@ class Environment:
         log_path: Path,
         env: Mapping[str, str] | None = None,
         args: Sequence[str] = (),
+        *,
+        api_processes: int = 1,
     ) -> HttpProcess:
-        """A `fastfaktura serve` on that database and port (plus `env` and `args`), healthy;
-        stopped on exit at the latest (stop() it sooner if you like: it is idempotent)."""
+        """A `fastfaktura serve` on that database and port (plus `env` and `args`), healthy and
+        settled: each of its `api_processes` has loaded its PDF workers (they load WeasyPrint
+        in the background after /health answers, seconds of CPU that would fall in the first
+        window). Stopped on exit at the latest (stop() it sooner: it is idempotent)."""
         server = HttpProcess(
             name,
             [*fastfaktura_command(), "serve", "--host", HOST, "--port", str(port), *args],
@@ -274,7 +291,9 @@ class Environment:
             log_path,
         )
         self.defer(server.stop)
-        return server.start(timeout=90)
+        started = server.start(timeout=90)
+        wait_for_log(log_path, PDF_POOL_STARTED, 180, api_processes)
+        return started
 
     def defer(self, callback: Callable[[], object]) -> None:
         """Run `callback` on exit (or error), before the database stops; last in, first out."""

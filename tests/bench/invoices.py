@@ -12,10 +12,8 @@ import asyncio
 import itertools
 import json
 import sys
-import time
 import urllib.request
 from collections.abc import Sequence
-from pathlib import Path
 
 import msgspec
 
@@ -223,18 +221,6 @@ def _rotating_gets(conn: http.Connection, paths: list[str], start: int, expect: 
     return get
 
 
-PDF_POOL_STARTED = "pdf pool started"  # adapters/pdf/pool.py logs it once its workers are up
-
-
-def _wait_for_log(path: Path, text: str, timeout: float, count: int = 1) -> None:
-    """Until `text` is in the log `count` times (e.g. once per API process of a serve)."""
-    deadline = time.monotonic() + timeout
-    while path.read_text(errors="replace").count(text) < count:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{path}: not {count} x {text!r} within {timeout} s")
-        time.sleep(0.2)
-
-
 def _check_limited(port: int, path: str, headers: dict[str, str]) -> None:
     """The server under test enforces the per-key limit: its answers carry the key's quota."""
     request = urllib.request.Request(f"http://{HOST}:{port}{path}", headers=headers)
@@ -269,9 +255,6 @@ async def invoices_get_load(bench: Bench) -> list[Figure]:
         ["--no-projections"],
     )
     try:
-        # Its PDF workers load WeasyPrint in the background after start: seconds of CPU that
-        # must not fall in the window.
-        await asyncio.to_thread(_wait_for_log, limited.log_path, PDF_POOL_STARTED, 120)
         headers = {"X-Api-Key": env.account.api_key}
         await asyncio.to_thread(_check_limited, port, f"{INVOICES}/{ids[0]}", headers)
         connections = [http.Connection(HOST, port, headers) for _ in range(n)]

@@ -22,11 +22,9 @@ from tests.bench.figures import Figure, Goal
 from tests.bench.invoices import (
     INVOICES,
     LIMIT_ON_NEVER_REFUSED,
-    PDF_POOL_STARTED,
     _create_invoices,
     _load,
     _rotating_gets,
-    _wait_for_log,
 )
 from tests.bench.registry import Bench, scenario
 from tests.bench.scenarios import CLIENTS, Op, _client_body, _errors_note, _numbers
@@ -111,10 +109,8 @@ async def _measure(
         env.workdir / f"scaling-{label.replace(' ', '_')}.log",
         env=env_extra,
         args=["--no-projections", "--workers", str(n)],
+        api_processes=n,
     )
-    # Each API process's PDF workers load WeasyPrint in the background after start: seconds of
-    # CPU that must not fall in a window (as invoices_get_load waits for them).
-    await asyncio.to_thread(_wait_for_log, server.log_path, PDF_POOL_STARTED, 180, n)
     headers = {"X-Api-Key": env.account.api_key}
     server_is = f"`serve --workers {n}` (every process of it)"
     figures: dict[str, float] = {}
