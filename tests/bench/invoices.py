@@ -43,6 +43,21 @@ LIMIT_ON_NEVER_REFUSED = {
 CREATED = "invoices_created"  # bench.shared: invoices created so far for the main business
 
 
+async def serve_limited(bench: Bench, name: str, port: int, log: str) -> HttpProcess:
+    """A `serve --no-projections` on the main database with the per-key limit on and never
+    refusing (the main server runs the projections; a GET load leaves them idle)."""
+    env = bench.env
+    return await asyncio.to_thread(
+        env.serve,
+        name,
+        env.database_url,
+        port,
+        env.workdir / f"{log}_server.log",
+        LIMIT_ON_NEVER_REFUSED,
+        ["--no-projections"],
+    )
+
+
 def _count_created(bench: Bench, n: int) -> int:
     """Add n to the invoices of the main business this run; returns the new total."""
     so_far = bench.shared.get(CREATED, 0)
@@ -245,15 +260,7 @@ async def invoices_get_load(bench: Bench) -> list[Figure]:
 
     # The real API, with the per-key limit on (its projections run in the main server).
     port = free_port()
-    limited = await asyncio.to_thread(
-        env.serve,
-        "fastfaktura serve (per-key limit on)",
-        env.database_url,
-        port,
-        env.workdir / "get_server.log",
-        LIMIT_ON_NEVER_REFUSED,
-        ["--no-projections"],
-    )
+    limited = await serve_limited(bench, "fastfaktura serve (per-key limit on)", port, "get")
     try:
         headers = {"X-Api-Key": env.account.api_key}
         await asyncio.to_thread(_check_limited, port, f"{INVOICES}/{ids[0]}", headers)

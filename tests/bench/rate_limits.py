@@ -18,7 +18,7 @@ import asyncpg
 from tests.bench import http
 from tests.bench.environment import HOST, free_port
 from tests.bench.figures import Figure, percentile
-from tests.bench.invoices import LIMIT_ON_NEVER_REFUSED, _load
+from tests.bench.invoices import _load, serve_limited
 from tests.bench.registry import Bench, scenario
 from tests.bench.scenarios import MS, LoadResult, Op
 
@@ -100,14 +100,8 @@ async def rate_limit_overhead(bench: Bench) -> list[Figure]:
     n = bench.settings.connections
     headers = {"X-Api-Key": env.account.api_key}
     port = free_port()
-    limited_server = await asyncio.to_thread(
-        env.serve,
-        "fastfaktura serve (rate limits on)",
-        env.database_url,
-        port,
-        env.workdir / "limited_server.log",
-        LIMIT_ON_NEVER_REFUSED,
-        ["--no-projections"],  # the main server runs them; a GET load leaves them idle
+    limited_server = await serve_limited(
+        bench, "fastfaktura serve (rate limits on)", port, "limited"
     )
     plain, limited = Totals(), Totals()
     # Windows in turn (A B A B), so that a change in the machine's other load weighs on both.
