@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import cache
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from fastfaktura.readmodels.sql import statement
 Row = dict[str, Any]
 
 
+@cache  # a class's events never change; every write's read-your-writes wait asks for them
 def event_topics(aggregate_type: type[Aggregate]) -> tuple[str, ...]:
     """Every stored topic of an aggregate's events (they are all explicit, see domain/)."""
     return tuple(
