@@ -253,3 +253,65 @@ async def test_writers_in_two_processes_keep_numbers_gapless_and_no_event_skippe
             break
         await asyncio.sleep(0.05)
     assert sorted(_sequence(number) for (number,) in rows) == numbers
+
+
+def test_the_recorders_reads_and_decoding_give_the_librarys_results(
+    database_url: str, new_account: Callable[..., Account]
+) -> None:
+    """The recorder's reads (statements rendered once per shape, fewer columns) and its
+    mapper (msgspec decoding) against the library's own, on the same events: every shape of
+    call the library accepts gives the same notifications and stored events, and every event
+    decodes to an equal one."""
+    from eventsourcing.persistence import JSONTranscoder, Mapper
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    from fastfaktura.adapters.event_decoding import MsgspecTranscoder
+    from fastfaktura.adapters.event_store import OneRoundTripRecorder
+
+    account = new_account("Same Reads SAS")
+    with invoicing_on(database_url, pool_size=1, max_overflow=0) as app:
+        locale = app.get(Business, account.business_id).profile["locale"]
+        details = {"name": "Same Reads Buyer", "country": "FR", "locale": locale}
+        buyer = Client.register(account.business_id, details)
+        app.save(buyer)
+        line = InvoiceLine("Reads", Decimal("2.5"), 1999, Decimal("20"))
+        invoice = app.create_invoice(
+            account.business_id, client_id=buyer.id, currency="EUR", lines=[line]
+        ).value
+        ours = app.recorder
+        assert isinstance(ours, OneRoundTripRecorder)
+        library = PostgresApplicationRecorder(ours.datastore, events_table_name="invoicing_events")
+        head = ours.max_notification_id() or 0
+        latest = ours.select_notifications(start=head - 3, limit=10)
+        assert [n.id for n in latest] == list(range(head - 3, head + 1))
+        topics = sorted({n.topic for n in latest})[:2]
+        shapes: list[dict[str, Any]] = [
+            {"start": None, "limit": 5},
+            {"start": head - 3, "limit": 10},
+            {"start": head - 3, "limit": 10, "inclusive_of_start": False},
+            {"start": head - 3, "limit": 10, "stop": head - 1},
+            {"start": None, "limit": 10, "stop": 3},
+            {"start": 0, "limit": 100, "topics": topics, "inclusive_of_start": False},
+            {"start": None, "limit": 100, "topics": tuple(topics)},
+        ]
+        for shape in shapes:
+            assert ours.select_notifications(**shape) == library.select_notifications(**shape)
+
+        for aggregate_id in (invoice.id, buyer.id, account.business_id):
+            for query in (
+                {},
+                {"gt": 1},
+                {"lte": 1},
+                {"desc": True, "limit": 1},
+                {"gt": 0, "lte": 5, "desc": True},
+            ):
+                stored = ours.select_events(aggregate_id, **query)
+                assert stored == library.select_events(aggregate_id, **query)
+            everything = ours.select_events(aggregate_id)
+            assert everything
+            assert isinstance(app.mapper.transcoder, MsgspecTranscoder)
+            plain = JSONTranscoder()
+            app.register_transcodings(plain)
+            reference = Mapper(transcoder=plain)
+            for event in everything:
+                assert app.mapper.to_domain_event(event) == reference.to_domain_event(event)

@@ -9,14 +9,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse, urlunparse
 
 import psycopg
 import structlog
+from eventsourcing.persistence import Mapper, Transcoder
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, strtobool
 
 from fastfaktura.adapters.deadlines import DEADLINE_ENV_KEY, bound_pool, whole_seconds
+from fastfaktura.adapters.event_decoding import msgspec_mapper
 from fastfaktura.adapters.event_store import OneRoundTripRecorder
 
 log = structlog.get_logger(__name__)
@@ -138,7 +141,10 @@ class TunedPostgresFactory(PostgresFactory):
     pg_stat_activity); no server-side prepared statements behind a transaction pooler (the
     library prepares its statements explicitly; psycopg's prepare_threshold=None is the only
     switch that stops that too); and, when the environment has a deadline, bounds on every
-    call (adapters/deadlines.py). Its appends take one round trip (adapters/event_store.py)."""
+    call (adapters/deadlines.py). Its appends take one round trip (adapters/event_store.py),
+    and its mapper decodes with msgspec (adapters/event_decoding.py): the write side's
+    aggregate loads and the live runners decoded with the stdlib's json (a runner's profile
+    under POST load: 6 % of its time); the encoding, so the stored bytes, is unchanged."""
 
     application_recorder_class = OneRoundTripRecorder
 
@@ -153,6 +159,13 @@ class TunedPostgresFactory(PostgresFactory):
             options["prepare_threshold"] = None
         if raw := self.env.get(DEADLINE_ENV_KEY):
             bound_pool(pool, float(raw))
+
+    def mapper(
+        self,
+        transcoder: Transcoder | None = None,
+        mapper_class: type[Mapper[Any]] | None = None,
+    ) -> Mapper[Any]:
+        return msgspec_mapper(super().mapper(transcoder, mapper_class))
 
 
 def with_application_name(url: str, name: str) -> str:
