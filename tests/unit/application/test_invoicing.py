@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -285,6 +286,37 @@ def test_a_creation_that_loses_the_race_for_its_number_takes_the_next_one(
     mine = create(app, account)
     assert (rival[0].number, mine.number) == ("F2026-00001", "F2026-00002")
     assert app.get(InvoiceSeries, series_id(account.business_id, 2026)).last == 2
+
+
+def test_a_process_numbers_from_the_series_it_saved_and_rereads_it_after_a_rival(
+    app: Invoicing,
+    other_process: Invoicing,
+    account: Account,
+    store: SharedStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The next creation in the same process takes its number from the series as this
+    process saved it, without reading it; once another process has numbered one, the save
+    conflicts on the series' version and the retry reads it: still gapless, never twice."""
+    key = series_id(account.business_id, 2026)
+    reads: list[object] = []
+    select_events = store.select_events
+
+    def counted(originator_id: Any, **kwargs: Any) -> Any:
+        reads.append(originator_id)
+        return select_events(originator_id, **kwargs)
+
+    monkeypatch.setattr(store, "select_events", counted)
+    numbers = [create(app, account).number]
+    reads.clear()
+    numbers.append(create(app, account).number)
+    assert key not in reads
+    numbers.append(create(other_process, account).number)
+    reads.clear()
+    numbers.append(create(app, account).number)  # its remembered series is one behind
+    assert key in reads
+    assert numbers == ["F2026-00001", "F2026-00002", "F2026-00003", "F2026-00004"]
+    assert app.get(InvoiceSeries, key).last == 4
 
 
 def test_a_view_that_loses_a_race_records_nothing_and_succeeds(
