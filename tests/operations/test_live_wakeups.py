@@ -6,8 +6,11 @@ rows are readable."""
 from __future__ import annotations
 
 import asyncio
+import re
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from uuid import UUID
 
 import asyncpg
@@ -164,9 +167,50 @@ def test_a_lost_claim_rolls_back_the_rows_sent_with_it(own_database: str) -> Non
             view = ReadModelView(factory.datastore, model=CLIENTS, folder=Folder(events.load, 10))
             first = events.notifications(0, 10, CLIENTS.topics)[0]
             view.apply(events.decode(first), Tracking("Invoicing", first.id))
+            assert _rows(own_database) == {}
+            # The aborted transaction left its (only) connection usable: a later event applies,
+            # rows and tracking row. (The tracking row is one past the first event: the next
+            # is claimed too.)
+            app.register_client(business, {"name": "Claimed elsewhere too"})
+            later = app.register_client(business, {"name": "Applied here"})
+            following = events.notifications(first.id, 10, CLIENTS.topics)[-1]
+            assert following.id == later.position
+            view.apply(events.decode(following), Tracking("Invoicing", following.id))
         finally:
             factory.close()
-    assert _rows(own_database) == {}
+    assert list(_rows(own_database).values()) == [(1, "Applied here")]
+    assert _applied(own_database) == later.position
+
+
+def test_a_caught_up_runner_applies_an_event_in_one_round_trip(own_database: str) -> None:
+    """libpq's trace of the apply's connection: BEGIN, the claim, the rows and COMMIT go out
+    with one Sync, so in one round trip (the claim's answer is not read before COMMIT)."""
+    with invoicing_on(own_database) as app:
+        business = _business(app)
+        app.register_client(business, {"name": "Traced"})
+        events = event_reader(app)
+        env = ConnectionParams.from_url(own_database).eventsourcing_env(pool_size=1, max_overflow=0)
+        factory = TunedPostgresFactory(Environment(CLIENTS.name, env))
+        try:
+            view = ReadModelView(factory.datastore, model=CLIENTS, folder=Folder(events.load, 10))
+            first = events.notifications(0, 10, CLIENTS.topics)[0]
+            with tempfile.TemporaryDirectory() as folder:
+                trace_path = Path(folder) / "libpq.trace"
+                with trace_path.open("w") as trace:
+                    with factory.datastore.get_connection() as conn:
+                        conn.pgconn.trace(trace.fileno())
+                    try:
+                        view.apply(events.decode(first), Tracking("Invoicing", first.id))
+                    finally:
+                        with factory.datastore.get_connection() as conn:
+                            conn.pgconn.untrace()
+                sent = trace_path.read_text()
+        finally:
+            factory.close()
+    assert "read_model_claimed" in sent
+    assert len(re.findall(r"^(?:\S+ \S+\t)?F\t\d+\tSync$", sent, flags=re.MULTILINE)) == 1, sent
+    assert list(_rows(own_database).values()) == [(1, "Traced")]
+    assert _applied(own_database) == first.id
 
 
 class _DeafHub(NotifyHub):

@@ -28,7 +28,7 @@ from fastfaktura.adapters.named_sql import local_statement
 from fastfaktura.readmodels.applied import AppliedBoard
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import Folder, ReadModel
-from fastfaktura.readmodels.rows import rows_of, tracking_sql, write_rows
+from fastfaktura.readmodels.rows import adapted, rows_of, tracking_sql, write_rows
 from fastfaktura.readmodels.wakeups import NotifyHub, woken_by
 
 log = structlog.get_logger(__name__)
@@ -46,8 +46,8 @@ BATCH_SIZE = 500
 QUICK_COMMIT = "SET LOCAL synchronous_commit TO off"
 
 
-class _AlreadyApplied(Exception):
-    pass
+# The claim's SQLSTATE when the read model has applied the event already (migration 0032).
+ALREADY_APPLIED = "FFA01"
 
 
 class ReadModelView(PostgresTrackingRecorder):
@@ -65,7 +65,7 @@ class ReadModelView(PostgresTrackingRecorder):
         self.model = model
         self.folder = folder
         self.board = board
-        self._advance = tracking_sql(model, "advance")
+        self._claim = tracking_sql(model, "claim")
         self._ensure = tracking_sql(model, "ensure")
         self._lock = tracking_sql(model, "lock")
         self._set = tracking_sql(model, "set")
@@ -97,23 +97,26 @@ class ReadModelView(PostgresTrackingRecorder):
 
     def apply(self, domain_event: Any, tracking: Tracking) -> None:
         rows = rows_of(self.model, [self.folder.apply(domain_event)])
-        try:
-            # Pipelined: the claim, the rows and the commit in two round trips, not five. The
-            # rows go out before the claim's answer is read; a lost claim rolls them back.
-            with (
-                self.datastore.get_connection() as conn,
-                conn.pipeline(),
-                conn.transaction(),
-                conn.cursor() as claim,
-                conn.cursor() as cursor,
-            ):
-                cursor.execute(QUICK_COMMIT)
-                claim.execute(self._advance, {"position": tracking.notification_id})
-                write_rows(cursor, self.model, rows)
-                if claim.fetchone() is None:
-                    raise _AlreadyApplied
-        except _AlreadyApplied:
-            pass  # the tracking row is at or past it: committed too, announced alike
+        # One round trip: BEGIN, the claim, the rows and COMMIT in one pipeline, one Sync (the
+        # connection is in autocommit mode: this block is the transaction; psycopg's own
+        # transaction() and executemany() would each add a Sync). A lost claim raises
+        # (migration 0032): the server skips the rest up to the Sync, COMMIT included.
+        with self.datastore.get_connection() as conn:
+            try:
+                with conn.pipeline(), conn.cursor() as cursor:
+                    cursor.execute("BEGIN")
+                    cursor.execute(QUICK_COMMIT)
+                    cursor.execute(self._claim, {"position": tracking.notification_id})
+                    for table, table_rows in rows.items():
+                        upsert = self.model.upsert_sql(table)
+                        for row in table_rows:
+                            cursor.execute(upsert, adapted(self.model, row))
+                    cursor.execute("COMMIT")
+            except psycopg.Error as error:
+                conn.rollback()  # the failed transaction block, if the error left one open
+                if error.sqlstate != ALREADY_APPLIED:
+                    raise
+                # The tracking row is at or past it: committed too, announced alike.
         self._announce(tracking.notification_id)
 
     def _announce(self, position: int) -> None:

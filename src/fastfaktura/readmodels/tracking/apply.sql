@@ -1,13 +1,17 @@
 -- Tracking statements of the projection machinery (psycopg). {tracking} is a read model's
 -- tracking table.
 
--- name: advance
--- Claim an event for the live path: no row back means it was applied already (by a rebuild
--- or a catch-up), and the caller rolls its transaction back.
-INSERT INTO {tracking} (application_name, notification_id) VALUES ('Invoicing', %(position)s)
-ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id
-WHERE {tracking}.notification_id < EXCLUDED.notification_id
-RETURNING notification_id;
+-- name: claim
+-- Claim an event for the live path. When the tracking row is at or past it already (a rebuild
+-- or a catch-up applied it), raise (SQLSTATE FFA01, migration 0032): the transaction aborts,
+-- rows and all, so the runner sends its rows and COMMIT with the claim, without reading it.
+WITH advanced AS (
+    INSERT INTO {tracking} (application_name, notification_id) VALUES ('Invoicing', %(position)s)
+    ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id
+    WHERE {tracking}.notification_id < EXCLUDED.notification_id
+    RETURNING notification_id
+)
+SELECT read_model_claimed((SELECT notification_id FROM advanced));
 
 -- name: ensure
 INSERT INTO {tracking} (application_name, notification_id) VALUES ('Invoicing', 0)
