@@ -47,3 +47,32 @@ def test_the_scaling_table_prints_ratios_to_one_process_and_the_rss_verdict() ->
     text = console.export_text()
     assert "GET /api/v1/invoices/{id} x16, 4 API processes" in text
     assert "goal NOT met" in text
+
+
+def test_the_server_profile_tool_counts_each_part_of_the_server() -> None:
+    """`python -m tests.bench.server_roles`: py-spy's raw lines (stack, count) summed per part
+    of the server; a thread's role wins over the frames inside it."""
+    from tests.bench.server_roles import shares
+
+    loop = "<module> (fastfaktura:6);Runner.run (asyncio/runners.py:118)"
+    lines = [
+        f"{loop} 40\n",
+        "Thread._bootstrap (threading.py:1002);Services._announcing.<locals>.run (x.py:1);"
+        "Connection.wait (psycopg/connection.py:495) 30\n",
+        "Thread._bootstrap (threading.py:1002);LiveRunner._process_events_loop (live.py:1);"
+        "Cursor.execute (psycopg/cursor.py:113) 20\n",
+        "provide_tenant (fastfaktura/api/auth.py:53);Connection._do_execute "
+        "(asyncpg/connection.py:2069) 7\n",
+        "Thread._bootstrap (threading.py:1002);Condition.wait (threading.py:327) 3\n",
+        "not a sample line\n",
+    ]
+    parts, own, total = shares(lines)
+    assert total == 100
+    assert parts == {
+        "event loop: uvloop (C)": 40,
+        "command thread (write side)": 30,
+        "projection runner: apply": 20,
+        "event loop: authentication": 7,
+        "other threads": 3,
+    }
+    assert own["Runner.run (asyncio/runners.py:118)"] == 40
