@@ -276,6 +276,11 @@ def create_app(
             await pool.close()
             await anyio.to_thread.run_sync(invoicing.close)
 
+    page_limit = (
+        [DefineMiddleware(PerAddressRateLimit, limits=settings.rate_limits, paths=PUBLIC_PATHS)]
+        if settings.rate_limits.pages_limited
+        else []
+    )
     return Litestar(
         route_handlers=[
             BusinessController,
@@ -292,42 +297,43 @@ def create_app(
             # Integrations (issue 16): the event feed and webhook endpoints.
             EventFeedController,
             WebhookEndpointController,
-            public_invoice_page,
-            public_invoice_pdf,
-            public_credit_note_page,
-            public_credit_note_pdf,
             stripe_webhook,
             health,
             docs_redirect,
             docs_assets_router(),
-            # The account pages (HTML forms for people), with their own HTML error answers.
+            # -- Middleware on the pages' routers only (issue 12) ---------------------------------
+            # The API's routes have no middleware of their own: each request skips those layers
+            # and the exception wrapper Litestar adds under them. The public pages take the
+            # per-address limit (api/ratelimit.py); the account pages (HTML forms for people,
+            # with their own HTML error answers) that limit on /login and /signup, and the
+            # session and CSRF middleware (api/sessions.py).
+            Router(
+                path="/",
+                route_handlers=[
+                    public_invoice_page,
+                    public_invoice_pdf,
+                    public_credit_note_page,
+                    public_credit_note_pdf,
+                ],
+                middleware=page_limit,
+            ),
             Router(
                 path="/",
                 route_handlers=[*ACCOUNT_PAGES, *ACCOUNT_SETTINGS, *ACCOUNT_WEBHOOKS],
                 exception_handlers=ACCOUNT_EXCEPTION_HANDLERS,
+                middleware=[*page_limit, *account_middleware(settings)],
             ),
+            # -- end of the pages' routers ---------------------------------------------------------
         ],
         dependencies={"tenant": Provide(provide_tenant)},
         exception_handlers={**EXCEPTION_HANDLERS, RateLimited: rate_limited},
         # Input limits (api/input.py): bodies stop at 1 MiB while they stream in (413), and
-        # unknown or repeated query parameters are refused on every /api/v1 route.
+        # unknown or repeated query parameters are refused on every /api/v1 route (a hook).
         request_max_body_size=MAX_BODY_BYTES,
-        # Rate limits (api/ratelimit.py): per client address on the public pages; the per-key
-        # limit is taken with authentication, and its headers added to every answer after it.
-        middleware=[
-            QueryCheck,
-            *(
-                [
-                    DefineMiddleware(
-                        PerAddressRateLimit, limits=settings.rate_limits, paths=PUBLIC_PATHS
-                    )
-                ]
-                if settings.rate_limits.pages_limited
-                else []
-            ),
-            # Sessions and CSRF (api/sessions.py), on the account pages only.
-            *account_middleware(settings),
-        ],
+        before_request=QueryCheck(),
+        # Rate limits (api/ratelimit.py): per client address on the public pages (their
+        # routers); the per-key limit is taken with authentication, and its headers added to
+        # every answer after it.
         before_send=[add_rate_limit_headers],
         lifespan=[lifespan],
         on_startup=[_add_body_schemas, _complete_document],

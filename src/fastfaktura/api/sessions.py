@@ -7,9 +7,10 @@
   (rm_users): the business it reads is that row's, never anything the browser sent; a session
   older than the max age, or from before the user's latest password, is no session.
 - CSRF is Litestar's `CSRFMiddleware` (double submit: the `ff_csrf` cookie, HttpOnly, and the
-  form's `_csrf_token`, both HMAC-signed). Both middlewares skip every path but the account
-  pages' (`EXCLUDED`): the JSON API (/api/), the public pages, the Stripe webhook and the docs
-  authenticate otherwise (API keys, signatures, tokens) and take no cookie, so need no CSRF.
+  form's `_csrf_token`, both HMAC-signed). Both middlewares are set on the account pages'
+  router only (api/app.py), and skip any other path (`EXCLUDED`): the JSON API (/api/), the
+  public pages, the Stripe webhook and the docs authenticate otherwise (API keys, signatures,
+  tokens) and take no cookie, so need no CSRF, and their requests pass neither layer.
 
 One secret (`FASTFAKTURA_SESSION_SECRET`, else a random one kept in
 `$FASTFAKTURA_HOME/session-secret`) derives its keys: the session cookie's, the CSRF token's,
@@ -74,7 +75,18 @@ def _derive(secret: str, purpose: str) -> bytes:
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
+class _Shared(DefineMiddleware):
+    """A middleware definition Litestar does not copy: it deep-copies a router when the app
+    registers it, and the session backend's cipher (AESGCM) cannot be copied. Nothing in it
+    changes after it is built."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Shared:
+        return self
+
+
 def account_middleware(settings: Settings) -> list[DefineMiddleware]:
+    """Sessions and CSRF, set on the account pages' router only (api/app.py): the other routes
+    skip both layers (issue 12). `EXCLUDED` still keeps them off any other path."""
     secret = session_secret(settings)
     secure = not settings.on_loopback
     session = CookieBackendConfig(
@@ -94,7 +106,13 @@ def account_middleware(settings: Settings) -> list[DefineMiddleware]:
         cookie_samesite="lax",
         exclude=EXCLUDED,
     )
-    return [session.middleware, DefineMiddleware(CSRFMiddleware, config=csrf)]
+    session_middleware = session.middleware
+    return [
+        _Shared(
+            session_middleware.middleware, *session_middleware.args, **session_middleware.kwargs
+        ),
+        _Shared(CSRFMiddleware, config=csrf),
+    ]
 
 
 def csrf_token(request: Request[Any, Any, Any]) -> str:
