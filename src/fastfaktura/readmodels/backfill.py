@@ -26,7 +26,7 @@ from psycopg.types.json import set_json_dumps
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.fresh_tables import REBUILD_SUFFIX
 from fastfaktura.readmodels.model import ReadModel, Row
-from fastfaktura.readmodels.scan import Partition, aggregates_of
+from fastfaktura.readmodels.scan import Partition, aggregates_of, few_collections
 
 OpenReader = Callable[[str], EventReader]
 # Aggregates folded between two COPY flushes: rows of a few MB, one transaction each.
@@ -169,6 +169,7 @@ def backfill_partition(
         with (
             psycopg.connect(database_url) as scan_conn,
             psycopg.connect(database_url, autocommit=True) as out,
+            few_collections(),
         ):
             prepare(out)
             writer = _Writer(out)
