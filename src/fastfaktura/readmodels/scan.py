@@ -8,6 +8,7 @@ The id space is cut into partitions that worker processes scan in parallel.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,22 +35,35 @@ Partition = tuple[UUID, UUID | None]  # [low, high): None is the end of the id s
 SCAN_GC_THRESHOLDS = (50_000, 20, 100)
 
 
+_scans = 0  # scans running in this process (threads), under _scans_lock
+_scans_lock = threading.Lock()
+_default_thresholds = gc.get_threshold()
+
+
 @contextmanager
 def few_collections() -> Iterator[None]:
     """Run a scan with the cyclic garbage collector paced for it. A scan allocates millions of
     short-lived containers (decoded states, aggregates, rows) that reference counting frees,
     and hardly any cycle; at the default pace the collector ran every 700 allocations and its
     full collections traversed every batch held for a COPY: 11 % of a rebuild's CPU
-    (gc.callbacks, 100,030 events), 0.5 % at this pace. The objects the process held before
-    (its modules) are frozen out of the collections meanwhile."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(*SCAN_GC_THRESHOLDS)
+    (gc.callbacks, 100,030 events), under 2 % at this pace. The objects the process held
+    before (its modules) are frozen out of the collections meanwhile. Scans of several threads
+    may overlap: the first sets the pace, the last one out restores the process's own."""
+    global _scans, _default_thresholds
+    with _scans_lock:
+        if _scans == 0:
+            _default_thresholds = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(*SCAN_GC_THRESHOLDS)
+        _scans += 1
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        with _scans_lock:
+            _scans -= 1
+            if _scans == 0:
+                gc.set_threshold(*_default_thresholds)
+                gc.unfreeze()
 
 
 def partitions(count: int) -> list[Partition]:
