@@ -54,6 +54,13 @@ def test_nested_and_unusual_values_decode_like_the_library() -> None:
         b'"_data_":"53c7e82ea39f4e88b66c8f13f5bdf577"}}],"b":{"_type_":"x"},"c":1.5}'
     )
     assert fast.decode(data) == library.decode(data)
+    # A two-key object with `_type_` but no `_data_`, and transcoded data inside containers.
+    data = (
+        b'{"a":{"_type_":"x","y":{"_type_":"decimal_str","_data_":"2"}},"b":[{"_type_":'
+        b'"decimal_str","_data_":"3"},[{"_type_":"uuid_hex","_data_":'
+        b'"53c7e82ea39f4e88b66c8f13f5bdf577"}]],"c":{"_data_":1,"_type_":"decimal_str"}}'
+    )
+    assert fast.decode(data) == library.decode(data)
     # NaN is only valid for the stdlib's parser: the library's path decodes it.
     assert math.isnan(fast.decode(b'{"n":NaN}')["n"])
     with pytest.raises(TranscodingNotRegisteredError):

@@ -70,3 +70,16 @@ def test_stored_answer_and_event_rows_are_byte_for_byte_those_mapped_apart() -> 
         assert [row["data"] for row in events] == data
         assert [row["version"] for row in events] == list(range(1, invoice.version + 1))
     assert msgspec.json.decode(answer)["events"][-1]["type"] == "overdue"
+
+
+def test_event_ids_are_the_uuid5_of_the_aggregate_and_version() -> None:
+    from uuid import NAMESPACE_URL, UUID, uuid5
+
+    from fastfaktura.readmodels.timeline import event_id
+
+    namespace = uuid5(NAMESPACE_URL, "https://fastfaktura.io/ns/event")
+    for aggregate_id in (uuid4(), UUID(int=0), UUID(int=(1 << 128) - 1)):
+        for version in (1, 2, 10, 123456):
+            expected = uuid5(namespace, f"{aggregate_id}/{version}")
+            got = event_id(aggregate_id, version)
+            assert (got, got.version, got.variant) == (expected, 5, expected.variant)

@@ -53,6 +53,11 @@ class MsgspecTranscoder(JSONTranscoder):
         for key, item in value.items():
             kind = type(item)
             if kind is dict:
+                # Most two-key objects are transcoded values ({"_type_", "_data_"}): revived
+                # without a walk of their own (a rebuild's decoding: 3 µs of 18 per event).
+                if len(item) == 2 and "_type_" in item and "_data_" in item:
+                    value[key] = self._transcoded(item)
+                    continue
                 self._revive_dict(item)
                 if len(item) == 2:
                     value[key] = self._revived(item)
@@ -63,6 +68,9 @@ class MsgspecTranscoder(JSONTranscoder):
         for i, item in enumerate(value):
             kind = type(item)
             if kind is dict:
+                if len(item) == 2 and "_type_" in item and "_data_" in item:
+                    value[i] = self._transcoded(item)
+                    continue
                 self._revive_dict(item)
                 if len(item) == 2:
                     value[i] = self._revived(item)
@@ -73,6 +81,17 @@ class MsgspecTranscoder(JSONTranscoder):
         """A two-key object (its contents revived): its transcoded value if it is one."""
         if "_type_" not in value or "_data_" not in value:
             return value
+        return self._revive_value(value)
+
+    def _transcoded(self, value: dict[str, Any]) -> Any:
+        """A `{"_type_", "_data_"}` object, its data not revived yet: its value."""
+        data = value["_data_"]
+        kind = type(data)
+        if kind is dict or kind is list:  # innermost first, as the stdlib's object hook
+            value["_data_"] = self._revive(data)
+        return self._revive_value(value)
+
+    def _revive_value(self, value: dict[str, Any]) -> Any:
         name = value["_type_"]
         try:
             revive = self._revivers[name]

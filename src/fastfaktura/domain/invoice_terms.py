@@ -46,7 +46,8 @@ class InvoiceTerms:
         reference = terms.pop("payment_reference", None) or reference_for_number(
             number, seller.get("country")
         )
-        return replace(cls(payment_reference=reference), **_known(terms))
+        # One construction, not a default one then a copy (every fold of a `created`).
+        return cls(payment_reference=reference, **_known(terms))
 
     def changed(self, terms: dict[str, Any] | None) -> InvoiceTerms:
         """The terms after a `changed` (older events carry none: nothing changes)."""
@@ -60,9 +61,11 @@ class InvoiceTerms:
         return round_cents(tax_cents * Decimal(self.tax_exchange_rate))
 
 
+_KNOWN_FIELDS: Final = frozenset((*EDITABLE_TERMS, "accounting_currency"))
+
+
 def _known(terms: dict[str, Any]) -> dict[str, Any]:
-    fields = (*EDITABLE_TERMS, "accounting_currency")
-    return {key: value for key, value in terms.items() if key in fields}
+    return {key: value for key, value in terms.items() if key in _KNOWN_FIELDS}
 
 
 def terms_record(terms: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from psycopg.types.json import set_json_loads
 from fastfaktura.readmodels.audit_join import Difference, MergeJoin
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.model import ReadModel
-from fastfaktura.readmodels.scan import Partition, folded, partitions
+from fastfaktura.readmodels.scan import Partition, few_collections, folded, partitions
 from fastfaktura.readmodels.stored_events import StateDecoder
 
 OpenReader = Callable[[str], EventReader]
@@ -116,12 +116,13 @@ def run_unit(
             found = outcome.differences.setdefault(model.name, [])
             joins.append((model, [MergeJoin(model, t, conn, params, found) for t in model.tables]))
         folded = 0
-        for aggregate in fold_scan(conn, decoder, models[0], unit.partition, upto):
-            folded += aggregate.version
-            for model, model_joins in joins:
-                computed = model.rows(aggregate)
-                for join in model_joins:
-                    join.expect(computed[join.table], business_id)
+        with few_collections():
+            for aggregate in fold_scan(conn, decoder, models[0], unit.partition, upto):
+                folded += aggregate.version
+                for model, model_joins in joins:
+                    computed = model.rows(aggregate)
+                    for join in model_joins:
+                        join.expect(computed[join.table], business_id)
         for model, model_joins in joins:
             outcome.folded[model.name] = folded
             for join in model_joins:

